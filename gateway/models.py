@@ -1,0 +1,168 @@
+"""SQLAlchemy 2.0 typed models: the directory, citizens, subscriptions and every SMS.
+
+Every SMS, inbound or outbound, is a :class:`Message` row with a unique ``idempotency_key``
+written before anything is sent; that row, not the queue, is what makes sending exactly-once.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    # Named constraints so Alembic migrations behave the same on SQLite and PostgreSQL.
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+class Province(Base):
+    __tablename__ = "provinces"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(8), unique=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    municipalities: Mapped[list[Municipality]] = relationship(back_populates="province")
+
+
+class Municipality(Base):
+    __tablename__ = "municipalities"
+    __table_args__ = (UniqueConstraint("province_id", "name", name="uq_municipality_name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    province_id: Mapped[int] = mapped_column(ForeignKey("provinces.id"))
+    province: Mapped[Province] = relationship(back_populates="municipalities")
+
+
+centre_services = Table(
+    "centre_services",
+    Base.metadata,
+    Column("centre_id", ForeignKey("centres.id", ondelete="CASCADE"), primary_key=True),
+    Column("service_id", ForeignKey("services.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Centre(Base):
+    """A Thusong Service Centre. ``key`` is the normalised name: the import's upsert key."""
+
+    __tablename__ = "centres"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    province_id: Mapped[int | None] = mapped_column(ForeignKey("provinces.id"))
+    municipality_id: Mapped[int | None] = mapped_column(ForeignKey("municipalities.id"))
+    town: Mapped[str | None] = mapped_column(String(128))
+    address: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(String(32))
+    hours: Mapped[str | None] = mapped_column(String(200))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    # "building" (the centre itself), "town" (the town's GeoNames point, as given in the source)
+    # or "gazetteer" (filled at import from our gazetteer): replies must not claim precision.
+    coord_source: Mapped[str | None] = mapped_column(String(16))
+    source: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    province: Mapped[Province | None] = relationship()
+    municipality: Mapped[Municipality | None] = relationship()
+    services: Mapped[list[Service]] = relationship(secondary=centre_services)
+
+
+class ServiceBlock(Base):
+    """One of the six blocks of the Thusong Six-Block Service Model."""
+
+    __tablename__ = "service_blocks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, unique=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    services: Mapped[list[Service]] = relationship(back_populates="block", order_by="Service.id")
+
+
+class Service(Base):
+    __tablename__ = "services"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(48), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    block_id: Mapped[int] = mapped_column(ForeignKey("service_blocks.id"))
+    block: Mapped[ServiceBlock] = relationship(back_populates="services")
+
+
+class Citizen(Base):
+    """A phone number that has used the service. Only what the features need (POPIA)."""
+
+    __tablename__ = "citizens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(16), unique=True)  # E.164
+    language: Mapped[str] = mapped_column(String(3), default="en")
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    opted_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    opted_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Subscription(Base):
+    """Opt-in to a centre's notices; ``ended_at`` set on unsubscribe (kept as consent record)."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (UniqueConstraint("citizen_id", "centre_id", name="uq_subscription"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id", ondelete="CASCADE"))
+    centre_id: Mapped[int] = mapped_column(ForeignKey("centres.id", ondelete="CASCADE"))
+    consented_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    citizen: Mapped[Citizen] = relationship()
+    centre: Mapped[Centre] = relationship()
+
+
+class Message(Base):
+    """One SMS in either direction.
+
+    ``idempotency_key`` is unique: inbound rows use AT's message id (AT retries for 12 h),
+    outbound rows a key chosen by the producer, so a re-run producer cannot double a send.
+    """
+
+    __tablename__ = "messages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    direction: Mapped[str] = mapped_column(String(3))  # "in" | "out"
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    phone: Mapped[str] = mapped_column(String(16), index=True)  # E.164
+    text: Mapped[str] = mapped_column(Text)
+    queue: Mapped[str | None] = mapped_column(String(16))  # "replies" | "bulk" for outbound
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    at_message_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    failure_reason: Mapped[str | None] = mapped_column(String(64))
+    segments: Mapped[int | None] = mapped_column(Integer)
+    encoding: Mapped[str | None] = mapped_column(String(8))
+    cost: Mapped[str | None] = mapped_column(String(32))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    link_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
