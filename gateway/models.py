@@ -166,3 +166,17 @@ class Message(Base):
     link_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class Staff(Base):
+    """A centre or GCIS staff member who may log into the dashboard and send broadcasts."""
+
+    __tablename__ = "staff"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    password_hash: Mapped[str] = mapped_column(String(256))  # argon2id
+    role: Mapped[str] = mapped_column(String(16), default="clerk")  # clerk | approver | admin
+    centre_id: Mapped[int | None] = mapped_column(ForeignKey("centres.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

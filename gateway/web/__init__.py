@@ -1,0 +1,33 @@
+"""Flask application factory. Flask lives only under ``gateway.web``."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from config import Settings, configure_logging, load_settings
+from gateway.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
+    """Build the web app. With no runtime given, one is built from ``settings`` and owned here."""
+    if runtime is None:
+        settings = settings or load_settings()
+        runtime = Runtime.from_settings(settings)
+    settings = runtime.settings
+    configure_logging(settings.LOG_LEVEL, settings.LOG_JSON)
+    app = Flask(__name__, instance_path=str(settings.instance_path))
+    app.config.update(SECRET_KEY=settings.SECRET_KEY or None, THUSONG_SETTINGS=settings)
+    app.extensions["thusong_runtime"] = runtime
+
+    from gateway.web import health
+
+    app.register_blueprint(health.bp)
+    return app
+
+
+def runtime_of(app: Flask) -> Runtime:
+    return app.extensions["thusong_runtime"]

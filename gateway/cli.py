@@ -1,0 +1,306 @@
+"""The ``thusong`` command line (click, in Flask's CLI conventions: ``.env`` is read, commands
+that need the app get it from the factory).
+
+``run`` is everything for a laptop: migrate, seed centres if empty, embedded Redis if
+``REDIS_URL`` is unset, a web server and a worker; Ctrl-C or SIGTERM stops all it started.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from config import ConfigError, Settings, configure_logging, describe_settings, load_settings
+from config.settings import with_generated_secrets
+
+SEED = Path(__file__).with_name("data") / "thusong_centres.csv"
+log = logging.getLogger("thusong")
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration error: {exc}") from None
+
+
+def _runtime(settings: Settings | None = None):
+    from gateway.runtime import Runtime
+
+    return Runtime.from_settings(settings or _settings())
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Thusong gateway: USSD and SMS access to Thusong Service Centres.
+
+    Settings come from the environment (and a .env file); `thusong config` lists them.
+    """
+
+
+@main.command("config")
+def config_cmd() -> None:
+    """Print every setting, its current value (secrets hidden) and what it does."""
+    settings = _settings()
+    for name, value, help_text in describe_settings(settings):
+        click.echo(f"{name}={value}\n    {help_text}")
+
+
+# --- database ------------------------------------------------------------------------------
+
+@main.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Alembic revision to reach.")
+def db_upgrade(revision: str) -> None:
+    """Create or migrate the database schema (Alembic)."""
+    from gateway.db import make_engine, upgrade
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    upgrade(engine, revision)
+    engine.dispose()
+    click.echo(f"database at {revision}: {settings.database_url.split('@')[-1]}")
+
+
+# --- centres -------------------------------------------------------------------------------
+
+@main.group()
+def centres() -> None:
+    """Import and export the centres directory (CSV)."""
+
+
+def _print_report(report) -> None:
+    click.echo(f"inserted {report.inserted}, updated {report.updated}, unchanged {report.unchanged}, "
+               f"rejected {len(report.rejected)}")
+    for line, name, reason in report.rejected:
+        click.echo(f"  rejected line {line}: {name or '(no name)'}: {reason}", err=True)
+    for line, name, reason in report.warnings:
+        click.echo(f"  warning line {line}: {name}: {reason}", err=True)
+
+
+@centres.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def centres_import(file: str, quiet: bool) -> None:
+    """Upsert centres from FILE (columns as in the shipped seed CSV).
+
+    Re-runnable: rows are matched by name. Bad rows are reported by line number and skipped;
+    the good rows are written in one transaction. Exit status 1 if any row was rejected.
+    """
+    from rich.progress import Progress
+
+    from gateway.directory import import_centres
+
+    text = Path(file).read_text(encoding="utf-8-sig")
+    rt = _runtime()
+    try:
+        rows = max(text.count("\n") - 1, 1)
+        with Progress(disable=quiet or rows < 200, transient=True) as bar:
+            task = bar.add_task("importing", total=rows)
+            report = import_centres(rt.sessions, text, rt.gazetteer, lambda n: bar.advance(task, n))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        rt.close()
+    _print_report(report)
+    if report.rejected:
+        sys.exit(1)
+
+
+@centres.command("export")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, writable=True))
+def centres_export(file: str | None) -> None:
+    """Write every centre as CSV to FILE (or standard output), in the import's columns."""
+    from gateway.directory import export_centres
+
+    rt = _runtime()
+    try:
+        text = export_centres(rt.sessions)
+    finally:
+        rt.close()
+    if file:
+        Path(file).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {text.count(chr(10)) - 1} centres to {file}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+# --- staff ---------------------------------------------------------------------------------
+
+@main.group()
+def staff() -> None:
+    """Staff dashboard accounts."""
+
+
+@staff.command("add")
+@click.argument("email")
+@click.option("--name", prompt=True, help="Full name shown in the dashboard.")
+@click.option("--role", type=click.Choice(["clerk", "approver", "admin"]), default="clerk", show_default=True,
+              help="clerk composes broadcasts, approver approves them, admin does everything.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="Login password (prompted if not given).")
+def staff_add(email: str, name: str, role: str, password: str) -> None:
+    """Create a staff account (password stored as an argon2 hash)."""
+    from gateway.staff import StaffError, add_staff
+
+    rt = _runtime()
+    try:
+        add_staff(rt.sessions, email, name, role, password)
+    except StaffError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        rt.close()
+    click.echo(f"added {role} {email}")
+
+
+# --- processes -----------------------------------------------------------------------------
+
+@main.command()
+@click.option("--burst", is_flag=True, help="Exit when the queues are empty (for scripts and tests).")
+@click.option("--name", default=None, help="Worker name (default: generated).")
+def worker(burst: bool, name: str | None) -> None:
+    """Run one RQ worker on the queues `replies` (first) and `bulk`."""
+    from rq import Worker
+    from rq.serializers import JSONSerializer
+
+    from gateway import jobs
+
+    settings = _settings()
+    configure_logging(settings.LOG_LEVEL, settings.LOG_JSON)
+    rt = _runtime(settings)
+    try:
+        w = Worker([rt.queue(q) for q in jobs.QUEUES], connection=rt.redis, name=name,
+                   serializer=JSONSerializer)
+        w.work(burst=burst, logging_level=settings.LOG_LEVEL)
+    finally:
+        rt.close()
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int, help="gunicorn worker processes.")
+@click.option("--dev", is_flag=True, help="Use the single-process development server instead of gunicorn.")
+def web(host: str, port: int, workers: int, dev: bool) -> None:
+    """Serve the web app (webhooks, dashboard, simulator, health)."""
+    settings = _settings()
+    if dev:
+        from werkzeug.serving import run_simple
+
+        from gateway.web import create_app
+
+        run_simple(host, port, create_app(settings), threaded=True, use_reloader=False)
+        return
+    from gunicorn.app.base import BaseApplication
+
+    class _App(BaseApplication):
+        def load_config(self):
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("accesslog", None)
+
+        def load(self):
+            from gateway.web import create_app
+
+            return create_app(settings)
+
+    _App().run()
+
+
+def _dev_secrets(settings: Settings) -> Settings:
+    """Development: reuse (or make and keep) SECRET_KEY and WEBHOOK_TOKEN in the instance folder."""
+    path = settings.instance_path / "dev-secrets.json"
+    saved = json.loads(path.read_text()) if path.is_file() else {}
+    settings = settings.with_(**{k: v for k, v in saved.items() if not getattr(settings, k)})
+    settings, made = with_generated_secrets(settings)
+    if made:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({k: getattr(settings, k) for k in ("SECRET_KEY", "WEBHOOK_TOKEN")}))
+        path.chmod(0o600)
+    return settings
+
+
+def seed_if_empty(rt) -> int:
+    """Import the shipped seed centres when the directory is empty; return how many."""
+    from sqlalchemy import func, select
+
+    from gateway.directory import import_centres
+    from gateway.models import Centre
+
+    with rt.sessions() as session:
+        if session.scalar(select(func.count()).select_from(Centre)):
+            return 0
+    report = import_centres(rt.sessions, SEED.read_text(encoding="utf-8"), rt.gazetteer)
+    return report.inserted
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def run(host: str, port: int) -> None:
+    """Everything on one laptop: migrate, seed, embedded Redis, web server and a worker."""
+    from gateway.db import upgrade
+
+    settings = _settings()
+    if settings.is_production:
+        raise click.ClickException("`run` is for development; use `web` and `worker` in production")
+    settings = _dev_secrets(settings)
+    configure_logging(settings.LOG_LEVEL, settings.LOG_JSON)
+    rt = _runtime(settings)
+    children: list[subprocess.Popen] = []
+
+    def stop(*_args) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        upgrade(rt.engine)
+        seeded = seed_if_empty(rt)
+        env = {**os.environ, **rt.child_environ()}
+        cli = [sys.executable, "-m", "gateway.cli"]
+        children.append(subprocess.Popen([*cli, "worker"], env=env))
+        children.append(subprocess.Popen([*cli, "web", "--dev", "--host", host, "--port", str(port)], env=env))
+        base = f"http://{host}:{port}"
+        token = settings.WEBHOOK_TOKEN
+        click.echo(f"""
+Thusong gateway is running ({'seeded ' + str(seeded) + ' centres, ' if seeded else ''}Redis: {rt.redis_url}).
+  simulator   {base}/simulator
+  dashboard   {base}/staff/
+  health      {base}/healthz   (job round trip: {base}/healthz?worker=1)
+  webhooks    {base}/webhooks/at/ussd?token={token}
+              {base}/webhooks/at/sms?token={token}
+              {base}/webhooks/at/sms/delivery?token={token}
+              {base}/webhooks/at/sms/optout?token={token}
+Press Ctrl-C to stop.
+""")
+        while all(c.poll() is None for c in children):
+            time.sleep(0.5)
+        raise click.ClickException("a child process exited; stopping")
+    except KeyboardInterrupt:
+        click.echo("stopping…")
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        rt.close()
+
+
+if __name__ == "__main__":
+    main()

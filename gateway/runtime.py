@@ -1,0 +1,99 @@
+"""The one object that builds and owns every client: settings, Redis, SQL, queues, clock.
+
+Contract: ``Runtime.from_settings(settings)`` connects (starting an embedded Redis when
+``REDIS_URL`` is unset); ``close()`` releases everything it started. Code below the web layer
+takes the runtime explicitly; nothing builds its own client.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import redis
+from rq import Queue
+from rq.serializers import JSONSerializer
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from config import Settings
+from gateway import db, jobs
+from gateway.clock import Clock
+from gateway.redis_server import EmbeddedRedis, start_embedded
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    redis: redis.Redis
+    engine: Engine
+    sessions: sessionmaker[Session]
+    clock: Clock = field(default_factory=Clock)
+    redis_url: str = ""
+    embedded: EmbeddedRedis | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, clock: Clock | None = None) -> Runtime:
+        embedded = None
+        url = settings.REDIS_URL
+        if not url:
+            embedded = start_embedded(settings.instance_path)
+            url = embedded.url
+        # Short timeouts: a USSD hop must answer within seconds even when Redis is gone.
+        client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=1,
+                                      health_check_interval=10)
+        engine = db.make_engine(settings.database_url)
+        return cls(settings, client, engine, db.make_sessionmaker(engine), clock or Clock(), url, embedded)
+
+    def queue(self, name: str) -> Queue:
+        return self.queues[name]
+
+    @cached_property
+    def queues(self) -> dict[str, Queue]:
+        # JSON, not pickle: job arguments stay plain ids and values any process can read.
+        return {name: Queue(name, connection=self.redis, serializer=JSONSerializer) for name in jobs.QUEUES}
+
+    @cached_property
+    def gazetteer(self):
+        from gateway.gazetteer import Gazetteer
+
+        return Gazetteer.load()
+
+    @cached_property
+    def directory(self):
+        from gateway.directory import Directory
+
+        return Directory(self.sessions, self.gazetteer)
+
+    def child_environ(self) -> dict[str, str]:
+        """Settings for a child process (worker, web) that must share this runtime's Redis."""
+        env = self.settings.as_environ()
+        env["REDIS_URL"] = self.redis_url
+        env["DATABASE_URL"] = self.settings.database_url
+        return env
+
+    def health(self) -> dict[str, dict]:
+        """Redis ping and a DB select; never raises."""
+        checks: dict[str, dict] = {}
+        try:
+            checks["redis"] = {"ok": bool(self.redis.ping())}
+        except Exception as exc:
+            checks["redis"] = {"ok": False, "error": type(exc).__name__}
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            checks["db"] = {"ok": True}
+        except Exception as exc:
+            checks["db"] = {"ok": False, "error": type(exc).__name__}
+        return checks
+
+    def close(self) -> None:
+        self.redis.close()
+        self.engine.dispose()
+        if self.embedded is not None:
+            self.embedded.stop()
+            self.embedded = None
