@@ -230,6 +230,11 @@ class NearestResult:
     centres: list[Nearby]
 
 
+def _unit(lat: float, lon: float) -> tuple[float, float, float]:
+    phi, lam = math.radians(lat), math.radians(lon)
+    return math.cos(phi) * math.cos(lam), math.cos(phi) * math.sin(lam), math.sin(phi)
+
+
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     p1, p2 = math.radians(lat1), math.radians(lat2)
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
@@ -246,6 +251,8 @@ class Directory:
     def __init__(self, sessions: sessionmaker[Session], gazetteer: Gazetteer, ttl: float = 60.0):
         self._sessions, self.gazetteer, self._ttl = sessions, gazetteer, ttl
         self._entries: list[CentreEntry] = []
+        self._points: list[tuple[CentreEntry, float, float, float]] = []  # entry, unit vector
+        self._by_place: dict[tuple[str, int], list[Nearby]] = {}
         self._loaded_at = -math.inf
 
     def refresh(self) -> None:
@@ -262,6 +269,9 @@ class Directory:
                             c.latitude, c.longitude, fold(c.town or ""))
                 for c in rows
             ]
+        self._points = [(e, *_unit(e.latitude, e.longitude)) for e in self._entries if e.latitude is not None]
+        # Answers depend only on the place and this snapshot: keep them until the next refresh.
+        self._by_place = {}
         self._loaded_at = time.monotonic()
 
     def entries(self) -> list[CentreEntry]:
@@ -277,13 +287,27 @@ class Directory:
         return NearestResult(place, self.nearest_to(place, limit))
 
     def nearest_to(self, place: Place, limit: int = 3) -> list[Nearby]:
+        entries = self.entries()
+        cache_key = (f"{place.name}|{place.latitude}|{place.longitude}", limit)
+        cached = self._by_place.get(cache_key)
+        if cached is None:
+            cached = self._by_place[cache_key] = self._nearest(place, entries, limit)
+        return cached
+
+    def _nearest(self, place: Place, entries: list[CentreEntry], limit: int) -> list[Nearby]:
+        # Rank by the dot product of unit vectors (larger = nearer), then compute great-circle
+        # distances only for the few kept: same order as haversine, a fraction of the work.
+        x, y, z = _unit(place.latitude, place.longitude)
+        ranked = sorted(self._points, key=lambda p: -(x * p[1] + y * p[2] + z * p[3]))[:limit]
         found: list[tuple[float, Nearby]] = []
+        for e, *_xyz in ranked:
+            d = haversine_km(place.latitude, place.longitude, e.latitude, e.longitude)
+            found.append((d, Nearby(e, round(d, 1))))
         name_key = fold(place.name)
-        for e in self.entries():
+        for e in entries:
             if e.latitude is not None:
-                d = haversine_km(place.latitude, place.longitude, e.latitude, e.longitude)
-                found.append((d, Nearby(e, round(d, 1))))
-            elif e.town_key and name_key in e.town_key:
+                continue
+            if e.town_key and name_key in e.town_key:
                 found.append((0.0, Nearby(e, None)))  # same town, no point: as good as there
             elif e.province and e.province == place.province:
                 # Same province, no point: ranked as if 150 km away, so a centre we can

@@ -1,0 +1,83 @@
+import pytest
+
+from config import ConfigError, describe_settings, load_settings, mask_phone
+
+
+def test_defaults_are_development_with_sqlite_in_instance():
+    s = load_settings({})
+    assert s.THUSONG_ENV == "development"
+    assert s.database_url.startswith("sqlite:///") and s.database_url.endswith("instance/thusong.db")
+    assert s.sms_is_simulated
+
+
+@pytest.mark.parametrize(
+    "env, named",
+    [
+        ({"SIMULATOR_ENABLED": "maybe"}, "SIMULATOR_ENABLED"),
+        ({"REDIS_URL": "localhost:6379"}, "REDIS_URL"),
+        ({"DATABASE_URL": "thusong.db"}, "DATABASE_URL"),
+        ({"AT_API_URL": "ftp://x"}, "AT_API_URL"),
+        ({"SMS_RATE_PER_SECOND": "fast"}, "SMS_RATE_PER_SECOND"),
+        ({"SMS_RATE_PER_SECOND": "0"}, "SMS_RATE_PER_SECOND"),
+        ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+        ({"THUSONG_ENV": "prod"}, "THUSONG_ENV"),
+        ({"AT_USERNAME": "sandbox"}, "AT_USERNAME/AT_API_KEY"),
+        ({"THUSONG_ENV": "production", "WEBHOOK_TOKEN": "x"}, "SECRET_KEY"),
+        ({"THUSONG_ENV": "production", "SECRET_KEY": "x"}, "WEBHOOK_TOKEN"),
+    ],
+)
+def test_invalid_values_fail_naming_the_variable(env, named):
+    with pytest.raises(ConfigError, match=named.replace("/", ".")):
+        load_settings(env)
+
+
+def test_production_with_secrets_starts():
+    s = load_settings({"THUSONG_ENV": "production", "SECRET_KEY": "k", "WEBHOOK_TOKEN": "t"})
+    assert s.is_production
+
+
+def test_settings_are_frozen_and_every_field_has_help():
+    s = load_settings({})
+    with pytest.raises(AttributeError):
+        s.REDIS_URL = "redis://x"  # type: ignore[misc]
+    rows = describe_settings(s)
+    assert all(help_text for _n, _v, help_text in rows)
+    assert {"DATABASE_URL", "REDIS_URL", "AT_API_URL", "WEBHOOK_TOKEN", "SIMULATOR_ENABLED"} <= {n for n, _, _ in rows}
+
+
+def test_describe_hides_secrets():
+    rows = dict((n, v) for n, v, _ in describe_settings(load_settings({"AT_API_KEY": "sk", "AT_USERNAME": "u"})))
+    assert rows["AT_API_KEY"] == "(set)"
+
+
+@pytest.mark.parametrize(
+    "text, masked",
+    [
+        ("+27821234567", "+2782****567"),
+        ("0821234567", "082****567"),
+        ("27821234567", "2782****567"),
+        ("call +27 82 123 4567 now", "call +2782****567 now"),
+        ("session 12345 code *134*1234#", "session 12345 code *134*1234#"),
+        ("two: +27731112222,+27614445555", "two: +2773****222,+2761****555"),
+    ],
+)
+def test_phone_numbers_are_masked(text, masked):
+    assert mask_phone(text) == masked
+
+
+def test_log_records_are_masked(caplog):
+    import logging
+
+    from config.logging import MaskingFilter
+
+    logger = logging.getLogger("test.mask")
+    handler = logging.Handler()
+    records = []
+    handler.emit = records.append
+    handler.addFilter(MaskingFilter())
+    logger.addHandler(handler)
+    try:
+        logger.warning("sms from %s failed", "+27821234567")
+    finally:
+        logger.removeHandler(handler)
+    assert records[0].getMessage() == "sms from +2782****567 failed"
