@@ -69,6 +69,13 @@ class Runtime:
 
         return Directory(self.sessions, self.gazetteer)
 
+    @cached_property
+    def sms_sender(self):
+        """The SMS sender: the AT SDK, or a simulated sender when no AT credentials are set."""
+        from gateway.channels.africastalking import make_sender
+
+        return make_sender(self.settings)
+
     def child_environ(self) -> dict[str, str]:
         """Settings for a child process (worker, web) that must share this runtime's Redis."""
         env = self.settings.as_environ()
