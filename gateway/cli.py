@@ -62,7 +62,7 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@click.option("--revision", default="head", show_default=True, help="Alembic revision to reach.")
+@click.option("--revision", default="heads", show_default=True, help="Alembic revision to reach.")
 def db_upgrade(revision: str) -> None:
     """Create or migrate the database schema (Alembic)."""
     from gateway.db import make_engine, upgrade

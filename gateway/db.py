@@ -46,8 +46,8 @@ def alembic_config(url: str):
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` using the given engine's connection."""
+def upgrade(engine: Engine, revision: str = "heads") -> None:
+    """Bring the schema to ``revision`` (default: every head) on the given engine."""
     from alembic import command
 
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))

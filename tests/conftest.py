@@ -15,10 +15,12 @@ from gateway import db as gdb
 from gateway.models import (
     Centre,
     Citizen,
+    Feedback,
     Message,
     Municipality,
     Staff,
     Subscription,
+    UssdSessionLog,
     centre_services,
 )
 
@@ -81,7 +83,7 @@ def runtime(settings):
 def clean_database(rt) -> None:
     """Remove everything tests write, keeping the migrated reference data."""
     with rt.sessions.begin() as session:
-        for table in (Message, Subscription, Citizen, Staff):
+        for table in (Message, Subscription, Citizen, Staff, Feedback, UssdSessionLog):
             session.execute(delete(table))
         session.execute(delete(centre_services))
         session.execute(delete(Centre))
