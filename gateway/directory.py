@@ -25,11 +25,19 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from gateway.catalogue import PROVINCES
 from gateway.gazetteer import Gazetteer, Place
-from gateway.models import Centre, Municipality, Province
+from gateway.models import Centre, Municipality, Province, Service
 from menus.text import fold
 
 COLUMNS = ["name", "province", "municipality", "town", "address", "phone", "latitude",
            "longitude", "source", "coord_source", "notes"]
+# Services named in a row's notes (the source says the tenant is there). Applied only to a
+# centre with no services yet, so what staff record later is never overwritten.
+_NOTED_SERVICES = [
+    (re.compile(r"home affairs", re.I), ("documents",)),
+    (re.compile(r"\bsassa\b", re.I), ("grants",)),
+    (re.compile(r"housing office", re.I), ("housing",)),
+    (re.compile(r"cape access|e-?centre|telecentre|it training", re.I), ("office", "training")),
+]
 _INACTIVE = re.compile(r"\b(closed|under construction)\b", re.IGNORECASE)
 # South Africa's bounding box, generously: a coordinate outside it is a typo, not a centre.
 _LAT, _LON = (-35.5, -22.0), (16.0, 33.5)
@@ -135,6 +143,7 @@ def import_centres(
         prov_ids = {p.name: p for p in session.scalars(select(Province))}
         existing = {c.key: c for c in session.scalars(select(Centre))}
         munis = {(m.province_id, m.name): m for m in session.scalars(select(Municipality))}
+        services = {s.code: s for s in session.scalars(select(Service))}
         line = 1
         for row in reader:
             start, line = line + 1, reader.line_num
@@ -163,16 +172,28 @@ def import_centres(
                     munis[(province.id, muni_name)] = muni
                 values["municipality_id"] = muni.id
             centre = existing.get(values["key"])
+            noted = [services[c] for c in noted_services(values["notes"] or "") if c in services]
             if centre is None:
-                session.add(Centre(**values))
+                session.add(Centre(**values, services=noted))
                 report.inserted += 1
-            elif any(getattr(centre, k) != v for k, v in values.items()):
+            elif any(getattr(centre, k) != v for k, v in values.items()) or (noted and not centre.services):
                 for k, v in values.items():
                     setattr(centre, k, v)
+                if not centre.services:
+                    centre.services = noted
                 report.updated += 1
             else:
                 report.unchanged += 1
     return report
+
+
+def noted_services(notes: str) -> list[str]:
+    """Service codes the notes say a centre hosts ("SASSA service day" → grants)."""
+    codes: list[str] = []
+    for pattern, found in _NOTED_SERVICES:
+        if pattern.search(notes):
+            codes += [c for c in found if c not in codes]
+    return codes
 
 
 def export_centres(sessions: sessionmaker[Session]) -> str:
