@@ -302,5 +302,59 @@ Press Ctrl-C to stop.
         rt.close()
 
 
+@main.command()
+@click.option("--phone", default="0821234567", show_default=True, help="The number you dial from.")
+@click.option("--url", default=None,
+              help="A running service (e.g. http://127.0.0.1:5000); default: the app in-process.")
+def simulate(phone: str, url: str | None) -> None:
+    """A phone in the terminal: dial the USSD service, read each screen, type replies.
+
+    Drives the same handler as AT's webhook (through the simulator endpoint). Type 'q' to hang up.
+    """
+    import uuid
+
+    from rich.console import Console
+    from rich.panel import Panel
+
+    console = Console()
+    if url:
+        import requests
+
+        def hop(payload):
+            resp = requests.post(url.rstrip("/") + "/simulator/ussd", json=payload, timeout=15)
+            resp.raise_for_status()
+            return resp.json()
+        rt = None
+    else:
+        from gateway.db import upgrade
+        from gateway.web import create_app
+
+        settings = _settings().with_(SIMULATOR_ENABLED=True)
+        rt = _runtime(settings)
+        upgrade(rt.engine)
+        seed_if_empty(rt)
+        client = create_app(runtime=rt).test_client()
+
+        def hop(payload):
+            resp = client.post("/simulator/ussd", json=payload)
+            if resp.status_code != 200:
+                raise click.ClickException(resp.get_data(as_text=True))
+            return resp.get_json()
+    try:
+        session, text = f"SIM-{uuid.uuid4().hex[:12]}", ""
+        while True:
+            answer = hop({"phone": phone, "session": session, "text": text})
+            console.print(Panel(answer["reply"], title=f"{phone}", width=36))
+            if answer["end"]:
+                break
+            typed = click.prompt("reply", default="", show_default=False)
+            if typed.strip().lower() == "q":
+                break
+            text = f"{text}*{typed}" if text else typed
+    finally:
+        if rt is not None:
+            rt.close()
+
+
 if __name__ == "__main__":
     main()

@@ -8,3 +8,5 @@ PING = "workers.health.ping"
 QUEUE_REPLIES = "replies"  # citizen-facing: always served first
 QUEUE_BULK = "bulk"
 QUEUES = (QUEUE_REPLIES, QUEUE_BULK)
+
+HANDLE_INBOUND = "workers.inbound.handle"  # (message_id) → parse keyword, reply through the outbox

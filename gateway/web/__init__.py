@@ -23,9 +23,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.config.update(SECRET_KEY=settings.SECRET_KEY or None, THUSONG_SETTINGS=settings)
     app.extensions["thusong_runtime"] = runtime
 
-    from gateway.web import health
+    from gateway.web import health, simulator, webhooks
 
     app.register_blueprint(health.bp)
+    app.register_blueprint(webhooks.bp)
+    app.register_blueprint(simulator.bp)
     return app
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import time
 import uuid
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway import jobs
 
@@ -38,3 +39,8 @@ def _worker_round_trip(runtime, timeout: float) -> dict:
         time.sleep(0.05)
     job.cancel()
     return {"ok": False, "error": f"no worker answered within {timeout:g}s"}
+
+
+@bp.get("/metrics")
+def metrics():
+    return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)

@@ -1,0 +1,56 @@
+"""USSD session state in Redis.
+
+Two keys, both small JSON:
+- ``ussd:s:<sessionId>`` — the engine state plus the last ``text`` and reply, so a retried hop
+  (same session, same ``text``) gets the same screen without applying the input twice.
+  Lives ``SESSION_TTL`` seconds (AT ends sessions after ~2 min).
+- ``ussd:p:<phone>`` — what we keep per number between sessions: the chosen language and the
+  last unfinished journey point with its time, for "continue where you left off" within
+  ``RESUME_WINDOW`` seconds. Lives ``PROFILE_TTL``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import redis
+
+SESSION_TTL = 300
+PROFILE_TTL = 90 * 24 * 3600
+RESUME_WINDOW = 600
+
+
+@dataclass
+class StoredHop:
+    state: dict
+    text: str
+    reply: str
+    end: bool
+
+
+class SessionStore:
+    def __init__(self, client: redis.Redis):
+        self._r = client
+
+    def load(self, session_id: str) -> StoredHop | None:
+        raw = self._r.get(f"ussd:s:{session_id}")
+        if not raw:
+            return None
+        data = json.loads(raw)
+        return StoredHop(data["state"], data["text"], data["reply"], data["end"])
+
+    def save(self, session_id: str, hop: StoredHop) -> None:
+        payload = json.dumps({"state": hop.state, "text": hop.text, "reply": hop.reply, "end": hop.end},
+                             separators=(",", ":"))
+        self._r.set(f"ussd:s:{session_id}", payload, ex=SESSION_TTL)
+
+    def drop(self, session_id: str) -> None:
+        self._r.delete(f"ussd:s:{session_id}")
+
+    def profile(self, phone: str) -> dict:
+        raw = self._r.get(f"ussd:p:{phone}")
+        return json.loads(raw) if raw else {}
+
+    def save_profile(self, phone: str, profile: dict) -> None:
+        self._r.set(f"ussd:p:{phone}", json.dumps(profile, separators=(",", ":")), ex=PROFILE_TTL)

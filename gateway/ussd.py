@@ -1,0 +1,123 @@
+"""The USSD hop: AT's form in, ``(text, end)`` out, within the ~10 s AT waits (target < 50 ms).
+
+Contract: :func:`answer` never raises. It loads the session from Redis, detects AT's retried
+hop (same session, same ``text``: the stored screen is returned and the input is not applied
+again), runs the pure menu engine, and saves the state. A new session from a number whose
+last session dropped mid-journey less than 10 minutes ago is offered "continue where you left
+off". Any failure (Redis down, a bug) ends the session with an apology in the caller's
+language. No outbound HTTP here: side effects are rows and queued jobs.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from gateway.channels.africastalking import UssdEnd, UssdHop
+from gateway.sessions import RESUME_WINDOW, SessionStore, StoredHop
+from gateway.ussd_ports import UssdPorts
+
+log = logging.getLogger(__name__)
+
+
+def _journey(rt):
+    journey = rt.__dict__.get("_ussd_journey")
+    if journey is None:
+        from menus.engine import load_journey
+
+        journey = rt.__dict__["_ussd_journey"] = load_journey()
+    return journey
+
+
+def answer(rt, hop: UssdHop) -> tuple[str, bool]:
+    """The screen for this hop and whether it ends the session. Never raises."""
+    try:
+        return _answer(rt, hop)
+    except Exception:
+        log.exception("ussd hop failed (session %s)", hop.session_id)
+        return apology(rt, hop.phone), True
+
+
+def _answer(rt, hop: UssdHop) -> tuple[str, bool]:
+    from menus.engine import step
+
+    store = SessionStore(rt.redis)
+    journey = _journey(rt)
+    stored = store.load(hop.session_id)
+    if stored is not None and stored.text == hop.text:
+        return stored.reply, stored.end  # AT retried the hop: same screen, input not re-applied
+    profile = store.profile(hop.phone) if stored is None else None
+    if stored is None:
+        state = _fresh_state(rt, hop.phone, profile)
+        user_input = None  # a new (or expired) session starts at the first screen
+    else:
+        state = stored.state
+        user_input = hop.last_input
+    ports = UssdPorts(rt, hop.phone, hop.session_id, state.get("lang", "en"))
+    reply, state = step(journey, state, user_input, ports)
+    store.save(hop.session_id, StoredHop(state, hop.text, reply.text, reply.end))
+    _remember(store, hop.phone, profile, state, reply.end, ports.language)
+    return reply.text, reply.end
+
+
+def _fresh_state(rt, phone: str, profile: dict) -> dict:
+    lang = profile.get("lang") or UssdPorts.stored_language(rt, phone)
+    state: dict = {"lang": lang}
+    resume = profile.get("resume")
+    if resume and time.time() - resume.get("at", 0) < RESUME_WINDOW and resume.get("state"):
+        state["resume_candidate"] = resume["state"]
+    return state
+
+
+def _remember(store: SessionStore, phone: str, profile: dict | None, state: dict, end: bool,
+              lang: str) -> None:
+    """Keep the language and, while a journey is unfinished, where it stands (for resume)."""
+    if profile is None:
+        profile = store.profile(phone)
+    profile["lang"] = lang
+    if end:
+        profile.pop("resume", None)
+    else:
+        clean = {k: v for k, v in state.items() if k != "resume_candidate"}
+        profile["resume"] = {"state": clean, "at": time.time()}
+    store.save_profile(phone, profile)
+
+
+def apology(rt, phone: str | None) -> str:
+    """"Sorry, something went wrong" in the caller's language (English if unknown)."""
+    from menus.engine import apology_text
+
+    lang = "en"
+    try:
+        profile = SessionStore(rt.redis).profile(phone) if phone else {}
+        lang = profile.get("lang") or "en"
+    except Exception:
+        try:
+            lang = UssdPorts.stored_language(rt, phone) if phone else "en"
+        except Exception:
+            lang = "en"
+    return apology_text(lang)
+
+
+def record_end(rt, event: UssdEnd) -> None:
+    """AT's end-of-session notification: keep the outcome for analytics, forget the session."""
+    from sqlalchemy.exc import IntegrityError
+
+    from gateway.models import UssdSessionLog
+
+    store = SessionStore(rt.redis)
+    stored = None
+    try:
+        stored = store.load(event.session_id)
+        store.drop(event.session_id)
+    except Exception:
+        log.warning("redis unavailable while ending session %s", event.session_id)
+    try:
+        with rt.sessions.begin() as session:
+            session.add(UssdSessionLog(
+                session_id=event.session_id, status=event.status, hops=event.hops,
+                duration_ms=event.duration_ms, error=(event.error or None) and event.error[:200],
+                last_screen=(stored.state.get("screen") if stored else None),
+            ))
+    except IntegrityError:
+        pass  # AT repeated the notification

@@ -1,0 +1,178 @@
+"""The gateway's side of the menu engine's ports: directory reads and the side effects a USSD
+journey may cause (SMS me, subscribe, feedback, language), for one caller.
+
+Reads are small indexed queries; writes are single rows or queued SMS. Nothing here makes an
+outbound HTTP call, so a hop stays fast.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from menus.ports import CentreDetails, CentreSummary, Named
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from gateway.models import Centre, Citizen, Feedback, Municipality, Province, Service, Subscription
+
+log = logging.getLogger(__name__)
+
+
+class UssdPorts:
+    """Implements ``menus.ports.DirectoryPorts`` for one caller (``phone``) in one session."""
+
+    def __init__(self, rt, phone: str, session_id: str, language: str = "en"):
+        self.rt, self.phone, self.session_id, self.language = rt, phone, session_id, language
+
+    # --- reads -------------------------------------------------------------------------
+
+    @staticmethod
+    def stored_language(rt, phone: str) -> str:
+        with rt.sessions() as session:
+            lang = session.scalar(select(Citizen.language).where(Citizen.phone == phone))
+        return lang or "en"
+
+    def provinces(self) -> list[Named]:
+        """Provinces that have at least one active centre, alphabetical."""
+        with self.rt.sessions() as s:
+            rows = s.execute(
+                select(Province.id, Province.name).join(Centre, Centre.province_id == Province.id)
+                .where(Centre.active.is_(True)).group_by(Province.id, Province.name).order_by(Province.name)
+            ).all()
+        return [Named(r.id, r.name) for r in rows]
+
+    def municipalities(self, province_id: int) -> list[Named]:
+        with self.rt.sessions() as s:
+            rows = s.execute(
+                select(Municipality.id, Municipality.name).join(Centre, Centre.municipality_id == Municipality.id)
+                .where(Municipality.province_id == province_id, Centre.active.is_(True))
+                .group_by(Municipality.id, Municipality.name).order_by(Municipality.name)
+            ).all()
+        return [Named(r.id, r.name) for r in rows]
+
+    def centres_in(self, province_id: int, municipality_id: int | None) -> list[CentreSummary]:
+        """Active centres of a municipality, or of the whole province when it is None."""
+        q = select(Centre.id, Centre.name, Centre.town).where(
+            Centre.active.is_(True), Centre.province_id == province_id)
+        if municipality_id is not None:
+            q = q.where(Centre.municipality_id == municipality_id)
+        with self.rt.sessions() as s:
+            rows = s.execute(q.order_by(Centre.name)).all()
+        return [CentreSummary(r.id, r.name, r.town, None, None) for r in rows]
+
+    def centre(self, centre_id: int) -> CentreDetails | None:
+        with self.rt.sessions() as s:
+            c = s.scalar(select(Centre).where(Centre.id == centre_id).options(
+                selectinload(Centre.services).selectinload(Service.block),
+                selectinload(Centre.province), selectinload(Centre.municipality)))
+            if c is None:
+                return None
+            blocks: dict[int, tuple[str, list[str]]] = {}
+            for svc in sorted(c.services, key=lambda x: (x.block.number, x.id)):
+                blocks.setdefault(svc.block.number, (svc.block.name, []))[1].append(svc.name)
+            return CentreDetails(
+                id=c.id, name=c.name, address=c.address, hours=c.hours, phone=c.phone, town=c.town,
+                municipality=c.municipality.name if c.municipality else None,
+                province=c.province.name if c.province else None,
+                services_by_block=[blocks[k] for k in sorted(blocks)],
+            )
+
+    def nearest(self, place_text: str, limit: int = 3) -> tuple[str | None, list[CentreSummary]]:
+        result = self.rt.directory.nearest(place_text, limit)
+        if result.place is None:
+            return None, []
+        return result.place.name, [
+            CentreSummary(n.centre.id, n.centre.name, n.centre.town, n.distance_km, result.place.name)
+            for n in result.centres
+        ]
+
+    def services(self) -> list[Named]:
+        with self.rt.sessions() as s:
+            rows = s.execute(select(Service.id, Service.name, Service.code).order_by(Service.id)).all()
+        return [Named(r.id, r.name, r.code) for r in rows]
+
+    def centres_offering(self, service_code: str, place_text: str | None = None,
+                         province_id: int | None = None, limit: int = 3) -> list[CentreSummary]:
+        """Active centres recorded as offering the service, nearest to a place or in a province."""
+        with self.rt.sessions() as s:
+            q = (select(Centre.id, Centre.province_id).join(Centre.services)
+                 .where(Service.code == service_code, Centre.active.is_(True)))
+            rows = s.execute(q).all()
+        offering = {r.id for r in rows if province_id is None or r.province_id == province_id}
+        if place_text:
+            place = self.rt.gazetteer.resolve(place_text)
+            if place is None:
+                return []
+            near = self.rt.directory.nearest_to(place, limit=len(self.rt.directory.entries()))
+            return [CentreSummary(n.centre.id, n.centre.name, n.centre.town, n.distance_km, place.name)
+                    for n in near if n.centre.id in offering][:limit]
+        entries = [e for e in self.rt.directory.entries() if e.id in offering]
+        return [CentreSummary(e.id, e.name, e.town, None, None) for e in sorted(entries, key=lambda e: e.name)][:limit]
+
+    # --- side effects ------------------------------------------------------------------
+
+    def sms_me(self, centre_id: int) -> None:
+        """Queue an SMS with the centre's full details to the caller (once per session+centre)."""
+        from menus.engine import centre_sms_text
+
+        from gateway import outbox
+
+        details = self.centre(centre_id)
+        if details is None:
+            return
+        outbox.queue_sms(self.rt, self.phone, centre_sms_text(details, self.language),
+                         key=f"ussd-sms:{self.session_id}:{centre_id}")
+
+    def subscribe(self, centre_id: int) -> None:
+        """Record consent to a centre's notices (timestamped) and confirm by SMS."""
+        from menus.engine import subscription_sms_text
+
+        from gateway import citizens, outbox
+
+        now = datetime.now(UTC)
+        with self.rt.sessions.begin() as s:
+            citizen = citizens.get_or_create_citizen(s, self.phone, self.language)
+            sub = s.scalar(select(Subscription).where(Subscription.citizen_id == citizen.id,
+                                                      Subscription.centre_id == centre_id))
+            if sub is None:
+                s.add(Subscription(citizen_id=citizen.id, centre_id=centre_id, consented_at=now))
+            else:
+                sub.consented_at, sub.ended_at = now, None
+            name = s.scalar(select(Centre.name).where(Centre.id == centre_id)) or ""
+        outbox.queue_sms(self.rt, self.phone, subscription_sms_text(name, True, self.language),
+                         key=f"ussd-sub:{self.session_id}:{centre_id}:on")
+
+    def unsubscribe(self, centre_id: int) -> None:
+        from menus.engine import subscription_sms_text
+
+        from gateway import outbox
+
+        with self.rt.sessions.begin() as s:
+            sub = s.scalar(select(Subscription).join(Citizen).where(
+                Citizen.phone == self.phone, Subscription.centre_id == centre_id,
+                Subscription.ended_at.is_(None)))
+            if sub is None:
+                return
+            sub.ended_at = datetime.now(UTC)
+            name = s.scalar(select(Centre.name).where(Centre.id == centre_id)) or ""
+        outbox.queue_sms(self.rt, self.phone, subscription_sms_text(name, False, self.language),
+                         key=f"ussd-sub:{self.session_id}:{centre_id}:off")
+
+    def is_subscribed(self, centre_id: int) -> bool:
+        with self.rt.sessions() as s:
+            n = s.scalar(select(func.count()).select_from(Subscription).join(Citizen).where(
+                Citizen.phone == self.phone, Subscription.centre_id == centre_id,
+                Subscription.ended_at.is_(None)))
+        return bool(n)
+
+    def feedback(self, centre_id: int, rating: int, reason: str | None) -> None:
+        with self.rt.sessions.begin() as s:
+            s.add(Feedback(centre_id=centre_id, rating=rating, reason=reason, language=self.language))
+
+    def set_language(self, code: str) -> None:
+        """Remember the caller's language for USSD and SMS (citizen row; profile on save)."""
+        from gateway import citizens
+
+        self.language = code
+        citizens.set_language(self.rt, self.phone, code)
