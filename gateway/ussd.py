@@ -15,7 +15,6 @@ import time
 
 from gateway.channels.africastalking import UssdEnd, UssdHop
 from gateway.sessions import RESUME_WINDOW, SessionStore, StoredHop
-from gateway.ussd_ports import UssdPorts
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +38,7 @@ def answer(rt, hop: UssdHop) -> tuple[str, bool]:
 
 
 def _answer(rt, hop: UssdHop) -> tuple[str, bool]:
+    from gateway.ussd_ports import UssdPorts
     from menus.engine import step
 
     store = SessionStore(rt.redis)
@@ -61,6 +61,8 @@ def _answer(rt, hop: UssdHop) -> tuple[str, bool]:
 
 
 def _fresh_state(rt, phone: str, profile: dict) -> dict:
+    from gateway.ussd_ports import UssdPorts
+
     lang = profile.get("lang") or UssdPorts.stored_language(rt, phone)
     state: dict = {"lang": lang}
     resume = profile.get("resume")
@@ -93,6 +95,8 @@ def apology(rt, phone: str | None) -> str:
         lang = profile.get("lang") or "en"
     except Exception:
         try:
+            from gateway.ussd_ports import UssdPorts
+
             lang = UssdPorts.stored_language(rt, phone) if phone else "en"
         except Exception:
             lang = "en"
