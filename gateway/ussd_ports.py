@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from menus.ports import CentreDetails, CentreSummary, Named
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from gateway.models import Centre, Citizen, Feedback, Municipality, Province, Service, Subscription
+from menus.ports import CentreDetails, CentreSummary, Named
 
 log = logging.getLogger(__name__)
 
@@ -114,9 +114,8 @@ class UssdPorts:
 
     def sms_me(self, centre_id: int) -> None:
         """Queue an SMS with the centre's full details to the caller (once per session+centre)."""
-        from menus.engine import centre_sms_text
-
         from gateway import outbox
+        from menus.engine import centre_sms_text
 
         details = self.centre(centre_id)
         if details is None:
@@ -126,9 +125,8 @@ class UssdPorts:
 
     def subscribe(self, centre_id: int) -> None:
         """Record consent to a centre's notices (timestamped) and confirm by SMS."""
-        from menus.engine import subscription_sms_text
-
         from gateway import citizens, outbox
+        from menus.engine import subscription_sms_text
 
         now = datetime.now(UTC)
         with self.rt.sessions.begin() as s:
@@ -144,9 +142,8 @@ class UssdPorts:
                          key=f"ussd-sub:{self.session_id}:{centre_id}:on")
 
     def unsubscribe(self, centre_id: int) -> None:
-        from menus.engine import subscription_sms_text
-
         from gateway import outbox
+        from menus.engine import subscription_sms_text
 
         with self.rt.sessions.begin() as s:
             sub = s.scalar(select(Subscription).join(Citizen).where(

@@ -14,8 +14,8 @@ import logging
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
 from gateway import inbound, ussd
-from gateway.metrics import SMS_INBOUND, USSD_HOPS, USSD_SECONDS
 from gateway.channels import africastalking as at
+from gateway.metrics import SMS_INBOUND, USSD_HOPS, USSD_SECONDS
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks/at")
