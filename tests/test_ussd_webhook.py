@@ -4,7 +4,9 @@ Redis outages."""
 import time
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from tests.conftest import TOKEN
 from tests.dialer import Dialer
