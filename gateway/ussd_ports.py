@@ -156,6 +156,16 @@ class UssdPorts:
         outbox.queue_sms(self.rt, self.phone, subscription_sms_text(name, False, self.language),
                          key=f"ussd-sub:{self.session_id}:{centre_id}:off")
 
+    def subscriptions(self) -> list[Named]:
+        """The caller's current subscriptions (centres), alphabetical."""
+        with self.rt.sessions() as s:
+            rows = s.execute(
+                select(Centre.id, Centre.name).join(Subscription, Subscription.centre_id == Centre.id)
+                .join(Citizen, Citizen.id == Subscription.citizen_id)
+                .where(Citizen.phone == self.phone, Subscription.ended_at.is_(None)).order_by(Centre.name)
+            ).all()
+        return [Named(r.id, r.name) for r in rows]
+
     def is_subscribed(self, centre_id: int) -> bool:
         with self.rt.sessions() as s:
             n = s.scalar(select(func.count()).select_from(Subscription).join(Citizen).where(

@@ -1,0 +1,129 @@
+"""Rendering screens within the USSD budget: ≤160 GSM-7 characters, or ≤70 when a screen
+needs UCS-2. Lists and long texts are paginated (98 More, 0 Back); a single item too long for
+a page is shortened with '...', never allowed to overflow."""
+
+from __future__ import annotations
+
+import re
+
+from menus.segments import fits_ussd_screen
+
+MAX_ITEMS_PER_PAGE = 9  # single-digit choices; 0, 00 and 98 stay free for navigation
+
+_PARENS = re.compile(r"\s*\(.*?\)")
+
+
+def short_centre_name(name: str) -> str:
+    """'Alexandra Thusong Service Centre (launched 2004 as Alexandra MPCC)' → 'Alexandra Thusong'."""
+    short = _PARENS.sub("", name).strip()
+    for long_form in ("Thusong Service Centre", "Thusong Centre", "Thusong satellite centre"):
+        short = short.replace(long_form, "Thusong")
+    return " ".join(short.split()) or name
+
+
+def fits(text: str) -> bool:
+    return fits_ussd_screen(text)
+
+
+def shorten(label: str, room: int) -> str:
+    if len(label) <= room:
+        return label
+    return label[: max(room - 3, 1)].rstrip() + "..."
+
+
+def menu_text(title: str, labels: list[str], nav: list[str]) -> str:
+    lines = [title] if title else []
+    lines += [f"{i}. {label}" for i, label in enumerate(labels, 1)]
+    lines += nav
+    return "\n".join(lines)
+
+
+def paginate_items(header: str, labels: list[str], more: str, nav: list[str]) -> list[list[int]]:
+    """Split item indexes into pages so that header + items + (more) + nav fits every page."""
+    pages: list[list[int]] = []
+    i = 0
+    while i < len(labels):
+        page: list[int] = []
+        while i < len(labels) and len(page) < MAX_ITEMS_PER_PAGE:
+            trial = page + [i]
+            last = i == len(labels) - 1
+            text = menu_text(header, [labels[j] for j in trial], ([] if last else [more]) + nav)
+            if not fits(text) and page:
+                break
+            page.append(i)
+            i += 1
+            if not fits(text):  # a lone item too long: it is shortened when rendered
+                break
+        pages.append(page)
+    return pages or [[]]
+
+
+def render_page(header: str, labels: list[str], has_more: bool, more: str, nav: list[str]) -> str:
+    tail = ([more] if has_more else []) + nav
+    text = menu_text(header, labels, tail)
+    if fits(text):
+        return text
+    # Shorten the longest labels until it fits (keeps every choice visible).
+    labels = list(labels)
+    for room in range(40, 3, -2):
+        labels = [shorten(label, room) for label in labels]
+        text = menu_text(header, labels, tail)
+        if fits(text):
+            return text
+    return shorten(text, 150)
+
+
+def paginate_text(text: str, nav_more: list[str], nav_last: list[str]) -> list[str]:
+    """Split a long text at line then word boundaries into pages that fit with their nav."""
+    words_lines = [line.split(" ") for line in text.split("\n")]
+    pages: list[str] = []
+    current = ""
+    for words in words_lines:
+        line = ""
+        for word in words:
+            candidate_line = f"{line} {word}".strip()
+            candidate = f"{current}\n{candidate_line}" if current else candidate_line
+            if fits("\n".join([candidate, *nav_more])):
+                line = candidate_line
+                continue
+            # flush what we have as a page
+            page = f"{current}\n{line}".strip("\n") if line else current
+            if page:
+                pages.append(page)
+            current, line = "", word
+        current = f"{current}\n{line}" if current else line
+    if current:
+        pages.append(current)
+    # the last page has different nav; if it does not fit with it, split once more
+    if pages and not fits("\n".join([pages[-1], *nav_last])):
+        last = pages.pop()
+        half = last.rfind("\n", 0, len(last) // 2 + 1)
+        pages += [last[:half], last[half + 1:]] if half > 0 else [last[:60], last[60:]]
+    return pages or [""]
+
+
+# Realistic longest values used to check static screens at load time.
+SAMPLE_VALUES = {
+    "centre": "Thusong Langeberg Municipality",  # longest short name in the seed data
+    "place": "Pietermaritzburg",
+    "service": "Further education and training (FET)",
+    "province": "KwaZulu-Natal",
+    "area": "Nelson Mandela Bay",
+    "code": "*134*1234#",
+}
+
+
+def static_screen_problems(journey) -> list[tuple[str, str]]:
+    """(screen id, problem) for every menu/input/end screen over budget in any language."""
+    from menus.engine import render_static
+
+    problems = []
+    for code in journey.languages:
+        for sid, screen in journey.screens.items():
+            if screen.type in ("list", "info"):
+                continue  # paginated by construction; the tests render them with real data
+            for hint in (False, True):
+                text = render_static(journey, screen, code, SAMPLE_VALUES, hint=hint)
+                if not fits(text):
+                    problems.append((sid, f"{code}: {len(text)} chars over the USSD budget{' with hint' if hint else ''}"))
+    return problems
