@@ -47,6 +47,8 @@ class Settings:
     LOG_LEVEL: str = _help("Python logging level name.", "INFO")
     LOG_JSON: bool = _help("Write logs as one JSON object per line.", False)
     SMS_RATE_PER_SECOND: float = _help("Outbound SMS segments per second, per channel.", 20.0)
+    SMS_RETRY_DEADLINE_SECONDS: float = _help("Give up retrying a failed send after this long.", 3600.0)
+    SMS_BATCH_SIZE: float = _help("Most recipients sharing one text in one AT request.", 100.0)
 
     @property
     def is_production(self) -> bool:
@@ -107,8 +109,9 @@ def _validate(s: Settings) -> None:
         raise ConfigError(f"DATABASE_URL: not a SQLAlchemy URL: {s.DATABASE_URL!r}")
     if s.AT_API_URL and urlparse(s.AT_API_URL).scheme not in ("http", "https"):
         raise ConfigError(f"AT_API_URL: expected an http(s) URL, got {s.AT_API_URL!r}")
-    if s.SMS_RATE_PER_SECOND <= 0:
-        raise ConfigError("SMS_RATE_PER_SECOND: must be positive")
+    for name in ("SMS_RATE_PER_SECOND", "SMS_RETRY_DEADLINE_SECONDS", "SMS_BATCH_SIZE"):
+        if getattr(s, name) <= 0:
+            raise ConfigError(f"{name}: must be positive")
     if s.LOG_LEVEL.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise ConfigError(f"LOG_LEVEL: unknown level {s.LOG_LEVEL!r}")
     if bool(s.AT_USERNAME) != bool(s.AT_API_KEY):

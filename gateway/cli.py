@@ -170,8 +170,16 @@ def staff_add(email: str, name: str, role: str, password: str) -> None:
 @main.command()
 @click.option("--burst", is_flag=True, help="Exit when the queues are empty (for scripts and tests).")
 @click.option("--name", default=None, help="Worker name (default: generated).")
-def worker(burst: bool, name: str | None) -> None:
-    """Run one RQ worker on the queues `replies` (first) and `bulk`."""
+@click.option("--sweep-every", default=15.0, show_default=True, type=float,
+              help="Seconds between housekeeping sweeps (lost jobs, expired leases).")
+def worker(burst: bool, name: str | None, sweep_every: float) -> None:
+    """Run one RQ worker on the queues `replies` (first) and `bulk`.
+
+    It also runs RQ's scheduler (for retries with back-off) and, every --sweep-every seconds,
+    queues a sweep that re-queues work a killed worker left behind.
+    """
+    import threading
+
     from rq import Worker
     from rq.serializers import JSONSerializer
 
@@ -180,11 +188,26 @@ def worker(burst: bool, name: str | None) -> None:
     settings = _settings()
     configure_logging(settings.LOG_LEVEL, settings.LOG_JSON)
     rt = _runtime(settings)
+    stop = threading.Event()
+
+    def sweeper() -> None:
+        while not stop.wait(sweep_every):
+            try:
+                # One sweep per interval across all workers: whoever takes the lock queues it.
+                if rt.redis.set("sweep:lock", "1", nx=True, ex=max(int(sweep_every), 1)):
+                    rt.queue(jobs.QUEUE_REPLIES).enqueue(jobs.SWEEP)
+            except Exception:
+                log.warning("sweep not queued (redis unavailable?)")
+
     try:
+        rt.queue(jobs.QUEUE_REPLIES).enqueue(jobs.SWEEP)  # pick up what a dead worker left
+        if not burst:
+            threading.Thread(target=sweeper, daemon=True).start()
         w = Worker([rt.queue(q) for q in jobs.QUEUES], connection=rt.redis, name=name,
                    serializer=JSONSerializer)
-        w.work(burst=burst, logging_level=settings.LOG_LEVEL)
+        w.work(burst=burst, logging_level=settings.LOG_LEVEL, with_scheduler=True)
     finally:
+        stop.set()
         rt.close()
 
 

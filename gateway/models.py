@@ -210,3 +210,18 @@ class UssdSessionLog(Base):
     error: Mapped[str | None] = mapped_column(String(200))
     network_code: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PendingDeliveryReport(Base):
+    """A delivery report whose AT message id we have not recorded yet (the report can beat
+    our own write of the send result, or belong to a send whose outcome was unknown). Applied
+    when a message with that id appears; kept for reconciliation otherwise."""
+
+    __tablename__ = "pending_delivery_reports"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at_message_id: Mapped[str] = mapped_column(String(64), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(16), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    at_status: Mapped[str] = mapped_column(String(32))
+    failure_reason: Mapped[str | None] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -18,7 +18,12 @@ def short_centre_name(name: str) -> str:
     short = _PARENS.sub("", name).strip()
     for long_form in ("Thusong Service Centre", "Thusong Centre", "Thusong satellite centre"):
         short = short.replace(long_form, "Thusong")
-    return " ".join(short.split()) or name
+    short = " ".join(short.split())
+    if short == "Thusong":  # 'Thusong Service Centre (Langeberg Municipality)': keep the place
+        inside = re.search(r"\((.*?)\)", name)
+        if inside:
+            short = f"Thusong {inside.group(1).replace('Municipality', '').strip()}"
+    return short or name
 
 
 def fits(text: str) -> bool:

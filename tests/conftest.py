@@ -18,6 +18,7 @@ from gateway.models import (
     Feedback,
     Message,
     Municipality,
+    PendingDeliveryReport,
     Staff,
     Subscription,
     UssdSessionLog,
@@ -83,7 +84,7 @@ def runtime(settings):
 def clean_database(rt) -> None:
     """Remove everything tests write, keeping the migrated reference data."""
     with rt.sessions.begin() as session:
-        for table in (Message, Subscription, Citizen, Staff, Feedback, UssdSessionLog):
+        for table in (Message, PendingDeliveryReport, Subscription, Citizen, Staff, Feedback, UssdSessionLog):
             session.execute(delete(table))
         session.execute(delete(centre_services))
         session.execute(delete(Centre))

@@ -1,0 +1,308 @@
+"""Every outbound SMS is an outbox row written before anything is sent.
+
+Contract:
+- :func:`queue_sms` writes one ``Message`` (status ``queued``) under a unique idempotency key
+  and enqueues a send job; the same key again changes nothing. Bulk rows are never written
+  for an opted-out number.
+- :func:`send_pending` (run by workers) claims queued rows atomically — safe with several
+  worker processes — groups recipients that share a text into one AT request, and records
+  AT's per-recipient ``statusCode``, ``messageId`` and cost.
+
+Statuses: ``queued`` → ``sending`` → ``sent`` → ``delivered`` | ``failed`` (with a reason);
+``simulated`` (no AT credentials); ``skipped`` (opted out before it left); ``unknown`` (see
+below).
+
+Retries: a retryable failure (network error before the request left, HTTP 5xx/429, statusCode
+500–502) puts the row back to ``queued`` and schedules another attempt with exponential
+back-off, until ``SMS_RETRY_DEADLINE_SECONDS`` after the row was written; then ``failed``
+with reason ``RetryDeadline``. Permanent failures (invalid number, 406 blacklisted, no credit,
+…) are ``failed`` at once with AT's reason; 406 also opts the number out.
+
+Unknown outcomes (the rule): AT has no idempotency key, so a request that may have left
+(read timeout, dropped connection, or a worker killed while its batch was ``sending``) is
+never resent blindly. The row becomes ``unknown``. A delivery report for its number that
+arrives for an AT id we never recorded reconciles it (status from the report). A row still
+``unknown`` after ``RECONCILE_SECONDS`` is ``failed`` with reason ``OutcomeUnknown`` for an
+operator to resend deliberately.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from gateway import jobs
+from gateway.channels.africastalking import (
+    OPTED_OUT_REASONS,
+    STATUS_NAMES,
+    DeliveryReport,
+    SendError,
+)
+from gateway.models import Citizen, Message, PendingDeliveryReport, utcnow
+from menus.segments import measure
+
+log = logging.getLogger(__name__)
+LEASE_SECONDS = 120  # a 'sending' row older than this belongs to a dead worker
+RECONCILE_SECONDS = 24 * 3600
+PERMANENT_REASONS = {401, 402, 403, 404, 405, 406, 407, 409}
+
+
+def queue_sms(rt, phone: str, text: str, key: str, queue: str = jobs.QUEUE_REPLIES) -> int | None:
+    """Write the message (once per ``key``) and ask a worker to send it. None: opted out (bulk)."""
+    if queue == jobs.QUEUE_BULK and _opted_out(rt, phone):
+        return None
+    size = measure(text)
+    try:
+        with rt.sessions.begin() as s:
+            row = Message(direction="out", idempotency_key=key[:128], phone=phone, text=text, queue=queue,
+                          status="queued", segments=size.segments, encoding=size.encoding)
+            s.add(row)
+        message_id = row.id
+    except IntegrityError:
+        with rt.sessions() as s:
+            return s.scalar(select(Message.id).where(Message.idempotency_key == key[:128]))
+    kick(rt, queue)
+    return message_id
+
+
+def queue_bulk(rt, phones: list[str], text: str, key_prefix: str) -> int:
+    """One bulk row per number not opted out; returns how many were written."""
+    with rt.sessions() as s:
+        out = set(s.scalars(select(Citizen.phone).where(Citizen.phone.in_(phones), Citizen.opted_out.is_(True))))
+    size = measure(text)
+    written = 0
+    for phone in phones:
+        if phone in out:
+            continue
+        try:
+            with rt.sessions.begin() as s:
+                s.add(Message(direction="out", idempotency_key=f"{key_prefix}:{phone}"[:128], phone=phone,
+                              text=text, queue=jobs.QUEUE_BULK, status="queued", segments=size.segments,
+                              encoding=size.encoding))
+            written += 1
+        except IntegrityError:
+            continue
+    kick(rt, jobs.QUEUE_BULK)
+    return written
+
+
+def kick(rt, queue: str) -> None:
+    """Make sure a send job for ``queue`` is waiting (one is enough: it drains the queue)."""
+    try:
+        rt.queue(queue).enqueue(jobs.SEND_PENDING, queue, job_id=f"send-{queue}-{utcnow():%Y%m%d%H%M%S%f}")
+    except Exception:
+        log.warning("could not enqueue a send job for %s; the sweeper will", queue)
+
+
+def _opted_out(rt, phone: str) -> bool:
+    with rt.sessions() as s:
+        return bool(s.scalar(select(Citizen.opted_out).where(Citizen.phone == phone)))
+
+
+def _claim(rt, queue: str, limit: int) -> list[Message]:
+    """Move up to ``limit`` queued rows to 'sending'; only rows this call moved are returned."""
+    now = utcnow()
+    with rt.sessions() as s:
+        ids = list(s.scalars(select(Message.id).where(Message.direction == "out", Message.queue == queue,
+                                                      Message.status == "queued").order_by(Message.id).limit(limit)))
+    if not ids:
+        return []
+    claimed = []
+    with rt.sessions.begin() as s:
+        for message_id in ids:  # row by row: a concurrent worker's claim simply wins that row
+            res = s.execute(update(Message).where(Message.id == message_id, Message.status == "queued")
+                            .values(status="sending", attempts=Message.attempts + 1, updated_at=now))
+            if res.rowcount == 1:
+                claimed.append(message_id)
+    with rt.sessions() as s:
+        return list(s.scalars(select(Message).where(Message.id.in_(claimed)).order_by(Message.id)))
+
+
+def send_pending(rt, queue: str, max_batches: int = 1000) -> int:
+    """Send queued rows of ``queue`` until none are left; return how many were handled."""
+    from gateway.ratelimit import RateLimiter
+
+    sender = rt.sms_sender
+    limiter = RateLimiter(rt.redis, "sms", rt.settings.SMS_RATE_PER_SECOND)
+    batch = int(rt.settings.SMS_BATCH_SIZE)
+    handled = 0
+    for _ in range(max_batches):
+        rows = _claim(rt, queue, batch)
+        if not rows:
+            break
+        groups: dict[str, list[Message]] = defaultdict(list)
+        for row in rows:
+            groups[row.text].append(row)
+        for text, group in groups.items():
+            limiter.acquire(sum(r.segments or 1 for r in group))
+            _send_group(rt, sender, text, group, bulk=(queue == jobs.QUEUE_BULK))
+            handled += len(group)
+    return handled
+
+
+def _send_group(rt, sender, text: str, group: list[Message], bulk: bool) -> None:
+    by_phone = {r.phone: r for r in group}
+    try:
+        results = sender.send(text, list(by_phone), bulk=bulk)
+    except SendError as exc:
+        if exc.retryable:
+            _retry_later(rt, group, type(exc).__name__)
+        elif type(exc).__name__ == "UnknownOutcome":
+            _set(rt, [r.id for r in group], status="unknown", failure_reason=str(exc)[:64])
+        else:
+            _set(rt, [r.id for r in group], status="failed", failure_reason=str(exc)[:64])
+        return
+    retry: list[Message] = []
+    blacklisted: list[str] = []
+    with rt.sessions.begin() as s:
+        for result in results:
+            row = by_phone.get(result.phone)
+            if row is None:
+                continue
+            values = {"status_code": result.status_code, "cost": result.cost, "updated_at": utcnow()}
+            if result.accepted:
+                values.update(status="simulated" if sender.simulated else "sent", at_message_id=result.message_id,
+                              failure_reason=None)
+            elif result.retryable:
+                retry.append(row)
+                continue
+            else:
+                values.update(status="failed", failure_reason=STATUS_NAMES.get(result.status_code, result.status)[:64])
+                if result.blacklisted:
+                    blacklisted.append(row.phone)
+            s.execute(update(Message).where(Message.id == row.id).values(**values))
+    if retry:
+        _retry_later(rt, retry, "AT statusCode 5xx")
+    for phone in blacklisted:
+        from gateway import citizens
+
+        citizens.opt_out(rt, phone, source="at-406", confirm=False)
+    _apply_pending_reports(rt, [r.message_id for r in results if r.message_id])
+
+
+def _set(rt, ids: list[int], **values) -> None:
+    with rt.sessions.begin() as s:
+        s.execute(update(Message).where(Message.id.in_(ids)).values(updated_at=utcnow(), **values))
+
+
+def _retry_later(rt, rows: list[Message], reason: str) -> None:
+    deadline = timedelta(seconds=rt.settings.SMS_RETRY_DEADLINE_SECONDS)
+    now = utcnow()
+    expired = [r.id for r in rows if now - _aware(r.created_at) > deadline]
+    again = [r for r in rows if r.id not in expired]
+    if expired:
+        _set(rt, expired, status="failed", failure_reason="RetryDeadline")
+    if again:
+        _set(rt, [r.id for r in again], status="queued", failure_reason=reason[:64])
+        attempts = max(r.attempts for r in again)
+        delay = min(2 ** attempts * 0.5, 300)
+        queue = again[0].queue or jobs.QUEUE_REPLIES
+        try:
+            rt.queue(queue).enqueue_in(timedelta(seconds=delay), jobs.SEND_PENDING, queue)
+        except Exception:
+            log.warning("could not schedule a retry; the sweeper will pick the rows up")
+
+
+def _aware(dt):
+    from datetime import UTC
+
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+# --- delivery reports ----------------------------------------------------------------------
+
+_RANK = {"queued": 0, "sending": 1, "unknown": 1, "sent": 2, "simulated": 2, "failed": 3, "delivered": 4}
+
+
+def apply_delivery(rt, report: DeliveryReport) -> str:
+    """Update the message AT reports on; idempotent. Returns what happened."""
+    with rt.sessions.begin() as s:
+        row = s.scalar(select(Message).where(Message.at_message_id == report.at_id, Message.direction == "out"))
+        if row is None:
+            row = _reconcile_unknown(s, report)
+        if row is None:
+            exists = s.scalar(select(PendingDeliveryReport).where(PendingDeliveryReport.at_message_id == report.at_id))
+            if exists is None:
+                s.add(PendingDeliveryReport(at_message_id=report.at_id, phone=report.phone, status=report.status,
+                                            at_status=report.at_status, failure_reason=report.failure_reason))
+            return "stored-for-matching"
+        outcome = _apply(row, report.status, report.failure_reason)
+    if report.opted_out and report.phone:
+        from gateway import citizens
+
+        citizens.opt_out(rt, report.phone, source="delivery-report", confirm=False)
+    return outcome
+
+
+def _apply(row: Message, status: str, reason: str | None) -> str:
+    if status == "unknown":
+        return "ignored-unknown-status"
+    # A late 'Sent' never undoes 'delivered'; a final failure does not undo delivery either.
+    if row.status == "delivered" or _RANK.get(status, 0) < _RANK.get(row.status, 0):
+        return "unchanged"
+    row.status = status
+    if status == "failed":
+        row.failure_reason = (reason or "Failed")[:64]
+    row.updated_at = utcnow()
+    return status
+
+
+def _reconcile_unknown(s, report: DeliveryReport) -> Message | None:
+    """A report for an id we never recorded settles an 'unknown' send to the same number."""
+    if not report.phone:
+        return None
+    row = s.scalar(select(Message).where(Message.phone == report.phone, Message.direction == "out",
+                                         Message.status == "unknown").order_by(Message.id))
+    if row is not None:
+        row.at_message_id = report.at_id
+    return row
+
+
+def _apply_pending_reports(rt, message_ids: list[str]) -> None:
+    if not message_ids:
+        return
+    with rt.sessions.begin() as s:
+        pending = list(s.scalars(select(PendingDeliveryReport).where(PendingDeliveryReport.at_message_id.in_(message_ids))))
+        for p in pending:
+            row = s.scalar(select(Message).where(Message.at_message_id == p.at_message_id))
+            if row is not None:
+                _apply(row, p.status, p.failure_reason)
+                s.delete(p)
+
+
+# --- sweeping ------------------------------------------------------------------------------
+
+def sweep(rt) -> dict:
+    """Housekeeping a worker runs periodically: expired leases → unknown, stale unknown →
+    failed, queued rows with no job → a job."""
+    now = utcnow()
+    with rt.sessions.begin() as s:
+        leased = s.execute(update(Message).where(
+            Message.direction == "out", Message.status == "sending",
+            Message.updated_at < now - timedelta(seconds=LEASE_SECONDS)).values(status="unknown", updated_at=now)).rowcount
+        expired = s.execute(update(Message).where(
+            Message.direction == "out", Message.status == "unknown",
+            Message.updated_at < now - timedelta(seconds=RECONCILE_SECONDS)).values(
+                status="failed", failure_reason="OutcomeUnknown", updated_at=now)).rowcount
+        waiting = {q for q in s.scalars(select(Message.queue).where(Message.direction == "out",
+                                                                     Message.status == "queued").distinct()) if q}
+    for queue in waiting:
+        kick(rt, queue)
+    return {"lease_expired": leased, "unknown_expired": expired, "kicked": sorted(waiting)}
+
+
+def inbox(rt, phone: str, limit: int = 20) -> list[dict]:
+    """What the service sent (or would have sent) to ``phone``, newest first (simulator)."""
+    with rt.sessions() as s:
+        rows = s.scalars(select(Message).where(Message.phone == phone, Message.direction == "out")
+                         .order_by(Message.id.desc()).limit(limit))
+        return [{"id": r.id, "text": r.text, "status": r.status, "segments": r.segments,
+                 "created_at": r.created_at.isoformat(timespec="seconds")} for r in rows]
+
+
+__all__ = ["queue_sms", "queue_bulk", "send_pending", "apply_delivery", "sweep", "inbox",
+           "OPTED_OUT_REASONS"]

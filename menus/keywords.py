@@ -1,0 +1,149 @@
+"""SMS keyword grammar and replies (pure).
+
+Contract: :func:`parse` reads an SMS: the first word (or two, for "STOP ALL", "OPT OUT") is the
+keyword, matched case-, accent- and punctuation-insensitively with one typo tolerated in words
+of five letters or more; the rest is the argument. It returns a :class:`Command` with the
+action, the argument and the language the keyword was written in (None when the word is
+shared, e.g. STOP). Text whose first word is no keyword is ``unknown`` — a bare place name
+("Soweto") too: the gateway answers it with help, so a citizen learns the keywords.
+
+Words live in ``keywords.yaml``; reply wording in the message catalogues.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from rapidfuzz.distance import Levenshtein
+
+from menus.catalogue import LANGUAGES, Catalogues, load_yaml
+from menus.render import short_centre_name
+from menus.segments import measure
+from menus.text import fold
+
+KEYWORDS = Path(__file__).with_name("keywords.yaml")
+ACTIONS = ("nearest", "services", "help", "join", "stop", "start", "lang")
+REPLY_SEGMENTS = 2
+
+
+@dataclass(frozen=True)
+class Command:
+    action: str  # one of ACTIONS or "unknown"
+    argument: str
+    language: str | None
+
+
+@dataclass(frozen=True)
+class _Grammar:
+    words: dict[str, tuple[str, str | None]]  # folded keyword → (action, language or None)
+    fuzzy: list[str]  # keywords long enough for typo tolerance
+    languages: dict[str, str]  # folded language name/code → code
+
+
+@lru_cache(maxsize=2)
+def grammar(path: str = str(KEYWORDS)) -> _Grammar:
+    data = load_yaml(Path(path))
+    words: dict[str, tuple[str, str | None]] = {}
+    langs_of: dict[str, set[str]] = {}
+    for action, by_lang in data["actions"].items():
+        if action not in ACTIONS:
+            raise ValueError(f"{path}: unknown action {action!r}")
+        for lang, items in by_lang.items():
+            if lang not in LANGUAGES:
+                raise ValueError(f"{path}: unknown language {lang!r} under {action}")
+            for word in items:
+                key = fold(str(word)).replace(" ", "") or str(word)
+                prev = words.get(key)
+                if prev and prev[0] != action:
+                    raise ValueError(f"{path}: {word!r} means both {prev[0]} and {action}")
+                words[key] = (action, None)
+                langs_of.setdefault(key, set()).add(lang)
+    # A word used by one language only tells us the language; a shared one (STOP) does not.
+    words = {k: (a, next(iter(langs_of[k])) if len(langs_of[k]) == 1 else None) for k, (a, _l) in words.items()}
+    languages = {}
+    for code, names in data["languages"].items():
+        for name in names:
+            languages[fold(str(name)).replace(" ", "")] = code
+    return _Grammar(words, [w for w in words if len(w) >= 5], languages)
+
+
+def _lookup(word: str, g: _Grammar) -> tuple[str, str | None] | None:
+    hit = g.words.get(word)
+    if hit is None and len(word) >= 5:
+        best = min(g.fuzzy, key=lambda k: Levenshtein.distance(word, k, score_cutoff=2))
+        if Levenshtein.distance(word, best) <= 1:
+            hit = g.words[best]
+    return hit
+
+
+def parse(text: str) -> Command:
+    """Read one SMS into a :class:`Command`."""
+    g = grammar()
+    raw_words = (text or "").strip().split()
+    folded = [fold(w).replace(" ", "") for w in raw_words]
+    if (text or "").strip() in ("?", "??"):
+        return Command("help", "", None)
+    if not raw_words or not any(folded):
+        return Command("unknown", "", None)
+    # Two-word keywords first ("STOP ALL", "OPT OUT"), then one word.
+    if len(folded) >= 2 and (folded[0] + folded[1]) in g.words:
+        action, lang = g.words[folded[0] + folded[1]]
+        rest = raw_words[2:]
+    else:
+        hit = _lookup(folded[0], g)
+        if hit is None:
+            return Command("unknown", (text or "").strip()[:160], None)
+        (action, lang), rest = hit, raw_words[1:]
+    argument = " ".join(rest).strip(" .,!?;:-")[:160]
+    if action == "stop" and fold(argument) in ("all", "alles", "konke", "tsohle", "zonke"):
+        argument = ""  # STOP ALL means the same as STOP: every bulk message stops
+    return Command(action, argument, lang)
+
+
+def language_from_name(text: str) -> str | None:
+    """'isiZulu', 'zulu', 'ZU', 'Sesotho sa Leboa' → language code; None if not a language."""
+    return grammar().languages.get(fold(text or "").replace(" ", ""))
+
+
+# --- replies -------------------------------------------------------------------------------
+
+def _cats() -> Catalogues:
+    return Catalogues.load()
+
+
+def reply_text(kind: str, lang: str, **values) -> str:
+    """A fixed reply (help, stop, start, lang, unknown, not_found, …) in ``lang``."""
+    return _cats().text(lang, f"sms.{kind}", **values)
+
+
+def nearest_reply(lang: str, place: str, centres: list[dict]) -> str:
+    """'Nearest to Soweto: 1) …' within two SMS segments; drops the farthest centres (never the
+    first) and shortens names to fit. ``centres``: dicts with name, town, phone, distance_km."""
+    cats = _cats()
+    for count in range(len(centres), 0, -1):
+        for short in (False, True):
+            lines = [cats.text(lang, "sms.nearest_title", place=place)]
+            for i, c in enumerate(centres[:count], 1):
+                name = short_centre_name(c["name"]) if short else c["name"]
+                dist = "" if c.get("distance_km") is None else f" {c['distance_km']:.0f}km"
+                town = f", {c['town']}" if c.get("town") and c["town"].lower() not in name.lower() else ""
+                phone = f", {cats.text(lang, 'centre.phone')} {c['phone']}" if c.get("phone") else ""
+                lines.append(f"{i}) {name}{town}{dist}{phone}")
+            lines.append(cats.text(lang, "sms.nearest_more"))
+            text = "\n".join(lines)
+            if measure(text).segments <= REPLY_SEGMENTS:
+                return text
+    return cats.text(lang, "sms.nearest_title", place=place) + " " + short_centre_name(centres[0]["name"])[:100]
+
+
+def services_reply(lang: str, centre_name: str, services: list[str]) -> str:
+    cats = _cats()
+    if not services:
+        return cats.text(lang, "sms.services_none", centre=short_centre_name(centre_name))
+    text = cats.text(lang, "sms.services", centre=short_centre_name(centre_name), services=", ".join(services))
+    while measure(text).segments > REPLY_SEGMENTS and len(services) > 1:
+        services = services[:-1]
+        text = cats.text(lang, "sms.services", centre=short_centre_name(centre_name), services=", ".join(services) + "...")
+    return text
