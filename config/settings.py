@@ -49,6 +49,9 @@ class Settings:
     SMS_RATE_PER_SECOND: float = _help("Outbound SMS segments per second, per channel.", 20.0)
     SMS_RETRY_DEADLINE_SECONDS: float = _help("Give up retrying a failed send after this long.", 3600.0)
     SMS_BATCH_SIZE: float = _help("Most recipients sharing one text in one AT request.", 100.0)
+    SMS_SEND_LEASE_SECONDS: float = _help("A send still 'sending' after this long belonged to a dead worker.", 120.0)
+    SMS_RECONCILE_SECONDS: float = _help("How long an unknown-outcome send waits for a delivery report before one resend.", 900.0)
+    AT_TIMEOUT_SECONDS: float = _help("Read timeout for a request to Africa's Talking.", 9.05)
 
     @property
     def is_production(self) -> bool:
@@ -109,7 +112,8 @@ def _validate(s: Settings) -> None:
         raise ConfigError(f"DATABASE_URL: not a SQLAlchemy URL: {s.DATABASE_URL!r}")
     if s.AT_API_URL and urlparse(s.AT_API_URL).scheme not in ("http", "https"):
         raise ConfigError(f"AT_API_URL: expected an http(s) URL, got {s.AT_API_URL!r}")
-    for name in ("SMS_RATE_PER_SECOND", "SMS_RETRY_DEADLINE_SECONDS", "SMS_BATCH_SIZE"):
+    for name in ("SMS_RATE_PER_SECOND", "SMS_RETRY_DEADLINE_SECONDS", "SMS_BATCH_SIZE",
+                 "SMS_SEND_LEASE_SECONDS", "SMS_RECONCILE_SECONDS", "AT_TIMEOUT_SECONDS"):
         if getattr(s, name) <= 0:
             raise ConfigError(f"{name}: must be positive")
     if s.LOG_LEVEL.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):

@@ -9,6 +9,7 @@ Contract:
   AT's per-recipient ``statusCode``, ``messageId`` and cost.
 
 Statuses: ``queued`` → ``sending`` → ``sent`` → ``delivered`` | ``failed`` (with a reason);
+``retry`` (waiting out its back-off);
 ``simulated`` (no AT credentials); ``skipped`` (opted out before it left); ``unknown`` (see
 below).
 
@@ -19,11 +20,14 @@ with reason ``RetryDeadline``. Permanent failures (invalid number, 406 blacklist
 …) are ``failed`` at once with AT's reason; 406 also opts the number out.
 
 Unknown outcomes (the rule): AT has no idempotency key, so a request that may have left
-(read timeout, dropped connection, or a worker killed while its batch was ``sending``) is
-never resent blindly. The row becomes ``unknown``. A delivery report for its number that
-arrives for an AT id we never recorded reconciles it (status from the report). A row still
-``unknown`` after ``RECONCILE_SECONDS`` is ``failed`` with reason ``OutcomeUnknown`` for an
-operator to resend deliberately.
+(read timeout, dropped connection, or a worker killed while its batch was ``sending`` — found
+by the sweeper once ``SMS_SEND_LEASE_SECONDS`` passed) is never resent at once. The row becomes
+``unknown`` and waits for evidence: AT sends a delivery report for every message it accepted,
+so a report for that number carrying an AT id we never recorded settles the row (sent,
+delivered or failed, as the report says). Only when ``SMS_RECONCILE_SECONDS`` pass with no
+report is the message taken as never accepted and queued once more (reason
+``ResentNoReport``); a second unknown outcome for the same row is ``failed`` with reason
+``OutcomeUnknown`` for an operator to decide.
 """
 
 from __future__ import annotations
@@ -46,8 +50,6 @@ from gateway.models import Citizen, Message, PendingDeliveryReport, utcnow
 from menus.segments import measure
 
 log = logging.getLogger(__name__)
-LEASE_SECONDS = 120  # a 'sending' row older than this belongs to a dead worker
-RECONCILE_SECONDS = 24 * 3600
 PERMANENT_REASONS = {401, 402, 403, 404, 405, 406, 407, 409}
 
 
@@ -103,14 +105,17 @@ def _opted_out(rt, phone: str) -> bool:
         return bool(s.scalar(select(Citizen.opted_out).where(Citizen.phone == phone)))
 
 
-def _claim(rt, queue: str, limit: int) -> list[Message]:
-    """Move up to ``limit`` queued rows to 'sending'; only rows this call moved are returned."""
-    now = utcnow()
+def _peek(rt, queue: str, limit: int) -> list[tuple[int, int]]:
+    """(id, segments) of the next queued rows of ``queue``, oldest first."""
     with rt.sessions() as s:
-        ids = list(s.scalars(select(Message.id).where(Message.direction == "out", Message.queue == queue,
-                                                      Message.status == "queued").order_by(Message.id).limit(limit)))
-    if not ids:
-        return []
+        return [(i, seg or 1) for i, seg in s.execute(
+            select(Message.id, Message.segments).where(Message.direction == "out", Message.queue == queue,
+                                                        Message.status == "queued").order_by(Message.id).limit(limit))]
+
+
+def _claim(rt, ids: list[int]) -> list[Message]:
+    """Move these rows from 'queued' to 'sending'; only rows this call moved are returned."""
+    now = utcnow()
     claimed = []
     with rt.sessions.begin() as s:
         for message_id in ids:  # row by row: a concurrent worker's claim simply wins that row
@@ -130,15 +135,19 @@ def send_pending(rt, queue: str, max_batches: int = 1000) -> int:
     limiter = RateLimiter(rt.redis, "sms", rt.settings.SMS_RATE_PER_SECOND)
     batch = int(rt.settings.SMS_BATCH_SIZE)
     handled = 0
+    release_due_retries(rt)
     for _ in range(max_batches):
-        rows = _claim(rt, queue, batch)
-        if not rows:
+        peeked = _peek(rt, queue, batch)
+        if not peeked:
             break
+        # Wait for the rate limit BEFORE claiming, so claimed rows leave at once: the gap
+        # between 'sending' and the request is as short as it can be.
+        limiter.acquire(sum(seg for _i, seg in peeked))
+        rows = _claim(rt, [i for i, _seg in peeked])
         groups: dict[str, list[Message]] = defaultdict(list)
         for row in rows:
             groups[row.text].append(row)
         for text, group in groups.items():
-            limiter.acquire(sum(r.segments or 1 for r in group))
             _send_group(rt, sender, text, group, bulk=(queue == jobs.QUEUE_BULK))
             handled += len(group)
     return handled
@@ -197,14 +206,30 @@ def _retry_later(rt, rows: list[Message], reason: str) -> None:
     if expired:
         _set(rt, expired, status="failed", failure_reason="RetryDeadline")
     if again:
-        _set(rt, [r.id for r in again], status="queued", failure_reason=reason[:64])
-        attempts = max(r.attempts for r in again)
-        delay = min(2 ** attempts * 0.5, 300)
+        # 'retry' rows are not picked up by a running sender until their back-off is over.
+        _set(rt, [r.id for r in again], status="retry", failure_reason=reason[:64])
         queue = again[0].queue or jobs.QUEUE_REPLIES
         try:
-            rt.queue(queue).enqueue_in(timedelta(seconds=delay), jobs.SEND_PENDING, queue)
+            rt.queue(queue).enqueue_in(timedelta(seconds=backoff(max(r.attempts for r in again))),
+                                       jobs.SEND_PENDING, queue)
         except Exception:
             log.warning("could not schedule a retry; the sweeper will pick the rows up")
+
+
+def backoff(attempts: int) -> float:
+    """Seconds before attempt ``attempts + 1``: 1, 2, 4, … capped at 5 minutes."""
+    return min(0.5 * 2 ** attempts, 300.0)
+
+
+def release_due_retries(rt) -> int:
+    """Put 'retry' rows whose back-off is over back in the queue."""
+    now = utcnow()
+    with rt.sessions.begin() as s:
+        rows = list(s.scalars(select(Message).where(Message.direction == "out", Message.status == "retry")))
+        due = [r for r in rows if _aware(r.updated_at) + timedelta(seconds=backoff(r.attempts)) <= now]
+        for r in due:
+            r.status = "queued"
+    return len(due)
 
 
 def _aware(dt):
@@ -215,7 +240,7 @@ def _aware(dt):
 
 # --- delivery reports ----------------------------------------------------------------------
 
-_RANK = {"queued": 0, "sending": 1, "unknown": 1, "sent": 2, "simulated": 2, "failed": 3, "delivered": 4}
+_RANK = {"queued": 0, "retry": 0, "sending": 1, "unknown": 1, "sent": 2, "simulated": 2, "failed": 3, "delivered": 4}
 
 
 def apply_delivery(rt, report: DeliveryReport) -> str:
@@ -277,22 +302,56 @@ def _apply_pending_reports(rt, message_ids: list[str]) -> None:
 # --- sweeping ------------------------------------------------------------------------------
 
 def sweep(rt) -> dict:
-    """Housekeeping a worker runs periodically: expired leases → unknown, stale unknown →
-    failed, queued rows with no job → a job."""
+    """Housekeeping a worker runs periodically: expired leases → unknown; unknown rows settled
+    by waiting delivery reports; unknown past the reconcile window → one resend (or failed);
+    queued rows with no job → a job; inbound SMS whose job was lost → requeued."""
+    from gateway import inbound
+
     now = utcnow()
+    lease = timedelta(seconds=rt.settings.SMS_SEND_LEASE_SECONDS)
+    window = timedelta(seconds=rt.settings.SMS_RECONCILE_SECONDS)
     with rt.sessions.begin() as s:
         leased = s.execute(update(Message).where(
-            Message.direction == "out", Message.status == "sending",
-            Message.updated_at < now - timedelta(seconds=LEASE_SECONDS)).values(status="unknown", updated_at=now)).rowcount
-        expired = s.execute(update(Message).where(
-            Message.direction == "out", Message.status == "unknown",
-            Message.updated_at < now - timedelta(seconds=RECONCILE_SECONDS)).values(
-                status="failed", failure_reason="OutcomeUnknown", updated_at=now)).rowcount
+            Message.direction == "out", Message.status == "sending", Message.updated_at < now - lease)
+            .values(status="unknown", updated_at=now)).rowcount
+    settled = _settle_unknown_from_reports(rt)
+    release_due_retries(rt)
+    with rt.sessions.begin() as s:
+        stale = list(s.scalars(select(Message).where(
+            Message.direction == "out", Message.status == "unknown", Message.updated_at < now - window)))
+        resent = failed = 0
+        for row in stale:
+            if row.failure_reason == "ResentNoReport":
+                row.status, row.failure_reason = "failed", "OutcomeUnknown"
+                failed += 1
+            else:
+                row.status, row.failure_reason = "queued", "ResentNoReport"
+                resent += 1
+            row.updated_at = now
         waiting = {q for q in s.scalars(select(Message.queue).where(Message.direction == "out",
                                                                      Message.status == "queued").distinct()) if q}
     for queue in waiting:
         kick(rt, queue)
-    return {"lease_expired": leased, "unknown_expired": expired, "kicked": sorted(waiting)}
+    requeued = inbound.requeue_stale(rt)
+    return {"lease_expired": leased, "settled": settled, "resent": resent, "failed": failed,
+            "kicked": sorted(waiting), "inbound_requeued": requeued}
+
+
+def _settle_unknown_from_reports(rt) -> int:
+    """Match waiting delivery reports (ids we never recorded) to unknown rows by number."""
+    settled = 0
+    with rt.sessions.begin() as s:
+        for report in list(s.scalars(select(PendingDeliveryReport).where(PendingDeliveryReport.phone.is_not(None)))):
+            row = s.scalar(select(Message).where(Message.phone == report.phone, Message.direction == "out",
+                                                 Message.status == "unknown").order_by(Message.id))
+            if row is None:
+                continue
+            row.at_message_id = report.at_message_id
+            row.status = "sent"
+            _apply(row, report.status, report.failure_reason)
+            s.delete(report)
+            settled += 1
+    return settled
 
 
 def inbox(rt, phone: str, limit: int = 20) -> list[dict]:

@@ -11,14 +11,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def start_worker(settings, *extra: str, env: dict | None = None) -> subprocess.Popen:
+def start_worker(settings, *extra: str, env: dict | None = None, new_session: bool = False) -> subprocess.Popen:
     environ = {**os.environ, **settings.as_environ(), **(env or {})}
-    return subprocess.Popen([sys.executable, "-m", "gateway.cli", "worker", *extra], cwd=ROOT, env=environ)
+    return subprocess.Popen([sys.executable, "-m", "gateway.cli", "worker", *extra], cwd=ROOT, env=environ,
+                            start_new_session=new_session)
 
 
 @contextmanager
-def running_workers(settings, count: int = 1, env: dict | None = None):
-    procs = [start_worker(settings, env=env) for _ in range(count)]
+def running_workers(settings, count: int = 1, env: dict | None = None, args: tuple[str, ...] = ()):
+    procs = [start_worker(settings, *args, env=env) for _ in range(count)]
     try:
         yield procs
     finally:
@@ -30,3 +31,16 @@ def running_workers(settings, count: int = 1, env: dict | None = None):
                 p.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 p.kill()
+
+
+def wait_until(predicate, timeout: float = 30.0, every: float = 0.1):
+    """Poll ``predicate`` until it returns something truthy; fail the test on timeout."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"condition not met within {timeout}s")

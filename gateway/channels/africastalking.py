@@ -261,6 +261,11 @@ class RecipientResult:
         return self.status_code == BLACKLISTED
 
 
+def _present(value) -> str | None:
+    """AT writes the string 'None' for a missing messageId; that is no id."""
+    return None if value in (None, "", "None", "0") else str(value)
+
+
 def _parse_recipients(body, recipients: list[str]) -> list[RecipientResult]:
     if not isinstance(body, dict):
         raise UnknownOutcome(f"AT answered without JSON: {str(body)[:120]!r}")
@@ -271,7 +276,7 @@ def _parse_recipients(body, recipients: list[str]) -> list[RecipientResult]:
         code = int(code) if code is not None else None
         number = row.get("number") or ""
         by_number[number] = RecipientResult(number, code, row.get("status") or STATUS_NAMES.get(code, ""),
-                                            row.get("messageId") or None, row.get("cost") or None)
+                                            _present(row.get("messageId")), _present(row.get("cost")))
     missing = [r for r in recipients if r not in by_number]
     results = [by_number[r] for r in recipients if r in by_number]
     # A recipient AT did not mention was not accepted: AT says why in Message (e.g. InvalidSenderId).
@@ -346,19 +351,14 @@ class SimulatedSender:
 
     simulated = True
 
-    def __init__(self):
-        self._n = 0
-
     def send(self, message: str, recipients: list[str], bulk: bool = False) -> list[RecipientResult]:
-        results = []
-        for phone in recipients:
-            self._n += 1
-            results.append(RecipientResult(phone, 101, "Simulated", f"SIM-{self._n}", None))
-        return results
+        import uuid
+
+        return [RecipientResult(phone, 101, "Simulated", f"SIM-{uuid.uuid4().hex}", None) for phone in recipients]
 
 
 def make_sender(settings):
     if settings.sms_is_simulated:
         return SimulatedSender()
     return AtSender(settings.AT_USERNAME, settings.AT_API_KEY, settings.AT_SENDER_ID,
-                    settings.AT_API_URL or None)
+                    settings.AT_API_URL or None, timeout=(3.05, settings.AT_TIMEOUT_SECONDS))

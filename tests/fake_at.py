@@ -1,0 +1,182 @@
+"""A local Africa's Talking-compatible messaging server for tests: the only fake in the suite.
+
+Speaks what the official SDK sends (``POST /version1/messaging``, form-encoded ``username``,
+``to`` comma-separated, ``message``, optional ``from``/``enqueue``, header ``apiKey``) and
+answers as AT does (JSON with ``SMSMessageData.Recipients[]``, Content-Type exactly
+``application/json``). It can be told to fail (HTTP 500, 429, a response that never comes,
+a connection dropped after the request was read, per-number statusCodes) and it posts
+delivery reports back to a URL, as AT does for every message it accepted.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Recorded:
+    form: dict
+    headers: dict
+    at: float
+    outcome: str  # ok | 500 | 429 | timeout | drop
+    accepted: list[str] = field(default_factory=list)
+
+
+class FakeAT:
+    """``with FakeAT() as fake: fake.base_url`` → ``http://127.0.0.1:PORT/version1``."""
+
+    def __init__(self, dlr_url: str | None = None, dlr_delay: float = 0.05):
+        self.requests: list[Recorded] = []
+        self.dlr_url = dlr_url
+        self.dlr_delay = dlr_delay
+        self.status_for: dict[str, int] = {}  # number → statusCode to answer with
+        self._fail: list[str] = []
+        self._policy = None
+        self._lock = threading.Lock()
+        self.sleep_for_timeout = 3.0
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    # --- control ---------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_port}/version1"
+
+    def fail_next(self, kind: str, n: int = 1) -> None:
+        """The next ``n`` requests fail with ``kind``: '500', '429', 'timeout' or 'drop'."""
+        with self._lock:
+            self._fail.extend([kind] * n)
+
+    def set_policy(self, fn) -> None:
+        """``fn(request_number) -> 'ok' | '500' | '429' | 'timeout' | 'drop'`` for every request."""
+        self._policy = fn
+
+    def random_failures(self, rate: float, seed: int = 1, kinds=("500", "429", "timeout", "drop")) -> None:
+        rng = random.Random(seed)
+        self.set_policy(lambda _n: rng.choice(kinds) if rng.random() < rate else "ok")
+
+    def sent_to(self, number: str) -> int:
+        """How many times the fake accepted a message for ``number``."""
+        return self.accepted_counts()[number]
+
+    def accepted_counts(self) -> Counter:
+        with self._lock:
+            return Counter(n for r in self.requests for n in r.accepted)
+
+    def accepted_messages(self) -> list[tuple[str, str, str | None]]:
+        """(number, message, from) for every accepted recipient, in order."""
+        with self._lock:
+            return [(n, r.form.get("message", ""), r.form.get("from")) for r in self.requests for n in r.accepted]
+
+    # --- server ------------------------------------------------------------------------------
+
+    def __enter__(self) -> FakeAT:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _decide(self) -> str:
+        with self._lock:
+            if self._fail:
+                return self._fail.pop(0)
+            n = len(self.requests)
+        return self._policy(n) if self._policy else "ok"
+
+    def _handler(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:  # quiet
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length).decode()
+                form = {k: v[0] for k, v in urllib.parse.parse_qs(body).items()}
+                outcome = fake._decide() if self.path.endswith("/messaging") else "404"
+                record = Recorded(form, dict(self.headers), time.time(), outcome)
+                if outcome in ("ok", "timeout", "drop"):
+                    # AT processed it; for timeout/drop the answer is lost on the way back.
+                    record.accepted = fake._accept(form)
+                with fake._lock:
+                    fake.requests.append(record)
+                if outcome == "ok":
+                    return self._json(200, fake._response(form, record.accepted))
+                if outcome == "timeout":
+                    time.sleep(fake.sleep_for_timeout)
+                    self.close_connection = True
+                    return
+                if outcome == "drop":
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
+                if outcome == "404":
+                    return self._text(404, "Not found")
+                self._text(int(outcome), "Internal Server Error" if outcome == "500" else "Too Many Requests")
+
+            def _json(self, code: int, data) -> None:
+                raw = json.dumps(data).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def _text(self, code: int, text: str) -> None:
+                raw = text.encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+        return Handler
+
+    def _accept(self, form: dict) -> list[str]:
+        numbers = [n for n in (form.get("to") or "").split(",") if n]
+        accepted = [n for n in numbers if self.status_for.get(n, 101) in (100, 101, 102)]
+        self._ids = getattr(self, "_ids", {})
+        for n in numbers:
+            self._ids[(n, id(form))] = f"ATXid_{uuid.uuid4().hex[:20]}"
+        if self.dlr_url:
+            reports = [(self._ids[(n, id(form))], n) for n in accepted]
+            threading.Thread(target=self._post_reports, args=(reports,), daemon=True).start()
+        return accepted
+
+    def _response(self, form: dict, accepted: list[str]) -> dict:
+        names = {101: "Success", 406: "UserInBlacklist", 403: "InvalidPhoneNumber", 405: "InsufficientBalance",
+                 500: "InternalServerError", 502: "RejectedByGateway"}
+        recipients = []
+        for n in [n for n in (form.get("to") or "").split(",") if n]:
+            code = self.status_for.get(n, 101)
+            recipients.append({"statusCode": code, "number": n, "status": names.get(code, "Success"),
+                               "cost": "ZAR 0.3500" if code == 101 else "0",
+                               "messageId": self._ids[(n, id(form))] if code == 101 else "None"})
+        return {"SMSMessageData": {"Message": f"Sent to {len(accepted)}/{len(recipients)} Total Cost: ZAR 0.35",
+                                   "Recipients": recipients}}
+
+    def _post_reports(self, reports: list[tuple[str, str]]) -> None:
+        time.sleep(self.dlr_delay)
+        for message_id, number in reports:
+            data = urllib.parse.urlencode({"id": message_id, "status": "Success", "phoneNumber": number,
+                                           "networkCode": "65501", "retryCount": "0"}).encode()
+            try:
+                urllib.request.urlopen(self.dlr_url, data=data, timeout=5).read()
+            except OSError:
+                pass
