@@ -217,7 +217,7 @@ def worker(burst: bool, name: str | None, sweep_every: float) -> None:
 @click.option("--workers", default=2, show_default=True, type=int, help="gunicorn worker processes.")
 @click.option("--dev", is_flag=True, help="Use the single-process development server instead of gunicorn.")
 def web(host: str, port: int, workers: int, dev: bool) -> None:
-    """Serve the web app (webhooks, dashboard, simulator, health)."""
+    """Serve the web app (webhooks, simulator, health and metrics)."""
     settings = _settings()
     if dev:
         from werkzeug.serving import run_simple
@@ -300,7 +300,6 @@ def run(host: str, port: int) -> None:
         click.echo(f"""
 Thusong gateway is running ({'seeded ' + str(seeded) + ' centres, ' if seeded else ''}Redis: {rt.redis_url}).
   simulator   {base}/simulator
-  dashboard   {base}/staff/
   health      {base}/healthz   (job round trip: {base}/healthz?worker=1)
   webhooks    {base}/webhooks/at/ussd?token={token}
               {base}/webhooks/at/sms?token={token}
