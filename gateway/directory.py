@@ -300,6 +300,12 @@ class Directory:
             self.refresh()
         return self._entries
 
+    @property
+    def version(self) -> float:
+        """Changes whenever the snapshot is reloaded: caches built on it key on this."""
+        self.entries()
+        return self._loaded_at
+
     def nearest(self, text: str, limit: int = 3) -> NearestResult:
         """Up to ``limit`` active centres nearest to the place ``text`` names."""
         place = self.gazetteer.resolve(text)

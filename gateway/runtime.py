@@ -70,6 +70,12 @@ class Runtime:
         return Directory(self.sessions, self.gazetteer)
 
     @cached_property
+    def browse(self):
+        from gateway.browse import Browse
+
+        return Browse(self.sessions, self.directory)
+
+    @cached_property
     def sms_sender(self):
         """The SMS sender: the AT SDK, or a simulated sender when no AT credentials are set."""
         from gateway.channels.africastalking import make_sender

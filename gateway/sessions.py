@@ -34,16 +34,22 @@ class SessionStore:
         self._r = client
 
     def load(self, session_id: str) -> StoredHop | None:
-        raw = self._r.get(f"ussd:s:{session_id}")
-        if not raw:
-            return None
-        data = json.loads(raw)
-        return StoredHop(data["state"], data["text"], data["reply"], data["end"])
+        return _hop(self._r.get(f"ussd:s:{session_id}"))
+
+    def load_with_profile(self, session_id: str, phone: str) -> tuple[StoredHop | None, dict]:
+        """The session and the caller's profile in one round trip (a hop has ~10 s, we want ms)."""
+        raw_hop, raw_profile = self._r.mget(f"ussd:s:{session_id}", f"ussd:p:{phone}")
+        return _hop(raw_hop), (json.loads(raw_profile) if raw_profile else {})
 
     def save(self, session_id: str, hop: StoredHop) -> None:
-        payload = json.dumps({"state": hop.state, "text": hop.text, "reply": hop.reply, "end": hop.end},
-                             separators=(",", ":"))
-        self._r.set(f"ussd:s:{session_id}", payload, ex=SESSION_TTL)
+        self._r.set(f"ussd:s:{session_id}", _hop_json(hop), ex=SESSION_TTL)
+
+    def save_with_profile(self, session_id: str, hop: StoredHop, phone: str, profile: dict) -> None:
+        """Both keys in one round trip; MULTI so a reader never sees the new hop without its profile."""
+        pipe = self._r.pipeline(transaction=True)
+        pipe.set(f"ussd:s:{session_id}", _hop_json(hop), ex=SESSION_TTL)
+        pipe.set(f"ussd:p:{phone}", json.dumps(profile, separators=(",", ":")), ex=PROFILE_TTL)
+        pipe.execute()
 
     def drop(self, session_id: str) -> None:
         self._r.delete(f"ussd:s:{session_id}")
@@ -54,3 +60,15 @@ class SessionStore:
 
     def save_profile(self, phone: str, profile: dict) -> None:
         self._r.set(f"ussd:p:{phone}", json.dumps(profile, separators=(",", ":")), ex=PROFILE_TTL)
+
+
+def _hop(raw) -> StoredHop | None:
+    if not raw:
+        return None
+    data = json.loads(raw)
+    return StoredHop(data["state"], data["text"], data["reply"], data["end"])
+
+
+def _hop_json(hop: StoredHop) -> str:
+    return json.dumps({"state": hop.state, "text": hop.text, "reply": hop.reply, "end": hop.end},
+                      separators=(",", ":"))

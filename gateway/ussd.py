@@ -43,10 +43,9 @@ def _answer(rt, hop: UssdHop) -> tuple[str, bool]:
 
     store = SessionStore(rt.redis)
     journey = _journey(rt)
-    stored = store.load(hop.session_id)
+    stored, profile = store.load_with_profile(hop.session_id, hop.phone)
     if stored is not None and stored.text == hop.text:
         return stored.reply, stored.end  # AT retried the hop: same screen, input not re-applied
-    profile = store.profile(hop.phone) if stored is None else None
     if stored is None:
         state = _fresh_state(rt, hop.phone, profile)
         user_input = None  # a new (or expired) session starts at the first screen
@@ -55,8 +54,9 @@ def _answer(rt, hop: UssdHop) -> tuple[str, bool]:
         user_input = hop.last_input
     ports = UssdPorts(rt, hop.phone, hop.session_id, state.get("lang", "en"))
     reply, state = step(journey, state, user_input, ports)
-    store.save(hop.session_id, StoredHop(state, hop.text, reply.text, reply.end))
-    _remember(store, hop.phone, profile, state, reply.end, ports.language)
+    _remember(profile, state, reply.end, ports.language)
+    store.save_with_profile(hop.session_id, StoredHop(state, hop.text, reply.text, reply.end),
+                            hop.phone, profile)
     return reply.text, reply.end
 
 
@@ -71,18 +71,14 @@ def _fresh_state(rt, phone: str, profile: dict) -> dict:
     return state
 
 
-def _remember(store: SessionStore, phone: str, profile: dict | None, state: dict, end: bool,
-              lang: str) -> None:
+def _remember(profile: dict, state: dict, end: bool, lang: str) -> None:
     """Keep the language and, while a journey is unfinished, where it stands (for resume)."""
-    if profile is None:
-        profile = store.profile(phone)
     profile["lang"] = lang
     if end:
         profile.pop("resume", None)
     else:
         clean = {k: v for k, v in state.items() if k != "resume_candidate"}
         profile["resume"] = {"state": clean, "at": time.time()}
-    store.save_profile(phone, profile)
 
 
 def apology(rt, phone: str | None) -> str:

@@ -11,9 +11,8 @@ import logging
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
 
-from gateway.models import Centre, Citizen, Feedback, Municipality, Province, Service, Subscription
+from gateway.models import Centre, Citizen, Feedback, Service, Subscription
 from menus.ports import CentreDetails, CentreSummary, Named
 
 log = logging.getLogger(__name__)
@@ -33,50 +32,18 @@ class UssdPorts:
             lang = session.scalar(select(Citizen.language).where(Citizen.phone == phone))
         return lang or "en"
 
+    # Reference data comes from the runtime's in-memory browse snapshot (no SQL on a hop).
     def provinces(self) -> list[Named]:
-        """Provinces that have at least one active centre, alphabetical."""
-        with self.rt.sessions() as s:
-            rows = s.execute(
-                select(Province.id, Province.name).join(Centre, Centre.province_id == Province.id)
-                .where(Centre.active.is_(True)).group_by(Province.id, Province.name).order_by(Province.name)
-            ).all()
-        return [Named(r.id, r.name) for r in rows]
+        return self.rt.browse.provinces()
 
     def municipalities(self, province_id: int) -> list[Named]:
-        with self.rt.sessions() as s:
-            rows = s.execute(
-                select(Municipality.id, Municipality.name).join(Centre, Centre.municipality_id == Municipality.id)
-                .where(Municipality.province_id == province_id, Centre.active.is_(True))
-                .group_by(Municipality.id, Municipality.name).order_by(Municipality.name)
-            ).all()
-        return [Named(r.id, r.name) for r in rows]
+        return self.rt.browse.municipalities(province_id)
 
     def centres_in(self, province_id: int, municipality_id: int | None) -> list[CentreSummary]:
-        """Active centres of a municipality, or of the whole province when it is None."""
-        q = select(Centre.id, Centre.name, Centre.town).where(
-            Centre.active.is_(True), Centre.province_id == province_id)
-        if municipality_id is not None:
-            q = q.where(Centre.municipality_id == municipality_id)
-        with self.rt.sessions() as s:
-            rows = s.execute(q.order_by(Centre.name)).all()
-        return [CentreSummary(r.id, r.name, r.town, None, None) for r in rows]
+        return self.rt.browse.centres_in(province_id, municipality_id)
 
     def centre(self, centre_id: int) -> CentreDetails | None:
-        with self.rt.sessions() as s:
-            c = s.scalar(select(Centre).where(Centre.id == centre_id).options(
-                selectinload(Centre.services).selectinload(Service.block),
-                selectinload(Centre.province), selectinload(Centre.municipality)))
-            if c is None:
-                return None
-            blocks: dict[int, tuple[str, list[str]]] = {}
-            for svc in sorted(c.services, key=lambda x: (x.block.number, x.id)):
-                blocks.setdefault(svc.block.number, (svc.block.name, []))[1].append(svc.name)
-            return CentreDetails(
-                id=c.id, name=c.name, address=c.address, hours=c.hours, phone=c.phone, town=c.town,
-                municipality=c.municipality.name if c.municipality else None,
-                province=c.province.name if c.province else None,
-                services_by_block=[blocks[k] for k in sorted(blocks)],
-            )
+        return self.rt.browse.centre(centre_id)
 
     def nearest(self, place_text: str, limit: int = 3) -> tuple[str | None, list[CentreSummary]]:
         result = self.rt.directory.nearest(place_text, limit)
@@ -88,9 +55,7 @@ class UssdPorts:
         ]
 
     def services(self) -> list[Named]:
-        with self.rt.sessions() as s:
-            rows = s.execute(select(Service.id, Service.name, Service.code).order_by(Service.id)).all()
-        return [Named(r.id, r.name, r.code) for r in rows]
+        return self.rt.browse.services()
 
     def centres_offering(self, service_code: str, place_text: str | None = None,
                          province_id: int | None = None, limit: int = 3) -> list[CentreSummary]:

@@ -5,6 +5,7 @@ a page is shortened with '...', never allowed to overflow."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from menus.segments import fits_ussd_screen
 
@@ -43,24 +44,30 @@ def menu_text(title: str, labels: list[str], nav: list[str]) -> str:
     return "\n".join(lines)
 
 
-def paginate_items(header: str, labels: list[str], more: str, nav: list[str]) -> list[list[int]]:
+def paginate_items(header: str, labels: list[str], more: str, nav: list[str]) -> tuple[tuple[int, ...], ...]:
     """Split item indexes into pages so that header + items + (more) + nav fits every page."""
-    pages: list[list[int]] = []
+    # Every hop on a list screen paginates; the same lists recur, so remember the answers.
+    return _paginate_items(header, tuple(labels), more, tuple(nav))
+
+
+@lru_cache(maxsize=2048)
+def _paginate_items(header: str, labels: tuple[str, ...], more: str, nav: tuple[str, ...]) -> tuple[tuple[int, ...], ...]:
+    pages: list[tuple[int, ...]] = []
     i = 0
     while i < len(labels):
         page: list[int] = []
         while i < len(labels) and len(page) < MAX_ITEMS_PER_PAGE:
             trial = page + [i]
             last = i == len(labels) - 1
-            text = menu_text(header, [labels[j] for j in trial], ([] if last else [more]) + nav)
+            text = menu_text(header, [labels[j] for j in trial], [*([] if last else [more]), *nav])
             if not fits(text) and page:
                 break
             page.append(i)
             i += 1
             if not fits(text):  # a lone item too long: it is shortened when rendered
                 break
-        pages.append(page)
-    return pages or [[]]
+        pages.append(tuple(page))
+    return tuple(pages) or ((),)
 
 
 def render_page(header: str, labels: list[str], has_more: bool, more: str, nav: list[str]) -> str:
@@ -80,6 +87,11 @@ def render_page(header: str, labels: list[str], has_more: bool, more: str, nav: 
 
 def paginate_text(text: str, nav_more: list[str], nav_last: list[str]) -> list[str]:
     """Split a long text at line then word boundaries into pages that fit with their nav."""
+    return list(_paginate_text(text, tuple(nav_more), tuple(nav_last)))
+
+
+@lru_cache(maxsize=2048)
+def _paginate_text(text: str, nav_more: tuple[str, ...], nav_last: tuple[str, ...]) -> tuple[str, ...]:
     words_lines = [line.split(" ") for line in text.split("\n")]
     pages: list[str] = []
     current = ""
@@ -104,7 +116,7 @@ def paginate_text(text: str, nav_more: list[str], nav_last: list[str]) -> list[s
         last = pages.pop()
         half = last.rfind("\n", 0, len(last) // 2 + 1)
         pages += [last[:half], last[half + 1:]] if half > 0 else [last[:60], last[60:]]
-    return pages or [""]
+    return tuple(pages) or ("",)
 
 
 # Realistic longest values used to check static screens at load time.
