@@ -43,8 +43,9 @@ def is_opted_out(rt, phone: str) -> bool:
         return bool(s.scalar(select(Citizen.opted_out).where(Citizen.phone == phone)))
 
 
-def opt_out(rt, phone: str, source: str, confirm: bool = True) -> bool:
-    """Stop all bulk messages to ``phone`` now. Returns False if it was already opted out."""
+def opt_out(rt, phone: str, source: str, confirm: bool = True, lang: str | None = None) -> bool:
+    """Stop all bulk messages to ``phone`` now. Returns False if it was already opted out.
+    The confirmation is in ``lang`` (the language the citizen wrote in) or the stored one."""
     from gateway import outbox
 
     with rt.sessions.begin() as s:
@@ -55,7 +56,7 @@ def opt_out(rt, phone: str, source: str, confirm: bool = True) -> bool:
         s.execute(update(Message).where(Message.phone == phone, Message.direction == "out",
                                         Message.queue == jobs.QUEUE_BULK, Message.status == "queued")
                   .values(status="skipped", failure_reason="OptedOut"))
-        lang = citizen.language
+        lang = lang or citizen.language
     if confirm and not already:
         from menus.keywords import reply_text
 
@@ -64,7 +65,7 @@ def opt_out(rt, phone: str, source: str, confirm: bool = True) -> bool:
     return not already
 
 
-def opt_in(rt, phone: str, confirm: bool = True) -> bool:
+def opt_in(rt, phone: str, confirm: bool = True, lang: str | None = None) -> bool:
     """Take bulk messages again (START). Returns False if it was not opted out."""
     from gateway import outbox
 
@@ -72,7 +73,7 @@ def opt_in(rt, phone: str, confirm: bool = True) -> bool:
         citizen = get_or_create_citizen(s, phone)
         was_out = citizen.opted_out
         citizen.opted_out, citizen.opted_in_at = False, utcnow()
-        lang = citizen.language
+        lang = lang or citizen.language
     if confirm:
         from menus.keywords import reply_text
 

@@ -89,10 +89,10 @@ def _answer(rt, phone: str, command, lang: str) -> str | None:
     code = rt.settings.USSD_SERVICE_CODE
     action, arg = command.action, command.argument
     if action == "stop":
-        citizens.opt_out(rt, phone, source="sms-stop", confirm=True)  # confirmation queued there
+        citizens.opt_out(rt, phone, source="sms-stop", confirm=True, lang=lang)  # confirmation queued there
         return None
     if action == "start":
-        citizens.opt_in(rt, phone, confirm=True)
+        citizens.opt_in(rt, phone, confirm=True, lang=lang)
         return None
     if action == "help":
         return reply_text("help", lang, code=code)

@@ -254,8 +254,10 @@ def apply_delivery(rt, report: DeliveryReport) -> str:
             if exists is None:
                 s.add(PendingDeliveryReport(at_message_id=report.at_id, phone=report.phone, status=report.status,
                                             at_status=report.at_status, failure_reason=report.failure_reason))
-            return "stored-for-matching"
-        outcome = _apply(row, report.status, report.failure_reason)
+            outcome = "stored-for-matching"
+        else:
+            outcome = _apply(row, report.status, report.failure_reason or report.at_status)
+    # A blacklisted number is opted out even when the report's message is not matched yet.
     if report.opted_out and report.phone:
         from gateway import citizens
 
@@ -295,7 +297,7 @@ def _apply_pending_reports(rt, message_ids: list[str]) -> None:
         for p in pending:
             row = s.scalar(select(Message).where(Message.at_message_id == p.at_message_id))
             if row is not None:
-                _apply(row, p.status, p.failure_reason)
+                _apply(row, p.status, p.failure_reason or p.at_status)
                 s.delete(p)
 
 
@@ -348,7 +350,7 @@ def _settle_unknown_from_reports(rt) -> int:
                 continue
             row.at_message_id = report.at_message_id
             row.status = "sent"
-            _apply(row, report.status, report.failure_reason)
+            _apply(row, report.status, report.failure_reason or report.at_status)
             s.delete(report)
             settled += 1
     return settled

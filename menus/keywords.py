@@ -2,7 +2,8 @@
 
 Contract: :func:`parse` reads an SMS: the first word (or two, for "STOP ALL", "OPT OUT") is the
 keyword, matched case-, accent- and punctuation-insensitively with one typo tolerated in words
-of five letters or more; the rest is the argument. It returns a :class:`Command` with the
+of five letters or more (a typo one edit from keywords of two different actions is not
+guessed: ``unknown``); the rest is the argument. It returns a :class:`Command` with the
 action, the argument and the language the keyword was written in (None when the word is
 shared, e.g. STOP). Text whose first word is no keyword is ``unknown`` — a bare place name
 ("Soweto") too: the gateway answers it with help, so a citizen learns the keywords.
@@ -72,9 +73,12 @@ def grammar(path: str = str(KEYWORDS)) -> _Grammar:
 def _lookup(word: str, g: _Grammar) -> tuple[str, str | None] | None:
     hit = g.words.get(word)
     if hit is None and len(word) >= 5:
-        best = min(g.fuzzy, key=lambda k: Levenshtein.distance(word, k, score_cutoff=2))
-        if Levenshtein.distance(word, best) <= 1:
-            hit = g.words[best]
+        near = {g.words[k] for k in g.fuzzy if Levenshtein.distance(word, k, score_cutoff=1) <= 1}
+        # One typo away from two different actions ('USUBSCRIBE': JOIN or UNSUBSCRIBE?) is
+        # not guessed: a wrong guess could subscribe someone who asked to stop.
+        if len({action for action, _lang in near}) == 1:
+            langs = {lang for _action, lang in near}
+            hit = (next(iter(near))[0], langs.pop() if len(langs) == 1 else None)
     return hit
 
 

@@ -2,7 +2,8 @@
 
 Contract: :func:`encoding_of` says whether a text fits the GSM-7 default alphabet (with its
 extension table) or needs UCS-2; :func:`gsm_length` counts septets (extension characters count
-2); :func:`segments` gives the number of SMS parts (160/153 GSM-7, 70/67 UCS-2 code units).
+2); :func:`segments` gives the number of SMS parts (160/153 GSM-7, 70/67 UCS-2 code units;
+an escape or surrogate pair is never split between parts).
 Nothing here transliterates: a text that is not GSM-7 is counted as UCS-2, deliberately.
 """
 
@@ -50,16 +51,25 @@ def ucs2_length(text: str) -> int:
 def measure(text: str) -> SmsLength:
     """Encoding, length in units and number of SMS segments for ``text``."""
     if is_gsm7(text):
-        units, single, multi = gsm_length(text), 160, 153
+        sizes, single, multi = [2 if ch in _EXT else 1 for ch in text], 160, 153
         enc = "GSM-7"
     else:
-        units, single, multi = ucs2_length(text), 70, 67
+        sizes, single, multi = [2 if ord(ch) > 0xFFFF else 1 for ch in text], 70, 67
         enc = "UCS-2"
-    if units <= single:
-        parts = 1
-    else:
-        parts = -(-units // multi)
-    return SmsLength(enc, units, parts)
+    units = sum(sizes)
+    return SmsLength(enc, units, 1 if units <= single else _parts(sizes, multi))
+
+
+def _parts(sizes: list[int], multi: int) -> int:
+    """Parts of a concatenated SMS. An escape pair (GSM-7 ``ESC €``) or a surrogate pair (UCS-2
+    emoji) is never split across two parts, as handsets and SMSCs pack them, so a part may carry
+    one unit less than ``multi``."""
+    parts, room = 1, multi
+    for size in sizes:
+        if size > room:
+            parts, room = parts + 1, multi
+        room -= size
+    return parts
 
 
 def segments(text: str) -> int:
