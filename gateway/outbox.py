@@ -71,33 +71,71 @@ def queue_sms(rt, phone: str, text: str, key: str, queue: str = jobs.QUEUE_REPLI
     return message_id
 
 
-def queue_bulk(rt, phones: list[str], text: str, key_prefix: str) -> int:
-    """One bulk row per number not opted out; returns how many were written."""
-    with rt.sessions() as s:
-        out = set(s.scalars(select(Citizen.phone).where(Citizen.phone.in_(phones), Citizen.opted_out.is_(True))))
+def queue_bulk(rt, phones: list[str], text: str, key_prefix: str, chunk: int = 500) -> int:
+    """One bulk row per number not opted out; returns how many were written.
+
+    Rows go in ``chunk`` at a time, one transaction each; keys already present are skipped,
+    so a re-run after a crash writes only what is missing.
+    """
     size = measure(text)
     written = 0
+    for start in range(0, len(phones), chunk):
+        part = list(dict.fromkeys(phones[start:start + chunk]))
+        keys = {phone: f"{key_prefix}:{phone}"[:128] for phone in part}
+        try:
+            with rt.sessions.begin() as s:
+                out = set(s.scalars(select(Citizen.phone).where(Citizen.phone.in_(part),
+                                                                Citizen.opted_out.is_(True))))
+                have = set(s.scalars(select(Message.idempotency_key).where(
+                    Message.idempotency_key.in_(list(keys.values())))))
+                rows = [Message(direction="out", idempotency_key=keys[p], phone=p, text=text,
+                                queue=jobs.QUEUE_BULK, status="queued", segments=size.segments,
+                                encoding=size.encoding)
+                        for p in part if p not in out and keys[p] not in have]
+                s.add_all(rows)
+            written += len(rows)
+        except IntegrityError:  # another writer raced us on some key: fall back to row by row
+            written += _queue_bulk_one_by_one(rt, part, keys, text, size)
+        kick(rt, jobs.QUEUE_BULK)  # the first rows can leave while the rest are written
+    return written
+
+
+def _queue_bulk_one_by_one(rt, phones: list[str], keys: dict[str, str], text: str, size) -> int:
+    written = 0
     for phone in phones:
-        if phone in out:
+        if _opted_out(rt, phone):
             continue
         try:
             with rt.sessions.begin() as s:
-                s.add(Message(direction="out", idempotency_key=f"{key_prefix}:{phone}"[:128], phone=phone,
-                              text=text, queue=jobs.QUEUE_BULK, status="queued", segments=size.segments,
+                s.add(Message(direction="out", idempotency_key=keys[phone], phone=phone, text=text,
+                              queue=jobs.QUEUE_BULK, status="queued", segments=size.segments,
                               encoding=size.encoding))
             written += 1
         except IntegrityError:
             continue
-    kick(rt, jobs.QUEUE_BULK)
     return written
 
 
-def kick(rt, queue: str) -> None:
-    """Make sure a send job for ``queue`` is waiting (one is enough: it drains the queue)."""
+KICK_TTL = 60
+
+
+def kick(rt, queue: str, force: bool = False) -> None:
+    """Make sure a send job for ``queue`` is waiting (one is enough: it drains the queue).
+
+    A flag in Redis says "a send job is waiting"; the job clears it before it looks for rows,
+    so a row written after that gets a job of its own. Without this, every reply would queue
+    a job and bulk sends would wait behind hundreds of empty ones. ``force`` (the sweeper)
+    enqueues regardless, in case a flagged job was lost.
+    """
     try:
-        rt.queue(queue).enqueue(jobs.SEND_PENDING, queue, job_id=f"send-{queue}-{utcnow():%Y%m%d%H%M%S%f}")
+        if force or rt.redis.set(_kick_flag(queue), "1", nx=True, ex=KICK_TTL):
+            rt.queue(queue).enqueue(jobs.SEND_PENDING, queue, job_id=f"send-{queue}-{utcnow():%Y%m%d%H%M%S%f}")
     except Exception:
         log.warning("could not enqueue a send job for %s; the sweeper will", queue)
+
+
+def _kick_flag(queue: str) -> str:
+    return f"sms:kick:{queue}"
 
 
 def _opted_out(rt, phone: str) -> bool:
@@ -116,13 +154,13 @@ def _peek(rt, queue: str, limit: int) -> list[tuple[int, int]]:
 def _claim(rt, ids: list[int]) -> list[Message]:
     """Move these rows from 'queued' to 'sending'; only rows this call moved are returned."""
     now = utcnow()
-    claimed = []
     with rt.sessions.begin() as s:
-        for message_id in ids:  # row by row: a concurrent worker's claim simply wins that row
-            res = s.execute(update(Message).where(Message.id == message_id, Message.status == "queued")
-                            .values(status="sending", attempts=Message.attempts + 1, updated_at=now))
-            if res.rowcount == 1:
-                claimed.append(message_id)
+        # One conditional UPDATE: a row a concurrent worker claimed first no longer matches
+        # status='queued' (PostgreSQL re-checks it after the row lock; SQLite has one writer).
+        claimed = list(s.scalars(
+            update(Message).where(Message.id.in_(ids), Message.status == "queued")
+            .values(status="sending", attempts=Message.attempts + 1, updated_at=now)
+            .returning(Message.id).execution_options(synchronize_session=False)))
     with rt.sessions() as s:
         return list(s.scalars(select(Message).where(Message.id.in_(claimed)).order_by(Message.id)))
 
@@ -135,6 +173,10 @@ def send_pending(rt, queue: str, max_batches: int = 1000) -> int:
     limiter = RateLimiter(rt.redis, "sms", rt.settings.SMS_RATE_PER_SECOND)
     batch = int(rt.settings.SMS_BATCH_SIZE)
     handled = 0
+    try:
+        rt.redis.delete(_kick_flag(queue))  # from here on, a new row needs a new job
+    except Exception:
+        log.warning("redis unavailable: send job flag for %s not cleared", queue)
     release_due_retries(rt)
     for _ in range(max_batches):
         peeked = _peek(rt, queue, batch)
@@ -274,6 +316,8 @@ def _apply(row: Message, status: str, reason: str | None) -> str:
     row.status = status
     if status == "failed":
         row.failure_reason = (reason or "Failed")[:64]
+    elif status == "delivered":
+        row.failure_reason = None  # AT's own retry got it through: the earlier reason is stale
     row.updated_at = utcnow()
     return status
 
@@ -333,7 +377,7 @@ def sweep(rt) -> dict:
         waiting = {q for q in s.scalars(select(Message.queue).where(Message.direction == "out",
                                                                      Message.status == "queued").distinct()) if q}
     for queue in waiting:
-        kick(rt, queue)
+        kick(rt, queue, force=True)
     requeued = inbound.requeue_stale(rt)
     return {"lease_expired": leased, "settled": settled, "resent": resent, "failed": failed,
             "kicked": sorted(waiting), "inbound_requeued": requeued}

@@ -170,6 +170,8 @@ DELIVERY_STATUS = {
     "Rejected": "failed", "Failed": "failed", "AbsentSubscriber": "failed", "Expired": "failed",
 }
 OPTED_OUT_REASONS = {"UserInBlackList", "UserInBlacklist"}
+# AT spells statuses in CamelCase; match them whatever the case, so 'success' is not lost.
+_STATUS_BY_FOLDED = {word.lower(): status for word, status in DELIVERY_STATUS.items()}
 
 
 @dataclass(frozen=True)
@@ -193,7 +195,7 @@ def parse_delivery(form) -> DeliveryReport:
     return DeliveryReport(
         at_id=_required(form, "id")[:64],
         at_status=at_status[:32],
-        status=DELIVERY_STATUS.get(at_status, "unknown"),
+        status=_STATUS_BY_FOLDED.get(at_status.strip().lower(), "unknown"),
         phone=phone,
         network_code=form.get("networkCode") or None,
         failure_reason=(form.get("failureReason") or None),
