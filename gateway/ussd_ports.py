@@ -49,7 +49,9 @@ class UssdPorts:
         result = self.rt.directory.nearest(place_text, limit)
         if result.place is None:
             return None, []
-        return result.place.name, [
+        # GeoNames writes "Port Saint John’s": a typographic apostrophe is not GSM-7 and would
+        # halve the screen (UCS-2) for the sake of punctuation. Letters (Daniëlskuil) are kept.
+        return result.place.name.replace("\u2019", "'"), [
             CentreSummary(n.centre.id, n.centre.name, n.centre.town, n.distance_km, result.place.name)
             for n in result.centres
         ]

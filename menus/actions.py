@@ -81,7 +81,9 @@ def pick_municipality(ctx, municipality_id) -> bool:
 @action
 def pick_service(ctx, code) -> bool:
     ctx.values["service_code"] = code
-    ctx.values["service"] = next((s.name for s in ctx.ports.services() if s.code == code), code)
+    # The name the list showed, in the caller's language (the directory's name is English).
+    ctx.values["service"] = ctx.t(f"service.{code}") or next(
+        (s.name for s in ctx.ports.services() if s.code == code), code)
     return True
 
 

@@ -16,7 +16,15 @@ from dataclasses import dataclass
 
 from menus import actions
 from menus.journey import Journey, Screen, load_journey
-from menus.render import paginate_items, paginate_text, render_page, short_centre_name
+from menus.render import (
+    fits,
+    menu_text,
+    paginate_items,
+    paginate_text,
+    render_page,
+    short_centre_name,
+    shorten,
+)
 
 MAX_BAD = 3
 MAX_STACK = 12
@@ -55,6 +63,12 @@ def render_static(journey: Journey, screen: Screen, lang: str, values: dict, hin
     nav = _nav(journey, screen, lang, last_page=True)
     if screen.type == "menu":
         labels = [cats.text(lang, o.label, **values) for o in screen.options]
+        # render_page may shorten labels (every choice stays visible), but its last resort,
+        # cutting the screen itself, choices and all, must not let an over-long translation
+        # pass the check: then the screen is judged as written.
+        shortest = menu_text(title, [shorten(label, 4) for label in labels], nav)
+        if not fits(shortest):
+            return menu_text(title, labels, nav)
         return render_page(title, labels, False, "", nav)
     return "\n".join([title, *nav]).strip()
 
@@ -164,8 +178,7 @@ def _list_parts(ctx: Context, screen: Screen):
     items = actions.PROVIDERS[screen.items](ctx)
     title = ctx.t(screen.title)
     hint = ctx.t("nav.invalid")
-    header = title if len(title) >= len(hint) else hint  # pages must fit either way
-    return items, title, header
+    return items, title, [title, hint]  # pages must fit under either header
 
 
 def _pages(ctx: Context, screen: Screen) -> list:
@@ -176,7 +189,10 @@ def _pages(ctx: Context, screen: Screen) -> list:
     if screen.type == "info":
         text = actions.RENDERERS[screen.render](ctx)
         nav = _nav(ctx.journey, screen, ctx.lang, True)
-        return paginate_text(text, [ctx.t("nav.more"), *nav], nav)
+        # Room for the invalid-input hint too: _render puts it above the page (pages must
+        # fit either way, as list pages do).
+        hint = [ctx.t("nav.invalid")]
+        return paginate_text(text, [ctx.t("nav.more"), *nav, *hint], [*nav, *hint])
     return [None]
 
 

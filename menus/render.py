@@ -44,14 +44,17 @@ def menu_text(title: str, labels: list[str], nav: list[str]) -> str:
     return "\n".join(lines)
 
 
-def paginate_items(header: str, labels: list[str], more: str, nav: list[str]) -> tuple[tuple[int, ...], ...]:
-    """Split item indexes into pages so that header + items + (more) + nav fits every page."""
+def paginate_items(header: str | list[str], labels: list[str], more: str, nav: list[str]) -> tuple[tuple[int, ...], ...]:
+    """Split item indexes into pages so that header + items + (more) + nav fits every page.
+    ``header`` may list every header a page can be shown under (title, invalid-input hint):
+    each must fit, in its own encoding (a UCS-2 title halves the room a GSM-7 hint leaves)."""
+    headers = (header,) if isinstance(header, str) else tuple(header)
     # Every hop on a list screen paginates; the same lists recur, so remember the answers.
-    return _paginate_items(header, tuple(labels), more, tuple(nav))
+    return _paginate_items(headers, tuple(labels), more, tuple(nav))
 
 
 @lru_cache(maxsize=2048)
-def _paginate_items(header: str, labels: tuple[str, ...], more: str, nav: tuple[str, ...]) -> tuple[tuple[int, ...], ...]:
+def _paginate_items(headers: tuple[str, ...], labels: tuple[str, ...], more: str, nav: tuple[str, ...]) -> tuple[tuple[int, ...], ...]:
     pages: list[tuple[int, ...]] = []
     i = 0
     while i < len(labels):
@@ -59,12 +62,13 @@ def _paginate_items(header: str, labels: tuple[str, ...], more: str, nav: tuple[
         while i < len(labels) and len(page) < MAX_ITEMS_PER_PAGE:
             trial = page + [i]
             last = i == len(labels) - 1
-            text = menu_text(header, [labels[j] for j in trial], [*([] if last else [more]), *nav])
-            if not fits(text) and page:
+            tail = [*([] if last else [more]), *nav]
+            ok = all(fits(menu_text(h, [labels[j] for j in trial], tail)) for h in headers)
+            if not ok and page:
                 break
             page.append(i)
             i += 1
-            if not fits(text):  # a lone item too long: it is shortened when rendered
+            if not ok:  # a lone item too long: it is shortened when rendered
                 break
         pages.append(tuple(page))
     return tuple(pages) or ((),)
@@ -96,6 +100,13 @@ def _paginate_text(text: str, nav_more: tuple[str, ...], nav_last: tuple[str, ..
     pages: list[str] = []
     current = ""
     for words in words_lines:
+        whole = " ".join(words)
+        if current and not fits("\n".join([f"{current}\n{whole}", *nav_more])) \
+                and fits("\n".join([whole, *nav_more])):
+            # A line that fits a page of its own starts the next page rather than being split
+            # ("Phone:" on one page and its number on the next).
+            pages.append(current)
+            current = ""
         line = ""
         for word in words:
             candidate_line = f"{line} {word}".strip()
