@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 
 
@@ -9,6 +11,9 @@ class InvalidPhone(ValueError):
     """Not a valid phone number (the message says why, without echoing the number)."""
 
 
+# Parsing is ~0.1 ms and every USSD hop of a session repeats the same number: remember a few
+# thousand (in this process's memory only; nothing is written anywhere).
+@lru_cache(maxsize=4096)
 def to_e164(raw: str, region: str = "ZA") -> str:
     """``"082 123 4567"``, ``"27821234567"``, ``"+27 82 123 4567"`` → ``"+27821234567"``."""
     text = (raw or "").strip()

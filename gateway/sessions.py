@@ -45,8 +45,8 @@ class SessionStore:
         self._r.set(f"ussd:s:{session_id}", _hop_json(hop), ex=SESSION_TTL)
 
     def save_with_profile(self, session_id: str, hop: StoredHop, phone: str, profile: dict) -> None:
-        """Both keys in one round trip; MULTI so a reader never sees the new hop without its profile."""
-        pipe = self._r.pipeline(transaction=True)
+        """Both keys in one round trip (no MULTI: each key stands alone, and a hop is short)."""
+        pipe = self._r.pipeline(transaction=False)
         pipe.set(f"ussd:s:{session_id}", _hop_json(hop), ex=SESSION_TTL)
         pipe.set(f"ussd:p:{phone}", json.dumps(profile, separators=(",", ":")), ex=PROFILE_TTL)
         pipe.execute()

@@ -76,8 +76,10 @@ def _remember(profile: dict, state: dict, end: bool, lang: str) -> None:
     profile["lang"] = lang
     if end:
         profile.pop("resume", None)
-    else:
+    elif state.get("screen") != "resume":  # dropping on the offer itself keeps the old point
         clean = {k: v for k, v in state.items() if k != "resume_candidate"}
+        # Never nest an older resume point inside the new one: it would grow with every drop.
+        clean["v"] = {k: v for k, v in (clean.get("v") or {}).items() if k != "resume"}
         profile["resume"] = {"state": clean, "at": time.time()}
 
 

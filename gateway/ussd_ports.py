@@ -8,14 +8,31 @@ outbound HTTP call, so a hop stays fast.
 from __future__ import annotations
 
 import logging
+import unicodedata
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
 from gateway.models import Centre, Citizen, Feedback, Service, Subscription
 from menus.ports import CentreDetails, CentreSummary, Named
+from menus.segments import is_gsm7
 
 log = logging.getLogger(__name__)
+
+
+def screen_place_name(name: str) -> str:
+    """A place name as a USSD screen shows it, kept in GSM-7 on purpose.
+
+    One letter outside GSM-7 (GeoNames' "Port Saint John’s", "Daniëlskuil") turns the whole
+    screen into UCS-2 and halves it: the list then holds one centre a page and cuts its name
+    and distance. Place names are commonly written without the mark ("Danielskuil"), so the
+    screen drops it; SMS replies keep the name as GeoNames spells it.
+    """
+    name = name.replace("\u2019", "'")
+    if is_gsm7(name):
+        return name
+    bare = "".join(ch for ch in unicodedata.normalize("NFKD", name) if not unicodedata.combining(ch))
+    return bare if is_gsm7(bare) else name
 
 
 class UssdPorts:
@@ -49,9 +66,7 @@ class UssdPorts:
         result = self.rt.directory.nearest(place_text, limit)
         if result.place is None:
             return None, []
-        # GeoNames writes "Port Saint John’s": a typographic apostrophe is not GSM-7 and would
-        # halve the screen (UCS-2) for the sake of punctuation. Letters (Daniëlskuil) are kept.
-        return result.place.name.replace("\u2019", "'"), [
+        return screen_place_name(result.place.name), [
             CentreSummary(n.centre.id, n.centre.name, n.centre.town, n.distance_km, result.place.name)
             for n in result.centres
         ]

@@ -12,6 +12,7 @@ re-shows the screen with a short hint; the third in a row ends the session polit
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import dataclass
 
 from menus import actions
@@ -83,7 +84,9 @@ def _nav(journey: Journey, screen: Screen, lang: str, last_page: bool) -> list[s
 
 def step(journey: Journey, state: dict, user_input: str | None, ports) -> tuple[Reply, dict]:
     """Apply one input (None = the session just started) and render the next screen."""
-    state = copy.deepcopy(state) if state else {}
+    # A copy, so the caller's state is never changed; states are plain JSON, and a JSON round
+    # trip copies them several times faster than deepcopy.
+    state = json.loads(json.dumps(state)) if state else {}
     state.setdefault("lang", "en")
     ctx = Context(journey, state, ports)
     if user_input is None or "screen" not in state:
@@ -101,7 +104,9 @@ def _go(ctx: Context, target: str) -> Reply:
     if target == ctx.journey.start:
         state["stack"] = []
     elif target != state["screen"] and ctx.journey.screens[state["screen"]].type != "end":
-        state["stack"] = (state["stack"] + [state["screen"]])[-MAX_STACK:]
+        # Remember the page too ("centres@2"), so 0 Back returns to the page the caller left.
+        here = state["screen"] if not state.get("page") else f"{state['screen']}@{state['page']}"
+        state["stack"] = (state["stack"] + [here])[-MAX_STACK:]
     state.update(screen=target, page=0, bad=0)
     return _render(ctx, ctx.journey.screens[target])
 
@@ -127,7 +132,8 @@ def _handle(ctx: Context, raw: str) -> Reply:
         if state.get("page", 0) > 0:
             state["page"] -= 1
         elif state["stack"]:
-            state.update(screen=state["stack"].pop(), page=0)
+            sid, _at, page = state["stack"].pop().partition("@")
+            state.update(screen=sid, page=int(page or 0))
         state["bad"] = 0
         return _render(ctx, journey.screens[state["screen"]])
     if raw == "98":

@@ -143,6 +143,10 @@ def validate(journey: Journey) -> None:
                 missing = [k for k in s.text_keys() if k not in cat.strings]
                 if missing:
                     bad(sid, f"{code} marked complete but lacks {', '.join(missing)}")
+    # A language marked complete holds every string, SMS texts included (not only screens).
+    for code in journey.languages:
+        if journey.catalogues.by_code[code].complete and journey.catalogues.missing(code):
+            bad(f"catalogue:{code}", "marked complete but lacks " + ", ".join(journey.catalogues.missing(code)))
     # Reachability from the start (the resume screen is entered by the engine itself).
     seen, todo = set(), [journey.start, "resume"]
     while todo:

@@ -346,6 +346,10 @@ def test_service_in_a_province_lists_its_centres_or_says_none(seeded, client):
                                        if c.province.name == province]
     while p.press("0").splitlines()[0] != en("browse.provinces"):
         pass
+    # 0 Back returns to the page of provinces the caller left, not the first one.
+    assert number_of(p.screen, province, False) is not None
+    while number_of(p.screen, empty, False) is None and MORE not in p.screen.splitlines():
+        p.press("0")  # earlier pages
     assert choose(p, empty) == f"{en('services.none')}\n{NAV}"
     assert not p.ended
 
@@ -499,6 +503,9 @@ def test_back_home_and_paging_at_every_level(seeded, client, level):
     p = Dialer(client)
     main = p.dial()
     follow(p, to_parent)
+    if not into.startswith("="):  # the parent's page that shows the option: 0 returns there
+        while number_of(p.screen, into, False) is None:
+            p.press("98")
     parent = p.screen
     follow(p, [into])
     first = p.screen
@@ -571,6 +578,17 @@ def test_resume_start_again_gives_the_main_menu(seeded, client):
     assert choose(q, en("resume.restart")) == main
     r = Dialer(client)
     assert r.dial() == main  # the offer is not repeated on the following session
+
+
+def test_dropping_on_the_offer_keeps_the_point_and_does_not_nest_it(seeded, client):
+    _p, deep = dropped_deep(client)
+    for _ in range(5):  # the caller keeps dropping on the "continue?" screen itself
+        assert Dialer(client).dial() == RESUME_OFFER
+    saved = SessionStore(seeded.redis).profile(PHONE)["resume"]["state"]
+    assert "resume" not in saved.get("v", {})  # no older point nested inside: size stays flat
+    q = Dialer(client)
+    q.dial()
+    assert choose(q, en("resume.continue")) == deep
 
 
 def test_no_resume_offer_after_the_window(seeded, client):
