@@ -1,11 +1,13 @@
 """SMS throughput, two ratios measured in the same run: inbound webhook and outbound pipeline.
 
 Inbound: two gunicorn servers on loopback (sync workers, 2) — the real app (inbound SMS webhook:
-stored in SQLite, then a job enqueued on real Redis) and a bare Flask endpoint answering 200 —
+stored in SQLite, then a drain job queued on real Redis unless one is already waiting) and a
+bare Flask endpoint answering 200 —
 driven by the same concurrent load generator (processes × threads, one TCP connection per
 request, as AT does) for the same time, every request with a unique AT ``id``. No RQ worker
 runs during this phase, so what is measured is persist + enqueue. Afterwards the stored inbound
-rows must equal the 200 answers and every stored row must have its job waiting in the queue.
+rows must equal the 200 answers, every stored row must still be 'received' and a drain job must
+be waiting in the queue.
 
 Outbound: the same N messages (broadcasts of one text to many numbers via ``outbox.queue_bulk``,
 plus distinct replies via ``outbox.queue_sms``) go (a) through the real pipeline — outbox rows,
@@ -270,16 +272,17 @@ def inbound_phase(args, folder: str, console) -> dict:
             ids = list(s.scalars(select(Message.id).where(Message.direction == "in")))
             queued_rows = s.scalar(select(func.count()).select_from(Message).where(
                 Message.direction == "in", Message.status == "received"))
-        pipe = rt.redis.pipeline(transaction=False)
-        for i in ids:
-            pipe.exists(Job.key_for(f"inbound-{i}"))
-        jobs_waiting = sum(pipe.execute())
+        # One waiting drain job answers every stored row (the webhook queues one only when none
+        # is waiting), so: every row still 'received' and at least one drain job queued.
+        drain_ids = [j for j in replies.job_ids if j.startswith("inbound-drain-")]
+        jobs_waiting = len(drain_ids)
         waiting_in_queue = replies.count
         # Leave nothing behind for a worker sharing this Redis (REDIS_URL): drop our jobs.
         pipe = rt.redis.pipeline(transaction=False)
-        for i in ids:
-            pipe.lrem(replies.key, 0, f"inbound-{i}")
-            pipe.delete(Job.key_for(f"inbound-{i}"))
+        for job_id in drain_ids:
+            pipe.lrem(replies.key, 0, job_id)
+            pipe.delete(Job.key_for(job_id))
+        pipe.delete("sms:in:kick")
         pipe.execute()
         stored_200 = warm["ok"] - warm["duplicate"] + real["ok"] - real["duplicate"]
         return {"bare": bare, "real": real, "warm": warm, "rows": len(ids), "rows_received": queued_rows,
@@ -507,9 +510,9 @@ def report(console, inbound: dict, outbound: dict) -> bool:
         (f"stored inbound rows {inbound['rows']} = 200 answers {inbound['ok_200']} "
          f"(duplicates {inbound['ok_200'] - inbound['stored_200']})",
          inbound["rows"] == inbound["ok_200"] == inbound["stored_200"]),
-        (f"every stored row still 'received' ({inbound['rows_received']}) with its job waiting "
+        (f"every stored row still 'received' ({inbound['rows_received']}) with a drain job waiting "
          f"({inbound['jobs_waiting']}; queue length {inbound['queue_len']})",
-         inbound["rows_received"] == inbound["jobs_waiting"] == inbound["rows"]),
+         inbound["rows_received"] == inbound["rows"] and inbound["jobs_waiting"] >= 1),
         (f"pipeline rows final: {outbound['written']} written, none failed",
          sum(outbound["statuses"].values()) == outbound["written"] == n
          and outbound["statuses"].get("failed", 0) == 0),

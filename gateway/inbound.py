@@ -2,8 +2,12 @@
 
 Contract: :func:`store` writes the SMS as a ``Message`` row keyed by AT's ``id`` and only then
 lets the webhook answer 200; a repeat of the same ``id`` (AT retries for 12 h) returns False and
-changes nothing. Processing runs in a worker on the ``replies`` queue; :func:`requeue_stale`
-picks up rows whose job never ran (Redis was down when the SMS arrived).
+changes nothing. Processing runs in a worker on the ``replies`` queue: :func:`drain` answers
+every stored row, oldest first. One waiting drain job is enough, so ``store`` queues one only
+when none is waiting (a Redis flag the job clears before it looks for rows): under a burst the
+webhook costs one insert and one SET, not an RQ enqueue per SMS. :func:`requeue_stale` (the
+sweeper) covers a job that never ran (Redis down when the SMS arrived) and a worker killed
+mid-answer.
 """
 
 from __future__ import annotations
@@ -11,14 +15,17 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from gateway import jobs
 from gateway.channels.africastalking import InboundSms
-from gateway.models import Message
+from gateway.models import Message, utcnow
 
 log = logging.getLogger(__name__)
+KICK_FLAG = "sms:in:kick"
+KICK_TTL = 60
+PROCESSING_LEASE = timedelta(minutes=5)
 
 
 def inbound_key(at_id: str) -> str:
@@ -26,7 +33,7 @@ def inbound_key(at_id: str) -> str:
 
 
 def store(rt, sms: InboundSms) -> bool:
-    """Persist ``sms``; enqueue its processing. False if AT already gave us this id."""
+    """Persist ``sms``; make sure a drain job will answer it. False if AT already gave us this id."""
     try:
         with rt.sessions.begin() as session:
             row = Message(direction="in", idempotency_key=inbound_key(sms.at_id), phone=sms.phone,
@@ -36,37 +43,69 @@ def store(rt, sms: InboundSms) -> bool:
     except IntegrityError:
         return False
     try:
-        rt.queue(jobs.QUEUE_REPLIES).enqueue(jobs.HANDLE_INBOUND, row.id, job_id=f"inbound-{row.id}")
+        kick(rt)
     except Exception:
-        # Stored is what matters for AT's 200; the sweeper enqueues it once Redis is back.
+        # Stored is what matters for AT's 200; the sweeper queues a drain once Redis is back.
         log.warning("inbound sms %s stored but not queued; the sweeper will pick it up", row.id)
     return True
 
 
+def kick(rt, force: bool = False) -> None:
+    """Queue a drain job unless one is already waiting (``force``: regardless)."""
+    if force or rt.redis.set(KICK_FLAG, "1", nx=True, ex=KICK_TTL):
+        rt.queue(jobs.QUEUE_REPLIES).enqueue(jobs.DRAIN_INBOUND, job_id=f"inbound-drain-{utcnow():%Y%m%d%H%M%S%f}")
+
+
+def drain(rt, batch: int = 50) -> int:
+    """Answer every stored inbound SMS, oldest first; returns how many this call answered.
+
+    Safe with several workers draining at once: :func:`process` claims each row atomically.
+    """
+    try:
+        rt.redis.delete(KICK_FLAG)  # from here on, a new SMS needs a new job
+    except Exception:
+        log.warning("redis unavailable: inbound drain flag not cleared")
+    handled, after = 0, 0
+    while True:
+        with rt.sessions() as session:
+            ids = list(session.scalars(
+                select(Message.id).where(Message.direction == "in", Message.status == "received",
+                                         Message.id > after).order_by(Message.id).limit(batch)))
+        if not ids:
+            return handled
+        for message_id in ids:
+            if process(rt, message_id) != "already-handled":
+                handled += 1
+        after = ids[-1]
+
+
 def requeue_stale(rt, older_than: float = 60.0) -> int:
-    """Enqueue again inbound rows still 'received' after ``older_than`` seconds."""
-    cutoff = rt.clock.now() - timedelta(seconds=older_than)
-    with rt.sessions() as session:
-        ids = list(session.scalars(
-            select(Message.id).where(Message.direction == "in", Message.status == "received",
-                                     Message.created_at < cutoff)
-        ))
-    for message_id in ids:
-        rt.queue(jobs.QUEUE_REPLIES).enqueue(jobs.HANDLE_INBOUND, message_id, job_id=f"inbound-{message_id}")
-    return len(ids)
+    """Queue a drain when rows wait longer than ``older_than`` seconds; rows a killed worker
+    left 'processing' for longer than the lease go back to 'received' (the reply's outbox key
+    is derived from the row, so answering twice never sends twice)."""
+    now = rt.clock.now()
+    with rt.sessions.begin() as session:
+        session.execute(update(Message).where(
+            Message.direction == "in", Message.status == "processing",
+            Message.updated_at < now - PROCESSING_LEASE).values(status="received", updated_at=now))
+        waiting = session.scalar(select(Message.id).where(
+            Message.direction == "in", Message.status == "received",
+            Message.created_at < now - timedelta(seconds=older_than)).limit(1))
+    if waiting is not None:
+        kick(rt, force=True)
+        return 1
+    return 0
 
 
 def process(rt, message_id: int) -> str:
     """Answer one stored inbound SMS (runs in a worker). Idempotent: a second run of the same
     message does nothing, and the reply's outbox key is derived from the inbound row."""
-    from sqlalchemy import update
-
     from gateway import citizens, outbox
     from menus.keywords import parse
 
     with rt.sessions.begin() as s:
         claimed = s.execute(update(Message).where(Message.id == message_id, Message.status == "received")
-                            .values(status="processing")).rowcount
+                            .values(status="processing", updated_at=utcnow())).rowcount
         row = s.get(Message, message_id)
     if not claimed or row is None:
         return "already-handled"

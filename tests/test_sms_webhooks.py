@@ -72,3 +72,30 @@ def test_inbound_is_stored_even_when_redis_is_down(settings, runtime):
         assert n == 1
     finally:
         rt.close()
+
+
+def test_a_burst_of_inbound_sms_queues_one_drain_job(rt, client):
+    for i in range(20):
+        assert client.post(f"/webhooks/at/sms?token={TOKEN}", data={**SMS, "id": f"ATXid_burst_{i}"}).status_code == 200
+    assert len(_inbound(rt)) == 20
+    assert rt.queue("replies").count == 1  # one waiting job drains them all
+
+
+def test_rows_a_killed_worker_left_processing_are_answered_again(rt, client):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from gateway import inbound
+    from gateway.models import utcnow
+
+    client.post(f"/webhooks/at/sms?token={TOKEN}", data=SMS)
+    rt.queue("replies").empty()
+    rt.redis.delete(inbound.KICK_FLAG)
+    [row] = _inbound(rt)
+    with rt.sessions.begin() as s:  # a worker claimed it, then died
+        s.execute(update(Message).where(Message.id == row.id).values(
+            status="processing", updated_at=utcnow() - timedelta(minutes=6), created_at=utcnow() - timedelta(minutes=6)))
+    assert inbound.requeue_stale(rt) == 1
+    [row] = _inbound(rt)
+    assert row.status == "received" and rt.queue("replies").count == 1

@@ -1,4 +1,4 @@
-"""Inbound SMS job: a JSON-safe shim over ``gateway.inbound.process``."""
+"""Inbound SMS jobs: JSON-safe shims over ``gateway.inbound``."""
 
 from __future__ import annotations
 
@@ -8,3 +8,7 @@ from workers.context import runtime
 
 def handle(message_id: int) -> str:
     return inbound.process(runtime(), int(message_id))
+
+
+def drain() -> int:
+    return inbound.drain(runtime())
