@@ -138,6 +138,12 @@ class UssdPorts:
         outbox.queue_sms(self.rt, self.phone, subscription_sms_text(name, False, self.language),
                          key=f"ussd-sub:{self.session_id}:{centre_id}:off")
 
+    def stop_all(self) -> None:
+        """Opt the caller out of all bulk messages at once, confirmed by SMS (as STOP is)."""
+        from gateway import citizens
+
+        citizens.opt_out(self.rt, self.phone, source="ussd", confirm=True, lang=self.language)
+
     def subscriptions(self) -> list[Named]:
         """The caller's current subscriptions (centres), alphabetical."""
         with self.rt.sessions() as s:

@@ -132,6 +132,13 @@ def unsubscribe(ctx, _choice) -> bool:
 
 
 @action
+def stop_all(ctx, _choice) -> bool:
+    """Opt out of every bulk message from the service (confirmed by SMS)."""
+    ctx.ports.stop_all()
+    return True
+
+
+@action
 def rate_visit(ctx, choice) -> bool:
     ctx.values["rating"] = int(choice)
     return True

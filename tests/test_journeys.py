@@ -387,7 +387,8 @@ def test_subscribe_then_unsubscribe(seeded, client):
 
     q = Dialer(client)
     assert q.dial().splitlines()[0] == en("main.title")  # the last session ended: no resume offer
-    screen = choose(q, en("main.notices"))
+    assert choose(q, en("main.notices")).splitlines()[0] == en("notices.menu")
+    screen = choose(q, en("notices.pick"))
     assert screen.splitlines()[0] == en("notices.title")
     assert list(options(screen).values()) == ["Maponya Mall Thusong"]
     assert choose(q, "Maponya").splitlines()[0] == en("notices.confirm_stop", centre="Maponya Mall Thusong")
@@ -401,7 +402,30 @@ def test_subscribe_then_unsubscribe(seeded, client):
 
     r = Dialer(client)
     r.dial()
-    assert choose(r, en("main.notices")) == f"{en('notices.none')}\n{NAV}"
+    choose(r, en("main.notices"))
+    assert choose(r, en("notices.pick")) == f"{en('notices.none')}\n{NAV}"
+
+
+def test_stop_all_by_ussd_opts_out_confirms_and_bulk_skips(seeded, client):
+    from gateway import outbox as gw_outbox
+    from gateway.models import Message
+
+    p = Dialer(client)
+    p.dial()
+    choose(p, en("main.notices"))
+    assert choose(p, en("notices.stop_all")).splitlines()[0] == en("notices.confirm_all")
+    assert choose(p, en("common.no"), exact=True).splitlines()[0] == en("notices.menu")  # No: nothing changes
+    with seeded.sessions() as s:
+        assert not s.scalar(select(Citizen.opted_out).where(Citizen.phone == PHONE))
+    choose(p, en("notices.stop_all"))
+    assert choose(p, en("common.yes"), exact=True) == en("notices.all_stopped") and p.ended
+    with seeded.sessions() as s:
+        citizen = s.scalar(select(Citizen).where(Citizen.phone == PHONE))
+        assert citizen.opted_out and citizen.opted_out_at is not None
+    assert [m.text for m in outbox(seeded)] == [CATS.text("en", "sms.stop")]  # confirmed by SMS
+    assert gw_outbox.queue_bulk(seeded, [PHONE, "+27821119999"], "Clinic day Friday", "bc-ussd") == 1
+    with seeded.sessions() as s:
+        assert s.scalar(select(Message).where(Message.phone == PHONE, Message.queue == "bulk")) is None
 
 
 @pytest.mark.parametrize("rating, reason_key, reason", [
@@ -612,7 +636,7 @@ def test_no_resume_offer_after_a_finished_session(seeded, client):
 
 @pytest.mark.parametrize("label, lands_on", [
     ("main.find", "find.prompt"), ("main.browse", "browse.provinces"),
-    ("main.services", "services.title"), ("main.notices", "notices.none"),
+    ("main.services", "services.title"), ("main.notices", "notices.menu"),
     ("main.rate", "rate.where"), ("main.language", "language.title"),
 ])
 def test_every_journey_is_within_three_key_presses(seeded, client, label, lands_on):

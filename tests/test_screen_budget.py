@@ -213,17 +213,23 @@ class Walker:
         self.step(reason, "6", f"{path} 5 4")  # thanks → end screen
 
     def notices(self, main: dict, expect_empty: bool) -> None:
-        reply, notices = self.step(main, "4", "dial")
+        _r, menu = self.step(main, "4", "dial")
+        self.step(menu, INVALID, "dial 4")
+        _r, stop_all = self.step(menu, "2", "dial 4")  # stop ALL messages: confirm, no, yes
+        self.step(stop_all, INVALID, "dial 4 2")
+        self.step(stop_all, "2", "dial 4 2")
+        self.step(stop_all, "1", "dial 4 2")  # all stopped → end screen
+        reply, notices = self.step(menu, "1", "dial 4")
         if expect_empty:
-            self.step(notices, INVALID, "dial 4")
+            self.step(notices, INVALID, "dial 4 1")
             return
         assert "1. " in reply.text, reply.text
-        for _r, confirm, path in self.choose_each(reply, notices, "dial 4"):
+        for _r, confirm, path in self.choose_each(reply, notices, "dial 4 1"):
             assert confirm["screen"] == "unsubscribe_confirm", path
             self.step(confirm, INVALID, path)
             self.step(confirm, "2", path)
-        _r, confirm = self.step(notices, "1", "dial 4")
-        self.step(confirm, "1", "dial 4 1")  # notices stopped → end screen
+        _r, confirm = self.step(notices, "1", "dial 4 1")
+        self.step(confirm, "1", "dial 4 1 1")  # notices stopped → end screen
 
     def services(self, main: dict) -> None:
         reply, services = self.step(main, "3", "dial")
