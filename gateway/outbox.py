@@ -36,7 +36,7 @@ import logging
 from collections import defaultdict
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gateway import jobs
@@ -51,6 +51,7 @@ from menus.segments import measure
 
 log = logging.getLogger(__name__)
 PERMANENT_REASONS = {401, 402, 403, 404, 405, 406, 407, 409}
+_INSERT = insert(Message.__table__).returning(Message.__table__.c.id)
 
 
 def queue_sms(rt, phone: str, text: str, key: str, queue: str = jobs.QUEUE_REPLIES) -> int | None:
@@ -59,11 +60,12 @@ def queue_sms(rt, phone: str, text: str, key: str, queue: str = jobs.QUEUE_REPLI
         return None
     size = measure(text)
     try:
-        with rt.sessions.begin() as s:
-            row = Message(direction="out", idempotency_key=key[:128], phone=phone, text=text, queue=queue,
-                          status="queued", segments=size.segments, encoding=size.encoding)
-            s.add(row)
-        message_id = row.id
+        # A Core INSERT (built once): every reply passes here, and the ORM flush cost ~1 ms.
+        with rt.engine.begin() as conn:
+            message_id = conn.execute(_INSERT, {
+                "direction": "out", "idempotency_key": key[:128], "phone": phone, "text": text,
+                "queue": queue, "status": "queued", "segments": size.segments, "encoding": size.encoding,
+            }).scalar_one()
     except IntegrityError:
         with rt.sessions() as s:
             return s.scalar(select(Message.id).where(Message.idempotency_key == key[:128]))
