@@ -36,7 +36,7 @@ import logging
 from collections import defaultdict
 from datetime import timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gateway import jobs
@@ -51,7 +51,14 @@ from menus.segments import measure
 
 log = logging.getLogger(__name__)
 PERMANENT_REASONS = {401, 402, 403, 404, 405, 406, 407, 409}
-_INSERT = insert(Message.__table__).returning(Message.__table__.c.id)
+_T = Message.__table__
+_INSERT = insert(_T).returning(_T.c.id)
+_RECORD_ACCEPTED = update(_T).where(_T.c.id == bindparam("row_id")).values(
+    status=bindparam("status"), at_message_id=bindparam("at_message_id"), failure_reason=None,
+    status_code=bindparam("status_code"), cost=bindparam("cost"), updated_at=bindparam("updated_at"))
+_RECORD_FAILED = update(_T).where(_T.c.id == bindparam("row_id")).values(
+    status="failed", failure_reason=bindparam("failure_reason"), status_code=bindparam("status_code"),
+    cost=bindparam("cost"), updated_at=bindparam("updated_at"))
 
 
 def queue_sms(rt, phone: str, text: str, key: str, queue: str = jobs.QUEUE_REPLIES) -> int | None:
@@ -159,12 +166,12 @@ def _claim(rt, ids: list[int]) -> list[Message]:
     with rt.sessions.begin() as s:
         # One conditional UPDATE: a row a concurrent worker claimed first no longer matches
         # status='queued' (PostgreSQL re-checks it after the row lock; SQLite has one writer).
+        # RETURNING the rows themselves saves reading them again.
         claimed = list(s.scalars(
             update(Message).where(Message.id.in_(ids), Message.status == "queued")
             .values(status="sending", attempts=Message.attempts + 1, updated_at=now)
-            .returning(Message.id).execution_options(synchronize_session=False)))
-    with rt.sessions() as s:
-        return list(s.scalars(select(Message).where(Message.id.in_(claimed)).order_by(Message.id)))
+            .returning(Message).execution_options(synchronize_session=False)))
+    return sorted(claimed, key=lambda m: m.id)
 
 
 def send_pending(rt, queue: str, max_batches: int = 1000) -> int:
@@ -211,30 +218,36 @@ def _send_group(rt, sender, text: str, group: list[Message], bulk: bool) -> None
         return
     retry: list[Message] = []
     blacklisted: list[str] = []
+    accepted: list[dict] = []
+    failed: list[dict] = []
+    now = utcnow()
+    for result in results:
+        row = by_phone.get(result.phone)
+        if row is None:
+            continue
+        values = {"row_id": row.id, "status_code": result.status_code, "cost": result.cost, "updated_at": now}
+        if result.accepted:
+            accepted.append({**values, "status": "simulated" if sender.simulated else "sent",
+                             "at_message_id": result.message_id})
+        elif result.retryable:
+            retry.append(row)
+        else:
+            failed.append({**values, "failure_reason": STATUS_NAMES.get(result.status_code, result.status)[:64]})
+            if result.blacklisted:
+                blacklisted.append(row.phone)
+    # One transaction, one executemany per outcome: a batch of 100 is 2 statements, not 100.
     with rt.sessions.begin() as s:
-        for result in results:
-            row = by_phone.get(result.phone)
-            if row is None:
-                continue
-            values = {"status_code": result.status_code, "cost": result.cost, "updated_at": utcnow()}
-            if result.accepted:
-                values.update(status="simulated" if sender.simulated else "sent", at_message_id=result.message_id,
-                              failure_reason=None)
-            elif result.retryable:
-                retry.append(row)
-                continue
-            else:
-                values.update(status="failed", failure_reason=STATUS_NAMES.get(result.status_code, result.status)[:64])
-                if result.blacklisted:
-                    blacklisted.append(row.phone)
-            s.execute(update(Message).where(Message.id == row.id).values(**values))
+        if accepted:
+            s.connection().execute(_RECORD_ACCEPTED, accepted)
+        if failed:
+            s.connection().execute(_RECORD_FAILED, failed)
+        _apply_pending_reports(s, [r.message_id for r in results if r.message_id])
     if retry:
         _retry_later(rt, retry, "AT statusCode 5xx")
     for phone in blacklisted:
         from gateway import citizens
 
         citizens.opt_out(rt, phone, source="at-406", confirm=False)
-    _apply_pending_reports(rt, [r.message_id for r in results if r.message_id])
 
 
 def _set(rt, ids: list[int], **values) -> None:
@@ -335,16 +348,16 @@ def _reconcile_unknown(s, report: DeliveryReport) -> Message | None:
     return row
 
 
-def _apply_pending_reports(rt, message_ids: list[str]) -> None:
+def _apply_pending_reports(s, message_ids: list[str]) -> None:
+    """Delivery reports that arrived before we recorded their AT id (session ``s``)."""
     if not message_ids:
         return
-    with rt.sessions.begin() as s:
-        pending = list(s.scalars(select(PendingDeliveryReport).where(PendingDeliveryReport.at_message_id.in_(message_ids))))
-        for p in pending:
-            row = s.scalar(select(Message).where(Message.at_message_id == p.at_message_id))
-            if row is not None:
-                _apply(row, p.status, p.failure_reason or p.at_status)
-                s.delete(p)
+    pending = list(s.scalars(select(PendingDeliveryReport).where(PendingDeliveryReport.at_message_id.in_(message_ids))))
+    for p in pending:
+        row = s.scalar(select(Message).where(Message.at_message_id == p.at_message_id))
+        if row is not None:
+            _apply(row, p.status, p.failure_reason or p.at_status)
+            s.delete(p)
 
 
 # --- sweeping ------------------------------------------------------------------------------
