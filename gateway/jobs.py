@@ -11,5 +11,5 @@ QUEUES = (QUEUE_REPLIES, QUEUE_BULK)
 
 HANDLE_INBOUND = "workers.inbound.handle"  # (message_id) → parse keyword, reply through the outbox
 DRAIN_INBOUND = "workers.inbound.drain"  # () → answer every stored inbound SMS, oldest first
-SEND_PENDING = "workers.sms.send_pending"  # (queue) → claim and send that queue's rows
+SEND_PENDING = "workers.sms.send_pending"  # (queue, release=False) → claim and send that queue's rows
 SWEEP = "workers.sms.sweep"  # () → leases, reconciliation deadlines, lost jobs

@@ -174,8 +174,12 @@ def _claim(rt, ids: list[int]) -> list[Message]:
     return sorted(claimed, key=lambda m: m.id)
 
 
-def send_pending(rt, queue: str, max_batches: int = 1000) -> int:
-    """Send queued rows of ``queue`` until none are left; return how many were handled."""
+def send_pending(rt, queue: str, release: bool = False, max_batches: int = 1000) -> int:
+    """Send queued rows of ``queue`` until none are left; return how many were handled.
+
+    ``release``: first put back 'retry' rows whose back-off is over (the scheduled retry job
+    and the sweeper ask for it; a plain kick does not, which keeps a reply's send cheap).
+    """
     from gateway.ratelimit import RateLimiter
 
     sender = rt.sms_sender
@@ -186,7 +190,8 @@ def send_pending(rt, queue: str, max_batches: int = 1000) -> int:
         rt.redis.delete(_kick_flag(queue))  # from here on, a new row needs a new job
     except Exception:
         log.warning("redis unavailable: send job flag for %s not cleared", queue)
-    release_due_retries(rt)
+    if release:
+        release_due_retries(rt)
     for _ in range(max_batches):
         peeked = _peek(rt, queue, batch)
         if not peeked:
@@ -201,6 +206,8 @@ def send_pending(rt, queue: str, max_batches: int = 1000) -> int:
         for text, group in groups.items():
             _send_group(rt, sender, text, group, bulk=(queue == jobs.QUEUE_BULK))
             handled += len(group)
+        if len(peeked) < batch:
+            break  # drained; a row written since our flag was cleared has queued its own job
     return handled
 
 
@@ -268,7 +275,7 @@ def _retry_later(rt, rows: list[Message], reason: str) -> None:
         queue = again[0].queue or jobs.QUEUE_REPLIES
         try:
             rt.queue(queue).enqueue_in(timedelta(seconds=backoff(max(r.attempts for r in again))),
-                                       jobs.SEND_PENDING, queue)
+                                       jobs.SEND_PENDING, queue, True)
         except Exception:
             log.warning("could not schedule a retry; the sweeper will pick the rows up")
 

@@ -6,8 +6,8 @@ from gateway import outbox
 from workers.context import runtime
 
 
-def send_pending(queue: str) -> int:
-    return outbox.send_pending(runtime(), queue)
+def send_pending(queue: str, release: bool = False) -> int:
+    return outbox.send_pending(runtime(), queue, release=bool(release))
 
 
 def sweep() -> dict:
