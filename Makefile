@@ -29,6 +29,8 @@ test: lint browser
 
 bench: $(STAMP)
 	$(BIN)/python bench/resolve.py
+	$(BIN)/python bench/ussd.py
+	$(BIN)/python bench/sms.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache
