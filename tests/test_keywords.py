@@ -25,9 +25,11 @@ from menus.keywords import (
     services_reply,
 )
 from menus.segments import measure
+from menus.text import fold
 from tests.conftest import SEED
 
 YAML = load_yaml(KEYWORDS)
+CATALOGUES = Catalogues.load()
 
 
 def _words(action: str) -> list[tuple[str, str]]:
@@ -193,8 +195,23 @@ def test_every_word_in_keywords_yaml_parses_to_its_action(action):
 def test_every_language_has_the_words_a_citizen_needs(action, lang):
     """DESIGN §6: STOP must work for every language (WASPA); the others for a usable service."""
     words = YAML["actions"][action].get(lang) or []
+    if action == "start" and not words:
+        # Allowed only where the language's STOP confirmation tells the citizen to text START.
+        assert "START" in CATALOGUES.text(lang, "sms.stop"), lang
+        return
     assert words, f"{action} has no word in {lang}"
     assert all(parse(str(w)).action == action for w in words)
+
+
+def test_no_keyword_is_also_a_place_name():
+    """A citizen texting a bare place ("Cala") must not trigger STOP, START or JOIN."""
+    from gateway.gazetteer import Gazetteer
+
+    places = {fold(p.name).replace(" ", "") for p in Gazetteer.load()._index.values()}
+    clashes = [(action, lang, w) for action, by_lang in YAML["actions"].items()
+               for lang, words in by_lang.items() for w in words
+               if fold(str(w)).replace(" ", "") in places]
+    assert clashes == []
 
 
 @pytest.mark.parametrize("word, lang", _words("stop"))
