@@ -11,13 +11,14 @@ import logging
 import unicodedata
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from gateway.models import Centre, Citizen, Feedback, Service, Subscription
 from menus.ports import CentreDetails, CentreSummary, Named
 from menus.segments import is_gsm7
 
 log = logging.getLogger(__name__)
+_LANGUAGE_OF = select(Citizen.__table__.c.language).where(Citizen.__table__.c.phone == bindparam("phone"))
 
 
 def screen_place_name(name: str) -> str:
@@ -45,8 +46,9 @@ class UssdPorts:
 
     @staticmethod
     def stored_language(rt, phone: str) -> str:
-        with rt.sessions() as session:
-            lang = session.scalar(select(Citizen.language).where(Citizen.phone == phone))
+        """The language kept on the citizen's row (first dial, or the Redis profile expired)."""
+        with rt.engine.connect() as conn:  # Core, statement built once: this is on a hop
+            lang = conn.execute(_LANGUAGE_OF, {"phone": phone}).scalar()
         return lang or "en"
 
     # Reference data comes from the runtime's in-memory browse snapshot (no SQL on a hop).
