@@ -126,6 +126,8 @@ def _queue_bulk_one_by_one(rt, phones: list[str], keys: dict[str, str], text: st
 
 
 KICK_TTL = 60
+SEND_SLICE_SECONDS = 60.0  # a send job hands over to a fresh one after this long
+SEND_JOB_TIMEOUT = 600  # RQ's limit: a slice, plus one batch's rate-limit wait and AT timeouts
 
 
 def kick(rt, queue: str, force: bool = False) -> None:
@@ -138,7 +140,8 @@ def kick(rt, queue: str, force: bool = False) -> None:
     """
     try:
         if force or rt.redis.set(_kick_flag(queue), "1", nx=True, ex=KICK_TTL):
-            rt.queue(queue).enqueue(jobs.SEND_PENDING, queue, job_id=f"send-{queue}-{utcnow():%Y%m%d%H%M%S%f}")
+            rt.queue(queue).enqueue(jobs.SEND_PENDING, queue, job_id=f"send-{queue}-{utcnow():%Y%m%d%H%M%S%f}",
+                                    job_timeout=SEND_JOB_TIMEOUT)
     except Exception:
         log.warning("could not enqueue a send job for %s; the sweeper will", queue)
 
@@ -174,12 +177,19 @@ def _claim(rt, ids: list[int]) -> list[Message]:
     return sorted(claimed, key=lambda m: m.id)
 
 
-def send_pending(rt, queue: str, release: bool = False, max_batches: int = 1000) -> int:
+def send_pending(rt, queue: str, release: bool = False, slice_seconds: float | None = None) -> int:
     """Send queued rows of ``queue`` until none are left; return how many were handled.
 
     ``release``: first put back 'retry' rows whose back-off is over (the scheduled retry job
     and the sweeper ask for it; a plain kick does not, which keeps a reply's send cheap).
+    A job works for at most ``slice_seconds`` (default :data:`SEND_SLICE_SECONDS`), then
+    queues its continuation and returns: a broadcast to thousands at the rate limit takes far
+    longer than a job may run, and a job killed by its timeout mid-request would leave sends
+    whose outcome is unknown.
     """
+    import time
+
+    deadline = time.monotonic() + (SEND_SLICE_SECONDS if slice_seconds is None else slice_seconds)
     from gateway.ratelimit import RateLimiter
 
     sender = rt.sms_sender
@@ -192,7 +202,10 @@ def send_pending(rt, queue: str, release: bool = False, max_batches: int = 1000)
         log.warning("redis unavailable: send job flag for %s not cleared", queue)
     if release:
         release_due_retries(rt)
-    for _ in range(max_batches):
+    while True:
+        if time.monotonic() > deadline:
+            kick(rt, queue, force=True)  # the rest goes on in a fresh job
+            break
         peeked = _peek(rt, queue, batch)
         if not peeked:
             break
@@ -275,7 +288,7 @@ def _retry_later(rt, rows: list[Message], reason: str) -> None:
         queue = again[0].queue or jobs.QUEUE_REPLIES
         try:
             rt.queue(queue).enqueue_in(timedelta(seconds=backoff(max(r.attempts for r in again))),
-                                       jobs.SEND_PENDING, queue, True)
+                                       jobs.SEND_PENDING, queue, True, job_timeout=SEND_JOB_TIMEOUT)
         except Exception:
             log.warning("could not schedule a retry; the sweeper will pick the rows up")
 

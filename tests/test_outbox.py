@@ -1,0 +1,35 @@
+"""Outbox behaviour that needs no fake AT: job slicing and kick coalescing."""
+
+from sqlalchemy import select
+
+from gateway import jobs, outbox
+from gateway.models import Message
+
+
+def _statuses(rt) -> list[str]:
+    with rt.sessions() as s:
+        return list(s.scalars(select(Message.status).where(Message.direction == "out").order_by(Message.id)))
+
+
+def test_a_send_job_past_its_slice_hands_over_to_a_fresh_job(rt):
+    phones = [f"+2782555{i:04d}" for i in range(3)]
+    outbox.queue_bulk(rt, phones, "Clinic day Friday. Reply STOP to opt out", "slice")
+    bulk = rt.queue(jobs.QUEUE_BULK)
+    bulk.empty()
+    assert outbox.send_pending(rt, jobs.QUEUE_BULK, slice_seconds=0) == 0
+    assert _statuses(rt) == ["queued"] * 3  # nothing claimed, nothing lost
+    [job] = bulk.jobs
+    assert job.func_name == jobs.SEND_PENDING and job.args == [jobs.QUEUE_BULK]
+    assert job.timeout >= outbox.SEND_SLICE_SECONDS * 2
+    assert outbox.send_pending(rt, jobs.QUEUE_BULK) == 3  # the continuation finishes the work
+    assert _statuses(rt) == ["simulated"] * 3  # no AT credentials in tests: recorded, not sent
+
+
+def test_many_replies_queue_one_waiting_send_job(rt):
+    replies = rt.queue(jobs.QUEUE_REPLIES)
+    for i in range(10):
+        outbox.queue_sms(rt, f"+2782666{i:04d}", f"Reply {i}", key=f"coalesce:{i}")
+    assert replies.count == 1
+    assert outbox.send_pending(rt, jobs.QUEUE_REPLIES) == 10
+    outbox.queue_sms(rt, "+27826669999", "Later reply", key="coalesce:later")
+    assert replies.count == 2  # the flag was cleared when the job started: a new row, a new job
