@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 KICK_FLAG = "sms:in:kick"
 KICK_TTL = 60
 PROCESSING_LEASE = timedelta(minutes=5)
+DRAIN_SLICE_SECONDS = 60.0
+DRAIN_JOB_TIMEOUT = 300
 _INSERT = insert(Message.__table__).returning(Message.__table__.c.id)  # built once, values bound
 
 
@@ -57,20 +59,29 @@ def store(rt, sms: InboundSms) -> bool:
 def kick(rt, force: bool = False) -> None:
     """Queue a drain job unless one is already waiting (``force``: regardless)."""
     if force or rt.redis.set(KICK_FLAG, "1", nx=True, ex=KICK_TTL):
-        rt.queue(jobs.QUEUE_REPLIES).enqueue(jobs.DRAIN_INBOUND, job_id=f"inbound-drain-{utcnow():%Y%m%d%H%M%S%f}")
+        rt.queue(jobs.QUEUE_REPLIES).enqueue(jobs.DRAIN_INBOUND, job_id=f"inbound-drain-{utcnow():%Y%m%d%H%M%S%f}",
+                                             job_timeout=DRAIN_JOB_TIMEOUT)
 
 
-def drain(rt, batch: int = 50) -> int:
+def drain(rt, batch: int = 50, slice_seconds: float = DRAIN_SLICE_SECONDS) -> int:
     """Answer every stored inbound SMS, oldest first; returns how many this call answered.
 
     Safe with several workers draining at once: :func:`process` claims each row atomically.
+    After ``slice_seconds`` it queues its continuation and returns (a job must end well
+    inside its RQ timeout, or it is killed mid-answer).
     """
+    import time
+
+    deadline = time.monotonic() + slice_seconds
     try:
         rt.redis.delete(KICK_FLAG)  # from here on, a new SMS needs a new job
     except Exception:
         log.warning("redis unavailable: inbound drain flag not cleared")
     handled, after = 0, 0
     while True:
+        if time.monotonic() > deadline:
+            kick(rt, force=True)
+            return handled
         with rt.sessions() as session:
             ids = list(session.scalars(
                 select(Message.id).where(Message.direction == "in", Message.status == "received",

@@ -99,3 +99,17 @@ def test_rows_a_killed_worker_left_processing_are_answered_again(rt, client):
     assert inbound.requeue_stale(rt) == 1
     [row] = _inbound(rt)
     assert row.status == "received" and rt.queue("replies").count == 1
+
+
+def test_a_drain_past_its_slice_hands_over_to_a_fresh_job(rt, client):
+    from gateway import inbound
+
+    client.post(f"/webhooks/at/sms?token={TOKEN}", data=SMS)
+    replies = rt.queue("replies")
+    replies.empty()
+    assert inbound.drain(rt, slice_seconds=0) == 0
+    [row] = _inbound(rt)
+    assert row.status == "received" and replies.count == 1  # untouched, continuation queued
+    assert inbound.drain(rt) == 1
+    [row] = _inbound(rt)
+    assert row.status == "processed"
