@@ -36,7 +36,7 @@ import logging
 from collections import defaultdict
 from datetime import timedelta
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gateway import jobs
@@ -256,12 +256,14 @@ def _send_group(rt, sender, text: str, group: list[Message], bulk: bool) -> None
             if result.blacklisted:
                 blacklisted.append(row.phone)
     # One transaction, one executemany per outcome: a batch of 100 is 2 statements, not 100.
+    early = _pending_reports_flagged(rt)
     with rt.sessions.begin() as s:
         if accepted:
             s.connection().execute(_RECORD_ACCEPTED, accepted)
         if failed:
             s.connection().execute(_RECORD_FAILED, failed)
-        _apply_pending_reports(s, [r.message_id for r in results if r.message_id])
+        if early:
+            _apply_pending_reports(s, [r.message_id for r in results if r.message_id])
     if retry:
         _retry_later(rt, retry, "AT statusCode 5xx")
     for phone in blacklisted:
@@ -334,6 +336,8 @@ def apply_delivery(rt, report: DeliveryReport) -> str:
             outcome = "stored-for-matching"
         else:
             outcome = _apply(row, report.status, report.failure_reason or report.at_status)
+    if outcome == "stored-for-matching":
+        _flag_pending_reports(rt)
     # A blacklisted number is opted out even when the report's message is not matched yet.
     if report.opted_out and report.phone:
         from gateway import citizens
@@ -368,6 +372,49 @@ def _reconcile_unknown(s, report: DeliveryReport) -> Message | None:
     return row
 
 
+PENDING_FLAG = "sms:dlr:pending"
+
+
+def _flag_pending_reports(rt) -> None:
+    """Say "a delivery report waits for its message", so senders look for it (see below)."""
+    try:
+        rt.redis.set(PENDING_FLAG, "1")
+    except Exception:
+        log.warning("redis unavailable: the sweeper will match the waiting delivery report")
+
+
+def _pending_reports_flagged(rt) -> bool:
+    """Whether any report waits for its message. A report that beats our write of AT's id is
+    rare; without this flag every batch would query for one. True when Redis cannot tell."""
+    try:
+        return bool(rt.redis.exists(PENDING_FLAG))
+    except Exception:
+        return True
+
+
+def _apply_all_pending_reports(rt, limit: int = 1000) -> int:
+    """Sweeper's net: match waiting reports to rows that now carry their id. The flag stays
+    up only while a recent report waits: one that beats our write does so by moments, while
+    an old one (a send we never recorded) is left to reconciliation by number. The flag is
+    cleared first, so a report stored meanwhile sets it again."""
+    try:
+        rt.redis.delete(PENDING_FLAG)
+    except Exception:
+        pass
+    recent = utcnow() - timedelta(minutes=10)
+    with rt.sessions.begin() as s:
+        ids = list(s.scalars(select(PendingDeliveryReport.at_message_id).limit(limit)))
+        _apply_pending_reports(s, ids)
+        s.flush()
+        left = s.scalar(select(func.count()).select_from(PendingDeliveryReport)
+                        .where(PendingDeliveryReport.at_message_id.in_(ids)))
+        waiting_recent = s.scalar(select(func.count()).select_from(PendingDeliveryReport)
+                                  .where(PendingDeliveryReport.received_at > recent))
+    if waiting_recent:
+        _flag_pending_reports(rt)
+    return len(ids) - (left or 0)
+
+
 def _apply_pending_reports(s, message_ids: list[str]) -> None:
     """Delivery reports that arrived before we recorded their AT id (session ``s``)."""
     if not message_ids:
@@ -395,7 +442,7 @@ def sweep(rt) -> dict:
         leased = s.execute(update(Message).where(
             Message.direction == "out", Message.status == "sending", Message.updated_at < now - lease)
             .values(status="unknown", updated_at=now)).rowcount
-    settled = _settle_unknown_from_reports(rt)
+    settled = _settle_unknown_from_reports(rt) + _apply_all_pending_reports(rt)
     release_due_retries(rt)
     with rt.sessions.begin() as s:
         stale = list(s.scalars(select(Message).where(

@@ -33,3 +33,27 @@ def test_many_replies_queue_one_waiting_send_job(rt):
     assert outbox.send_pending(rt, jobs.QUEUE_REPLIES) == 10
     outbox.queue_sms(rt, "+27826669999", "Later reply", key="coalesce:later")
     assert replies.count == 2  # the flag was cleared when the job started: a new row, a new job
+
+
+def test_an_early_report_the_sender_missed_is_matched_by_the_sweeper(rt, client):
+    from sqlalchemy import func
+
+    from gateway.models import PendingDeliveryReport
+    from gateway.models import utcnow as now
+    from tests.conftest import TOKEN
+
+    form = {"id": "ATXid_early_sweep", "status": "Success", "phoneNumber": "+27825550001",
+            "networkCode": "65501", "failureReason": "", "retryCount": "0"}
+    resp = client.post(f"/webhooks/at/sms/delivery?token={TOKEN}", data=form)
+    assert resp.get_json()["outcome"] == "stored-for-matching"
+    assert rt.redis.exists(outbox.PENDING_FLAG)  # senders will look for it
+    with rt.sessions.begin() as s:  # a send recorded that id without seeing the report
+        s.add(Message(direction="out", idempotency_key="early-sweep", phone="+27825550001", text="Hi",
+                      queue=jobs.QUEUE_REPLIES, status="sent", at_message_id="ATXid_early_sweep",
+                      updated_at=now()))
+    result = outbox.sweep(rt)
+    assert result["settled"] == 1
+    assert _statuses(rt) == ["delivered"]
+    with rt.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(PendingDeliveryReport)) == 0
+    assert not rt.redis.exists(outbox.PENDING_FLAG)  # nothing waits: senders stop looking
