@@ -6,7 +6,8 @@ Contract:
   for an opted-out number.
 - :func:`send_pending` (run by workers) claims queued rows atomically — safe with several
   worker processes — groups recipients that share a text into one AT request, and records
-  AT's per-recipient ``statusCode``, ``messageId`` and cost.
+  AT's per-recipient ``statusCode``, ``messageId`` and cost. Delivery reports then update the
+  row (``gateway.delivery``); the sweeper (``gateway.sweeper``) recovers what a dead worker left.
 
 Statuses: ``queued`` → ``sending`` → ``sent`` → ``delivered`` | ``failed`` (with a reason);
 ``retry`` (waiting out its back-off);
@@ -36,17 +37,15 @@ import logging
 from collections import defaultdict
 from datetime import timedelta
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from gateway import jobs
+from gateway import delivery, jobs
 from gateway.channels.africastalking import (
-    OPTED_OUT_REASONS,
     STATUS_NAMES,
-    DeliveryReport,
     SendError,
 )
-from gateway.models import Citizen, Message, PendingDeliveryReport, utcnow
+from gateway.models import Citizen, Message, utcnow
 from menus.segments import measure
 
 log = logging.getLogger(__name__)
@@ -256,14 +255,14 @@ def _send_group(rt, sender, text: str, group: list[Message], bulk: bool) -> None
             if result.blacklisted:
                 blacklisted.append(row.phone)
     # One transaction, one executemany per outcome: a batch of 100 is 2 statements, not 100.
-    early = _pending_reports_flagged(rt)
+    early = delivery.pending_reports_flagged(rt)
     with rt.sessions.begin() as s:
         if accepted:
             s.connection().execute(_RECORD_ACCEPTED, accepted)
         if failed:
             s.connection().execute(_RECORD_FAILED, failed)
         if early:
-            _apply_pending_reports(s, [r.message_id for r in results if r.message_id])
+            delivery.apply_pending_reports(s, [r.message_id for r in results if r.message_id])
     if retry:
         _retry_later(rt, retry, "AT statusCode 5xx")
     for phone in blacklisted:
@@ -317,171 +316,6 @@ def _aware(dt):
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
-# --- delivery reports ----------------------------------------------------------------------
-
-_RANK = {"queued": 0, "retry": 0, "sending": 1, "unknown": 1, "sent": 2, "simulated": 2, "failed": 3, "delivered": 4}
-
-
-def apply_delivery(rt, report: DeliveryReport) -> str:
-    """Update the message AT reports on; idempotent. Returns what happened."""
-    with rt.sessions.begin() as s:
-        row = s.scalar(select(Message).where(Message.at_message_id == report.at_id, Message.direction == "out"))
-        if row is None:
-            row = _reconcile_unknown(s, report)
-        if row is None:
-            exists = s.scalar(select(PendingDeliveryReport).where(PendingDeliveryReport.at_message_id == report.at_id))
-            if exists is None:
-                s.add(PendingDeliveryReport(at_message_id=report.at_id, phone=report.phone, status=report.status,
-                                            at_status=report.at_status, failure_reason=report.failure_reason))
-            outcome = "stored-for-matching"
-        else:
-            outcome = _apply(row, report.status, report.failure_reason or report.at_status)
-    if outcome == "stored-for-matching":
-        _flag_pending_reports(rt)
-    # A blacklisted number is opted out even when the report's message is not matched yet.
-    if report.opted_out and report.phone:
-        from gateway import citizens
-
-        citizens.opt_out(rt, report.phone, source="delivery-report", confirm=False)
-    return outcome
-
-
-def _apply(row: Message, status: str, reason: str | None) -> str:
-    if status == "unknown":
-        return "ignored-unknown-status"
-    # A late 'Sent' never undoes 'delivered'; a final failure does not undo delivery either.
-    if row.status == "delivered" or _RANK.get(status, 0) < _RANK.get(row.status, 0):
-        return "unchanged"
-    row.status = status
-    if status == "failed":
-        row.failure_reason = (reason or "Failed")[:64]
-    elif status == "delivered":
-        row.failure_reason = None  # AT's own retry got it through: the earlier reason is stale
-    row.updated_at = utcnow()
-    return status
-
-
-def _reconcile_unknown(s, report: DeliveryReport) -> Message | None:
-    """A report for an id we never recorded settles an 'unknown' send to the same number."""
-    if not report.phone:
-        return None
-    row = s.scalar(select(Message).where(Message.phone == report.phone, Message.direction == "out",
-                                         Message.status == "unknown").order_by(Message.id))
-    if row is not None:
-        row.at_message_id = report.at_id
-    return row
-
-
-PENDING_FLAG = "sms:dlr:pending"
-
-
-def _flag_pending_reports(rt) -> None:
-    """Say "a delivery report waits for its message", so senders look for it (see below)."""
-    try:
-        rt.redis.set(PENDING_FLAG, "1")
-    except Exception:
-        log.warning("redis unavailable: the sweeper will match the waiting delivery report")
-
-
-def _pending_reports_flagged(rt) -> bool:
-    """Whether any report waits for its message. A report that beats our write of AT's id is
-    rare; without this flag every batch would query for one. True when Redis cannot tell."""
-    try:
-        return bool(rt.redis.exists(PENDING_FLAG))
-    except Exception:
-        return True
-
-
-def _apply_all_pending_reports(rt, limit: int = 1000) -> int:
-    """Sweeper's net: match waiting reports to rows that now carry their id. The flag stays
-    up only while a recent report waits: one that beats our write does so by moments, while
-    an old one (a send we never recorded) is left to reconciliation by number. The flag is
-    cleared first, so a report stored meanwhile sets it again."""
-    try:
-        rt.redis.delete(PENDING_FLAG)
-    except Exception:
-        pass
-    recent = utcnow() - timedelta(minutes=10)
-    with rt.sessions.begin() as s:
-        ids = list(s.scalars(select(PendingDeliveryReport.at_message_id).limit(limit)))
-        _apply_pending_reports(s, ids)
-        s.flush()
-        left = s.scalar(select(func.count()).select_from(PendingDeliveryReport)
-                        .where(PendingDeliveryReport.at_message_id.in_(ids)))
-        waiting_recent = s.scalar(select(func.count()).select_from(PendingDeliveryReport)
-                                  .where(PendingDeliveryReport.received_at > recent))
-    if waiting_recent:
-        _flag_pending_reports(rt)
-    return len(ids) - (left or 0)
-
-
-def _apply_pending_reports(s, message_ids: list[str]) -> None:
-    """Delivery reports that arrived before we recorded their AT id (session ``s``)."""
-    if not message_ids:
-        return
-    pending = list(s.scalars(select(PendingDeliveryReport).where(PendingDeliveryReport.at_message_id.in_(message_ids))))
-    for p in pending:
-        row = s.scalar(select(Message).where(Message.at_message_id == p.at_message_id))
-        if row is not None:
-            _apply(row, p.status, p.failure_reason or p.at_status)
-            s.delete(p)
-
-
-# --- sweeping ------------------------------------------------------------------------------
-
-def sweep(rt) -> dict:
-    """Housekeeping a worker runs periodically: expired leases → unknown; unknown rows settled
-    by waiting delivery reports; unknown past the reconcile window → one resend (or failed);
-    queued rows with no job → a job; inbound SMS whose job was lost → requeued."""
-    from gateway import inbound
-
-    now = utcnow()
-    lease = timedelta(seconds=rt.settings.SMS_SEND_LEASE_SECONDS)
-    window = timedelta(seconds=rt.settings.SMS_RECONCILE_SECONDS)
-    with rt.sessions.begin() as s:
-        leased = s.execute(update(Message).where(
-            Message.direction == "out", Message.status == "sending", Message.updated_at < now - lease)
-            .values(status="unknown", updated_at=now)).rowcount
-    settled = _settle_unknown_from_reports(rt) + _apply_all_pending_reports(rt)
-    release_due_retries(rt)
-    with rt.sessions.begin() as s:
-        stale = list(s.scalars(select(Message).where(
-            Message.direction == "out", Message.status == "unknown", Message.updated_at < now - window)))
-        resent = failed = 0
-        for row in stale:
-            if row.failure_reason == "ResentNoReport":
-                row.status, row.failure_reason = "failed", "OutcomeUnknown"
-                failed += 1
-            else:
-                row.status, row.failure_reason = "queued", "ResentNoReport"
-                resent += 1
-            row.updated_at = now
-        waiting = {q for q in s.scalars(select(Message.queue).where(Message.direction == "out",
-                                                                     Message.status == "queued").distinct()) if q}
-    for queue in waiting:
-        kick(rt, queue, force=True)
-    requeued = inbound.requeue_stale(rt)
-    return {"lease_expired": leased, "settled": settled, "resent": resent, "failed": failed,
-            "kicked": sorted(waiting), "inbound_requeued": requeued}
-
-
-def _settle_unknown_from_reports(rt) -> int:
-    """Match waiting delivery reports (ids we never recorded) to unknown rows by number."""
-    settled = 0
-    with rt.sessions.begin() as s:
-        for report in list(s.scalars(select(PendingDeliveryReport).where(PendingDeliveryReport.phone.is_not(None)))):
-            row = s.scalar(select(Message).where(Message.phone == report.phone, Message.direction == "out",
-                                                 Message.status == "unknown").order_by(Message.id))
-            if row is None:
-                continue
-            row.at_message_id = report.at_message_id
-            row.status = "sent"
-            _apply(row, report.status, report.failure_reason or report.at_status)
-            s.delete(report)
-            settled += 1
-    return settled
-
-
 def inbox(rt, phone: str, limit: int = 20) -> list[dict]:
     """What the service sent (or would have sent) to ``phone``, newest first (simulator)."""
     with rt.sessions() as s:
@@ -491,5 +325,4 @@ def inbox(rt, phone: str, limit: int = 20) -> list[dict]:
                  "created_at": r.created_at.isoformat(timespec="seconds")} for r in rows]
 
 
-__all__ = ["queue_sms", "queue_bulk", "send_pending", "apply_delivery", "sweep", "inbox",
-           "OPTED_OUT_REASONS"]
+__all__ = ["queue_sms", "queue_bulk", "send_pending", "kick", "release_due_retries", "inbox"]

@@ -2,7 +2,7 @@
 
 from sqlalchemy import select
 
-from gateway import jobs, outbox
+from gateway import delivery, jobs, outbox, sweeper
 from gateway.models import Message
 
 
@@ -46,14 +46,14 @@ def test_an_early_report_the_sender_missed_is_matched_by_the_sweeper(rt, client)
             "networkCode": "65501", "failureReason": "", "retryCount": "0"}
     resp = client.post(f"/webhooks/at/sms/delivery?token={TOKEN}", data=form)
     assert resp.get_json()["outcome"] == "stored-for-matching"
-    assert rt.redis.exists(outbox.PENDING_FLAG)  # senders will look for it
+    assert rt.redis.exists(delivery.PENDING_FLAG)  # senders will look for it
     with rt.sessions.begin() as s:  # a send recorded that id without seeing the report
         s.add(Message(direction="out", idempotency_key="early-sweep", phone="+27825550001", text="Hi",
                       queue=jobs.QUEUE_REPLIES, status="sent", at_message_id="ATXid_early_sweep",
                       updated_at=now()))
-    result = outbox.sweep(rt)
+    result = sweeper.sweep(rt)
     assert result["settled"] == 1
     assert _statuses(rt) == ["delivered"]
     with rt.sessions() as s:
         assert s.scalar(select(func.count()).select_from(PendingDeliveryReport)) == 0
-    assert not rt.redis.exists(outbox.PENDING_FLAG)  # nothing waits: senders stop looking
+    assert not rt.redis.exists(delivery.PENDING_FLAG)  # nothing waits: senders stop looking

@@ -1,8 +1,9 @@
-"""SMS jobs: thin JSON-safe shims over ``gateway.outbox`` (plain values in, runtime explicit)."""
+"""SMS jobs: thin JSON-safe shims over ``gateway.outbox`` and ``gateway.sweeper`` (plain values
+in, runtime explicit)."""
 
 from __future__ import annotations
 
-from gateway import outbox
+from gateway import outbox, sweeper
 from workers.context import runtime
 
 
@@ -11,4 +12,4 @@ def send_pending(queue: str, release: bool = False) -> int:
 
 
 def sweep() -> dict:
-    return outbox.sweep(runtime())
+    return sweeper.sweep(runtime())

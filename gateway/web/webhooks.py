@@ -65,9 +65,9 @@ def sms_inbound():
 @bp.post("/sms/delivery")
 def sms_delivery():
     report = at.parse_delivery(request.form)
-    from gateway import outbox
+    from gateway import delivery
 
-    outcome = outbox.apply_delivery(_runtime(), report)
+    outcome = delivery.apply_delivery(_runtime(), report)
     return jsonify(ok=True, outcome=outcome)
 
 
