@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from sqlalchemy import bindparam, insert, select, update
@@ -126,6 +127,7 @@ def _queue_bulk_one_by_one(rt, phones: list[str], keys: dict[str, str], text: st
 
 KICK_TTL = 60
 SEND_SLICE_SECONDS = 60.0  # a send job hands over to a fresh one after this long
+SEND_CONCURRENCY = 4  # AT requests in flight at once per worker, for batches of different texts
 SEND_JOB_TIMEOUT = 600  # RQ's limit: a slice, plus one batch's rate-limit wait and AT timeouts
 
 
@@ -215,19 +217,36 @@ def send_pending(rt, queue: str, release: bool = False, slice_seconds: float | N
         groups: dict[str, list[Message]] = defaultdict(list)
         for row in rows:
             groups[row.text].append(row)
-        for text, group in groups.items():
-            _send_group(rt, sender, text, group, bulk=(queue == jobs.QUEUE_BULK))
+        bulk = queue == jobs.QUEUE_BULK
+        calls = list(groups.items())
+        # Different texts are separate AT requests: make a few at once (replies to a burst of
+        # inbound SMS are all different), then record each outcome here, one after another.
+        if len(calls) > 1:
+            with ThreadPoolExecutor(min(SEND_CONCURRENCY, len(calls))) as pool:
+                outcomes = list(pool.map(_call, [sender] * len(calls), *zip(*calls, strict=True),
+                                         [bulk] * len(calls)))
+        else:
+            outcomes = [_call(sender, text, group, bulk) for text, group in calls]
+        for (_text, group), (results, error) in zip(calls, outcomes, strict=True):
+            _record(rt, sender, group, results, error)
             handled += len(group)
         if len(peeked) < batch:
             break  # drained; a row written since our flag was cleared has queued its own job
     return handled
 
 
-def _send_group(rt, sender, text: str, group: list[Message], bulk: bool) -> None:
-    by_phone = {r.phone: r for r in group}
+def _call(sender, text: str, group: list[Message], bulk: bool):
+    """One AT request for ``group`` (rows sharing ``text``): (results, None) or (None, error)."""
     try:
-        results = sender.send(text, list(by_phone), bulk=bulk)
+        return sender.send(text, list(dict.fromkeys(r.phone for r in group)), bulk=bulk), None
     except SendError as exc:
+        return None, exc
+
+
+def _record(rt, sender, group: list[Message], results, exc: SendError | None) -> None:
+    """Write what AT said about each row of ``group`` (or what the error means for all)."""
+    by_phone = {r.phone: r for r in group}
+    if exc is not None:
         if exc.retryable:
             _retry_later(rt, group, type(exc).__name__)
         elif type(exc).__name__ == "UnknownOutcome":
