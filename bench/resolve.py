@@ -44,8 +44,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from config import load_settings
+    from gateway.centre_csv import import_centres
     from gateway.db import upgrade
-    from gateway.directory import import_centres
     from gateway.runtime import Runtime
 
     folder = tempfile.mkdtemp(prefix="thusong-bench-")

@@ -101,7 +101,7 @@ def centres_import(file: str, quiet: bool) -> None:
     """
     from rich.progress import Progress
 
-    from gateway.directory import import_centres
+    from gateway.centre_csv import import_centres
 
     text = Path(file).read_text(encoding="utf-8-sig")
     rt = _runtime()
@@ -123,7 +123,7 @@ def centres_import(file: str, quiet: bool) -> None:
 @click.argument("file", required=False, type=click.Path(dir_okay=False, writable=True))
 def centres_export(file: str | None) -> None:
     """Write every centre as CSV to FILE (or standard output), in the import's columns."""
-    from gateway.directory import export_centres
+    from gateway.centre_csv import export_centres
 
     rt = _runtime()
     try:
@@ -262,7 +262,7 @@ def seed_if_empty(rt) -> int:
     """Import the shipped seed centres when the directory is empty; return how many."""
     from sqlalchemy import func, select
 
-    from gateway.directory import import_centres
+    from gateway.centre_csv import import_centres
     from gateway.models import Centre
 
     with rt.sessions() as session:

@@ -103,7 +103,7 @@ def rt(runtime):
 @pytest.fixture
 def seeded(rt):
     """The runtime with the shipped seed centres imported."""
-    from gateway.directory import import_centres
+    from gateway.centre_csv import import_centres
 
     report = import_centres(rt.sessions, SEED.read_text(encoding="utf-8"), rt.gazetteer)
     assert report.inserted == 70 and not report.rejected

@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import func, select
 
-from gateway.directory import export_centres, import_centres
+from gateway.centre_csv import export_centres, import_centres
 from gateway.models import Centre, Municipality, Province, Service, ServiceBlock
 
 HEADER = "name,province,municipality,town,address,phone,latitude,longitude,source,coord_source,notes\n"
