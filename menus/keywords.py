@@ -124,21 +124,23 @@ def reply_text(kind: str, lang: str, **values) -> str:
 
 def nearest_reply(lang: str, place: str, centres: list[dict]) -> str:
     """'Nearest to Soweto: 1) …' within two SMS segments; drops the farthest centres (never the
-    first) and shortens names to fit. ``centres``: dicts with name, town, phone, distance_km."""
+    first) to fit. Names are the short forms the USSD screens use ("Orange Farm Thusong", not
+    "… Service Centre (launched 2006 as Orange Farm MPCC)"): every segment is paid for.
+    ``centres``: dicts with name, town, phone, distance_km."""
     cats = _cats()
     for count in range(len(centres), 0, -1):
-        for short in (False, True):
-            lines = [cats.text(lang, "sms.nearest_title", place=place)]
-            for i, c in enumerate(centres[:count], 1):
-                name = short_centre_name(c["name"]) if short else c["name"]
-                dist = "" if c.get("distance_km") is None else f" {c['distance_km']:.0f}km"
-                town = f", {c['town']}" if c.get("town") and c["town"].lower() not in name.lower() else ""
-                phone = f", {cats.text(lang, 'centre.phone')} {c['phone']}" if c.get("phone") else ""
-                lines.append(f"{i}) {name}{town}{dist}{phone}")
-            lines.append(cats.text(lang, "sms.nearest_more"))
-            text = "\n".join(lines)
-            if measure(text).segments <= REPLY_SEGMENTS:
-                return text
+        lines = [cats.text(lang, "sms.nearest_title", place=place)]
+        for i, c in enumerate(centres[:count], 1):
+            name = short_centre_name(c["name"])
+            km = c.get("distance_km")
+            dist = "" if km is None else (" <1km" if km < 1 else f" {km:.0f}km")
+            town = f", {c['town']}" if c.get("town") and c["town"].lower() not in name.lower() else ""
+            phone = f", {cats.text(lang, 'centre.phone')} {c['phone']}" if c.get("phone") else ""
+            lines.append(f"{i}) {name}{town}{dist}{phone}")
+        lines.append(cats.text(lang, "sms.nearest_more"))
+        text = "\n".join(lines)
+        if measure(text).segments <= REPLY_SEGMENTS:
+            return text
     return cats.text(lang, "sms.nearest_title", place=place) + " " + short_centre_name(centres[0]["name"])[:100]
 
 

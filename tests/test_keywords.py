@@ -298,9 +298,13 @@ def test_nearest_reply_when_even_one_centre_does_not_fit():
     "centre, line",
     [
         ({"name": "Kagiso Thusong Service Centre", "town": "Kagiso", "phone": "011 410 0000", "distance_km": 22.6},
-         "1) Kagiso Thusong Service Centre 23km, Phone 011 410 0000"),  # town already in the name
+         "1) Kagiso Thusong 23km, Phone 011 410 0000"),  # town already in the name
         ({"name": "Maponya Mall Thusong Service Centre", "town": "Soweto", "phone": None, "distance_km": 2.4},
-         "1) Maponya Mall Thusong Service Centre, Soweto 2km"),
+         "1) Maponya Mall Thusong, Soweto 2km"),
+        ({"name": "Maponya Mall Thusong Service Centre", "town": "Soweto", "phone": None, "distance_km": 0.3},
+         "1) Maponya Mall Thusong, Soweto <1km"),  # as the USSD list says it, not "0km"
+        ({"name": "Orange Farm Thusong Service Centre (launched 2006 as Orange Farm MPCC)", "town": "Orange Farm",
+          "phone": None, "distance_km": 24.0}, "1) Orange Farm Thusong 24km"),  # short name: segments cost
         ({"name": "Alexandra Thusong", "town": None, "phone": "011 000 0000", "distance_km": None},
          "1) Alexandra Thusong, Phone 011 000 0000"),
     ],
