@@ -227,9 +227,9 @@ def send_pending(rt, queue: str, release: bool = False, slice_seconds: float | N
                                          [bulk] * len(calls)))
         else:
             outcomes = [_call(sender, text, group, bulk) for text, group in calls]
-        for (_text, group), (results, error) in zip(calls, outcomes, strict=True):
-            _record(rt, sender, group, results, error)
-            handled += len(group)
+        _record(rt, sender, [(group, results, error) for (_t, group), (results, error)
+                             in zip(calls, outcomes, strict=True)])
+        handled += len(rows)
         if len(peeked) < batch:
             break  # drained; a row written since our flag was cleared has queued its own job
     return handled
@@ -243,47 +243,53 @@ def _call(sender, text: str, group: list[Message], bulk: bool):
         return None, exc
 
 
-def _record(rt, sender, group: list[Message], results, exc: SendError | None) -> None:
-    """Write what AT said about each row of ``group`` (or what the error means for all)."""
-    by_phone = {r.phone: r for r in group}
-    if exc is not None:
-        if exc.retryable:
-            _retry_later(rt, group, type(exc).__name__)
-        elif type(exc).__name__ == "UnknownOutcome":
-            _set(rt, [r.id for r in group], status="unknown", failure_reason=str(exc)[:64])
-        else:
-            _set(rt, [r.id for r in group], status="failed", failure_reason=str(exc)[:64])
-        return
-    retry: list[Message] = []
+def _record(rt, sender, outcomes: list[tuple[list[Message], list | None, SendError | None]]) -> None:
+    """Write what AT said about each row: every AT request of a batch in one transaction, one
+    executemany per outcome (a batch of 100 replies is 2 statements and one commit, not 100 —
+    SQLite has one writer, and every commit is a turn at it). Errors that concern a whole
+    request (retryable, unknown outcome, refused) are written for its rows."""
+    retry: dict[str, list[Message]] = defaultdict(list)  # reason → rows
     blacklisted: list[str] = []
     accepted: list[dict] = []
     failed: list[dict] = []
+    message_ids: list[str] = []
     now = utcnow()
-    for result in results:
-        row = by_phone.get(result.phone)
-        if row is None:
+    for group, results, exc in outcomes:
+        if exc is not None:
+            if exc.retryable:
+                retry[type(exc).__name__].extend(group)
+            elif type(exc).__name__ == "UnknownOutcome":
+                _set(rt, [r.id for r in group], status="unknown", failure_reason=str(exc)[:64])
+            else:
+                _set(rt, [r.id for r in group], status="failed", failure_reason=str(exc)[:64])
             continue
-        values = {"row_id": row.id, "status_code": result.status_code, "cost": result.cost, "updated_at": now}
-        if result.accepted:
-            accepted.append({**values, "status": "simulated" if sender.simulated else "sent",
-                             "at_message_id": result.message_id})
-        elif result.retryable:
-            retry.append(row)
-        else:
-            failed.append({**values, "failure_reason": STATUS_NAMES.get(result.status_code, result.status)[:64]})
-            if result.blacklisted:
-                blacklisted.append(row.phone)
-    # One transaction, one executemany per outcome: a batch of 100 is 2 statements, not 100.
+        by_phone = {r.phone: r for r in group}
+        for result in results:
+            row = by_phone.get(result.phone)
+            if row is None:
+                continue
+            values = {"row_id": row.id, "status_code": result.status_code, "cost": result.cost, "updated_at": now}
+            if result.accepted:
+                accepted.append({**values, "status": "simulated" if sender.simulated else "sent",
+                                 "at_message_id": result.message_id})
+                message_ids.append(result.message_id)
+            elif result.retryable:
+                retry["AT statusCode 5xx"].append(row)
+            else:
+                failed.append({**values, "failure_reason": STATUS_NAMES.get(result.status_code, result.status)[:64]})
+                if result.blacklisted:
+                    blacklisted.append(row.phone)
     early = delivery.pending_reports_flagged(rt)
-    with rt.sessions.begin() as s:
-        if accepted:
-            s.connection().execute(_RECORD_ACCEPTED, accepted)
-        if failed:
-            s.connection().execute(_RECORD_FAILED, failed)
-        if early:
-            delivery.apply_pending_reports(s, [r.message_id for r in results if r.message_id])
-    if retry:
-        _retry_later(rt, retry, "AT statusCode 5xx")
+    if accepted or failed:
+        with rt.sessions.begin() as s:
+            if accepted:
+                s.connection().execute(_RECORD_ACCEPTED, accepted)
+            if failed:
+                s.connection().execute(_RECORD_FAILED, failed)
+            if early:
+                delivery.apply_pending_reports(s, [m for m in message_ids if m])
+    for reason, rows in retry.items():
+        _retry_later(rt, rows, reason)
     for phone in blacklisted:
         from gateway import citizens
 
