@@ -31,6 +31,13 @@ class Recorded:
     accepted: list[str] = field(default_factory=list)
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver listens with a backlog of 5: a sixth concurrent connect waits out a SYN
+    # retransmission (1 s), a stall AT's real endpoint never shows. Senders do connect in
+    # parallel (a worker sends a batch's different texts at once).
+    request_queue_size = 128
+
+
 class FakeAT:
     """``with FakeAT() as fake: fake.base_url`` → ``http://127.0.0.1:PORT/version1``."""
 
@@ -43,7 +50,7 @@ class FakeAT:
         self._policy = None
         self._lock = threading.Lock()
         self.sleep_for_timeout = 3.0
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = _Server(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
