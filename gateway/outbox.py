@@ -232,7 +232,20 @@ def send_pending(rt, queue: str, release: bool = False, slice_seconds: float | N
         handled += len(rows)
         if len(peeked) < batch:
             break  # drained; a row written since our flag was cleared has queued its own job
+        if queue == jobs.QUEUE_BULK and _replies_waiting(rt):
+            # A citizen's reply must not wait for a broadcast: hand the rest of the broadcast to
+            # a fresh job behind it; this worker then takes the reply first (it serves `replies`
+            # before `bulk`).
+            kick(rt, queue, force=True)
+            break
     return handled
+
+
+def _replies_waiting(rt) -> bool:
+    try:
+        return rt.queue(jobs.QUEUE_REPLIES).count > 0
+    except Exception:
+        return False
 
 
 def _call(sender, text: str, group: list[Message], bulk: bool):

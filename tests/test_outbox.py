@@ -57,3 +57,18 @@ def test_an_early_report_the_sender_missed_is_matched_by_the_sweeper(rt, client)
     with rt.sessions() as s:
         assert s.scalar(select(func.count()).select_from(PendingDeliveryReport)) == 0
     assert not rt.redis.exists(delivery.PENDING_FLAG)  # nothing waits: senders stop looking
+
+
+def test_a_broadcast_yields_to_a_waiting_reply_between_batches(rt):
+    batch = int(rt.settings.SMS_BATCH_SIZE)
+    phones = [f"+2782777{i:04d}" for i in range(batch * 2 + 5)]
+    outbox.queue_bulk(rt, phones, "Water outage notice. Reply STOP to opt out", "yield")
+    bulk, replies = rt.queue(jobs.QUEUE_BULK), rt.queue(jobs.QUEUE_REPLIES)
+    bulk.empty()
+    outbox.queue_sms(rt, "+27827779999", "Your nearest centre is Maponya Mall Thusong", key="yield:reply")
+    assert replies.count == 1  # a citizen's reply is waiting
+    assert outbox.send_pending(rt, jobs.QUEUE_BULK) == batch  # one batch, then it yields
+    assert bulk.count == 1  # the rest of the broadcast goes on in a fresh job
+    assert outbox.send_pending(rt, jobs.QUEUE_REPLIES) == 1
+    replies.empty()
+    assert outbox.send_pending(rt, jobs.QUEUE_BULK) == batch + 5  # no reply waiting: to the end
