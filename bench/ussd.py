@@ -144,8 +144,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from config import load_settings
-    from gateway.cli import seed_if_empty
     from gateway.db import upgrade
+    from gateway.laptop import seed_if_empty
     from gateway.runtime import Runtime
 
     folder = tempfile.mkdtemp(prefix="thusong-bench-ussd-")

@@ -1,41 +1,34 @@
 """The ``thusong`` command line (click, in Flask's CLI conventions: ``.env`` is read, commands
-that need the app get it from the factory).
-
-``run`` is everything for a laptop: migrate, seed centres if empty, embedded Redis if
-``REDIS_URL`` is unset, a web server and a worker; Ctrl-C or SIGTERM stops all it started.
+that need the app get it from the factory): config, db, centres, staff, worker, web; ``run``
+and ``simulate`` (everything for a laptop) are in ``gateway.laptop``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import click
 
 from config import ConfigError, Settings, configure_logging, describe_settings, load_settings
-from config.settings import with_generated_secrets
 
-SEED = Path(__file__).with_name("data") / "thusong_centres.csv"
 log = logging.getLogger("thusong")
 
 
-def _settings() -> Settings:
+def settings_or_exit() -> Settings:
+    """Settings from the environment, or a clear message naming the bad variable."""
     try:
         return load_settings()
     except ConfigError as exc:
         raise click.ClickException(f"configuration error: {exc}") from None
 
 
-def _runtime(settings: Settings | None = None):
+def runtime_for(settings: Settings | None = None):
+    """The runtime (every client) for ``settings`` (default: the environment's)."""
     from gateway.runtime import Runtime
 
-    return Runtime.from_settings(settings or _settings())
+    return Runtime.from_settings(settings or settings_or_exit())
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -49,7 +42,7 @@ def main() -> None:
 @main.command("config")
 def config_cmd() -> None:
     """Print every setting, its current value (secrets hidden) and what it does."""
-    settings = _settings()
+    settings = settings_or_exit()
     for name, value, help_text in describe_settings(settings):
         click.echo(f"{name}={value}\n    {help_text}")
 
@@ -67,7 +60,7 @@ def db_upgrade(revision: str) -> None:
     """Create or migrate the database schema (Alembic)."""
     from gateway.db import make_engine, upgrade
 
-    settings = _settings()
+    settings = settings_or_exit()
     engine = make_engine(settings.database_url)
     upgrade(engine, revision)
     engine.dispose()
@@ -104,7 +97,7 @@ def centres_import(file: str, quiet: bool) -> None:
     from gateway.centre_csv import import_centres
 
     text = Path(file).read_text(encoding="utf-8-sig")
-    rt = _runtime()
+    rt = runtime_for()
     try:
         rows = max(text.count("\n") - 1, 1)
         with Progress(disable=quiet or rows < 200, transient=True) as bar:
@@ -125,7 +118,7 @@ def centres_export(file: str | None) -> None:
     """Write every centre as CSV to FILE (or standard output), in the import's columns."""
     from gateway.centre_csv import export_centres
 
-    rt = _runtime()
+    rt = runtime_for()
     try:
         text = export_centres(rt.sessions)
     finally:
@@ -155,7 +148,7 @@ def staff_add(email: str, name: str, role: str, password: str) -> None:
     """Create a staff account (password stored as an argon2 hash)."""
     from gateway.staff import StaffError, add_staff
 
-    rt = _runtime()
+    rt = runtime_for()
     try:
         add_staff(rt.sessions, email, name, role, password)
     except StaffError as exc:
@@ -185,9 +178,9 @@ def worker(burst: bool, name: str | None, sweep_every: float) -> None:
 
     from gateway import jobs
 
-    settings = _settings()
+    settings = settings_or_exit()
     configure_logging(settings.LOG_LEVEL, settings.LOG_JSON)
-    rt = _runtime(settings)
+    rt = runtime_for(settings)
     stop = threading.Event()
 
     def sweeper() -> None:
@@ -221,7 +214,7 @@ def worker(burst: bool, name: str | None, sweep_every: float) -> None:
 @click.option("--dev", is_flag=True, help="Use the single-process development server instead of gunicorn.")
 def web(host: str, port: int, workers: int, dev: bool) -> None:
     """Serve the web app (webhooks, simulator, health and metrics)."""
-    settings = _settings()
+    settings = settings_or_exit()
     if dev:
         from werkzeug.serving import run_simple
 
@@ -245,141 +238,11 @@ def web(host: str, port: int, workers: int, dev: bool) -> None:
     _App().run()
 
 
-def _dev_secrets(settings: Settings) -> Settings:
-    """Development: reuse (or make and keep) SECRET_KEY and WEBHOOK_TOKEN in the instance folder."""
-    path = settings.instance_path / "dev-secrets.json"
-    saved = json.loads(path.read_text()) if path.is_file() else {}
-    settings = settings.with_(**{k: v for k, v in saved.items() if not getattr(settings, k)})
-    settings, made = with_generated_secrets(settings)
-    if made:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({k: getattr(settings, k) for k in ("SECRET_KEY", "WEBHOOK_TOKEN")}))
-        path.chmod(0o600)
-    return settings
+# The laptop commands live in their own module (they import this one's helpers lazily).
+from gateway import laptop  # noqa: E402
 
-
-def seed_if_empty(rt) -> int:
-    """Import the shipped seed centres when the directory is empty; return how many."""
-    from sqlalchemy import func, select
-
-    from gateway.centre_csv import import_centres
-    from gateway.models import Centre
-
-    with rt.sessions() as session:
-        if session.scalar(select(func.count()).select_from(Centre)):
-            return 0
-    report = import_centres(rt.sessions, SEED.read_text(encoding="utf-8"), rt.gazetteer)
-    return report.inserted
-
-
-@main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
-def run(host: str, port: int) -> None:
-    """Everything on one laptop: migrate, seed, embedded Redis, web server and a worker."""
-    from gateway.db import upgrade
-
-    settings = _settings()
-    if settings.is_production:
-        raise click.ClickException("`run` is for development; use `web` and `worker` in production")
-    settings = _dev_secrets(settings)
-    configure_logging(settings.LOG_LEVEL, settings.LOG_JSON)
-    rt = _runtime(settings)
-    children: list[subprocess.Popen] = []
-
-    def stop(*_args) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
-    try:
-        upgrade(rt.engine)
-        seeded = seed_if_empty(rt)
-        env = {**os.environ, **rt.child_environ()}
-        cli = [sys.executable, "-m", "gateway.cli"]
-        children.append(subprocess.Popen([*cli, "worker"], env=env))
-        children.append(subprocess.Popen([*cli, "web", "--dev", "--host", host, "--port", str(port)], env=env))
-        base = f"http://{host}:{port}"
-        token = settings.WEBHOOK_TOKEN
-        click.echo(f"""
-Thusong gateway is running ({'seeded ' + str(seeded) + ' centres, ' if seeded else ''}Redis: {rt.redis_url}).
-  simulator   {base}/simulator
-  health      {base}/healthz   (job round trip: {base}/healthz?worker=1)
-  webhooks    {base}/webhooks/at/ussd?token={token}
-              {base}/webhooks/at/sms?token={token}
-              {base}/webhooks/at/sms/delivery?token={token}
-              {base}/webhooks/at/sms/optout?token={token}
-Press Ctrl-C to stop.
-""")
-        while all(c.poll() is None for c in children):
-            time.sleep(0.5)
-        raise click.ClickException("a child process exited; stopping")
-    except KeyboardInterrupt:
-        click.echo("stopping…")
-    finally:
-        for child in children:
-            if child.poll() is None:
-                child.terminate()
-        for child in children:
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        rt.close()
-
-
-@main.command()
-@click.option("--phone", default="0821234567", show_default=True, help="The number you dial from.")
-@click.option("--url", default=None,
-              help="A running service (e.g. http://127.0.0.1:5000); default: the app in-process.")
-def simulate(phone: str, url: str | None) -> None:
-    """A phone in the terminal: dial the USSD service, read each screen, type replies.
-
-    Drives the same handler as AT's webhook (through the simulator endpoint). Type 'q' to hang up.
-    """
-    import uuid
-
-    from rich.console import Console
-    from rich.panel import Panel
-
-    console = Console()
-    if url:
-        import requests
-
-        def hop(payload):
-            resp = requests.post(url.rstrip("/") + "/simulator/ussd", json=payload, timeout=15)
-            resp.raise_for_status()
-            return resp.json()
-        rt = None
-    else:
-        from gateway.db import upgrade
-        from gateway.web import create_app
-
-        settings = _settings().with_(SIMULATOR_ENABLED=True)
-        rt = _runtime(settings)
-        upgrade(rt.engine)
-        seed_if_empty(rt)
-        client = create_app(runtime=rt).test_client()
-
-        def hop(payload):
-            resp = client.post("/simulator/ussd", json=payload)
-            if resp.status_code != 200:
-                raise click.ClickException(resp.get_data(as_text=True))
-            return resp.get_json()
-    try:
-        session, text = f"SIM-{uuid.uuid4().hex[:12]}", ""
-        while True:
-            answer = hop({"phone": phone, "session": session, "text": text})
-            console.print(Panel(answer["reply"], title=f"{phone}", width=36))
-            if answer["end"]:
-                break
-            typed = click.prompt("reply", default="", show_default=False)
-            if typed.strip().lower() == "q":
-                break
-            text = f"{text}*{typed}" if text else typed
-    finally:
-        if rt is not None:
-            rt.close()
-
+main.add_command(laptop.run)
+main.add_command(laptop.simulate)
 
 if __name__ == "__main__":
     main()
