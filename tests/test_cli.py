@@ -5,7 +5,7 @@ from gateway.cli import main
 
 COMMANDS = [
     [], ["run"], ["web"], ["worker"], ["config"], ["db"], ["db", "upgrade"], ["centres"],
-    ["centres", "import"], ["centres", "export"], ["staff"], ["staff", "add"],
+    ["centres", "import"], ["centres", "export"], ["staff"], ["staff", "add"], ["simulate"],
 ]
 
 
@@ -45,3 +45,13 @@ def test_staff_add_and_duplicate(rt, settings, monkeypatch):
 
     assert check_password(rt.sessions, "clerk@example.org", "correct-horse-1") is not None
     assert check_password(rt.sessions, "clerk@example.org", "wrong") is None
+
+
+def test_simulate_dials_the_service_in_the_terminal(rt, settings, monkeypatch):
+    """`thusong simulate`: the same handler as AT's webhook, screens drawn in the terminal."""
+    for key, value in settings.as_environ().items():
+        monkeypatch.setenv(key, value)
+    result = CliRunner().invoke(main, ["simulate", "--phone", "0821234567"], input="1\nSoweto\nq\n")
+    assert result.exit_code == 0, result.output
+    assert "Thusong Service Centres" in result.output  # the first screen
+    assert "Nearest to Soweto" in result.output and "Maponya Mall Thusong" in result.output
