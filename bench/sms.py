@@ -277,7 +277,7 @@ def inbound_phase(args, folder: str, console) -> dict:
                 Message.direction == "in", Message.status == "received"))
         # One waiting drain job answers every stored row (the webhook queues one only when none
         # is waiting), so: every row still 'received' and at least one drain job queued.
-        drain_ids = [j for j in replies.job_ids if j.startswith("inbound-drain-")]
+        drain_ids = [j.id for j in replies.jobs if j.func_name == jobs.DRAIN_INBOUND]
         jobs_waiting = len(drain_ids)
         waiting_in_queue = replies.count
         # Leave nothing behind for a worker sharing this Redis (REDIS_URL): drop our jobs.

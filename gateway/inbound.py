@@ -15,20 +15,18 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from gateway import jobs
 from gateway.channels.africastalking import InboundSms
-from gateway.models import Message, utcnow
+from gateway.models import Message, insert_message, utcnow
 
 log = logging.getLogger(__name__)
 KICK_FLAG = "sms:in:kick"
-KICK_TTL = 60
 PROCESSING_LEASE = timedelta(minutes=5)
 DRAIN_SLICE_SECONDS = 60.0
 DRAIN_JOB_TIMEOUT = 300
-_INSERT = insert(Message.__table__).returning(Message.__table__.c.id)  # built once, values bound
 
 
 def inbound_key(at_id: str) -> str:
@@ -38,14 +36,9 @@ def inbound_key(at_id: str) -> str:
 def store(rt, sms: InboundSms) -> bool:
     """Persist ``sms``; make sure a drain job will answer it. False if AT already gave us this id."""
     try:
-        # A Core INSERT, not the ORM's unit of work: this runs on every inbound SMS before AT
-        # gets its 200, and the ORM flush was most of the request's cost.
-        with rt.engine.begin() as conn:
-            message_id = conn.execute(_INSERT, {
-                "direction": "in", "idempotency_key": inbound_key(sms.at_id), "phone": sms.phone,
-                "text": sms.text, "status": "received", "at_message_id": sms.at_id,
-                "link_id": sms.link_id,
-            }).scalar_one()
+        message_id = insert_message(
+            rt.engine, direction="in", idempotency_key=inbound_key(sms.at_id), phone=sms.phone,
+            text=sms.text, status="received", at_message_id=sms.at_id, link_id=sms.link_id)
     except IntegrityError:
         return False
     try:
@@ -57,10 +50,9 @@ def store(rt, sms: InboundSms) -> bool:
 
 
 def kick(rt, force: bool = False) -> None:
-    """Queue a drain job unless one is already waiting (``force``: regardless)."""
-    if force or rt.redis.set(KICK_FLAG, "1", nx=True, ex=KICK_TTL):
-        rt.queue(jobs.QUEUE_REPLIES).enqueue(jobs.DRAIN_INBOUND, job_id=f"inbound-drain-{utcnow():%Y%m%d%H%M%S%f}",
-                                             job_timeout=DRAIN_JOB_TIMEOUT)
+    """Queue a drain job unless one is already waiting (:func:`gateway.jobs.enqueue_once`)."""
+    jobs.enqueue_once(rt, jobs.QUEUE_REPLIES, jobs.DRAIN_INBOUND, flag=KICK_FLAG,
+                      job_timeout=DRAIN_JOB_TIMEOUT, force=force)
 
 
 def drain(rt, batch: int = 50, slice_seconds: float = DRAIN_SLICE_SECONDS) -> int:
@@ -73,10 +65,7 @@ def drain(rt, batch: int = 50, slice_seconds: float = DRAIN_SLICE_SECONDS) -> in
     import time
 
     deadline = time.monotonic() + slice_seconds
-    try:
-        rt.redis.delete(KICK_FLAG)  # from here on, a new SMS needs a new job
-    except Exception:
-        log.warning("redis unavailable: inbound drain flag not cleared")
+    jobs.started(rt, KICK_FLAG)
     handled, after = 0, 0
     while True:
         if time.monotonic() > deadline:

@@ -1,7 +1,19 @@
 """The only place that names worker jobs. Jobs are referenced by dotted path, so the gateway
-never imports ``workers`` (layers: workers → gateway), and their arguments are JSON-safe."""
+never imports ``workers`` (layers: workers → gateway), and their arguments are JSON-safe.
+
+Draining jobs (send a queue's outbox rows, answer stored inbound SMS) are queued with
+:func:`enqueue_once`: one waiting job is enough, because it takes every row there is when it
+starts. A flag in Redis says "a job is waiting"; the job clears it with :func:`started` before
+it looks for rows, so a row written after that gets a job of its own. Without this, every row
+would queue a job and the workers would run hundreds of empty ones.
+"""
 
 from __future__ import annotations
+
+import logging
+
+log = logging.getLogger(__name__)
+FLAG_TTL = 60  # a flag outlives a lost job by at most this long (the sweeper also forces a job)
 
 PING = "workers.health.ping"
 
@@ -13,3 +25,21 @@ HANDLE_INBOUND = "workers.inbound.handle"  # (message_id) → parse keyword, rep
 DRAIN_INBOUND = "workers.inbound.drain"  # () → answer every stored inbound SMS, oldest first
 SEND_PENDING = "workers.sms.send_pending"  # (queue, release=False) → claim and send that queue's rows
 SWEEP = "workers.sms.sweep"  # () → leases, reconciliation deadlines, lost jobs
+
+
+def enqueue_once(rt, queue: str, func: str, *args, flag: str, job_timeout: int, force: bool = False) -> bool:
+    """Queue ``func(*args)`` on ``queue`` unless a job for ``flag`` is waiting; ``force`` (the
+    sweeper, a job handing over its rest) queues one regardless. True if a job was queued.
+    Redis errors propagate: callers decide whether the sweeper may catch up instead."""
+    if not (force or rt.redis.set(flag, "1", nx=True, ex=FLAG_TTL)):
+        return False
+    rt.queue(queue).enqueue(func, *args, job_timeout=job_timeout)
+    return True
+
+
+def started(rt, flag: str) -> None:
+    """A draining job has started: from here on, a new row needs a new job."""
+    try:
+        rt.redis.delete(flag)
+    except Exception:
+        log.warning("redis unavailable: job flag %s not cleared", flag)

@@ -38,7 +38,7 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gateway import delivery, jobs
@@ -46,13 +46,12 @@ from gateway.channels.africastalking import (
     STATUS_NAMES,
     SendError,
 )
-from gateway.models import Citizen, Message, utcnow
+from gateway.models import Citizen, Message, insert_message, utcnow
 from menus.segments import measure
 
 log = logging.getLogger(__name__)
 PERMANENT_REASONS = {401, 402, 403, 404, 405, 406, 407, 409}
 _T = Message.__table__
-_INSERT = insert(_T).returning(_T.c.id)
 _RECORD_ACCEPTED = update(_T).where(_T.c.id == bindparam("row_id")).values(
     status=bindparam("status"), at_message_id=bindparam("at_message_id"), failure_reason=None,
     status_code=bindparam("status_code"), cost=bindparam("cost"), updated_at=bindparam("updated_at"))
@@ -67,12 +66,9 @@ def queue_sms(rt, phone: str, text: str, key: str, queue: str = jobs.QUEUE_REPLI
         return None
     size = measure(text)
     try:
-        # A Core INSERT (built once): every reply passes here, and the ORM flush cost ~1 ms.
-        with rt.engine.begin() as conn:
-            message_id = conn.execute(_INSERT, {
-                "direction": "out", "idempotency_key": key[:128], "phone": phone, "text": text,
-                "queue": queue, "status": "queued", "segments": size.segments, "encoding": size.encoding,
-            }).scalar_one()
+        message_id = insert_message(
+            rt.engine, direction="out", idempotency_key=key[:128], phone=phone, text=text, queue=queue,
+            status="queued", segments=size.segments, encoding=size.encoding)
     except IntegrityError:
         with rt.sessions() as s:
             return s.scalar(select(Message.id).where(Message.idempotency_key == key[:128]))
@@ -125,24 +121,16 @@ def _queue_bulk_one_by_one(rt, phones: list[str], keys: dict[str, str], text: st
     return written
 
 
-KICK_TTL = 60
 SEND_SLICE_SECONDS = 60.0  # a send job hands over to a fresh one after this long
 SEND_CONCURRENCY = 4  # AT requests in flight at once per worker, for batches of different texts
 SEND_JOB_TIMEOUT = 600  # RQ's limit: a slice, plus one batch's rate-limit wait and AT timeouts
 
 
 def kick(rt, queue: str, force: bool = False) -> None:
-    """Make sure a send job for ``queue`` is waiting (one is enough: it drains the queue).
-
-    A flag in Redis says "a send job is waiting"; the job clears it before it looks for rows,
-    so a row written after that gets a job of its own. Without this, every reply would queue
-    a job and bulk sends would wait behind hundreds of empty ones. ``force`` (the sweeper)
-    enqueues regardless, in case a flagged job was lost.
-    """
+    """Make sure a send job for ``queue`` is waiting (:func:`gateway.jobs.enqueue_once`)."""
     try:
-        if force or rt.redis.set(_kick_flag(queue), "1", nx=True, ex=KICK_TTL):
-            rt.queue(queue).enqueue(jobs.SEND_PENDING, queue, job_id=f"send-{queue}-{utcnow():%Y%m%d%H%M%S%f}",
-                                    job_timeout=SEND_JOB_TIMEOUT)
+        jobs.enqueue_once(rt, queue, jobs.SEND_PENDING, queue, flag=_kick_flag(queue),
+                          job_timeout=SEND_JOB_TIMEOUT, force=force)
     except Exception:
         log.warning("could not enqueue a send job for %s; the sweeper will", queue)
 
@@ -197,10 +185,7 @@ def send_pending(rt, queue: str, release: bool = False, slice_seconds: float | N
     limiter = RateLimiter(rt.redis, "sms", rt.settings.SMS_RATE_PER_SECOND)
     batch = int(rt.settings.SMS_BATCH_SIZE)
     handled = 0
-    try:
-        rt.redis.delete(_kick_flag(queue))  # from here on, a new row needs a new job
-    except Exception:
-        log.warning("redis unavailable: send job flag for %s not cleared", queue)
+    jobs.started(rt, _kick_flag(queue))
     if release:
         release_due_retries(rt)
     while True:

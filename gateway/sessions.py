@@ -41,9 +41,6 @@ class SessionStore:
         raw_hop, raw_profile = self._r.mget(f"ussd:s:{session_id}", f"ussd:p:{phone}")
         return _hop(raw_hop), (json.loads(raw_profile) if raw_profile else {})
 
-    def save(self, session_id: str, hop: StoredHop) -> None:
-        self._r.set(f"ussd:s:{session_id}", _hop_json(hop), ex=SESSION_TTL)
-
     def save_with_profile(self, session_id: str, hop: StoredHop, phone: str, profile: dict) -> None:
         """Both keys in one round trip (no MULTI: each key stands alone, and a hop is short)."""
         pipe = self._r.pipeline(transaction=False)
