@@ -34,21 +34,19 @@ a Redis nothing else uses (the queue names are fixed and other workers would tak
 from __future__ import annotations
 
 import argparse
-import http.client
 import itertools
 import json
 import math
 import multiprocessing as mp
 import os
 import shutil
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
 from pathlib import Path
+
+from harness import load, serve_real_and_bare, stop
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -73,42 +71,6 @@ def sms():
 
 
 # --- processes -------------------------------------------------------------------------------
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _gunicorn(app_spec: str, port: int, env: dict, cwd: str) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "gunicorn", "-w", "2", "-k", "sync", "-b", f"127.0.0.1:{port}",
-           "--log-level", "warning", app_spec]
-    return subprocess.Popen(cmd, env=env, cwd=cwd)
-
-
-def _wait(port: int) -> None:
-    for _ in range(400):
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            conn.request("GET", "/healthz")
-            conn.getresponse().read()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"server on {port} did not start")
-
-
-def _stop(procs: list[subprocess.Popen]) -> None:
-    for p in procs:
-        if p.poll() is None:
-            p.terminate()
-    for p in procs:
-        try:
-            p.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-
 
 def _fake_at(conn) -> None:
     """The fake AT in its own process, so neither the raw sender nor the bench shares its GIL.
@@ -168,74 +130,21 @@ class FakeProcess:
 
 # --- inbound ---------------------------------------------------------------------------------
 
-def _client(port: int, seconds: float, label: str, worker: int, threads: int, out) -> None:
-    import threading
-
-    latencies: list[float] = []
-    counts = {"ok": 0, "duplicate": 0, "errors": 0}
-    lock = threading.Lock()
-    deadline = time.perf_counter() + seconds
-
-    def run(tid: int) -> None:
-        local: list[float] = []
-        ok = dup = bad = 0
-        for n in itertools.count():
-            if time.perf_counter() >= deadline:
-                break
-            body = urllib.parse.urlencode({
-                "from": f"+2782{worker:02d}{tid:02d}{n % 1000:03d}", "to": "31234",
-                "text": INBOUND_TEXTS[n % len(INBOUND_TEXTS)], "date": "2026-11-22 10:00:00",
-                "id": f"ATXid_{label}_{worker}_{tid}_{n}", "linkId": f"link-{n}", "networkCode": "65501"})
-            t0 = time.perf_counter()
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-                conn.request("POST", f"/webhooks/at/sms?token={TOKEN}", body,
-                             {"Content-Type": "application/x-www-form-urlencoded"})
-                resp = conn.getresponse()
-                data = resp.read()
-                conn.close()
-                if resp.status == 200 and json.loads(data).get("ok"):
-                    ok += 1
-                    dup += bool(json.loads(data).get("duplicate"))
-                else:
-                    bad += 1
-            except (OSError, ValueError):
-                bad += 1
-            local.append(time.perf_counter() - t0)
-        with lock:
-            latencies.extend(local)
-            counts["ok"] += ok
-            counts["duplicate"] += dup
-            counts["errors"] += bad
-
-    pool = [threading.Thread(target=run, args=(t,)) for t in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-    out.put((latencies, counts))
+def inbound_sms(worker: int, tid: int):
+    """Inbound SMS as AT posts them, each with an AT ``id`` never used before."""
+    run = time.time_ns()  # ids stay unique across load() calls on the same database
+    for n in itertools.count():
+        yield f"/webhooks/at/sms?token={TOKEN}", {
+            "from": f"+2782{worker:02d}{tid:02d}{n % 1000:03d}", "to": "31234",
+            "text": INBOUND_TEXTS[n % len(INBOUND_TEXTS)], "date": "2026-11-22 10:00:00",
+            "id": f"ATXid_{run}_{worker}_{tid}_{n}", "linkId": f"link-{n}", "networkCode": "65501"}
 
 
-def load(port: int, seconds: float, concurrency: int, label: str) -> dict:
-    procs_n = max(1, min(4, concurrency // 2))
-    threads = max(1, concurrency // procs_n)
-    q: mp.Queue = mp.Queue()
-    procs = [mp.Process(target=_client, args=(port, seconds, label, w, threads, q)) for w in range(procs_n)]
-    start = time.perf_counter()
-    for p in procs:
-        p.start()
-    results = [q.get() for _ in procs]
-    for p in procs:
-        p.join()
-    wall = time.perf_counter() - start
-    lat = sorted(x for r in results for x in r[0])
-    return {
-        "requests": len(lat), "ok": sum(r[1]["ok"] for r in results),
-        "duplicate": sum(r[1]["duplicate"] for r in results),
-        "errors": sum(r[1]["errors"] for r in results), "rps": len(lat) / wall,
-        "p50_ms": statistics.median(lat) * 1000 if lat else float("nan"),
-        "p99_ms": lat[max(int(len(lat) * 0.99) - 1, 0)] * 1000 if lat else float("nan"),
-    }
+def acknowledged(status: int, body: bytes) -> tuple[str, ...]:
+    data = json.loads(body) if status == 200 else {}
+    if not data.get("ok"):
+        return ("errors",)
+    return ("ok", "duplicate") if data.get("duplicate") else ("ok",)
 
 
 def inbound_phase(args, folder: str, console) -> dict:
@@ -258,19 +167,14 @@ def inbound_phase(args, folder: str, console) -> dict:
         replies = rt.queue(jobs.QUEUE_REPLIES)
         listening = len(Worker.all(queue=replies))  # must be 0: we measure persist + enqueue
         env = {**os.environ, **rt.child_environ(), "PYTHONPATH": str(ROOT)}
-        Path(folder, "bare_app.py").write_text(BARE_APP)
-        real_port, bare_port = _free_port(), _free_port()
-        servers.append(_gunicorn("gateway.web.wsgi:app", real_port, env, str(ROOT)))
-        servers.append(_gunicorn("bare_app:app", bare_port, {**env, "PYTHONPATH": folder}, folder))
-        _wait(real_port)
-        _wait(bare_port)
+        servers, real_port, bare_port = serve_real_and_bare(str(ROOT), folder, BARE_APP, env)
         console.print(f"[dim]inbound: real app :{real_port}, bare :{bare_port}, Redis {rt.redis_url}, "
                       f"{listening} workers on the queue[/dim]")
-        warm = load(real_port, 1.0, args.concurrency, "warm")  # imports, connections, SQLite pages
-        load(bare_port, 1.0, args.concurrency, "warmbare")
-        bare = load(bare_port, args.seconds, args.concurrency, "bare")
-        real = load(real_port, args.seconds, args.concurrency, "real")
-        _stop(servers)
+        warm = load(real_port, 1.0, args.concurrency, inbound_sms, acknowledged)  # imports, connections, SQLite pages
+        load(bare_port, 1.0, args.concurrency, inbound_sms, acknowledged)
+        bare = load(bare_port, args.seconds, args.concurrency, inbound_sms, acknowledged)
+        real = load(real_port, args.seconds, args.concurrency, inbound_sms, acknowledged)
+        stop(servers)
         with rt.sessions() as s:
             ids = list(s.scalars(select(Message.id).where(Message.direction == "in")))
             queued_rows = s.scalar(select(func.count()).select_from(Message).where(
@@ -287,16 +191,31 @@ def inbound_phase(args, folder: str, console) -> dict:
             pipe.delete(Job.key_for(job_id))
         pipe.delete("sms:in:kick")
         pipe.execute()
-        stored_200 = warm["ok"] - warm["duplicate"] + real["ok"] - real["duplicate"]
+        stored_200 = warm.get("ok", 0) - warm.get("duplicate", 0) + real.get("ok", 0) - real.get("duplicate", 0)
         return {"bare": bare, "real": real, "warm": warm, "rows": len(ids), "rows_received": queued_rows,
-                "ok_200": warm["ok"] + real["ok"], "stored_200": stored_200, "jobs_waiting": jobs_waiting,
+                "ok_200": warm.get("ok", 0) + real.get("ok", 0), "stored_200": stored_200, "jobs_waiting": jobs_waiting,
                 "queue_len": waiting_in_queue, "listening": listening}
     finally:
-        _stop(servers)
+        stop(servers)
         rt.close()
 
 
 # --- outbound --------------------------------------------------------------------------------
+
+def start_workers(rt, count: int, env: dict) -> list[subprocess.Popen]:
+    """``count`` real worker processes (as tests/workers.py starts them), once all have registered."""
+    from rq import Worker
+
+    procs = [subprocess.Popen([sys.executable, "-m", "gateway.cli", "worker"], cwd=ROOT, env=env)
+             for _ in range(count)]
+    deadline = time.monotonic() + 60
+    while len(Worker.all(connection=rt.redis)) < count:
+        if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
+            stop(procs)
+            raise RuntimeError("RQ workers did not start")
+        time.sleep(0.01)
+    return procs
+
 
 def plan(n: int) -> tuple[list[tuple[str, list[str]]], list[tuple[str, str]]]:
     """(broadcasts as (text, numbers), replies as (number, text)): 3/4 of the messages in
@@ -362,7 +281,6 @@ def check_fake(summary: dict, expected: dict[str, str]) -> dict:
 def outbound_phase(args, folder: str, console) -> dict:
     from collections import Counter
 
-    from rq import Worker
     from rq.registry import FinishedJobRegistry
     from sqlalchemy import func, select
 
@@ -397,13 +315,7 @@ def outbound_phase(args, folder: str, console) -> dict:
 
             # (a) the pipeline: real worker processes, started as tests/workers.py does.
             env = {**os.environ, **rt.child_environ(), "PYTHONPATH": str(ROOT)}
-            for _ in range(args.workers):
-                workers.append(subprocess.Popen([sys.executable, "-m", "gateway.cli", "worker"], cwd=ROOT, env=env))
-            deadline = time.monotonic() + 60
-            while len(Worker.all(connection=rt.redis)) < args.workers:
-                if time.monotonic() > deadline or any(w.poll() is not None for w in workers):
-                    raise RuntimeError("RQ workers did not start")
-                time.sleep(0.1)
+            workers.extend(start_workers(rt, args.workers, env))
 
             def final_count(after: int) -> tuple[int, Counter, dict[str, int]]:
                 with rt.sessions() as s:
@@ -464,7 +376,7 @@ def outbound_phase(args, folder: str, console) -> dict:
             # (c) for information, sending alone: the same plan to other numbers, every row
             # written while no worker runs, then the workers started; timed from the moment they
             # have all registered until every row is final.
-            _stop(workers)
+            stop(workers)
             workers.clear()
             broadcasts2 = [(text, ["+2775" + n[5:] for n in numbers]) for text, numbers in broadcasts]
             replies2 = [("+2778" + n[5:], text) for n, text in replies]
@@ -477,12 +389,7 @@ def outbound_phase(args, folder: str, console) -> dict:
                            for k, (text, numbers) in enumerate(broadcasts2))
             written2 += sum(outbox.queue_sms(rt, number, text, key=f"bench2:r:{number}") is not None
                             for number, text in replies2)
-            for _ in range(args.workers):
-                workers.append(subprocess.Popen([sys.executable, "-m", "gateway.cli", "worker"], cwd=ROOT, env=env))
-            while len(Worker.all(connection=rt.redis)) < args.workers:
-                if any(w.poll() is not None for w in workers):
-                    raise RuntimeError("RQ workers did not start")
-                time.sleep(0.01)
+            workers.extend(start_workers(rt, args.workers, env))
             t0 = time.perf_counter()
             while final_count(after2)[0] < written2:
                 if time.perf_counter() - t0 > max(300.0, args.messages / 5):
@@ -498,7 +405,7 @@ def outbound_phase(args, folder: str, console) -> dict:
                     "kicks": kicks, "jobs_run": jobs_run, "jobs_left": jobs_left,
                     "send_wall": send_wall, "send_check": send_check}
         finally:
-            _stop(workers)
+            stop(workers)
             rt.close()
 
 

@@ -1,0 +1,137 @@
+"""What the HTTP benchmarks share: gunicorn servers on loopback and a load generator.
+
+:func:`serve` starts an app under gunicorn (sync workers, 2) on a free port and waits until its
+``/healthz`` answers (:func:`serve_real_and_bare`: the product beside a bare Flask baseline);
+:func:`stop` ends server or worker processes. :func:`load` drives a port
+from processes × threads for a time, one TCP connection per request as AT does, and reports
+requests/s, p50 and p99 and what the responses were. The traffic is a module-level function
+``traffic(worker, thread)`` yielding ``(path, form)`` forever, and ``judge(status, body)``
+names the counters a response adds to ("ok", "errors", …); both must be picklable.
+"""
+
+from __future__ import annotations
+
+import http.client
+import multiprocessing as mp
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from collections import Counter
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(app_spec: str, env: dict, cwd: str) -> tuple[subprocess.Popen, int]:
+    """gunicorn (sync workers, 2) serving ``app_spec`` on a free loopback port, once it answers."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-k", "sync",
+                             "-b", f"127.0.0.1:{port}", "--log-level", "warning", app_spec], env=env, cwd=cwd)
+    for _ in range(400):
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn.request("GET", "/healthz")
+            conn.getresponse().read()
+            return proc, port
+        except OSError:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.05)
+    stop([proc])
+    raise RuntimeError(f"{app_spec} did not start on {port}")
+
+
+def serve_real_and_bare(root: str, folder: str, bare_app_source: str, env: dict) -> tuple[list, int, int]:
+    """The product (``gateway.web.wsgi:app``) and a bare Flask app written to ``folder``, both
+    under the same gunicorn settings: (processes, real port, bare port)."""
+    from pathlib import Path
+
+    Path(folder, "bare_app.py").write_text(bare_app_source)
+    real, real_port = serve("gateway.web.wsgi:app", env, root)
+    try:
+        bare, bare_port = serve("bare_app:app", {**env, "PYTHONPATH": folder}, folder)
+    except RuntimeError:
+        stop([real])
+        raise
+    return [real, bare], real_port, bare_port
+
+
+def stop(procs: list[subprocess.Popen], timeout: float = 15) -> None:
+    """Terminate, wait, and kill what does not stop in time."""
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def _client(port: int, seconds: float, traffic, judge, worker: int, threads: int, out) -> None:
+    latencies: list[float] = []
+    counts: Counter = Counter()
+    lock = threading.Lock()
+    deadline = time.perf_counter() + seconds
+
+    def run(tid: int) -> None:
+        local: list[float] = []
+        seen: Counter = Counter()
+        for path, form in traffic(worker, tid):
+            if time.perf_counter() >= deadline:
+                break
+            body = urllib.parse.urlencode(form)
+            t0 = time.perf_counter()
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                conn.request("POST", path, body, {"Content-Type": "application/x-www-form-urlencoded"})
+                resp = conn.getresponse()
+                data = resp.read()
+                conn.close()
+                seen.update(judge(resp.status, data))
+            except (OSError, ValueError):
+                seen["errors"] += 1
+            local.append(time.perf_counter() - t0)
+        with lock:
+            latencies.extend(local)
+            counts.update(seen)
+
+    pool = [threading.Thread(target=run, args=(t,)) for t in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    out.put((latencies, counts))
+
+
+def load(port: int, seconds: float, concurrency: int, traffic, judge) -> dict:
+    """Drive ``port`` with ``concurrency`` connections for ``seconds``: req/s, p50/p99, counters."""
+    procs_n = max(1, min(4, concurrency // 2))
+    threads = max(1, concurrency // procs_n)
+    q: mp.Queue = mp.Queue()
+    procs = [mp.Process(target=_client, args=(port, seconds, traffic, judge, w, threads, q))
+             for w in range(procs_n)]
+    start = time.perf_counter()
+    for p in procs:
+        p.start()
+    results = [q.get() for _ in procs]
+    for p in procs:
+        p.join()
+    wall = time.perf_counter() - start
+    lat = sorted(x for r in results for x in r[0])
+    counts: Counter = Counter()
+    for r in results:
+        counts.update(r[1])
+    return {
+        **counts, "errors": counts["errors"], "requests": len(lat), "rps": len(lat) / wall,
+        "p50_ms": statistics.median(lat) * 1000 if lat else float("nan"),
+        "p99_ms": lat[max(int(len(lat) * 0.99) - 1, 0)] * 1000 if lat else float("nan"),
+    }
