@@ -49,15 +49,15 @@ def main() -> None:
     args = parser.parse_args()
 
     from config import load_settings
-    from gateway.centre_csv import import_centres
-    from gateway.db import upgrade
+    from gateway.directory.centre_csv import import_centres
     from gateway.runtime import Runtime
+    from gateway.store.engine import upgrade
 
     folder = tempfile.mkdtemp(prefix="thusong-bench-")
     rt = Runtime.from_settings(load_settings({"INSTANCE_PATH": folder}))
     try:
         upgrade(rt.engine)
-        seed = Path(__file__).resolve().parents[1] / "gateway" / "data" / "thusong_centres.csv"
+        seed = Path(__file__).resolve().parents[1] / "gateway" / "directory" / "data" / "thusong_centres.csv"
         import_centres(rt.sessions, seed.read_text(), rt.gazetteer)
         gaz, directory = rt.gazetteer, rt.directory
         directory.refresh()

@@ -154,9 +154,9 @@ def inbound_phase(args, folder: str, console) -> dict:
 
     from config import load_settings
     from gateway import jobs
-    from gateway.db import upgrade
-    from gateway.models import Message
     from gateway.runtime import Runtime
+    from gateway.store.engine import upgrade
+    from gateway.store.models import Message
 
     settings = load_settings({"INSTANCE_PATH": folder, "WEBHOOK_TOKEN": TOKEN, "SECRET_KEY": "bench",
                               "LOG_LEVEL": "WARNING", "REDIS_URL": os.environ.get("REDIS_URL", "")})
@@ -285,10 +285,11 @@ def outbound_phase(args, folder: str, console) -> dict:
     from sqlalchemy import func, select
 
     from config import load_settings
-    from gateway import jobs, outbox
-    from gateway.db import upgrade
-    from gateway.models import Message
+    from gateway import jobs
     from gateway.runtime import Runtime
+    from gateway.sms import outbox
+    from gateway.store.engine import upgrade
+    from gateway.store.models import Message
 
     with FakeProcess() as fake:
         settings = load_settings({

@@ -73,9 +73,9 @@ def main() -> None:
     args = parser.parse_args()
 
     from config import load_settings
-    from gateway.db import upgrade
-    from gateway.laptop import seed_if_empty
+    from gateway.cli.laptop import seed_if_empty
     from gateway.runtime import Runtime
+    from gateway.store.engine import upgrade
 
     folder = tempfile.mkdtemp(prefix="thusong-bench-ussd-")
     settings = load_settings({"INSTANCE_PATH": folder, "WEBHOOK_TOKEN": TOKEN, "SECRET_KEY": "bench",

@@ -1,0 +1,15 @@
+"""The gateway: everything between Africa's Talking and the pure menus, one package per
+capability, layered top to bottom (``pyproject.toml``'s import-linter contracts enforce it):
+
+- ``cli`` — the ``thusong`` command (may import everything, ``web`` included);
+- ``web`` — Flask: app factory and blueprints (webhooks, simulator, health; staff next);
+- ``staff`` — staff accounts (broadcasts, approvals, audit next);
+- ``ussd`` — the USSD hop, its ports onto the directory and the SMS side, Redis sessions;
+- ``sms`` — inbound SMS, keyword replies, consent, the outbox and sending, delivery reports,
+  the sweeper, the rate limit;
+- ``runtime`` — the one ``Runtime`` that builds and owns every client;
+- ``directory`` | ``channels`` — centres (search, browse, CSV, gazetteer, reference data) |
+  the Africa's Talking adapter;
+- ``store`` — SQL engine, models and migrations;
+- the floor: ``jobs`` (job names, queues), ``clock``, ``phones``, ``metrics``, ``redis_server``.
+"""

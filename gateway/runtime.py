@@ -19,9 +19,16 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from config import Settings
-from gateway import db, jobs
+from gateway import jobs
+from gateway.channels.africastalking import make_sender
 from gateway.clock import Clock
+from gateway.directory.browse import Browse
+from gateway.directory.gazetteer import Gazetteer
+from gateway.directory.nearest import Directory
 from gateway.redis_server import EmbeddedRedis, start_embedded
+from gateway.store import engine as db
+from menus.engine import load_journey
+from menus.journey import Journey
 
 log = logging.getLogger(__name__)
 
@@ -57,29 +64,27 @@ class Runtime:
         # JSON, not pickle: job arguments stay plain ids and values any process can read.
         return {name: Queue(name, connection=self.redis, serializer=JSONSerializer) for name in jobs.QUEUES}
 
+    # Built on first use: a CLI command that never resolves a place does not load the gazetteer.
     @cached_property
-    def gazetteer(self):
-        from gateway.gazetteer import Gazetteer
-
+    def gazetteer(self) -> Gazetteer:
         return Gazetteer.load()
 
     @cached_property
-    def directory(self):
-        from gateway.directory import Directory
-
+    def directory(self) -> Directory:
         return Directory(self.sessions, self.gazetteer)
 
     @cached_property
-    def browse(self):
-        from gateway.browse import Browse
-
+    def browse(self) -> Browse:
         return Browse(self.sessions, self.directory)
+
+    @cached_property
+    def journey(self) -> Journey:
+        """The citizen USSD journey, loaded and validated once per process."""
+        return load_journey()
 
     @cached_property
     def sms_sender(self):
         """The SMS sender: the AT SDK, or a simulated sender when no AT credentials are set."""
-        from gateway.channels.africastalking import make_sender
-
         return make_sender(self.settings)
 
     def child_environ(self) -> dict[str, str]:

@@ -16,16 +16,16 @@ import json
 from dataclasses import dataclass
 
 from menus import actions
-from menus.journey import Journey, Screen, load_journey
+from menus.catalogue import Catalogues
+from menus.journey import Journey, Screen
+from menus.loader import load_journey
 from menus.render import (
-    fits,
-    menu_text,
     paginate_items,
     paginate_text,
     render_page,
     short_centre_name,
-    shorten,
 )
+from menus.screens import nav_lines
 
 MAX_BAD = 3
 MAX_STACK = 12
@@ -53,33 +53,6 @@ class Context:
         if key not in cats.by_code["en"].strings:
             return ""
         return cats.text(self.lang, key, **{**self.values, **extra})
-
-
-def render_static(journey: Journey, screen: Screen, lang: str, values: dict, hint: bool = False) -> str:
-    """A menu/input/end screen as the caller sees it (used by the loader's budget check)."""
-    cats = journey.catalogues
-    title = cats.text(lang, screen.title, **values) if screen.title else ""
-    if hint:
-        title = cats.text(lang, screen.hint or "nav.invalid", **values)
-    nav = _nav(journey, screen, lang, last_page=True)
-    if screen.type == "menu":
-        labels = [cats.text(lang, o.label, **values) for o in screen.options]
-        # render_page may shorten labels (every choice stays visible), but its last resort,
-        # cutting the screen itself, choices and all, must not let an over-long translation
-        # pass the check: then the screen is judged as written.
-        shortest = menu_text(title, [shorten(label, 4) for label in labels], nav)
-        if not fits(shortest):
-            return menu_text(title, labels, nav)
-        return render_page(title, labels, False, "", nav)
-    return "\n".join([title, *nav]).strip()
-
-
-def _nav(journey: Journey, screen: Screen, lang: str, last_page: bool) -> list[str]:
-    if screen.type == "end" or screen.id == journey.start:
-        return []
-    if screen.id == "resume":
-        return []
-    return [journey.catalogues.text(lang, "nav.back")]
 
 
 def step(journey: Journey, state: dict, user_input: str | None, ports) -> tuple[Reply, dict]:
@@ -191,10 +164,10 @@ def _pages(ctx: Context, screen: Screen) -> list:
     if screen.type == "list":
         items, _title, header = _list_parts(ctx, screen)
         return paginate_items(header, [label for _id, label in items], ctx.t("nav.more"),
-                              _nav(ctx.journey, screen, ctx.lang, True))
+                              nav_lines(ctx.journey, screen, ctx.lang, True))
     if screen.type == "info":
         text = actions.RENDERERS[screen.render](ctx)
-        nav = _nav(ctx.journey, screen, ctx.lang, True)
+        nav = nav_lines(ctx.journey, screen, ctx.lang, True)
         # Room for the invalid-input hint too: _render puts it above the page (pages must
         # fit either way, as list pages do).
         hint = [ctx.t("nav.invalid")]
@@ -204,7 +177,7 @@ def _pages(ctx: Context, screen: Screen) -> list:
 
 def _render(ctx: Context, screen: Screen, hint: str | None = None) -> Reply:
     lang, state = ctx.lang, ctx.state
-    nav = _nav(ctx.journey, screen, lang, True)
+    nav = nav_lines(ctx.journey, screen, lang, True)
     if screen.type == "end":
         return Reply(ctx.t(screen.title), True)
     if screen.type == "menu":
@@ -235,18 +208,8 @@ def _render(ctx: Context, screen: Screen, hint: str | None = None) -> Reply:
 
 # --- texts the gateway sends by SMS (composed here so wording stays in the catalogues) -------
 
-def _cats():
-    return load_journey_cached().catalogues
-
-
-def load_journey_cached() -> Journey:
-    global _JOURNEY
-    if _JOURNEY is None:
-        _JOURNEY = load_journey()
-    return _JOURNEY
-
-
-_JOURNEY: Journey | None = None
+def _cats() -> Catalogues:
+    return Catalogues.load()  # cached per folder: the same object the journey holds
 
 
 def apology_text(lang: str) -> str:

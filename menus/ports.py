@@ -1,5 +1,5 @@
 """What the menu engine needs from the outside world, as plain data. The gateway implements
-:class:`DirectoryPorts` (``gateway.ussd_ports``); tests use an in-memory fake."""
+:class:`DirectoryPorts` (``gateway.ussd.ports``); tests use an in-memory fake."""
 
 from __future__ import annotations
 

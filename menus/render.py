@@ -131,27 +131,3 @@ def _paginate_text(text: str, nav_more: tuple[str, ...], nav_last: tuple[str, ..
 
 
 # Realistic longest values used to check static screens at load time.
-SAMPLE_VALUES = {
-    "centre": "Thusong Langeberg Municipality",  # longest short name in the seed data
-    "place": "Pietermaritzburg",
-    "service": "Further education and training (FET)",
-    "province": "KwaZulu-Natal",
-    "area": "Nelson Mandela Bay",
-    "code": "*134*1234#",
-}
-
-
-def static_screen_problems(journey) -> list[tuple[str, str]]:
-    """(screen id, problem) for every menu/input/end screen over budget in any language."""
-    from menus.engine import render_static
-
-    problems = []
-    for code in journey.languages:
-        for sid, screen in journey.screens.items():
-            if screen.type in ("list", "info"):
-                continue  # paginated by construction; the tests render them with real data
-            for hint in (False, True):
-                text = render_static(journey, screen, code, SAMPLE_VALUES, hint=hint)
-                if not fits(text):
-                    problems.append((sid, f"{code}: {len(text)} chars over the USSD budget{' with hint' if hint else ''}"))
-    return problems

@@ -5,14 +5,14 @@ session, cleaned between tests."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 from sqlalchemy import delete
 
 from config import load_settings
-from gateway import db as gdb
-from gateway.models import (
+from gateway.directory.centre_csv import SEED
+from gateway.store import engine as gdb
+from gateway.store.models import (
     Centre,
     Citizen,
     Feedback,
@@ -25,7 +25,6 @@ from gateway.models import (
     centre_services,
 )
 
-SEED = Path(__file__).resolve().parents[1] / "gateway" / "data" / "thusong_centres.csv"
 TOKEN = "test-webhook-token"
 
 
@@ -103,7 +102,7 @@ def rt(runtime):
 @pytest.fixture
 def seeded(rt):
     """The runtime with the shipped seed centres imported."""
-    from gateway.centre_csv import import_centres
+    from gateway.directory.centre_csv import import_centres
 
     report = import_centres(rt.sessions, SEED.read_text(encoding="utf-8"), rt.gazetteer)
     assert report.inserted == 70 and not report.rejected

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-_runtime = None
+from config import load_settings
+from gateway.runtime import Runtime
+
+_runtime: Runtime | None = None
 
 
-def runtime():
+def runtime() -> Runtime:
     global _runtime
     if _runtime is None:
-        from config import load_settings
-        from gateway.runtime import Runtime
-
         _runtime = Runtime.from_settings(load_settings())
     return _runtime

@@ -1,8 +1,8 @@
-"""Inbound SMS jobs: JSON-safe shims over ``gateway.inbound``."""
+"""Inbound SMS jobs: JSON-safe shims over ``gateway.sms.inbound``."""
 
 from __future__ import annotations
 
-from gateway import inbound
+from gateway.sms import inbound
 from workers.context import runtime
 
 

@@ -6,17 +6,18 @@ from __future__ import annotations
 import time
 import uuid
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway import jobs
+from gateway.web.context import runtime_of
 
 bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
 def healthz():
-    runtime = current_app.extensions["thusong_runtime"]
+    runtime = runtime_of()
     checks = runtime.health()
     if request.args.get("worker") and checks["redis"]["ok"]:
         checks["worker"] = _worker_round_trip(runtime, timeout=float(request.args.get("timeout", 5)))

@@ -7,22 +7,20 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from flask import Blueprint, abort, current_app, jsonify, render_template, request
+from flask import Blueprint, abort, jsonify, render_template, request
 
-from gateway import inbound, ussd
 from gateway.channels import africastalking as at
 from gateway.phones import to_e164
+from gateway.sms import inbound, outbox
+from gateway.ussd import hop as ussd
+from gateway.web.context import runtime_of
 
 bp = Blueprint("simulator", __name__, url_prefix="/simulator")
 
 
-def _runtime():
-    return current_app.extensions["thusong_runtime"]
-
-
 @bp.before_request
 def _enabled() -> None:
-    if not _runtime().settings.SIMULATOR_ENABLED:
+    if not runtime_of().settings.SIMULATOR_ENABLED:
         abort(404)
 
 
@@ -35,7 +33,7 @@ def _phone(raw: str | None) -> str:
 
 @bp.get("/")
 def page():
-    rt = _runtime()
+    rt = runtime_of()
     return render_template("simulator.html", service_code=rt.settings.USSD_SERVICE_CODE)
 
 
@@ -45,8 +43,8 @@ def dial():
     data = request.get_json(silent=True) or {}
     phone = _phone(data.get("phone"))
     session = str(data.get("session") or f"SIM-{uuid.uuid4().hex[:16]}")
-    hop = at.UssdHop(session, _runtime().settings.USSD_SERVICE_CODE, phone, "sim", str(data.get("text") or "")[:1000])
-    text, end = ussd.answer(_runtime(), hop)
+    hop = at.UssdHop(session, runtime_of().settings.USSD_SERVICE_CODE, phone, "sim", str(data.get("text") or "")[:1000])
+    text, end = ussd.answer(runtime_of(), hop)
     return jsonify(reply=text, end=end, session=session, raw=at.ussd_response(text, end))
 
 
@@ -57,14 +55,12 @@ def send_sms():
     phone = _phone(data.get("phone"))
     text = str(data.get("text") or "")[:480]
     sms = at.InboundSms(f"SIM-{uuid.uuid4().hex}", phone, "sim", text, datetime.now(UTC), None, "sim")
-    inbound.store(_runtime(), sms)
+    inbound.store(runtime_of(), sms)
     return jsonify(ok=True)
 
 
 @bp.get("/inbox")
 def inbox():
     """Messages the service sent (or would have sent) to ``phone``, newest first."""
-    from gateway import outbox
-
     phone = _phone(request.args.get("phone"))
-    return jsonify(messages=outbox.inbox(_runtime(), phone))
+    return jsonify(messages=outbox.inbox(runtime_of(), phone))

@@ -11,23 +11,21 @@ from __future__ import annotations
 import hmac
 import logging
 
-from flask import Blueprint, Response, abort, current_app, jsonify, request
+from flask import Blueprint, Response, abort, jsonify, request
 
-from gateway import inbound, ussd
 from gateway.channels import africastalking as at
 from gateway.metrics import SMS_INBOUND, USSD_HOPS, USSD_SECONDS
+from gateway.sms import consent, delivery, inbound
+from gateway.ussd import hop as ussd
+from gateway.web.context import runtime_of
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks/at")
 
 
-def _runtime():
-    return current_app.extensions["thusong_runtime"]
-
-
 @bp.before_request
 def _check_token() -> None:
-    expected = _runtime().settings.WEBHOOK_TOKEN
+    expected = runtime_of().settings.WEBHOOK_TOKEN
     given = request.args.get("token", "")
     if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
         abort(403)
@@ -42,7 +40,7 @@ def _malformed(exc: at.WebhookError):
 def ussd_hop():
     hop = at.parse_ussd(request.form)  # 400 naming sessionId/phoneNumber if absent
     with USSD_SECONDS.time():
-        text, end = ussd.answer(_runtime(), hop)
+        text, end = ussd.answer(runtime_of(), hop)
     USSD_HOPS.labels("end" if end else "continue").inc()
     return Response(at.ussd_response(text, end), status=200, mimetype="text/plain")
 
@@ -50,14 +48,14 @@ def ussd_hop():
 @bp.post("/ussd/events")
 def ussd_event():
     event = at.parse_ussd_event(request.form)
-    ussd.record_end(_runtime(), event)
+    ussd.record_end(runtime_of(), event)
     return jsonify(ok=True)
 
 
 @bp.post("/sms")
 def sms_inbound():
     sms = at.parse_inbound_sms(request.form)
-    created = inbound.store(_runtime(), sms)
+    created = inbound.store(runtime_of(), sms)
     SMS_INBOUND.labels("stored" if created else "duplicate").inc()
     return jsonify(ok=True, duplicate=not created)
 
@@ -65,17 +63,13 @@ def sms_inbound():
 @bp.post("/sms/delivery")
 def sms_delivery():
     report = at.parse_delivery(request.form)
-    from gateway import delivery
-
-    outcome = delivery.apply_delivery(_runtime(), report)
+    outcome = delivery.apply_delivery(runtime_of(), report)
     return jsonify(ok=True, outcome=outcome)
 
 
 @bp.post("/sms/optout")
 def sms_optout():
     optout = at.parse_optout(request.form)
-    from gateway import citizens
-
     # AT's own opt-out list already confirmed to the citizen: no SMS from us.
-    citizens.opt_out(_runtime(), optout.phone, source="at-optout", confirm=False)
+    consent.record_opt_out(runtime_of(), optout.phone)
     return jsonify(ok=True)

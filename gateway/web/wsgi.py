@@ -1,5 +1,5 @@
 """WSGI entry point for gunicorn: ``gunicorn gateway.web.wsgi:app`` (settings from the env)."""
 
-from gateway.web import create_app
+from gateway.web.app import create_app
 
 app = create_app()

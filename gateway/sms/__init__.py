@@ -1,0 +1,10 @@
+"""The SMS pipeline: inbound SMS stored before AT's 200 and answered by a worker
+(:mod:`~gateway.sms.inbound`, :mod:`~gateway.sms.replies`), consent and subscriptions
+(:mod:`~gateway.sms.consent`; STOP/START with their confirmations: :mod:`~gateway.sms.optout`),
+the outbox (:mod:`~gateway.sms.outbox`) and its sending (:mod:`~gateway.sms.sending`, with
+:mod:`~gateway.sms.ratelimit`), delivery reports (:mod:`~gateway.sms.delivery`) and the
+sweeper that recovers what a dead worker left (:mod:`~gateway.sms.sweeper`).
+
+May import: ``runtime``, ``directory``, ``channels``, ``store``, ``menus``, ``config`` and the
+floor. Never ``ussd`` (which queues SMS through here) and never Flask.
+"""

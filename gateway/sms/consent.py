@@ -1,0 +1,96 @@
+"""A phone number's standing with the service: language, consent to bulk (opt-out / opt-in)
+and subscriptions to centres' notices. State only: confirmations by SMS are sent by
+:mod:`gateway.sms.optout`, which sits above the outbox.
+
+Opt-out (WASPA) takes effect for every later bulk message at once: bulk rows to that number
+not yet handed to AT are skipped here, and the sender checks again when it claims a row.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from gateway import jobs
+from gateway.store.models import Centre, Citizen, Message, Subscription, utcnow
+
+
+def get_or_create_citizen(session: Session, phone: str, language: str | None = None) -> Citizen:
+    """The citizen row for an E.164 ``phone`` inside ``session`` (created if new)."""
+    citizen = session.scalar(select(Citizen).where(Citizen.phone == phone))
+    if citizen is None:
+        citizen = Citizen(phone=phone, language=language or "en")
+        try:
+            with session.begin_nested():
+                session.add(citizen)
+        except IntegrityError:  # another process created it first
+            citizen = session.scalar(select(Citizen).where(Citizen.phone == phone))
+    return citizen
+
+
+def language_of(rt, phone: str) -> str:
+    with rt.sessions() as s:
+        return s.scalar(select(Citizen.language).where(Citizen.phone == phone)) or "en"
+
+
+def set_language(rt, phone: str, code: str) -> None:
+    with rt.sessions.begin() as s:
+        get_or_create_citizen(s, phone, code).language = code
+
+
+def is_opted_out(rt, phone: str) -> bool:
+    with rt.sessions() as s:
+        return bool(s.scalar(select(Citizen.opted_out).where(Citizen.phone == phone)))
+
+
+def record_opt_out(rt, phone: str) -> tuple[bool, str]:
+    """Stop all bulk to ``phone`` now: (newly opted out?, the citizen's language)."""
+    with rt.sessions.begin() as s:
+        citizen = get_or_create_citizen(s, phone)
+        already = citizen.opted_out
+        citizen.opted_out, citizen.opted_out_at = True, utcnow()
+        # Bulk rows not yet handed to AT are never sent now.
+        s.execute(update(Message).where(Message.phone == phone, Message.direction == "out",
+                                        Message.queue == jobs.QUEUE_BULK, Message.status == "queued")
+                  .values(status="skipped", failure_reason="OptedOut"))
+        return not already, citizen.language
+
+
+def record_opt_in(rt, phone: str) -> tuple[bool, str]:
+    """Take bulk again: (was opted out?, the citizen's language)."""
+    with rt.sessions.begin() as s:
+        citizen = get_or_create_citizen(s, phone)
+        was_out = citizen.opted_out
+        citizen.opted_out, citizen.opted_in_at = False, utcnow()
+        return was_out, citizen.language
+
+
+def subscribe(rt, phone: str, centre_id: int, language: str, lift_opt_out: bool) -> str:
+    """Record consent (timestamped) to one centre's notices; return the centre's name.
+    ``lift_opt_out``: this explicit consent also lifts a global STOP."""
+    now = datetime.now(UTC)
+    with rt.sessions.begin() as s:
+        citizen = get_or_create_citizen(s, phone, language)
+        sub = s.scalar(select(Subscription).where(Subscription.citizen_id == citizen.id,
+                                                  Subscription.centre_id == centre_id))
+        if sub is None:
+            s.add(Subscription(citizen_id=citizen.id, centre_id=centre_id, consented_at=now))
+        else:
+            sub.consented_at, sub.ended_at = now, None
+        if lift_opt_out:
+            citizen.opted_out = False
+        return s.scalar(select(Centre.name).where(Centre.id == centre_id)) or ""
+
+
+def unsubscribe(rt, phone: str, centre_id: int) -> str | None:
+    """End one subscription (kept as a consent record); the centre's name, None if none."""
+    with rt.sessions.begin() as s:
+        sub = s.scalar(select(Subscription).join(Citizen).where(
+            Citizen.phone == phone, Subscription.centre_id == centre_id, Subscription.ended_at.is_(None)))
+        if sub is None:
+            return None
+        sub.ended_at = datetime.now(UTC)
+        return s.scalar(select(Centre.name).where(Centre.id == centre_id)) or ""

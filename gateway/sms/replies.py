@@ -1,0 +1,62 @@
+"""What the service answers to a citizen's SMS keyword (``CENTRE Soweto``, ``HELP``,
+``STOP``, ``JOIN Kagiso``…), in the citizen's language, within the segment budget.
+
+Contract: :func:`answer` takes a parsed :class:`menus.keywords.Command` and returns the reply
+text, or None when no reply is due (STOP/START confirm through :mod:`gateway.sms.optout`;
+an unknown keyword gets a short help at most once an hour per number). Consent changes
+(STOP, START, JOIN, LANG) are recorded here.
+"""
+
+from __future__ import annotations
+
+from gateway.sms import consent, optout
+from menus.keywords import language_from_name, nearest_reply, reply_text, services_reply
+from menus.render import short_centre_name
+
+
+def answer(rt, phone: str, command, lang: str) -> str | None:
+    """The reply text for a command, or None when no reply is due (rate-limited help)."""
+    code = rt.settings.USSD_SERVICE_CODE
+    action, arg = command.action, command.argument
+    if action == "stop":
+        optout.opt_out(rt, phone, source="sms-stop", confirm=True, lang=lang)  # confirmation queued there
+        return None
+    if action == "start":
+        optout.opt_in(rt, phone, confirm=True, lang=lang)
+        return None
+    if action == "help":
+        return reply_text("help", lang, code=code)
+    if action == "lang":
+        new = language_from_name(arg)
+        if new is None:
+            return reply_text("lang_unknown", lang)
+        consent.set_language(rt, phone, new)
+        return reply_text("lang", new)
+    if action in ("nearest", "services", "join"):
+        if not arg and action != "join":
+            return reply_text("help", lang, code=code)
+        result = rt.directory.nearest(arg or "", 3) if arg else None
+        if action == "join" and not arg:
+            return reply_text("help", lang, code=code)
+        if result is None or not result.centres:
+            return reply_text("not_found", lang, place=arg[:40])
+        if action == "nearest":
+            centres = [{"name": n.centre.name, "town": n.centre.town, "phone": n.centre.phone,
+                        "distance_km": n.distance_km} for n in result.centres]
+            return nearest_reply(lang, result.place.name, centres)
+        first = result.centres[0].centre
+        if action == "services":
+            details = rt.browse.centre(first.id)
+            names = [n for _b, items in (details.services_by_block if details else []) for n in items]
+            return services_reply(lang, first.name, names)
+        return _join(rt, phone, first.id, first.name, lang)
+    # unknown: a short help, at most once per number per hour (never a reply storm)
+    if rt.redis.set(f"unknown-help:{phone}", "1", nx=True, ex=3600):
+        return reply_text("unknown", lang, code=code)
+    return None
+
+
+def _join(rt, phone: str, centre_id: int, centre_name: str, lang: str) -> str:
+    # Texting JOIN is explicit consent: it also lifts an earlier STOP.
+    consent.subscribe(rt, phone, centre_id, lang, lift_opt_out=True)
+    return reply_text("joined", lang, centre=short_centre_name(centre_name))

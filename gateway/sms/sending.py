@@ -1,0 +1,244 @@
+"""Sending the outbox: workers claim queued rows and hand them to Africa's Talking.
+
+Contract:
+- :func:`send_pending` (run by workers) claims queued rows atomically — safe with several
+  worker processes — groups recipients that share a text into one AT request, and records
+  AT's per-recipient ``statusCode``, ``messageId`` and cost. Delivery reports then update the
+  row (``gateway.sms.delivery``); the sweeper (``gateway.sms.sweeper``) recovers what a dead worker left.
+
+Statuses are listed in :mod:`gateway.sms.outbox`.
+
+Retries: a retryable failure (network error before the request left, HTTP 5xx/429, statusCode
+500–502) puts the row back to ``queued`` and schedules another attempt with exponential
+back-off, until ``SMS_RETRY_DEADLINE_SECONDS`` after the row was written; then ``failed``
+with reason ``RetryDeadline``. Permanent failures (invalid number, 406 blacklisted, no credit,
+…) are ``failed`` at once with AT's reason; 406 also opts the number out.
+
+Unknown outcomes (the rule): AT has no idempotency key, so a request that may have left
+(read timeout, dropped connection, or a worker killed while its batch was ``sending`` — found
+by the sweeper once ``SMS_SEND_LEASE_SECONDS`` passed) is never resent at once. The row becomes
+``unknown`` and waits for evidence: AT sends a delivery report for every message it accepted,
+so a report for that number carrying an AT id we never recorded settles the row (sent,
+delivered or failed, as the report says). Only when ``SMS_RECONCILE_SECONDS`` pass with no
+report is the message taken as never accepted and queued once more (reason
+``ResentNoReport``); a second unknown outcome for the same row is ``failed`` with reason
+``OutcomeUnknown`` for an operator to decide.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, timedelta
+
+from sqlalchemy import bindparam, select, update
+
+from gateway import jobs
+from gateway.channels.africastalking import STATUS_NAMES, SendError
+from gateway.sms import consent, delivery
+from gateway.sms.outbox import SEND_JOB_TIMEOUT, kick, kick_flag
+from gateway.sms.ratelimit import RateLimiter
+from gateway.store.models import Message, utcnow
+
+log = logging.getLogger(__name__)
+SEND_SLICE_SECONDS = 60.0  # a send job hands over to a fresh one after this long
+SEND_CONCURRENCY = 4  # AT requests in flight at once per worker, for batches of different texts
+PERMANENT_REASONS = {401, 402, 403, 404, 405, 406, 407, 409}
+_T = Message.__table__
+_RECORD_ACCEPTED = update(_T).where(_T.c.id == bindparam("row_id")).values(
+    status=bindparam("status"), at_message_id=bindparam("at_message_id"), failure_reason=None,
+    status_code=bindparam("status_code"), cost=bindparam("cost"), updated_at=bindparam("updated_at"))
+_RECORD_FAILED = update(_T).where(_T.c.id == bindparam("row_id")).values(
+    status="failed", failure_reason=bindparam("failure_reason"), status_code=bindparam("status_code"),
+    cost=bindparam("cost"), updated_at=bindparam("updated_at"))
+
+
+def _peek(rt, queue: str, limit: int) -> list[tuple[int, int]]:
+    """(id, segments) of the next queued rows of ``queue``, oldest first."""
+    with rt.sessions() as s:
+        return [(i, seg or 1) for i, seg in s.execute(
+            select(Message.id, Message.segments).where(Message.direction == "out", Message.queue == queue,
+                                                        Message.status == "queued").order_by(Message.id).limit(limit))]
+
+
+def _claim(rt, ids: list[int]) -> list[Message]:
+    """Move these rows from 'queued' to 'sending'; only rows this call moved are returned."""
+    now = utcnow()
+    with rt.sessions.begin() as s:
+        # One conditional UPDATE: a row a concurrent worker claimed first no longer matches
+        # status='queued' (PostgreSQL re-checks it after the row lock; SQLite has one writer).
+        # RETURNING the rows themselves saves reading them again.
+        claimed = list(s.scalars(
+            update(Message).where(Message.id.in_(ids), Message.status == "queued")
+            .values(status="sending", attempts=Message.attempts + 1, updated_at=now)
+            .returning(Message).execution_options(synchronize_session=False)))
+    return sorted(claimed, key=lambda m: m.id)
+
+
+def send_pending(rt, queue: str, release: bool = False, slice_seconds: float | None = None) -> int:
+    """Send queued rows of ``queue`` until none are left; return how many were handled.
+
+    ``release``: first put back 'retry' rows whose back-off is over (the scheduled retry job
+    and the sweeper ask for it; a plain kick does not, which keeps a reply's send cheap).
+    A job works for at most ``slice_seconds`` (default :data:`SEND_SLICE_SECONDS`), then
+    queues its continuation and returns: a broadcast to thousands at the rate limit takes far
+    longer than a job may run, and a job killed by its timeout mid-request would leave sends
+    whose outcome is unknown.
+    """
+    deadline = time.monotonic() + (SEND_SLICE_SECONDS if slice_seconds is None else slice_seconds)
+    sender = rt.sms_sender
+    limiter = RateLimiter(rt.redis, "sms", rt.settings.SMS_RATE_PER_SECOND)
+    batch = int(rt.settings.SMS_BATCH_SIZE)
+    handled = 0
+    jobs.started(rt, kick_flag(queue))
+    if release:
+        release_due_retries(rt)
+    while True:
+        if time.monotonic() > deadline:
+            kick(rt, queue, force=True)  # the rest goes on in a fresh job
+            break
+        peeked = _peek(rt, queue, batch)
+        if not peeked:
+            break
+        # Wait for the rate limit BEFORE claiming, so claimed rows leave at once: the gap
+        # between 'sending' and the request is as short as it can be.
+        limiter.acquire(sum(seg for _i, seg in peeked))
+        rows = _claim(rt, [i for i, _seg in peeked])
+        groups: dict[str, list[Message]] = defaultdict(list)
+        for row in rows:
+            groups[row.text].append(row)
+        bulk = queue == jobs.QUEUE_BULK
+        calls = list(groups.items())
+        # Different texts are separate AT requests: make a few at once (replies to a burst of
+        # inbound SMS are all different), then record each outcome here, one after another.
+        if len(calls) > 1:
+            with ThreadPoolExecutor(min(SEND_CONCURRENCY, len(calls))) as pool:
+                outcomes = list(pool.map(_call, [sender] * len(calls), *zip(*calls, strict=True),
+                                         [bulk] * len(calls)))
+        else:
+            outcomes = [_call(sender, text, group, bulk) for text, group in calls]
+        _record(rt, sender, [(group, results, error) for (_t, group), (results, error)
+                             in zip(calls, outcomes, strict=True)])
+        handled += len(rows)
+        if len(peeked) < batch:
+            break  # drained; a row written since our flag was cleared has queued its own job
+        if queue == jobs.QUEUE_BULK and _replies_waiting(rt):
+            # A citizen's reply must not wait for a broadcast: hand the rest of the broadcast to
+            # a fresh job behind it; this worker then takes the reply first (it serves `replies`
+            # before `bulk`).
+            kick(rt, queue, force=True)
+            break
+    return handled
+
+
+def _replies_waiting(rt) -> bool:
+    try:
+        return rt.queue(jobs.QUEUE_REPLIES).count > 0
+    except Exception:
+        return False
+
+
+def _call(sender, text: str, group: list[Message], bulk: bool):
+    """One AT request for ``group`` (rows sharing ``text``): (results, None) or (None, error)."""
+    try:
+        return sender.send(text, list(dict.fromkeys(r.phone for r in group)), bulk=bulk), None
+    except SendError as exc:
+        return None, exc
+
+
+def _record(rt, sender, outcomes: list[tuple[list[Message], list | None, SendError | None]]) -> None:
+    """Write what AT said about each row: every AT request of a batch in one transaction, one
+    executemany per outcome (a batch of 100 replies is 2 statements and one commit, not 100 —
+    SQLite has one writer, and every commit is a turn at it). Errors that concern a whole
+    request (retryable, unknown outcome, refused) are written for its rows."""
+    retry: dict[str, list[Message]] = defaultdict(list)  # reason → rows
+    blacklisted: list[str] = []
+    accepted: list[dict] = []
+    failed: list[dict] = []
+    message_ids: list[str] = []
+    now = utcnow()
+    for group, results, exc in outcomes:
+        if exc is not None:
+            if exc.retryable:
+                retry[type(exc).__name__].extend(group)
+            elif type(exc).__name__ == "UnknownOutcome":
+                _set(rt, [r.id for r in group], status="unknown", failure_reason=str(exc)[:64])
+            else:
+                _set(rt, [r.id for r in group], status="failed", failure_reason=str(exc)[:64])
+            continue
+        by_phone = {r.phone: r for r in group}
+        for result in results:
+            row = by_phone.get(result.phone)
+            if row is None:
+                continue
+            values = {"row_id": row.id, "status_code": result.status_code, "cost": result.cost, "updated_at": now}
+            if result.accepted:
+                accepted.append({**values, "status": "simulated" if sender.simulated else "sent",
+                                 "at_message_id": result.message_id})
+                message_ids.append(result.message_id)
+            elif result.retryable:
+                retry["AT statusCode 5xx"].append(row)
+            else:
+                failed.append({**values, "failure_reason": STATUS_NAMES.get(result.status_code, result.status)[:64]})
+                if result.blacklisted:
+                    blacklisted.append(row.phone)
+    early = delivery.pending_reports_flagged(rt)
+    if accepted or failed:
+        with rt.sessions.begin() as s:
+            if accepted:
+                s.connection().execute(_RECORD_ACCEPTED, accepted)
+            if failed:
+                s.connection().execute(_RECORD_FAILED, failed)
+            if early:
+                delivery.apply_pending_reports(s, [m for m in message_ids if m])
+    for reason, rows in retry.items():
+        _retry_later(rt, rows, reason)
+    for phone in blacklisted:
+        consent.record_opt_out(rt, phone)  # AT's 406: AT has told the citizen already
+
+
+def _set(rt, ids: list[int], **values) -> None:
+    with rt.sessions.begin() as s:
+        s.execute(update(Message).where(Message.id.in_(ids)).values(updated_at=utcnow(), **values))
+
+
+def _retry_later(rt, rows: list[Message], reason: str) -> None:
+    deadline = timedelta(seconds=rt.settings.SMS_RETRY_DEADLINE_SECONDS)
+    now = utcnow()
+    expired = [r.id for r in rows if now - _aware(r.created_at) > deadline]
+    again = [r for r in rows if r.id not in expired]
+    if expired:
+        _set(rt, expired, status="failed", failure_reason="RetryDeadline")
+    if again:
+        # 'retry' rows are not picked up by a running sender until their back-off is over.
+        _set(rt, [r.id for r in again], status="retry", failure_reason=reason[:64])
+        queue = again[0].queue or jobs.QUEUE_REPLIES
+        try:
+            rt.queue(queue).enqueue_in(timedelta(seconds=backoff(max(r.attempts for r in again))),
+                                       jobs.SEND_PENDING, queue, True, job_timeout=SEND_JOB_TIMEOUT)
+        except Exception:
+            log.warning("could not schedule a retry; the sweeper will pick the rows up")
+
+
+def backoff(attempts: int) -> float:
+    """Seconds before attempt ``attempts + 1``: 1, 2, 4, … capped at 5 minutes."""
+    return min(0.5 * 2 ** attempts, 300.0)
+
+
+def release_due_retries(rt) -> int:
+    """Put 'retry' rows whose back-off is over back in the queue."""
+    now = utcnow()
+    with rt.sessions.begin() as s:
+        rows = list(s.scalars(select(Message).where(Message.direction == "out", Message.status == "retry")))
+        due = [r for r in rows if _aware(r.updated_at) + timedelta(seconds=backoff(r.attempts)) <= now]
+        for r in due:
+            r.status = "queued"
+    return len(due)
+
+
+def _aware(dt):
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+

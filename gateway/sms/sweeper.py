@@ -1,0 +1,53 @@
+"""The sweeper: periodic housekeeping a worker runs (``workers.sms.sweep``), so nothing a
+killed worker or a Redis outage left behind is lost.
+
+Contract: :func:`sweep` moves sends whose lease expired to ``unknown``; settles unknown rows
+and early reports with waiting delivery reports; resends once (then fails) what stayed unknown
+past the reconcile window; releases retries whose back-off is over; queues a send job for any
+queue with waiting rows; and has inbound SMS that wait too long answered.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from gateway.sms import delivery, inbound
+from gateway.sms.outbox import kick
+from gateway.sms.sending import release_due_retries
+from gateway.store.models import Message, utcnow
+
+
+def sweep(rt) -> dict:
+    """Housekeeping a worker runs periodically: expired leases → unknown; unknown rows settled
+    by waiting delivery reports; unknown past the reconcile window → one resend (or failed);
+    queued rows with no job → a job; inbound SMS whose job was lost → requeued."""
+    now = utcnow()
+    lease = timedelta(seconds=rt.settings.SMS_SEND_LEASE_SECONDS)
+    window = timedelta(seconds=rt.settings.SMS_RECONCILE_SECONDS)
+    with rt.sessions.begin() as s:
+        leased = s.execute(update(Message).where(
+            Message.direction == "out", Message.status == "sending", Message.updated_at < now - lease)
+            .values(status="unknown", updated_at=now)).rowcount
+    settled = delivery.settle_unknown_from_reports(rt) + delivery.apply_all_pending_reports(rt)
+    release_due_retries(rt)
+    with rt.sessions.begin() as s:
+        stale = list(s.scalars(select(Message).where(
+            Message.direction == "out", Message.status == "unknown", Message.updated_at < now - window)))
+        resent = failed = 0
+        for row in stale:
+            if row.failure_reason == "ResentNoReport":
+                row.status, row.failure_reason = "failed", "OutcomeUnknown"
+                failed += 1
+            else:
+                row.status, row.failure_reason = "queued", "ResentNoReport"
+                resent += 1
+            row.updated_at = now
+        waiting = {q for q in s.scalars(select(Message.queue).where(Message.direction == "out",
+                                                                     Message.status == "queued").distinct()) if q}
+    for queue in waiting:
+        kick(rt, queue, force=True)
+    requeued = inbound.requeue_stale(rt)
+    return {"lease_expired": leased, "settled": settled, "resent": resent, "failed": failed,
+            "kicked": sorted(waiting), "inbound_requeued": requeued}

@@ -1,0 +1,150 @@
+"""The gateway's side of the menu engine's ports: directory reads and the side effects a USSD
+journey may cause (SMS me, subscribe, feedback, language), for one caller.
+
+Reads are small indexed queries; writes are single rows or queued SMS. Nothing here makes an
+outbound HTTP call, so a hop stays fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+
+from sqlalchemy import bindparam, func, select
+
+from gateway.sms import consent, optout
+from gateway.sms.outbox import queue_sms
+from gateway.store.models import Centre, Citizen, Feedback, Service, Subscription
+from menus.engine import centre_sms_text, subscription_sms_text
+from menus.ports import CentreDetails, CentreSummary, Named
+from menus.segments import is_gsm7
+
+log = logging.getLogger(__name__)
+_LANGUAGE_OF = select(Citizen.__table__.c.language).where(Citizen.__table__.c.phone == bindparam("phone"))
+
+
+def screen_place_name(name: str) -> str:
+    """A place name as a USSD screen shows it, kept in GSM-7 on purpose.
+
+    One letter outside GSM-7 (GeoNames' "Port Saint John’s", "Daniëlskuil") turns the whole
+    screen into UCS-2 and halves it: the list then holds one centre a page and cuts its name
+    and distance. Place names are commonly written without the mark ("Danielskuil"), so the
+    screen drops it; SMS replies keep the name as GeoNames spells it.
+    """
+    name = name.replace("\u2019", "'")
+    if is_gsm7(name):
+        return name
+    bare = "".join(ch for ch in unicodedata.normalize("NFKD", name) if not unicodedata.combining(ch))
+    return bare if is_gsm7(bare) else name
+
+
+class UssdPorts:
+    """Implements ``menus.ports.DirectoryPorts`` for one caller (``phone``) in one session."""
+
+    def __init__(self, rt, phone: str, session_id: str, language: str = "en"):
+        self.rt, self.phone, self.session_id, self.language = rt, phone, session_id, language
+
+    # --- reads -------------------------------------------------------------------------
+
+    @staticmethod
+    def stored_language(rt, phone: str) -> str:
+        """The language kept on the citizen's row (first dial, or the Redis profile expired)."""
+        with rt.engine.connect() as conn:  # Core, statement built once: this is on a hop
+            lang = conn.execute(_LANGUAGE_OF, {"phone": phone}).scalar()
+        return lang or "en"
+
+    # Reference data comes from the runtime's in-memory browse snapshot (no SQL on a hop).
+    def provinces(self) -> list[Named]:
+        return self.rt.browse.provinces()
+
+    def municipalities(self, province_id: int) -> list[Named]:
+        return self.rt.browse.municipalities(province_id)
+
+    def centres_in(self, province_id: int, municipality_id: int | None) -> list[CentreSummary]:
+        return self.rt.browse.centres_in(province_id, municipality_id)
+
+    def centre(self, centre_id: int) -> CentreDetails | None:
+        return self.rt.browse.centre(centre_id)
+
+    def nearest(self, place_text: str, limit: int = 3) -> tuple[str | None, list[CentreSummary]]:
+        result = self.rt.directory.nearest(place_text, limit)
+        if result.place is None:
+            return None, []
+        return screen_place_name(result.place.name), [
+            CentreSummary(n.centre.id, n.centre.name, n.centre.town, n.distance_km, result.place.name)
+            for n in result.centres
+        ]
+
+    def services(self) -> list[Named]:
+        return self.rt.browse.services()
+
+    def centres_offering(self, service_code: str, place_text: str | None = None,
+                         province_id: int | None = None, limit: int = 3) -> list[CentreSummary]:
+        """Active centres recorded as offering the service, nearest to a place or in a province."""
+        with self.rt.sessions() as s:
+            q = (select(Centre.id, Centre.province_id).join(Centre.services)
+                 .where(Service.code == service_code, Centre.active.is_(True)))
+            rows = s.execute(q).all()
+        offering = {r.id for r in rows if province_id is None or r.province_id == province_id}
+        if place_text:
+            place = self.rt.gazetteer.resolve(place_text)
+            if place is None:
+                return []
+            near = self.rt.directory.nearest_to(place, limit=len(self.rt.directory.entries()))
+            return [CentreSummary(n.centre.id, n.centre.name, n.centre.town, n.distance_km, place.name)
+                    for n in near if n.centre.id in offering][:limit]
+        entries = [e for e in self.rt.directory.entries() if e.id in offering]
+        return [CentreSummary(e.id, e.name, e.town, None, None) for e in sorted(entries, key=lambda e: e.name)][:limit]
+
+    # --- side effects ------------------------------------------------------------------
+
+    def sms_me(self, centre_id: int) -> None:
+        """Queue an SMS with the centre's full details to the caller (once per session+centre)."""
+        details = self.centre(centre_id)
+        if details is None:
+            return
+        queue_sms(self.rt, self.phone, centre_sms_text(details, self.language),
+                  key=f"ussd-sms:{self.session_id}:{centre_id}")
+
+    def subscribe(self, centre_id: int) -> None:
+        """Record consent to a centre's notices (timestamped) and confirm by SMS."""
+        name = consent.subscribe(self.rt, self.phone, centre_id, self.language, lift_opt_out=False)
+        queue_sms(self.rt, self.phone, subscription_sms_text(name, True, self.language),
+                  key=f"ussd-sub:{self.session_id}:{centre_id}:on")
+
+    def unsubscribe(self, centre_id: int) -> None:
+        name = consent.unsubscribe(self.rt, self.phone, centre_id)
+        if name is None:
+            return
+        queue_sms(self.rt, self.phone, subscription_sms_text(name, False, self.language),
+                  key=f"ussd-sub:{self.session_id}:{centre_id}:off")
+
+    def stop_all(self) -> None:
+        """Opt the caller out of all bulk messages at once, confirmed by SMS (as STOP is)."""
+        optout.opt_out(self.rt, self.phone, source="ussd", confirm=True, lang=self.language)
+
+    def subscriptions(self) -> list[Named]:
+        """The caller's current subscriptions (centres), alphabetical."""
+        with self.rt.sessions() as s:
+            rows = s.execute(
+                select(Centre.id, Centre.name).join(Subscription, Subscription.centre_id == Centre.id)
+                .join(Citizen, Citizen.id == Subscription.citizen_id)
+                .where(Citizen.phone == self.phone, Subscription.ended_at.is_(None)).order_by(Centre.name)
+            ).all()
+        return [Named(r.id, r.name) for r in rows]
+
+    def is_subscribed(self, centre_id: int) -> bool:
+        with self.rt.sessions() as s:
+            n = s.scalar(select(func.count()).select_from(Subscription).join(Citizen).where(
+                Citizen.phone == self.phone, Subscription.centre_id == centre_id,
+                Subscription.ended_at.is_(None)))
+        return bool(n)
+
+    def feedback(self, centre_id: int, rating: int, reason: str | None) -> None:
+        with self.rt.sessions.begin() as s:
+            s.add(Feedback(centre_id=centre_id, rating=rating, reason=reason, language=self.language))
+
+    def set_language(self, code: str) -> None:
+        """Remember the caller's language for USSD and SMS (citizen row; profile on save)."""
+        self.language = code
+        consent.set_language(self.rt, self.phone, code)

@@ -1,0 +1,57 @@
+import pytest
+from click.testing import CliRunner
+
+from gateway.cli import main
+
+COMMANDS = [
+    [], ["run"], ["web"], ["worker"], ["config"], ["db"], ["db", "upgrade"], ["centres"],
+    ["centres", "import"], ["centres", "export"], ["staff"], ["staff", "add"], ["simulate"],
+]
+
+
+@pytest.mark.parametrize("args", COMMANDS, ids=lambda a: " ".join(a) or "thusong")
+def test_every_command_explains_itself(args):
+    result = CliRunner().invoke(main, [*args, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage: " in result.output
+    summary = result.output.split("\n\n")[1].strip()
+    assert len(summary) > 20, f"{args}: no explanation"
+
+
+def test_config_lists_settings_with_help(monkeypatch):
+    monkeypatch.setenv("AT_API_KEY", "secret-key")
+    monkeypatch.setenv("AT_USERNAME", "sandbox")
+    result = CliRunner().invoke(main, ["config"])
+    assert result.exit_code == 0
+    assert "REDIS_URL=" in result.output and "AT_API_KEY=(set)" in result.output
+    assert "secret-key" not in result.output
+
+
+def test_bad_setting_fails_naming_the_variable(monkeypatch):
+    monkeypatch.setenv("SIMULATOR_ENABLED", "perhaps")
+    result = CliRunner().invoke(main, ["config"])
+    assert result.exit_code != 0 and "SIMULATOR_ENABLED" in result.output
+
+
+def test_staff_add_and_duplicate(rt, settings, monkeypatch):
+    for key, value in settings.as_environ().items():
+        monkeypatch.setenv(key, value)
+    args = ["staff", "add", "Clerk@Example.org", "--name", "Thandi", "--password", "correct-horse-1"]
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, first.output
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code != 0 and "already has an account" in again.output
+    from gateway.staff.accounts import check_password
+
+    assert check_password(rt.sessions, "clerk@example.org", "correct-horse-1") is not None
+    assert check_password(rt.sessions, "clerk@example.org", "wrong") is None
+
+
+def test_simulate_dials_the_service_in_the_terminal(rt, settings, monkeypatch):
+    """`thusong simulate`: the same handler as AT's webhook, screens drawn in the terminal."""
+    for key, value in settings.as_environ().items():
+        monkeypatch.setenv(key, value)
+    result = CliRunner().invoke(main, ["simulate", "--phone", "0821234567"], input="1\nSoweto\nq\n")
+    assert result.exit_code == 0, result.output
+    assert "Thusong Service Centres" in result.output  # the first screen
+    assert "Nearest to Soweto" in result.output and "Maponya Mall Thusong" in result.output

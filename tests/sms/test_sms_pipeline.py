@@ -1,0 +1,141 @@
+"""The SMS pipeline end to end: real SDK → local fake AT, real RQ worker processes, real Redis."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from gateway import jobs
+from gateway.sms import outbox
+from gateway.store.models import Message
+from tests.conftest import TOKEN
+from tests.fake_at import FakeAT
+from tests.live import serving
+from tests.workers import running_workers, start_worker, wait_until
+
+FINAL = {"sent", "delivered", "failed"}
+
+
+def at_env(fake: FakeAT, **extra) -> dict:
+    return {"AT_USERNAME": "sandbox", "AT_API_KEY": "test-key", "AT_SENDER_ID": "THUSONG",
+            "AT_API_URL": fake.base_url, "SMS_RATE_PER_SECOND": "5000", "AT_TIMEOUT_SECONDS": "1",
+            "SMS_SEND_LEASE_SECONDS": "2", "SMS_RECONCILE_SECONDS": "4", **extra}
+
+
+def inbound(client, text: str, at_id: str, phone: str = "+27821234567"):
+    resp = client.post(f"/webhooks/at/sms?token={TOKEN}", data={
+        "from": phone, "to": "31234", "text": text, "date": "2026-11-22 10:00:00", "id": at_id,
+        "linkId": "l1", "networkCode": "65501"})
+    assert resp.status_code == 200
+    return resp
+
+
+def statuses(rt) -> dict[str, int]:
+    with rt.sessions() as s:
+        rows = s.execute(select(Message.status, func.count()).where(Message.direction == "out").group_by(Message.status))
+        return dict(rows.all())
+
+
+def test_centre_soweto_gets_one_sms_naming_maponya(seeded, client, settings):
+    with FakeAT() as fake, running_workers(settings, env=at_env(fake)):
+        inbound(client, "CENTRE soweto", "ATXid_soweto_1")
+        wait_until(lambda: fake.requests)
+        time.sleep(0.5)
+    assert len(fake.requests) == 1
+    form = fake.requests[0].form
+    assert form["to"] == "+27821234567" and form["from"] == "THUSONG" and form["username"] == "sandbox"
+    assert "Maponya Mall Thusong" in form["message"]
+    assert fake.requests[0].headers.get("apiKey") == "test-key"
+
+
+def test_same_inbound_id_three_times_gets_one_reply(seeded, client, settings):
+    with FakeAT() as fake, running_workers(settings, env=at_env(fake)):
+        for _ in range(3):
+            inbound(client, "CENTRE Khayelitsha", "ATXid_dup_1")
+        wait_until(lambda: fake.requests)
+        time.sleep(1.0)
+    assert len(fake.requests) == 1 and "Tafelsig" in fake.requests[0].form["message"]
+
+
+def test_stop_confirms_then_bulk_skips_and_start_includes_again(seeded, client, settings):
+    a, b = "+27821110001", "+27821110002"
+    with FakeAT() as fake, running_workers(settings, env=at_env(fake)):
+        inbound(client, "STOP", "ATXid_stop_1", phone=a)
+        wait_until(lambda: fake.sent_to(a) == 1)
+        assert "START" in fake.accepted_messages()[0][1]  # the confirmation says how to rejoin
+        outbox.queue_bulk(seeded, [a, b], "Home Affairs mobile unit Tuesday 09:00. Reply STOP to opt out", "bc1")
+        wait_until(lambda: fake.sent_to(b) == 1)
+        time.sleep(0.5)
+        assert fake.sent_to(a) == 1  # only the STOP confirmation
+        inbound(client, "START", "ATXid_start_1", phone=a)
+        wait_until(lambda: fake.sent_to(a) == 2)
+        outbox.queue_bulk(seeded, [a, b], "Clinic day Friday. Reply STOP to opt out", "bc2")
+        wait_until(lambda: fake.sent_to(a) == 3 and fake.sent_to(b) == 2)
+    bulk = [r for r in fake.requests if r.form.get("enqueue") == "1"]
+    assert bulk, "bulk sends use AT's enqueue flag"
+
+
+def test_unknown_text_gets_help_once_per_hour(seeded, client, settings):
+    with FakeAT() as fake, running_workers(settings, env=at_env(fake)):
+        inbound(client, "hello there", "ATXid_u1")
+        inbound(client, "what?", "ATXid_u2")
+        wait_until(lambda: fake.requests)
+        time.sleep(1.0)
+    assert len(fake.requests) == 1 and "CENTRE" in fake.requests[0].form["message"]
+
+
+def test_twenty_percent_faults_end_final_and_never_twice(seeded, app, settings):
+    n = 120
+    phones = [f"+2772{i:07d}" for i in range(n)]
+    with serving(app) as base, FakeAT(dlr_url=f"{base}/webhooks/at/sms/delivery?token={TOKEN}") as fake:
+        fake.random_failures(0.2, seed=11)
+        with running_workers(settings, env=at_env(fake), args=("--sweep-every", "0.5")):
+            for i, phone in enumerate(phones):
+                outbox.queue_sms(seeded, phone, f"Reply {i}: your nearest centre is open", key=f"fault:{i}")
+            wait_until(lambda: set(statuses(seeded)) <= FINAL and sum(statuses(seeded).values()) == n, timeout=90)
+    counts = fake.accepted_counts()
+    assert max(counts.values()) == 1, [p for p, c in counts.items() if c > 1]
+    outcomes = {r.outcome for r in fake.requests}
+    assert {"500", "429", "timeout", "drop"} <= outcomes, outcomes
+    with seeded.sessions() as s:
+        rows = list(s.scalars(select(Message).where(Message.direction == "out")))
+    for row in rows:
+        if row.status == "failed":
+            assert row.failure_reason
+        else:
+            assert counts[row.phone] == 1
+
+
+def test_sigkill_mid_thousand_then_another_worker_sends_each_exactly_once(seeded, app, settings):
+    n = 1000
+    phones = [f"+2773{i:07d}" for i in range(n)]
+    with serving(app) as base, FakeAT(dlr_url=f"{base}/webhooks/at/sms/delivery?token={TOKEN}") as fake:
+        env = at_env(fake, SMS_RATE_PER_SECOND="400")
+        for i, phone in enumerate(phones):
+            outbox.queue_sms(seeded, phone, f"Notice {i}", key=f"kill:{i}")
+        first = start_worker(settings, "--sweep-every", "0.5", env=env, new_session=True)
+        try:
+            wait_until(lambda: len(fake.accepted_counts()) >= 200, timeout=60)
+        finally:
+            os.killpg(first.pid, signal.SIGKILL)  # the worker and its work horse, mid-batch
+            first.wait()
+        killed_at = len(fake.accepted_counts())
+        assert killed_at < n, "the kill came too late to test anything"
+        with running_workers(settings, env=env, args=("--sweep-every", "0.5")):
+            wait_until(lambda: len(fake.accepted_counts()) == n and set(statuses(seeded)) <= FINAL, timeout=120)
+    counts = fake.accepted_counts()
+    assert len(counts) == n and set(counts.values()) == {1}
+    assert statuses(seeded).get("failed", 0) == 0
+
+
+@pytest.mark.parametrize("queue", [jobs.QUEUE_REPLIES, jobs.QUEUE_BULK])
+def test_simulated_sends_without_credentials_show_in_the_inbox(seeded, settings, queue):
+    phone = "+27829990000"
+    outbox.queue_sms(seeded, phone, "Simulated hello", key=f"sim:{queue}", queue=queue)
+    with running_workers(settings):
+        wait_until(lambda: outbox.inbox(seeded, phone) and outbox.inbox(seeded, phone)[0]["status"] == "simulated")
+    assert outbox.inbox(seeded, phone)[0]["text"] == "Simulated hello"

@@ -1,0 +1,138 @@
+"""The USSD webhook's contract with AT: token, malformed requests, CON/END always, retries,
+Redis outages."""
+
+import time
+
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+
+from tests.conftest import TOKEN
+from tests.dialer import Dialer
+from tests.redis_process import RedisProcess
+
+FORM = {"sessionId": "ATUid_1", "serviceCode": "*134*1234#", "phoneNumber": "+27821234567",
+        "networkCode": "65501", "text": ""}
+
+
+@pytest.mark.parametrize("query", ["", "?token=wrong", "?token=", f"?token={TOKEN}x"])
+def test_wrong_or_missing_token_is_403(client, query):
+    assert client.post(f"/webhooks/at/ussd{query}", data=FORM).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "drop, field",
+    [("sessionId", "sessionId"), ("phoneNumber", "phoneNumber")],
+)
+def test_malformed_hop_is_400_naming_the_field(client, drop, field):
+    form = {k: v for k, v in FORM.items() if k != drop}
+    resp = client.post(f"/webhooks/at/ussd?token={TOKEN}", data=form)
+    assert resp.status_code == 400
+    assert resp.get_json()["field"] == field
+
+
+def test_invalid_phone_is_400_naming_phone(client):
+    resp = client.post(f"/webhooks/at/ussd?token={TOKEN}", data={**FORM, "phoneNumber": "12"})
+    assert resp.status_code == 400 and resp.get_json()["field"] == "phoneNumber"
+
+
+def test_first_hop_is_con_text_plain_with_nothing_before(seeded, client):
+    resp = client.post(f"/webhooks/at/ussd?token={TOKEN}", data=FORM)
+    assert resp.status_code == 200 and resp.mimetype == "text/plain"
+    assert resp.get_data(as_text=True).startswith("CON ")
+
+
+def test_local_number_format_is_accepted(seeded, client):
+    resp = client.post(f"/webhooks/at/ussd?token={TOKEN}", data={**FORM, "phoneNumber": "0821234567"})
+    assert resp.status_code == 200
+
+
+def test_retried_hop_returns_same_screen_without_applying_input_twice(seeded, client):
+    phone = Dialer(client)
+    phone.dial()
+    first = phone.press("1")
+    assert phone.retry() == first
+    assert phone.retry() == first
+    # the session advanced once: pressing 0 (back) returns to the first screen
+    phone2 = Dialer(client, phone="+27821112222")
+    start = phone2.dial()
+    assert phone.press("0") == start
+
+
+@hsettings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.one_of(
+    st.text(max_size=200),
+    st.text(alphabet="*0123456789#", max_size=200),
+    st.just(""), st.just("*" * 50), st.just("1" * 200), st.just("98*98*98*98*98*0*0*00"),
+))
+def test_any_text_gets_200_con_or_end(seeded, client, text):
+    resp = client.post(f"/webhooks/at/ussd?token={TOKEN}", data={**FORM, "sessionId": f"fz{hash(text)}", "text": text})
+    assert resp.status_code == 200
+    body = resp.get_data(as_text=True)
+    assert body[:4] in ("CON ", "END ")
+
+
+def test_any_text_mid_session_gets_200_con_or_end(seeded, client):
+    import random
+
+    rng = random.Random(7)
+    alphabet = list("0123456789*#") + ["00", "98", "99", "é", "😀", " "]
+    for n in range(60):
+        phone = Dialer(client, phone=f"+2782{n:07d}")
+        phone.dial()
+        for _ in range(rng.randint(1, 12)):
+            if phone.ended:
+                break
+            phone.press("".join(rng.choice(alphabet) for _ in range(rng.randint(0, 4))))
+
+
+def test_redis_outage_ends_politely_fast_and_recovers(settings, runtime):
+    from gateway.runtime import Runtime
+    from gateway.web import create_app
+
+    server = RedisProcess().start()
+    rt = Runtime.from_settings(settings.with_(REDIS_URL=server.url))
+    try:
+        rt.directory.refresh()
+        client = create_app(runtime=rt).test_client()
+        ok = Dialer(client).dial()
+        assert ok
+        server.stop()
+        started = time.monotonic()
+        phone = Dialer(client)
+        screen = phone.dial()
+        elapsed = time.monotonic() - started
+        assert phone.ended and elapsed < 1.0, (screen, elapsed)
+        assert "sorry" in screen.lower()
+        server.start()  # same port: Redis is back
+        again = Dialer(client)
+        assert again.dial() == ok and not again.ended
+    finally:
+        server.stop()
+        rt.close()
+
+
+def test_end_of_session_event_is_recorded_and_clears_session(seeded, client):
+    from sqlalchemy import select
+
+    from gateway.store.models import UssdSessionLog
+
+    phone = Dialer(client)
+    phone.dial()
+    resp = client.post(f"/webhooks/at/ussd/events?token={TOKEN}", data={
+        "sessionId": phone.session_id, "phoneNumber": phone.phone, "status": "Incomplete",
+        "hopsCount": "1", "durationInMillis": "5300", "serviceCode": "*134*1234#", "input": ""})
+    assert resp.status_code == 200
+    assert seeded.redis.get(f"ussd:s:{phone.session_id}") is None
+    with seeded.sessions() as s:
+        row = s.scalar(select(UssdSessionLog).where(UssdSessionLog.session_id == phone.session_id))
+    assert row.status == "Incomplete" and row.hops == 1 and row.duration_ms == 5300
+    # AT repeating the notification is fine
+    again = client.post(f"/webhooks/at/ussd/events?token={TOKEN}", data={"sessionId": phone.session_id, "status": "Incomplete"})
+    assert again.status_code == 200
+
+
+def test_end_of_session_event_without_session_id_is_400(client):
+    resp = client.post(f"/webhooks/at/ussd/events?token={TOKEN}", data={"status": "Success"})
+    assert resp.status_code == 400 and resp.get_json()["field"] == "sessionId"
