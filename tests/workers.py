@@ -44,3 +44,34 @@ def wait_until(predicate, timeout: float = 30.0, every: float = 0.1):
             return value
         time.sleep(every)
     raise AssertionError(f"condition not met within {timeout}s")
+
+
+BUSY_OUT = ("queued", "sending", "retry", "unknown")
+BUSY_IN = ("received", "processing")
+
+
+def busy_rows(rt) -> int:
+    """Messages still moving: outbound not yet final, inbound not yet answered."""
+    from sqlalchemy import func, or_, select
+
+    from gateway.store.models import Message
+
+    with rt.sessions() as s:
+        return s.scalar(select(func.count()).select_from(Message).where(or_(
+            (Message.direction == "out") & Message.status.in_(BUSY_OUT),
+            (Message.direction == "in") & Message.status.in_(BUSY_IN))))
+
+
+def wait_quiet(rt, timeout: float = 60.0, settle: float = 0.3) -> None:
+    """Wait until the system is quiet: no message queued, sending, waiting to retry, unknown
+    or unanswered — seen twice, ``settle`` seconds apart (a row written between the two looks
+    would show). Counting after this, not after a fixed sleep, is what makes a count honest."""
+    import time
+
+    def quiet_twice() -> bool:
+        if busy_rows(rt):
+            return False
+        time.sleep(settle)
+        return not busy_rows(rt)
+
+    wait_until(quiet_twice, timeout=timeout)

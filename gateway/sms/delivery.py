@@ -28,7 +28,10 @@ _RANK = {"queued": 0, "retry": 0, "sending": 1, "unknown": 1, "sent": 2, "simula
 def apply_delivery(rt, report: DeliveryReport) -> str:
     """Update the message AT reports on; idempotent. Returns what happened."""
     with rt.sessions.begin() as s:
-        row = s.scalar(select(Message).where(Message.at_message_id == report.at_id, Message.direction == "out"))
+        # FOR UPDATE (PostgreSQL): the sweeper changes rows with conditional UPDATEs; holding the
+        # row keeps our read-then-write from overwriting a change made in between.
+        row = s.scalar(select(Message).where(Message.at_message_id == report.at_id, Message.direction == "out")
+                       .with_for_update())
         if row is None:
             row = _reconcile_unknown(s, report)
         if row is None:
@@ -67,7 +70,7 @@ def _reconcile_unknown(s, report: DeliveryReport) -> Message | None:
     if not report.phone:
         return None
     row = s.scalar(select(Message).where(Message.phone == report.phone, Message.direction == "out",
-                                         Message.status == "unknown").order_by(Message.id))
+                                         Message.status == "unknown").order_by(Message.id).with_for_update())
     if row is not None:
         row.at_message_id = report.at_id
     return row
@@ -122,7 +125,7 @@ def apply_pending_reports(s, message_ids: list[str]) -> None:
         return
     pending = list(s.scalars(select(PendingDeliveryReport).where(PendingDeliveryReport.at_message_id.in_(message_ids))))
     for p in pending:
-        row = s.scalar(select(Message).where(Message.at_message_id == p.at_message_id))
+        row = s.scalar(select(Message).where(Message.at_message_id == p.at_message_id).with_for_update())
         if row is not None:
             _apply(row, p.status, p.failure_reason or p.at_status)
             s.delete(p)
@@ -134,7 +137,7 @@ def settle_unknown_from_reports(rt) -> int:
     with rt.sessions.begin() as s:
         for report in list(s.scalars(select(PendingDeliveryReport).where(PendingDeliveryReport.phone.is_not(None)))):
             row = s.scalar(select(Message).where(Message.phone == report.phone, Message.direction == "out",
-                                                 Message.status == "unknown").order_by(Message.id))
+                                                 Message.status == "unknown").order_by(Message.id).with_for_update())
             if row is None:
                 continue
             row.at_message_id = report.at_message_id

@@ -33,24 +33,29 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, timedelta
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, or_, select, update
 
 from gateway import jobs
 from gateway.channels.africastalking import STATUS_NAMES, SendError
 from gateway.sms import consent, delivery
 from gateway.sms.outbox import SEND_JOB_TIMEOUT, kick, kick_flag
 from gateway.sms.ratelimit import RateLimiter
-from gateway.store.models import Message, utcnow
+from gateway.store.models import Citizen, Message, utcnow
 
 log = logging.getLogger(__name__)
 SEND_SLICE_SECONDS = 60.0  # a send job hands over to a fresh one after this long
 SEND_CONCURRENCY = 4  # AT requests in flight at once per worker, for batches of different texts
 PERMANENT_REASONS = {401, 402, 403, 404, 405, 406, 407, 409}
 _T = Message.__table__
-_RECORD_ACCEPTED = update(_T).where(_T.c.id == bindparam("row_id")).values(
+# A send's outcome is written only to a row still in flight: 'sending', or 'unknown' when the
+# sweeper took the lease of a slow request. A row a delivery report has settled meanwhile (or
+# one resent since) keeps what it learnt; an unconditional write here resent delivered SMS.
+IN_FLIGHT = ("sending", "unknown")
+_MINE = or_(*(_T.c.status == s for s in IN_FLIGHT))  # not IN: executemany takes no expanding IN
+_RECORD_ACCEPTED = update(_T).where(_T.c.id == bindparam("row_id"), _MINE).values(
     status=bindparam("status"), at_message_id=bindparam("at_message_id"), failure_reason=None,
     status_code=bindparam("status_code"), cost=bindparam("cost"), updated_at=bindparam("updated_at"))
-_RECORD_FAILED = update(_T).where(_T.c.id == bindparam("row_id")).values(
+_RECORD_FAILED = update(_T).where(_T.c.id == bindparam("row_id"), _MINE).values(
     status="failed", failure_reason=bindparam("failure_reason"), status_code=bindparam("status_code"),
     cost=bindparam("cost"), updated_at=bindparam("updated_at"))
 
@@ -63,10 +68,18 @@ def _peek(rt, queue: str, limit: int) -> list[tuple[int, int]]:
                                                         Message.status == "queued").order_by(Message.id).limit(limit))]
 
 
-def _claim(rt, ids: list[int]) -> list[Message]:
-    """Move these rows from 'queued' to 'sending'; only rows this call moved are returned."""
+def _claim(rt, ids: list[int], bulk: bool) -> list[Message]:
+    """Move these rows from 'queued' to 'sending'; only rows this call moved are returned.
+    Bulk rows to a number that has opted out are skipped here, whatever the row's history
+    (a retry, a resend after an unknown outcome): this is the last look before AT."""
     now = utcnow()
     with rt.sessions.begin() as s:
+        if bulk:
+            s.execute(update(Message).where(
+                Message.id.in_(ids), Message.status == "queued",
+                Message.phone.in_(select(Citizen.phone).where(Citizen.opted_out.is_(True))))
+                .values(status="skipped", failure_reason="OptedOut", updated_at=now)
+                .execution_options(synchronize_session=False))
         # One conditional UPDATE: a row a concurrent worker claimed first no longer matches
         # status='queued' (PostgreSQL re-checks it after the row lock; SQLite has one writer).
         # RETURNING the rows themselves saves reading them again.
@@ -105,7 +118,7 @@ def send_pending(rt, queue: str, release: bool = False, slice_seconds: float | N
         # Wait for the rate limit BEFORE claiming, so claimed rows leave at once: the gap
         # between 'sending' and the request is as short as it can be.
         limiter.acquire(sum(seg for _i, seg in peeked))
-        rows = _claim(rt, [i for i, _seg in peeked])
+        rows = _claim(rt, [i for i, _seg in peeked], bulk=queue == jobs.QUEUE_BULK)
         groups: dict[str, list[Message]] = defaultdict(list)
         for row in rows:
             groups[row.text].append(row)
@@ -200,8 +213,10 @@ def _record(rt, sender, outcomes: list[tuple[list[Message], list | None, SendErr
 
 
 def _set(rt, ids: list[int], **values) -> None:
+    """Write a send's outcome to those of ``ids`` still in flight (see :data:`IN_FLIGHT`)."""
     with rt.sessions.begin() as s:
-        s.execute(update(Message).where(Message.id.in_(ids)).values(updated_at=utcnow(), **values))
+        s.execute(update(Message).where(Message.id.in_(ids), Message.status.in_(IN_FLIGHT))
+                  .values(updated_at=utcnow(), **values))
 
 
 def _retry_later(rt, rows: list[Message], reason: str) -> None:
@@ -231,11 +246,14 @@ def release_due_retries(rt) -> int:
     """Put 'retry' rows whose back-off is over back in the queue."""
     now = utcnow()
     with rt.sessions.begin() as s:
-        rows = list(s.scalars(select(Message).where(Message.direction == "out", Message.status == "retry")))
-        due = [r for r in rows if _aware(r.updated_at) + timedelta(seconds=backoff(r.attempts)) <= now]
-        for r in due:
-            r.status = "queued"
-    return len(due)
+        rows = s.execute(select(Message.id, Message.updated_at, Message.attempts).where(
+            Message.direction == "out", Message.status == "retry")).all()
+        due = [r.id for r in rows if _aware(r.updated_at) + timedelta(seconds=backoff(r.attempts)) <= now]
+        if not due:
+            return 0
+        # Conditional: a row an opt-out or another sweep changed meanwhile is left alone.
+        return s.execute(update(Message).where(Message.id.in_(due), Message.status == "retry")
+                         .values(status="queued")).rowcount
 
 
 def _aware(dt):

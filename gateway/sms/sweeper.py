@@ -32,18 +32,14 @@ def sweep(rt) -> dict:
             .values(status="unknown", updated_at=now)).rowcount
     settled = delivery.settle_unknown_from_reports(rt) + delivery.apply_all_pending_reports(rt)
     release_due_retries(rt)
+    # Conditional UPDATEs, never load-then-write: a delivery report (or a sweep in another
+    # worker) may settle a row between our look and our write, and must not be overwritten.
+    stale = (Message.direction == "out") & (Message.status == "unknown") & (Message.updated_at < now - window)
     with rt.sessions.begin() as s:
-        stale = list(s.scalars(select(Message).where(
-            Message.direction == "out", Message.status == "unknown", Message.updated_at < now - window)))
-        resent = failed = 0
-        for row in stale:
-            if row.failure_reason == "ResentNoReport":
-                row.status, row.failure_reason = "failed", "OutcomeUnknown"
-                failed += 1
-            else:
-                row.status, row.failure_reason = "queued", "ResentNoReport"
-                resent += 1
-            row.updated_at = now
+        failed = s.execute(update(Message).where(stale, Message.failure_reason == "ResentNoReport")
+                           .values(status="failed", failure_reason="OutcomeUnknown", updated_at=now)).rowcount
+        resent = s.execute(update(Message).where(stale)
+                           .values(status="queued", failure_reason="ResentNoReport", updated_at=now)).rowcount
         waiting = {q for q in s.scalars(select(Message.queue).where(Message.direction == "out",
                                                                      Message.status == "queued").distinct()) if q}
     for queue in waiting:

@@ -5,17 +5,19 @@ from __future__ import annotations
 import os
 import signal
 import time
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from gateway import jobs
-from gateway.sms import outbox
+from gateway.sms import consent, outbox
 from gateway.store.models import Message
+from gateway.store.models import utcnow as now
 from tests.conftest import TOKEN
 from tests.fake_at import FakeAT
 from tests.live import serving
-from tests.workers import running_workers, start_worker, wait_until
+from tests.workers import running_workers, start_worker, wait_quiet, wait_until
 
 FINAL = {"sent", "delivered", "failed"}
 
@@ -63,18 +65,19 @@ def test_same_inbound_id_three_times_gets_one_reply(seeded, client, settings):
 
 def test_stop_confirms_then_bulk_skips_and_start_includes_again(seeded, client, settings):
     a, b = "+27821110001", "+27821110002"
-    with FakeAT() as fake, running_workers(settings, env=at_env(fake)):
+    with FakeAT() as fake, running_workers(settings, 3, env=at_env(fake)):
         inbound(client, "STOP", "ATXid_stop_1", phone=a)
         wait_until(lambda: fake.sent_to(a) == 1)
         assert "START" in fake.accepted_messages()[0][1]  # the confirmation says how to rejoin
         outbox.queue_bulk(seeded, [a, b], "Home Affairs mobile unit Tuesday 09:00. Reply STOP to opt out", "bc1")
-        wait_until(lambda: fake.sent_to(b) == 1)
-        time.sleep(0.5)
+        wait_quiet(seeded)
+        assert fake.sent_to(b) == 1
         assert fake.sent_to(a) == 1  # only the STOP confirmation
         inbound(client, "START", "ATXid_start_1", phone=a)
         wait_until(lambda: fake.sent_to(a) == 2)
         outbox.queue_bulk(seeded, [a, b], "Clinic day Friday. Reply STOP to opt out", "bc2")
-        wait_until(lambda: fake.sent_to(a) == 3 and fake.sent_to(b) == 2)
+        wait_quiet(seeded)
+    assert fake.sent_to(a) == 3 and fake.sent_to(b) == 2
     bulk = [r for r in fake.requests if r.form.get("enqueue") == "1"]
     assert bulk, "bulk sends use AT's enqueue flag"
 
@@ -93,10 +96,11 @@ def test_twenty_percent_faults_end_final_and_never_twice(seeded, app, settings):
     phones = [f"+2772{i:07d}" for i in range(n)]
     with serving(app) as base, FakeAT(dlr_url=f"{base}/webhooks/at/sms/delivery?token={TOKEN}") as fake:
         fake.random_failures(0.2, seed=11)
-        with running_workers(settings, env=at_env(fake), args=("--sweep-every", "0.5")):
+        with running_workers(settings, 3, env=at_env(fake), args=("--sweep-every", "0.5")):
             for i, phone in enumerate(phones):
                 outbox.queue_sms(seeded, phone, f"Reply {i}: your nearest centre is open", key=f"fault:{i}")
-            wait_until(lambda: set(statuses(seeded)) <= FINAL and sum(statuses(seeded).values()) == n, timeout=90)
+            wait_quiet(seeded, timeout=120)
+    assert set(statuses(seeded)) <= FINAL and sum(statuses(seeded).values()) == n
     counts = fake.accepted_counts()
     assert max(counts.values()) == 1, [p for p, c in counts.items() if c > 1]
     outcomes = {r.outcome for r in fake.requests}
@@ -125,8 +129,8 @@ def test_sigkill_mid_thousand_then_another_worker_sends_each_exactly_once(seeded
             first.wait()
         killed_at = len(fake.accepted_counts())
         assert killed_at < n, "the kill came too late to test anything"
-        with running_workers(settings, env=env, args=("--sweep-every", "0.5")):
-            wait_until(lambda: len(fake.accepted_counts()) == n and set(statuses(seeded)) <= FINAL, timeout=120)
+        with running_workers(settings, 3, env=env, args=("--sweep-every", "0.5")):
+            wait_quiet(seeded, timeout=120)
     counts = fake.accepted_counts()
     assert len(counts) == n and set(counts.values()) == {1}
     assert statuses(seeded).get("failed", 0) == 0
@@ -139,3 +143,25 @@ def test_simulated_sends_without_credentials_show_in_the_inbox(seeded, settings,
     with running_workers(settings):
         wait_until(lambda: outbox.inbox(seeded, phone) and outbox.inbox(seeded, phone)[0]["status"] == "simulated")
     assert outbox.inbox(seeded, phone)[0]["text"] == "Simulated hello"
+
+
+def test_opted_out_number_is_never_sent_a_bulk_row_whatever_its_history(seeded, settings):
+    """A bulk row that waited out a retry, or whose outcome was unknown and is resent, is
+    checked for opt-out again when a worker claims it (3 workers at once, counted when quiet)."""
+    stopped_retry, stopped_unknown, still_in = "+27821110011", "+27821110012", "+27821110013"
+    outbox.queue_bulk(seeded, [stopped_retry, stopped_unknown, still_in], "Clinic day Friday", "bc-hist")
+    long_ago = now() - timedelta(hours=1)
+    with seeded.sessions.begin() as s:
+        for phone, status in ((stopped_retry, "retry"), (stopped_unknown, "unknown"), (still_in, "retry")):
+            s.execute(update(Message).where(Message.phone == phone).values(
+                status=status, attempts=1, updated_at=long_ago))
+    for phone in (stopped_retry, stopped_unknown):
+        consent.record_opt_out(seeded, phone)
+    with FakeAT() as fake, running_workers(settings, 3, env=at_env(fake), args=("--sweep-every", "0.5")):
+        wait_until(lambda: fake.sent_to(still_in) == 1, timeout=60)
+        wait_quiet(seeded, timeout=60)
+    assert fake.sent_to(stopped_retry) == 0 and fake.sent_to(stopped_unknown) == 0
+    assert fake.sent_to(still_in) == 1
+    with seeded.sessions() as s:
+        skipped = dict(s.execute(select(Message.phone, Message.failure_reason).where(Message.status == "skipped")).all())
+    assert skipped == {stopped_retry: "OptedOut", stopped_unknown: "OptedOut"}
