@@ -231,9 +231,12 @@ def web(host: str, port: int, workers: int, dev: bool) -> None:
             self.cfg.set("accesslog", None)
 
         def load(self):
+            from config.logging import route_to_root
             from gateway.web import create_app
 
-            return create_app(settings)
+            app = create_app(settings)
+            route_to_root("gunicorn.error")  # in the worker: its tracebacks get masked too
+            return app
 
     _App().run()
 

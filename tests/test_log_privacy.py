@@ -8,6 +8,7 @@ searched for each raw form. The unit tables pin down :func:`config.mask_phone` i
 
 from __future__ import annotations
 
+import io
 import re
 from urllib.parse import quote
 
@@ -169,3 +170,19 @@ def test_json_lines_are_masked_too():
     assert line["msg"] == "sms from +25471****678 failed"
     assert "+2782****567" in line["exc"] and "082****567" in line["exc"]
     assert "821234567" not in out.getvalue()
+
+
+def test_gunicorns_error_log_goes_through_the_masked_handler():
+    import logging
+
+    from config.logging import route_to_root
+
+    gunicorn_log = logging.getLogger("gunicorn.error")
+    own = logging.StreamHandler(io.StringIO())
+    gunicorn_log.addHandler(own)
+    gunicorn_log.propagate = False  # as gunicorn sets it up
+    with captured_logs("INFO") as out:
+        route_to_root("gunicorn.error")
+        gunicorn_log.error("Error handling request %s", f"/webhooks/at/sms?token={TOKEN}&from=%2B27821234567")
+    assert own not in gunicorn_log.handlers
+    assert "token=***&from=%2B2782****567" in out.getvalue()
