@@ -1,11 +1,10 @@
 """Lowest layer: typed settings and logging set-up. Nothing else reads ``os.environ``."""
 
-from config.logging import MaskingFilter, configure_logging, mask_phone
+from config.logging import configure_logging, mask_phone
 from config.settings import ConfigError, Settings, describe_settings, load_settings
 
 __all__ = [
     "ConfigError",
-    "MaskingFilter",
     "Settings",
     "configure_logging",
     "describe_settings",

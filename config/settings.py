@@ -13,6 +13,8 @@ from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from urllib.parse import urlparse
 
+from config.logging import hide_url_password
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -163,12 +165,15 @@ def with_generated_secrets(settings: Settings) -> tuple[Settings, list[str]]:
 
 
 def describe_settings(settings: Settings | None = None) -> list[tuple[str, str, str]]:
-    """(name, current value or default, help) for every setting; secrets are hidden."""
+    """(name, current value or default, help) for every setting; secrets, and passwords
+    inside URLs, are hidden."""
     rows = []
     for f in fields(Settings):
         value = getattr(settings, f.name) if settings else f.default
         shown = _raw(value)
         if f.metadata.get("secret") and shown:
             shown = "(set)"
+        elif "://" in shown:
+            shown = hide_url_password(shown)  # DATABASE_URL / REDIS_URL may carry one
         rows.append((f.name, shown, f.metadata["help"]))
     return rows

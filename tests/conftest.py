@@ -4,7 +4,9 @@ session, cleaned between tests."""
 
 from __future__ import annotations
 
+import io
 import os
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import delete
@@ -122,3 +124,43 @@ def app(rt):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(params=["no-tables", "refused"])
+def rt_without_db(request, runtime, tmp_path):
+    """The session runtime (its Redis works) with a database that fails every statement: an
+    empty SQLite file (errors quote the SQL and its parameters) or a PostgreSQL port nobody
+    listens on (the URL carries a password)."""
+    import dataclasses
+
+    url = {"no-tables": f"sqlite:///{tmp_path / 'empty.db'}",
+           "refused": f"postgresql://thusong:{DB_PASSWORD}@127.0.0.1:{_free_port()}/thusong"}[request.param]
+    engine = gdb.make_engine(url)
+    runtime.redis.flushdb()
+    yield dataclasses.replace(runtime, engine=engine, sessions=gdb.make_sessionmaker(engine))
+    engine.dispose()
+
+
+DB_PASSWORD = "pw-Xq81-never-logged"
+
+
+@contextmanager
+def captured_logs(level: str = "DEBUG", **options):
+    """Everything logged inside the block, as the product's own handler writes it."""
+    from config import configure_logging
+
+    stream = io.StringIO()
+    handler = configure_logging(level, stream=stream, **options)
+    try:
+        yield stream
+    finally:
+        handler.close()  # writes any summary still pending
+        configure_logging("WARNING")

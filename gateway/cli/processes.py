@@ -13,6 +13,7 @@ from rq.serializers import JSONSerializer
 from werkzeug.serving import run_simple
 
 from config import configure_logging
+from config.logging import route_to_root
 from gateway import jobs
 from gateway.cli.common import runtime_for, settings_or_exit
 from gateway.web.app import create_app
@@ -78,6 +79,8 @@ def web(host: str, port: int, workers: int, dev: bool) -> None:
             self.cfg.set("accesslog", None)
 
         def load(self):
-            return create_app(settings)
+            app = create_app(settings)
+            route_to_root("gunicorn.error")  # in the worker: its tracebacks get masked too
+            return app
 
     _App().run()

@@ -22,6 +22,7 @@ from gateway.ussd.sessions import RESUME_WINDOW, SessionStore, StoredHop
 from menus.engine import apology_text, step
 
 log = logging.getLogger(__name__)
+_REPEATS = {"repeat_summary": "ussd hop failed: {n} more in the last {seconds} s (answered with an apology)"}
 
 
 def answer(rt, hop: UssdHop) -> tuple[str, bool]:
@@ -29,7 +30,8 @@ def answer(rt, hop: UssdHop) -> tuple[str, bool]:
     try:
         return _answer(rt, hop)
     except Exception:
-        log.exception("ussd hop failed (session %s)", hop.session_id)
+        # One template for every hop, so an outage is one traceback and then a count.
+        log.exception("ussd hop failed (session %s)", hop.session_id, extra=_REPEATS)
         return apology(rt, hop.phone), True
 
 
