@@ -213,7 +213,11 @@ def worker(burst: bool, name: str | None, sweep_every: float) -> None:
 @click.option("--workers", default=2, show_default=True, type=int, help="gunicorn worker processes.")
 @click.option("--dev", is_flag=True, help="Use the single-process development server instead of gunicorn.")
 def web(host: str, port: int, workers: int, dev: bool) -> None:
-    """Serve the web app (webhooks, simulator, health and metrics)."""
+    """Serve the web app (webhooks, simulator, health and metrics).
+
+    gunicorn's sync workers must not face the internet: put the nginx site in deploy/nginx/
+    in front (it buffers slow clients) and set TRUSTED_PROXIES=1.
+    """
     settings = settings_or_exit()
     if dev:
         from werkzeug.serving import run_simple
@@ -222,13 +226,21 @@ def web(host: str, port: int, workers: int, dev: bool) -> None:
 
         run_simple(host, port, create_app(settings), threaded=True, use_reloader=False)
         return
+    settings = _shared_metrics_folder(settings)
     from gunicorn.app.base import BaseApplication
+    from prometheus_client import multiprocess
+
+    folder = settings.PROMETHEUS_MULTIPROC_DIR
+
+    def child_exit(_server, worker) -> None:
+        multiprocess.mark_process_dead(worker.pid, folder)  # its live gauges no longer count
 
     class _App(BaseApplication):
         def load_config(self):
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
             self.cfg.set("accesslog", None)
+            self.cfg.set("child_exit", child_exit)
 
         def load(self):
             from gateway.web import create_app
@@ -236,6 +248,20 @@ def web(host: str, port: int, workers: int, dev: bool) -> None:
             return create_app(settings)
 
     _App().run()
+
+
+def _shared_metrics_folder(settings: Settings) -> Settings:
+    """Empty the folder where gunicorn workers keep their metric values (default
+    instance/prometheus) and point prometheus-client at it, before anything imports it:
+    /metrics then adds up every worker instead of showing whichever one answered."""
+    import os
+
+    folder = Path(settings.PROMETHEUS_MULTIPROC_DIR or settings.instance_path / "prometheus")
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.db"):  # a previous run's counts are not this run's
+        old.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)  # read by prometheus-client itself
+    return settings.with_(PROMETHEUS_MULTIPROC_DIR=str(folder))
 
 
 # The laptop commands live in their own module (they import this one's helpers lazily).

@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import hmac
 import logging
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
@@ -16,6 +15,7 @@ from flask import Blueprint, Response, abort, current_app, jsonify, request
 from gateway import inbound, ussd
 from gateway.channels import africastalking as at
 from gateway.metrics import SMS_INBOUND, USSD_HOPS, USSD_SECONDS
+from gateway.web import token_matches
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks/at")
@@ -27,9 +27,7 @@ def _runtime():
 
 @bp.before_request
 def _check_token() -> None:
-    expected = _runtime().settings.WEBHOOK_TOKEN
-    given = request.args.get("token", "")
-    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+    if not token_matches(request.args.get("token", ""), _runtime().settings.webhook_tokens):
         abort(403)
 
 
