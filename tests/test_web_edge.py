@@ -85,3 +85,16 @@ def test_webhook_token_rotation_accepts_each_listed_token(rt, given, status):
                        data={"sessionId": "S1", "serviceCode": "*134*1234#", "phoneNumber": "+27821234567",
                              "networkCode": "65501", "text": ""})
     assert resp.status_code == status
+
+
+def test_thusong_web_refuses_to_start_with_the_simulator_in_production(monkeypatch):
+    from click.testing import CliRunner
+
+    from gateway.cli import main
+
+    for key, value in {"THUSONG_ENV": "production", "SECRET_KEY": "k", "WEBHOOK_TOKEN": "t",
+                       "METRICS_TOKEN": "m", "SIMULATOR_ENABLED": "true"}.items():
+        monkeypatch.setenv(key, value)
+    result = CliRunner().invoke(main, ["web", "--port", "1"])
+    assert result.exit_code != 0
+    assert "SIMULATOR_ENABLED" in result.output and "any number's SMS" in result.output
