@@ -42,10 +42,14 @@ class Settings:
     AT_API_KEY: str = _help("Africa's Talking API key; unset means SMS are simulated, not sent.", "", secret=True)
     AT_SENDER_ID: str = _help("Alphanumeric sender id or short code that SMS are sent from.", "")
     AT_API_URL: str = _help("AT base URL incl. /version1; unset lets the SDK choose from the username.", "")
-    WEBHOOK_TOKEN: str = _help("Shared secret every AT callback URL carries as ?token=.", "", secret=True)
+    WEBHOOK_TOKEN: str = _help("Shared secret every AT callback URL carries as ?token=; a comma-separated list during a rotation.", "", secret=True)
+    METRICS_TOKEN: str = _help("Bearer token for /metrics and the /healthz?worker=1 check (required in production); a comma-separated list during a rotation.", "", secret=True)
     SECRET_KEY: str = _help("Flask session signing key for the staff dashboard.", "", secret=True)
     USSD_SERVICE_CODE: str = _help("The USSD code citizens dial, shown in help texts.", "*134*1234#")
-    SIMULATOR_ENABLED: bool = _help("Serve the /simulator phone page.", True)
+    SIMULATOR_ENABLED: bool | None = _help("Serve the /simulator phone page; unset (or 'auto') means on in development, off in production, where it is refused.", None)
+    TRUSTED_PROXIES: int = _help("How many reverse proxies (e.g. 1 for nginx) stand in front of the app: X-Forwarded-For/-Proto are believed for that many hops, and ignored at 0.", 0)
+    MAX_CONTENT_LENGTH: int = _help("Largest request body accepted, in bytes (AT's forms are well under 1 KiB); larger gets 413.", 64 * 1024)
+    PROMETHEUS_MULTIPROC_DIR: str = _help("Folder where gunicorn workers share metric values; `thusong web` sets it (instance/prometheus) and empties it at start.", "")
     LOG_LEVEL: str = _help("Python logging level name.", "INFO")
     LOG_JSON: bool = _help("Write logs as one JSON object per line.", False)
     SMS_RATE_PER_SECOND: float = _help("Outbound SMS segments per second, per channel.", 20.0)
@@ -58,6 +62,23 @@ class Settings:
     @property
     def is_production(self) -> bool:
         return self.THUSONG_ENV == "production"
+
+    @property
+    def simulator_enabled(self) -> bool:
+        """On in development unless switched off; never in production (refused at load)."""
+        if self.SIMULATOR_ENABLED is None:
+            return not self.is_production
+        return self.SIMULATOR_ENABLED
+
+    @property
+    def webhook_tokens(self) -> tuple[str, ...]:
+        """Every accepted webhook token: the new one and, during a rotation, the old ones."""
+        return _token_list(self.WEBHOOK_TOKEN)
+
+    @property
+    def metrics_tokens(self) -> tuple[str, ...]:
+        """Every accepted bearer token for /metrics and the worker health check."""
+        return _token_list(self.METRICS_TOKEN)
 
     @property
     def sms_is_simulated(self) -> bool:
@@ -81,13 +102,28 @@ class Settings:
         return {f.name: _raw(getattr(self, f.name)) for f in fields(self)}
 
 
+def _token_list(raw: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
 def _raw(value) -> str:
+    if value is None:
+        return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
 
 
 def _parse(name: str, kind, raw: str):
+    if kind == "bool | None":  # unset, empty or "auto": the field's property decides
+        if raw.strip().lower() in ("", "auto"):
+            return None
+        kind = bool
+    if kind is int or kind == "int":
+        try:
+            return int(raw.strip())
+        except ValueError:
+            raise ConfigError(f"{name}: expected a whole number, got {raw!r}") from None
     if kind is bool or kind == "bool":
         low = raw.strip().lower()
         if low in _TRUE:
@@ -122,10 +158,21 @@ def _validate(s: Settings) -> None:
         raise ConfigError(f"LOG_LEVEL: unknown level {s.LOG_LEVEL!r}")
     if bool(s.AT_USERNAME) != bool(s.AT_API_KEY):
         raise ConfigError("AT_USERNAME/AT_API_KEY: set both or neither")
+    if not 0 <= s.TRUSTED_PROXIES <= 5:
+        raise ConfigError(f"TRUSTED_PROXIES: expected a number of proxy hops 0-5, got {s.TRUSTED_PROXIES}")
+    if s.MAX_CONTENT_LENGTH <= 0:
+        raise ConfigError("MAX_CONTENT_LENGTH: must be a positive number of bytes")
     if s.is_production:
-        for name in ("SECRET_KEY", "WEBHOOK_TOKEN"):
-            if not getattr(s, name):
+        for name, value in (("SECRET_KEY", s.SECRET_KEY), ("WEBHOOK_TOKEN", s.webhook_tokens),
+                            ("METRICS_TOKEN", s.metrics_tokens)):
+            if not value:
                 raise ConfigError(f"{name}: required when THUSONG_ENV=production")
+        if s.SIMULATOR_ENABLED:
+            raise ConfigError(
+                "SIMULATOR_ENABLED: refused when THUSONG_ENV=production: the simulator lets anyone "
+                "read any number's SMS, opt any number out or in, and make the service text any "
+                "number. Unset it (or set it to false)."
+            )
 
 
 def read_dotenv(path: str | os.PathLike = ".env") -> dict[str, str]:

@@ -17,3 +17,64 @@ def serving(app):
         yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http(port: int, method: str, path: str, form: dict | None = None, timeout: float = 10,
+         headers: dict | None = None) -> tuple[int, str]:
+    """One request on a fresh connection (as AT makes them): (status, body)."""
+    import http.client
+    import urllib.parse
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        body = urllib.parse.urlencode(form) if form is not None else None
+        sent = {"Content-Type": "application/x-www-form-urlencoded"} if form is not None else {}
+        conn.request(method, path, body, {**sent, **(headers or {})})
+        resp = conn.getresponse()
+        return resp.status, resp.read().decode()
+    finally:
+        conn.close()
+
+
+@contextmanager
+def thusong_web(settings, workers: int = 2, **changes):
+    """``thusong web`` (gunicorn, sync workers) on a free loopback port, sharing the tests'
+    Redis and database, once ``/healthz`` answers: yields the port."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.workers import ROOT
+
+    port = free_port()
+    env = {**os.environ, **settings.with_(**changes).as_environ()}
+    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "web", "--port", str(port),
+                             "--workers", str(workers)], cwd=ROOT, env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if http(port, "GET", "/healthz", timeout=1)[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "thusong web did not start"
+            time.sleep(0.05)
+        yield port
+    finally:
+        proc.send_signal(signal.SIGINT)  # gunicorn's quick shutdown: tests need no graceful drain
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -130,7 +130,10 @@ def simulate(phone: str, url: str | None) -> None:
             return resp.json()
         rt = None
     else:
-        settings = settings_or_exit().with_(SIMULATOR_ENABLED=True)
+        settings = settings_or_exit()
+        if settings.is_production:
+            raise click.ClickException("`simulate` is for development; the simulator is refused in production")
+        settings = settings.with_(SIMULATOR_ENABLED=True)
         rt = runtime_for(settings)
         upgrade(rt.engine)
         seed_if_empty(rt)

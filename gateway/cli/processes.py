@@ -4,10 +4,14 @@ and ``thusong web`` (gunicorn, or the development server)."""
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import threading
+from pathlib import Path
 
 import click
 from gunicorn.app.base import BaseApplication
+from prometheus_client import multiprocess
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 from werkzeug.serving import run_simple
@@ -67,16 +71,35 @@ def worker(burst: bool, name: str | None, sweep_every: float) -> None:
 @click.option("--workers", default=2, show_default=True, type=int, help="gunicorn worker processes.")
 @click.option("--dev", is_flag=True, help="Use the single-process development server instead of gunicorn.")
 def web(host: str, port: int, workers: int, dev: bool) -> None:
-    """Serve the web app (webhooks, simulator, health and metrics)."""
+    """Serve the web app (webhooks, simulator, health and metrics).
+
+    gunicorn's sync workers must not face the internet: put the nginx site in deploy/nginx/
+    in front (it buffers slow clients) and set TRUSTED_PROXIES=1.
+    """
     settings = settings_or_exit()
     if dev:
         run_simple(host, port, create_app(settings), threaded=True, use_reloader=False)
         return
+    folder = str(Path(settings.PROMETHEUS_MULTIPROC_DIR or settings.instance_path / "prometheus"))
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR") != folder:
+        # prometheus-client picks its value store when first imported, and this process has
+        # imported it already (the app's metrics): start again with the folder in the
+        # environment, so the gunicorn workers forked from here count into shared files.
+        _empty_metrics_folder(Path(folder))
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+        os.execv(sys.executable, [sys.executable, "-m", "gateway.cli", "web", "--host", host,
+                                  "--port", str(port), "--workers", str(workers)])
+    settings = settings.with_(PROMETHEUS_MULTIPROC_DIR=folder)
+
+    def child_exit(_server, worker) -> None:
+        multiprocess.mark_process_dead(worker.pid, folder)  # its live gauges no longer count
+
     class _App(BaseApplication):
         def load_config(self):
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
             self.cfg.set("accesslog", None)
+            self.cfg.set("child_exit", child_exit)
 
         def load(self):
             app = create_app(settings)
@@ -84,3 +107,11 @@ def web(host: str, port: int, workers: int, dev: bool) -> None:
             return app
 
     _App().run()
+
+
+def _empty_metrics_folder(folder: Path) -> None:
+    """The folder where gunicorn workers keep their metric values, emptied: a previous run's
+    counts are not this run's. /metrics adds up every worker's file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.db"):
+        old.unlink()

@@ -1,4 +1,8 @@
-"""The Flask application factory: one app per runtime, every blueprint registered here."""
+"""The Flask application factory: one app per runtime, every blueprint registered here.
+
+The app trusts ``X-Forwarded-For``/``-Proto`` only for ``TRUSTED_PROXIES`` hops (werkzeug's
+ProxyFix; 0 ignores them) and refuses bodies over ``MAX_CONTENT_LENGTH`` with 413.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import logging
 
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Settings, configure_logging, load_settings
 from gateway.runtime import Runtime
@@ -25,7 +30,13 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     settings = runtime.settings
     configure_logging(settings.LOG_LEVEL, settings.LOG_JSON)
     app = Flask(__name__, instance_path=str(settings.instance_path))
-    app.config.update(SECRET_KEY=settings.SECRET_KEY or None, THUSONG_SETTINGS=settings)
+    app.config.update(SECRET_KEY=settings.SECRET_KEY or None, THUSONG_SETTINGS=settings,
+                      MAX_CONTENT_LENGTH=settings.MAX_CONTENT_LENGTH)
+    if settings.TRUSTED_PROXIES:
+        # Each proxy appends the address it saw: believe only the last N entries, so a client's
+        # own X-Forwarded-For (which nginx keeps in front of them) changes nothing.
+        hops = settings.TRUSTED_PROXIES
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.extensions[EXTENSION] = runtime
     app.session_interface = CookieOnlyWhenUsed()
     for blueprint in (health_bp, webhooks_bp, simulator_bp):

@@ -1,47 +1,122 @@
-"""``GET /healthz``: Redis and DB checks as JSON (503 if any fails); ``?worker=1`` also does a
-job round trip through a worker process, for the operator who wants to know jobs run."""
+"""``GET /healthz`` and ``GET /metrics``.
+
+- ``/healthz`` is public and cheap: Redis and DB as ``ok`` or ``degraded`` (503 if any is
+  degraded), and nothing else: no error class names, no process ids.
+- ``/healthz?worker=1[&timeout=S]`` is for the operator and needs ``Authorization: Bearer
+  $METRICS_TOKEN``: it adds a job round trip through a worker, waiting S seconds (a number;
+  at most :data:`MAX_TIMEOUT`, since a sync web worker waits with it; anything else → 400),
+  and a ``detail`` object saying why a check failed and how long the worker took. The ping
+  goes on the ``bulk`` queue, never ``replies``, where it would wait in front of a citizen.
+- ``/metrics`` needs the same bearer token whenever one is set (always in production).
+  Under gunicorn (``PROMETHEUS_MULTIPROC_DIR`` set) it adds up every worker's values.
+
+The token rule: with ``METRICS_TOKEN`` set, a request without a bearer token gets 401 and one
+with a wrong token 403; unset (development only: production requires it), both are open.
+"""
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 
-from flask import Blueprint, Response, jsonify, request
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from flask import Blueprint, Response, abort, jsonify, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    generate_latest,
+    multiprocess,
+)
 
 from gateway import jobs
+from gateway.runtime import Runtime
 from gateway.web.context import runtime_of
+from gateway.web.tokens import token_matches
 
 bp = Blueprint("health", __name__)
+
+DEFAULT_TIMEOUT = 2.0
+MIN_TIMEOUT, MAX_TIMEOUT = 0.1, 5.0
+
+
+def _require_bearer(rt: Runtime) -> None:
+    """Abort 401/403 unless the request bears a METRICS_TOKEN (open when none is set)."""
+    accepted = rt.settings.metrics_tokens
+    if not accepted:
+        return
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        abort(Response("bearer token required\n", 401, {"WWW-Authenticate": 'Bearer realm="thusong"'}))
+    if not token_matches(token.strip(), accepted):
+        abort(403)
+
+
+def _timeout(raw: str | None) -> float | None:
+    """Seconds to wait for the worker, capped; None if ``raw`` is not a positive number."""
+    if raw is None:
+        return DEFAULT_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    if not math.isfinite(value) or value <= 0:
+        return None
+    return min(max(value, MIN_TIMEOUT), MAX_TIMEOUT)
 
 
 @bp.get("/healthz")
 def healthz():
-    runtime = runtime_of()
-    checks = runtime.health()
-    if request.args.get("worker") and checks["redis"]["ok"]:
-        checks["worker"] = _worker_round_trip(runtime, timeout=float(request.args.get("timeout", 5)))
+    rt = runtime_of()
+    checks = rt.health()
+    detail = None
+    if request.args.get("worker"):
+        _require_bearer(rt)
+        timeout = _timeout(request.args.get("timeout"))
+        if timeout is None:
+            return jsonify(error=f"timeout: expected seconds, {MIN_TIMEOUT:g}-{MAX_TIMEOUT:g}",
+                           field="timeout"), 400
+        checks["worker"] = (_worker_round_trip(rt, timeout) if checks["redis"]["ok"]
+                            else {"ok": False, "error": "redis unavailable"})
+        detail = {name: {k: v for k, v in c.items() if k != "ok"} for name, c in checks.items()}
+        detail = {name: d for name, d in detail.items() if d}
     ok = all(c["ok"] for c in checks.values())
-    return jsonify(status="ok" if ok else "degraded", checks=checks), 200 if ok else 503
+    body = {"status": "ok" if ok else "degraded",
+            "checks": {name: "ok" if c["ok"] else "degraded" for name, c in checks.items()}}
+    if detail is not None:
+        body["detail"] = detail
+    return jsonify(body), 200 if ok else 503
 
 
-def _worker_round_trip(runtime, timeout: float) -> dict:
+def _worker_round_trip(rt: Runtime, timeout: float) -> dict:
     token = uuid.uuid4().hex
-    job = runtime.queue(jobs.QUEUE_REPLIES).enqueue(jobs.PING, token, result_ttl=60)
-    deadline = time.monotonic() + timeout
+    job = rt.queue(jobs.QUEUE_BULK).enqueue(jobs.PING, token, result_ttl=60, ttl=60)
+    started = time.monotonic()
+    deadline = started + timeout
     while time.monotonic() < deadline:
-        job.refresh()
-        if job.get_status() == "finished":
-            result = job.return_value()
+        status = job.get_status(refresh=True)
+        if status == "finished":
+            result = job.return_value() or {}
             return {"ok": result.get("token") == token, "pid": result.get("pid"),
-                    "seconds": round(timeout - (deadline - time.monotonic()), 3)}
-        if job.get_status() == "failed":
+                    "seconds": round(time.monotonic() - started, 3)}
+        if status == "failed":
             return {"ok": False, "error": "job failed"}
         time.sleep(0.05)
     job.cancel()
     return {"ok": False, "error": f"no worker answered within {timeout:g}s"}
 
 
+def _registry() -> CollectorRegistry:
+    """This process's metrics, or every gunicorn worker's when they share a folder."""
+    folder = runtime_of().settings.PROMETHEUS_MULTIPROC_DIR
+    if not folder:
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=folder)
+    return registry
+
+
 @bp.get("/metrics")
 def metrics():
-    return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+    _require_bearer(runtime_of())
+    return Response(generate_latest(_registry()), mimetype=CONTENT_TYPE_LATEST)

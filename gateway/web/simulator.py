@@ -1,5 +1,7 @@
 """The phone simulator: a page (keypad, screen, SMS inbox) for trying journeys without a mobile
-network. Served only when ``SIMULATOR_ENABLED``. Its JSON endpoints call the same handlers as
+network. Served only when ``SIMULATOR_ENABLED`` (on in development, never in production: it
+would let anyone read any number's SMS and make the service text any number). Its JSON
+endpoints call the same handlers as
 AT's webhooks server-side, so the webhook token never reaches the browser."""
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ bp = Blueprint("simulator", __name__, url_prefix="/simulator")
 
 @bp.before_request
 def _enabled() -> None:
-    if not runtime_of().settings.SIMULATOR_ENABLED:
+    if not runtime_of().settings.simulator_enabled:
         abort(404)
 
 

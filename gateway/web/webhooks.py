@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import hmac
 import logging
 
 from flask import Blueprint, Response, abort, jsonify, request
@@ -18,6 +17,7 @@ from gateway.metrics import SMS_INBOUND, USSD_HOPS, USSD_SECONDS
 from gateway.sms import consent, delivery, inbound
 from gateway.ussd import hop as ussd
 from gateway.web.context import runtime_of
+from gateway.web.tokens import token_matches
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks/at")
@@ -25,9 +25,7 @@ bp = Blueprint("webhooks", __name__, url_prefix="/webhooks/at")
 
 @bp.before_request
 def _check_token() -> None:
-    expected = runtime_of().settings.WEBHOOK_TOKEN
-    given = request.args.get("token", "")
-    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+    if not token_matches(request.args.get("token", ""), runtime_of().settings.webhook_tokens):
         abort(403)
 
 

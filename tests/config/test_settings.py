@@ -2,6 +2,8 @@ import pytest
 
 from config import ConfigError, describe_settings, load_settings, mask_phone
 
+PRODUCTION = {"THUSONG_ENV": "production", "SECRET_KEY": "k", "WEBHOOK_TOKEN": "t", "METRICS_TOKEN": "m"}
+
 
 def test_defaults_are_development_with_sqlite_in_instance():
     s = load_settings({})
@@ -22,8 +24,14 @@ def test_defaults_are_development_with_sqlite_in_instance():
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
         ({"THUSONG_ENV": "prod"}, "THUSONG_ENV"),
         ({"AT_USERNAME": "sandbox"}, "AT_USERNAME/AT_API_KEY"),
-        ({"THUSONG_ENV": "production", "WEBHOOK_TOKEN": "x"}, "SECRET_KEY"),
-        ({"THUSONG_ENV": "production", "SECRET_KEY": "x"}, "WEBHOOK_TOKEN"),
+        ({"THUSONG_ENV": "production", "WEBHOOK_TOKEN": "x", "METRICS_TOKEN": "m"}, "SECRET_KEY"),
+        ({"THUSONG_ENV": "production", "SECRET_KEY": "x", "METRICS_TOKEN": "m"}, "WEBHOOK_TOKEN"),
+        ({"THUSONG_ENV": "production", "SECRET_KEY": "x", "WEBHOOK_TOKEN": "t"}, "METRICS_TOKEN"),
+        ({**PRODUCTION, "METRICS_TOKEN": " , "}, "METRICS_TOKEN"),
+        ({"TRUSTED_PROXIES": "nginx"}, "TRUSTED_PROXIES"),
+        ({"TRUSTED_PROXIES": "-1"}, "TRUSTED_PROXIES"),
+        ({"MAX_CONTENT_LENGTH": "0"}, "MAX_CONTENT_LENGTH"),
+        ({"MAX_CONTENT_LENGTH": "64k"}, "MAX_CONTENT_LENGTH"),
     ],
 )
 def test_invalid_values_fail_naming_the_variable(env, named):
@@ -32,8 +40,44 @@ def test_invalid_values_fail_naming_the_variable(env, named):
 
 
 def test_production_with_secrets_starts():
-    s = load_settings({"THUSONG_ENV": "production", "SECRET_KEY": "k", "WEBHOOK_TOKEN": "t"})
+    s = load_settings(PRODUCTION)
     assert s.is_production
+
+
+@pytest.mark.parametrize("value", ["true", "1", "on"])
+def test_simulator_in_production_is_refused_naming_the_risk(value):
+    """Issue 9.1: the simulator lets anyone read any number's SMS and text any number."""
+    with pytest.raises(ConfigError, match="SIMULATOR_ENABLED") as err:
+        load_settings({**PRODUCTION, "SIMULATOR_ENABLED": value})
+    assert "any number" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "env, enabled",
+    [
+        ({}, True),
+        ({"SIMULATOR_ENABLED": "false"}, False),
+        ({"SIMULATOR_ENABLED": "auto"}, True),
+        (PRODUCTION, False),
+        ({**PRODUCTION, "SIMULATOR_ENABLED": "false"}, False),
+        ({**PRODUCTION, "SIMULATOR_ENABLED": ""}, False),
+    ],
+    ids=["dev-default", "dev-off", "dev-auto", "prod-default", "prod-off", "prod-empty"],
+)
+def test_simulator_is_on_in_development_and_off_in_production(env, enabled):
+    s = load_settings(env)
+    assert s.simulator_enabled is enabled
+    assert load_settings(s.as_environ()).simulator_enabled is enabled  # survives a child process
+
+
+@pytest.mark.parametrize(
+    "raw, tokens",
+    [("a", ("a",)), ("new, old", ("new", "old")), ("a,,b,", ("a", "b")), ("", ())],
+    ids=["one", "rotation", "empty-parts", "unset"],
+)
+def test_tokens_accept_a_comma_separated_list_for_rotation(raw, tokens):
+    s = load_settings({"WEBHOOK_TOKEN": raw, "METRICS_TOKEN": raw})
+    assert s.webhook_tokens == tokens and s.metrics_tokens == tokens
 
 
 def test_settings_are_frozen_and_every_field_has_help():
@@ -42,12 +86,15 @@ def test_settings_are_frozen_and_every_field_has_help():
         s.REDIS_URL = "redis://x"  # type: ignore[misc]
     rows = describe_settings(s)
     assert all(help_text for _n, _v, help_text in rows)
-    assert {"DATABASE_URL", "REDIS_URL", "AT_API_URL", "WEBHOOK_TOKEN", "SIMULATOR_ENABLED"} <= {n for n, _, _ in rows}
+    assert {"DATABASE_URL", "REDIS_URL", "AT_API_URL", "WEBHOOK_TOKEN", "SIMULATOR_ENABLED",
+            "METRICS_TOKEN", "TRUSTED_PROXIES", "MAX_CONTENT_LENGTH"} <= {n for n, _, _ in rows}
 
 
 def test_describe_hides_secrets():
     rows = dict((n, v) for n, v, _ in describe_settings(load_settings({"AT_API_KEY": "sk", "AT_USERNAME": "u"})))
     assert rows["AT_API_KEY"] == "(set)"
+    rows = dict((n, v) for n, v, _ in describe_settings(load_settings({"METRICS_TOKEN": "mt"})))
+    assert rows["METRICS_TOKEN"] == "(set)"
 
 
 @pytest.mark.parametrize(
