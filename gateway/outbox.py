@@ -45,6 +45,7 @@ from gateway import delivery, jobs
 from gateway.channels.africastalking import (
     STATUS_NAMES,
     SendError,
+    UnknownOutcome,
 )
 from gateway.models import Citizen, Message, insert_message, utcnow
 from menus.segments import measure
@@ -256,7 +257,7 @@ def _record(rt, sender, outcomes: list[tuple[list[Message], list | None, SendErr
         if exc is not None:
             if exc.retryable:
                 retry[type(exc).__name__].extend(group)
-            elif type(exc).__name__ == "UnknownOutcome":
+            elif isinstance(exc, UnknownOutcome):
                 _set(rt, [r.id for r in group], status="unknown", failure_reason=str(exc)[:64])
             else:
                 _set(rt, [r.id for r in group], status="failed", failure_reason=str(exc)[:64])
