@@ -43,15 +43,19 @@ def is_opted_out(rt, phone: str) -> bool:
         return bool(s.scalar(select(Citizen.opted_out).where(Citizen.phone == phone)))
 
 
-def opt_out(rt, phone: str, source: str, confirm: bool = True, lang: str | None = None) -> bool:
+def opt_out(rt, phone: str, source: str, confirm: bool = True, lang: str | None = None,
+            sender_id: str | None = None) -> bool:
     """Stop all bulk messages to ``phone`` now. Returns False if it was already opted out.
-    The confirmation is in ``lang`` (the language the citizen wrote in) or the stored one."""
+    The confirmation is in ``lang`` (the language the citizen wrote in) or the stored one;
+    ``sender_id`` is the sender AT's opt-out callback named, kept on the citizen."""
     from gateway import outbox
 
     with rt.sessions.begin() as s:
         citizen = get_or_create_citizen(s, phone)
         already = citizen.opted_out
         citizen.opted_out, citizen.opted_out_at = True, utcnow()
+        if sender_id:
+            citizen.opt_out_sender_id = sender_id
         # Bulk rows not yet handed to AT are never sent now.
         s.execute(update(Message).where(Message.phone == phone, Message.direction == "out",
                                         Message.queue == jobs.QUEUE_BULK, Message.status == "queued")

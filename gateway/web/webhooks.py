@@ -77,5 +77,5 @@ def sms_optout():
     from gateway import citizens
 
     # AT's own opt-out list already confirmed to the citizen: no SMS from us.
-    citizens.opt_out(_runtime(), optout.phone, source="at-optout", confirm=False)
+    citizens.opt_out(_runtime(), optout.phone, source="at-optout", confirm=False, sender_id=optout.sender_id)
     return jsonify(ok=True)
