@@ -177,3 +177,15 @@ def test_optout_keeps_the_sender_id(rt, client, sender_id, stored):
     citizen = _one(rt, Citizen, Citizen.phone == PHONE)
     assert citizen.opted_out and citizen.opt_out_sender_id == stored
     assert_rows_fit(rt)
+
+
+def test_migrated_schema_matches_the_models(runtime):
+    """Migration 0005 widens and adds exactly what the models (sized from the AT limits) declare."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from gateway.models import Base
+
+    with runtime.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+    assert diff == []
