@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import phonenumbers
@@ -9,6 +10,11 @@ import phonenumbers
 
 class InvalidPhone(ValueError):
     """Not a valid phone number (the message says why, without echoing the number)."""
+
+
+# What a dialled or printed number may hold. phonenumbers reads letters as keypad digits
+# (``+254711XXXYYY`` → ``+254711999999``) and accepts other scripts' digits: refuse first.
+_PHONE_CHARACTERS = re.compile(r"[0-9 +()\-]+")
 
 
 # Parsing is ~0.1 ms and every USSD hop of a session repeats the same number: remember a few
@@ -19,6 +25,8 @@ def to_e164(raw: str, region: str = "ZA") -> str:
     text = (raw or "").strip()
     if not text:
         raise InvalidPhone("empty phone number")
+    if not _PHONE_CHARACTERS.fullmatch(text):
+        raise InvalidPhone("only digits, spaces, '+', '-', '(' and ')' may appear in a phone number")
     if text.isdigit() and text.startswith("27") and len(text) == 11:
         text = "+" + text  # AT and operators sometimes drop the plus
     try:

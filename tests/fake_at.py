@@ -47,6 +47,7 @@ class FakeAT:
         self.dlr_delay = dlr_delay
         self.status_for: dict[str, int] = {}  # number → statusCode to answer with
         self._fail: list[str] = []
+        self._answers: list[tuple[int, str, bytes]] = []
         self._policy = None
         self._lock = threading.Lock()
         self.sleep_for_timeout = 3.0
@@ -64,6 +65,13 @@ class FakeAT:
         """The next ``n`` requests fail with ``kind``: '500', '429', 'timeout' or 'drop'."""
         with self._lock:
             self._fail.extend([kind] * n)
+
+    def answer_next(self, body: str | bytes, content_type: str = "application/json", status: int = 200) -> None:
+        """The next request is accepted as usual but answered with exactly ``body`` (any shape
+        AT might one day send: not JSON, JSON of another shape, odd statusCodes)."""
+        raw = body.encode() if isinstance(body, str) else body
+        with self._lock:
+            self._answers.append((status, content_type, raw))
 
     def set_policy(self, fn) -> None:
         """``fn(request_number) -> 'ok' | '500' | '429' | 'timeout' | 'drop'`` for every request."""
@@ -124,6 +132,10 @@ class FakeAT:
                 with fake._lock:
                     fake.requests.append(record)
                 if outcome == "ok":
+                    with fake._lock:
+                        canned = fake._answers.pop(0) if fake._answers else None
+                    if canned:
+                        return self._raw(*canned)
                     return self._json(200, fake._response(form, record.accepted))
                 if outcome == "timeout":
                     time.sleep(fake.sleep_for_timeout)
@@ -141,6 +153,13 @@ class FakeAT:
                 raw = json.dumps(data).encode()
                 self.send_response(code)
                 self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def _raw(self, code: int, content_type: str, raw: bytes) -> None:
+                self.send_response(code)
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(raw)))
                 self.end_headers()
                 self.wfile.write(raw)

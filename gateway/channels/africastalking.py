@@ -23,10 +23,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 
 from gateway.phones import InvalidPhone, to_e164
 
 # --- inbound -------------------------------------------------------------------------------
+#
+# What a callback field may be, three kinds (each record below has a table of its limits):
+# - required (a phone, AT's id, a session id): missing or unusable → WebhookError → 400, since
+#   nothing useful can be stored without it;
+# - identifiers AT reads back or we match on (linkId, message ids, senderId, shortcode): kept
+#   whole or not at all — never cut, so their columns are sized for what AT sends (AT_ID_CHARS);
+# - our own record (status words, reasons, counts, free text): NUL replaced, clamped, a number
+#   out of range clamped or dropped. A malformed optional field never refuses the callback: AT
+#   retries a refused one for 12 hours, failing the same way each time.
+
+AT_ID_CHARS = 255  # AT's ids are ~40 characters; generous, and small enough for a btree index
+INT_MAX = 2**31 - 1  # SQL INTEGER
+_NUL = "\x00"
 
 
 class WebhookError(ValueError):
@@ -37,11 +51,29 @@ class WebhookError(ValueError):
         self.field = field
 
 
-def _required(form, name: str) -> str:
-    value = form.get(name)
-    if value is None or not str(value).strip():
+def _required(form, name: str, limit: int | None = None) -> str:
+    """A field we cannot do without, unaltered (stripped): absent, blank, longer than ``limit``
+    or holding control characters (NUL) is unusable."""
+    value = (form.get(name) or "").strip()
+    if not value:
         raise WebhookError(name)
-    return str(value).strip()
+    if limit is not None and len(value) > limit:
+        raise WebhookError(name, f"longer than {limit} characters")
+    if not value.isprintable():
+        raise WebhookError(name, "control characters")
+    return value
+
+
+def _identifier(form, name: str, limit: int) -> str | None:
+    """An optional identifier, whole or None (a cut one would be a different identifier)."""
+    value = (form.get(name) or "").strip()
+    return value if value and len(value) <= limit and value.isprintable() else None
+
+
+def _text(form, name: str, limit: int) -> str | None:
+    """Optional text for our own record: NUL replaced (PostgreSQL refuses it), clamped."""
+    value = form.get(name)
+    return value.replace(_NUL, "\ufffd")[:limit] if value else None
 
 
 def _phone(form, name: str) -> str:
@@ -49,6 +81,35 @@ def _phone(form, name: str) -> str:
         return to_e164(_required(form, name))
     except InvalidPhone as exc:
         raise WebhookError(name, str(exc)) from None
+
+
+def _optional_phone(form, name: str) -> str | None:
+    try:
+        return to_e164(form.get(name) or "")
+    except InvalidPhone:
+        return None
+
+
+def _integer(raw) -> int | None:
+    """An int from ``7``, ``"7"``, ``" 7 "``, ``7.0`` or ``"7.0"``; None for anything else
+    (words, fractions, ``nan``, booleans). Huge values come back as ±10**19, not computed."""
+    if raw is None or isinstance(raw, bool):
+        return None
+    try:
+        number = Decimal(str(raw).strip())
+    except (InvalidOperation, ValueError):
+        return None
+    if not number.is_finite() or number != number.to_integral_value():
+        return None
+    if number.adjusted() > 18:
+        return 10**19 if number > 0 else -(10**19)
+    return int(number)
+
+
+def _count(form, name: str) -> int | None:
+    """A count for our record: None if unreadable or negative, clamped to an SQL INTEGER."""
+    number = _integer(form.get(name))
+    return None if number is None or number < 0 else min(number, INT_MAX)
 
 
 @dataclass(frozen=True)
@@ -69,13 +130,17 @@ class UssdHop:
         return self.text.rsplit("*", 1)[-1] if self.text else None
 
 
+USSD_HOP_LIMITS = {"session_id": AT_ID_CHARS, "service_code": 32, "network_code": 16, "text": 1000}
+
+
 def parse_ussd(form) -> UssdHop:
+    lim = USSD_HOP_LIMITS
     return UssdHop(
-        session_id=_required(form, "sessionId")[:128],
-        service_code=(form.get("serviceCode") or "").strip(),
+        session_id=_required(form, "sessionId", lim["session_id"]),
+        service_code=(_text(form, "serviceCode", lim["service_code"]) or "").strip(),
         phone=_phone(form, "phoneNumber"),
-        network_code=(form.get("networkCode") or "").strip(),
-        text=(form.get("text") or "")[:1000],
+        network_code=_identifier(form, "networkCode", lim["network_code"]) or "",
+        text=_text(form, "text", lim["text"]) or "",
     )
 
 
@@ -92,37 +157,38 @@ class UssdEnd:
     hops: int | None
     duration_ms: int | None
     error: str | None
+    network_code: str | None = None
+    cost: str | None = None
+    input: str | None = None
+    last_app_response: str | None = None
+
+
+USSD_END_LIMITS = {"session_id": AT_ID_CHARS, "status": 32, "error": 200, "network_code": 16, "cost": 32,
+                   "input": 1000, "last_app_response": 1000}
 
 
 def parse_ussd_event(form) -> UssdEnd:
-    phone = None
-    if form.get("phoneNumber"):
-        phone = _phone(form, "phoneNumber")
+    lim = USSD_END_LIMITS
     return UssdEnd(
-        session_id=_required(form, "sessionId")[:128],
-        phone=phone,
-        status=(form.get("status") or "").strip()[:32],
-        hops=_int(form, "hopsCount"),
-        duration_ms=_int(form, "durationInMillis"),
-        error=(form.get("errorMessage") or None),
+        session_id=_required(form, "sessionId", lim["session_id"]),
+        phone=_optional_phone(form, "phoneNumber"),
+        status=(_text(form, "status", lim["status"]) or "").strip(),
+        hops=_count(form, "hopsCount"),
+        duration_ms=_count(form, "durationInMillis"),
+        error=_text(form, "errorMessage", lim["error"]),
+        network_code=_identifier(form, "networkCode", lim["network_code"]),
+        cost=_identifier(form, "cost", lim["cost"]),
+        input=_text(form, "input", lim["input"]),
+        last_app_response=_text(form, "lastAppResponse", lim["last_app_response"]),
     )
-
-
-def _int(form, name: str) -> int | None:
-    raw = form.get(name)
-    if raw in (None, ""):
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise WebhookError(name, "not a number") from None
 
 
 _DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f", "%d/%m/%Y %H:%M:%S")
 
 
 def parse_at_date(raw: str | None) -> datetime | None:
-    """AT's ``date`` in the forms seen in the wild (ISO with or without zone); None if absent."""
+    """AT's ``date`` in the forms seen in the wild (ISO with or without zone); None if absent
+    or unreadable (the caller falls back to the time it received the callback)."""
     if not raw:
         return None
     text = raw.strip().replace("Z", "+00:00")
@@ -136,7 +202,7 @@ def parse_at_date(raw: str | None) -> datetime | None:
             except ValueError:
                 continue
         else:
-            raise WebhookError("date", "unrecognised date format") from None
+            return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
@@ -144,22 +210,31 @@ def parse_at_date(raw: str | None) -> datetime | None:
 class InboundSms:
     at_id: str
     phone: str  # E.164
-    to: str
+    to: str | None
     text: str
-    date: datetime | None
+    date: datetime  # AT's, or when we received it if AT's was absent or unreadable
     link_id: str | None
     network_code: str | None
+    cost: str | None = None
+
+
+INBOUND_SMS_LIMITS = {"at_id": AT_ID_CHARS, "to": 32, "text": 2000, "link_id": AT_ID_CHARS, "network_code": 16,
+                      "cost": 32}
 
 
 def parse_inbound_sms(form) -> InboundSms:
+    lim = INBOUND_SMS_LIMITS
+    if "text" not in form:
+        raise WebhookError("text")
     return InboundSms(
-        at_id=_required(form, "id")[:64],
+        at_id=_required(form, "id", lim["at_id"]),
         phone=_phone(form, "from"),
-        to=_required(form, "to")[:32],
-        text=(form.get("text") or "")[:2000],
-        date=parse_at_date(form.get("date")),
-        link_id=(form.get("linkId") or None),
-        network_code=(form.get("networkCode") or None),
+        to=_identifier(form, "to", lim["to"]),
+        text=_text(form, "text", lim["text"]) or "",
+        date=parse_at_date(form.get("date")) or datetime.now(UTC),
+        link_id=_identifier(form, "linkId", lim["link_id"]),
+        network_code=_identifier(form, "networkCode", lim["network_code"]),
+        cost=_identifier(form, "cost", lim["cost"]),
     )
 
 
@@ -189,17 +264,23 @@ class DeliveryReport:
         return self.failure_reason in OPTED_OUT_REASONS
 
 
+DELIVERY_LIMITS = {"at_id": AT_ID_CHARS, "at_status": 32, "network_code": 16, "failure_reason": 64}
+
+
 def parse_delivery(form) -> DeliveryReport:
-    at_status = _required(form, "status")
-    phone = _phone(form, "phoneNumber") if form.get("phoneNumber") else None
+    lim = DELIVERY_LIMITS
+    at_status = form.get("status") or ""
+    if not at_status.strip():
+        raise WebhookError("status")
+    at_status = at_status.strip().replace(_NUL, "\ufffd")
     return DeliveryReport(
-        at_id=_required(form, "id")[:64],
-        at_status=at_status[:32],
-        status=_STATUS_BY_FOLDED.get(at_status.strip().lower(), "unknown"),
-        phone=phone,
-        network_code=form.get("networkCode") or None,
-        failure_reason=(form.get("failureReason") or None),
-        retry_count=_int(form, "retryCount"),
+        at_id=_required(form, "id", lim["at_id"]),
+        at_status=at_status[:lim["at_status"]],
+        status=_STATUS_BY_FOLDED.get(at_status.lower(), "unknown"),
+        phone=_optional_phone(form, "phoneNumber"),
+        network_code=_identifier(form, "networkCode", lim["network_code"]),
+        failure_reason=_text(form, "failureReason", lim["failure_reason"]),
+        retry_count=_count(form, "retryCount"),
     )
 
 
@@ -209,8 +290,12 @@ class OptOut:
     sender_id: str | None
 
 
+OPTOUT_LIMITS = {"sender_id": 32}
+
+
 def parse_optout(form) -> OptOut:
-    return OptOut(phone=_phone(form, "phoneNumber"), sender_id=form.get("senderId") or None)
+    return OptOut(phone=_phone(form, "phoneNumber"),
+                  sender_id=_identifier(form, "senderId", OPTOUT_LIMITS["sender_id"]))
 
 
 # --- outbound ------------------------------------------------------------------------------
@@ -227,18 +312,32 @@ STATUS_NAMES = {
 
 
 class SendError(Exception):
+    """AT gave no per-recipient verdict for a send request; ``retryable`` says whether sending
+    the same request again later is safe."""
+
     retryable = False
 
 
 class RetryableSendError(SendError):
+    """Nothing was accepted: refused or timed out before the request left, or AT answered
+    HTTP 5xx/429. Safe to send again later."""
+
     retryable = True
 
 
 class PermanentSendError(SendError):
+    """AT refused the request itself (bad credentials, bad sender id, a number the SDK
+    rejects before sending). Sending it again will fail the same way."""
+
     retryable = False
 
 
 class UnknownOutcome(SendError):
+    """The request left but no readable answer came back: a read timeout, a dropped connection,
+    or an answer of a shape we do not know (not JSON, no recipient list, a row without a usable
+    ``statusCode``). AT may have sent it and has no idempotency key: reconcile, never resend
+    at once."""
+
     retryable = False
 
 
@@ -263,28 +362,53 @@ class RecipientResult:
         return self.status_code == BLACKLISTED
 
 
-def _present(value) -> str | None:
-    """AT writes the string 'None' for a missing messageId; that is no id."""
-    return None if value in (None, "", "None", "0") else str(value)
+RECIPIENT_LIMITS = {"message_id": AT_ID_CHARS, "status": 64, "cost": 32}
+
+
+def _present(value, limit: int) -> str | None:
+    """AT writes the string 'None' for a missing messageId; that is no id. Whole or None."""
+    if value in (None, "", "None", "0") or isinstance(value, bool | dict | list):
+        return None
+    text = str(value).strip()
+    return text if text and len(text) <= limit and text.isprintable() else None
+
+
+def _excerpt(body) -> str:
+    return repr(str(body)[:120])
+
+
+def _recipient(row) -> RecipientResult:
+    """One row of ``Recipients``; :class:`UnknownOutcome` if it is not one we can read."""
+    if not isinstance(row, dict):
+        raise UnknownOutcome(f"AT's recipient row is not an object: {_excerpt(row)}")
+    code = row.get("statusCode")
+    number = _integer(code)
+    if number is None or not 0 <= number <= 999:
+        raise UnknownOutcome(f"AT's statusCode is not a code: {_excerpt(code)}")
+    phone = row.get("number")
+    if not isinstance(phone, str) or not phone:
+        raise UnknownOutcome("AT's recipient row names no number")
+    status = row.get("status")
+    status = str(status) if isinstance(status, str | int) and status != "" else STATUS_NAMES.get(number, "")
+    lim = RECIPIENT_LIMITS
+    return RecipientResult(phone, number, status[:lim["status"]], _present(row.get("messageId"), lim["message_id"]),
+                           _present(row.get("cost"), lim["cost"]))
 
 
 def _parse_recipients(body, recipients: list[str]) -> list[RecipientResult]:
-    if not isinstance(body, dict):
-        raise UnknownOutcome(f"AT answered without JSON: {str(body)[:120]!r}")
-    rows = (body.get("SMSMessageData") or {}).get("Recipients") or []
-    by_number = {}
-    for row in rows:
-        code = row.get("statusCode")
-        code = int(code) if code is not None else None
-        number = row.get("number") or ""
-        by_number[number] = RecipientResult(number, code, row.get("status") or STATUS_NAMES.get(code, ""),
-                                            _present(row.get("messageId")), _present(row.get("cost")))
-    missing = [r for r in recipients if r not in by_number]
-    results = [by_number[r] for r in recipients if r in by_number]
+    """AT's answer → one result per recipient, in ``recipients`` order. An answer without a
+    list of readable rows raises :class:`UnknownOutcome`: the request left, so AT may have
+    sent it."""
+    data = body.get("SMSMessageData") if isinstance(body, dict) else None
+    rows = data.get("Recipients") if isinstance(data, dict) else None
+    if not isinstance(rows, list):
+        raise UnknownOutcome(f"AT's answer holds no recipient list: {_excerpt(body)}")
+    by_number = {result.phone: result for result in map(_recipient, rows)}
     # A recipient AT did not mention was not accepted: AT says why in Message (e.g. InvalidSenderId).
-    message = (body.get("SMSMessageData") or {}).get("Message") or "not in AT's answer"
-    results += [RecipientResult(r, None, message[:64], None, None) for r in missing]
-    return results
+    message = data.get("Message")
+    message = str(message) if message not in (None, "") else "not in AT's answer"
+    return [by_number.get(r) or RecipientResult(r, None, message[:RECIPIENT_LIMITS["status"]], None, None)
+            for r in recipients]
 
 
 class AtSender:
@@ -311,6 +435,8 @@ class AtSender:
         try:
             body = self._sms.send(message, recipients, sender_id=self._sender_id, enqueue=bulk,
                                   timeout=self._timeout)
+        except requests.exceptions.JSONDecodeError:  # a ValueError too, but the request left
+            raise UnknownOutcome("AT answered JSON that does not parse") from None
         except ValueError as exc:  # the SDK's own number check: nothing was sent
             raise PermanentSendError(str(exc)) from None
         except AfricasTalkingException as exc:

@@ -46,12 +46,15 @@ def is_opted_out(rt, phone: str) -> bool:
         return bool(s.scalar(select(Citizen.opted_out).where(Citizen.phone == phone)))
 
 
-def record_opt_out(rt, phone: str) -> tuple[bool, str]:
-    """Stop all bulk to ``phone`` now: (newly opted out?, the citizen's language)."""
+def record_opt_out(rt, phone: str, sender_id: str | None = None) -> tuple[bool, str]:
+    """Stop all bulk to ``phone`` now: (newly opted out?, the citizen's language).
+    ``sender_id`` is the sender AT's opt-out callback named, kept on the citizen."""
     with rt.sessions.begin() as s:
         citizen = get_or_create_citizen(s, phone)
         already = citizen.opted_out
         citizen.opted_out, citizen.opted_out_at = True, utcnow()
+        if sender_id:
+            citizen.opt_out_sender_id = sender_id
         # Bulk rows not yet handed to AT are never sent now.
         s.execute(update(Message).where(Message.phone == phone, Message.direction == "out",
                                         Message.queue == jobs.QUEUE_BULK, Message.status == "queued")

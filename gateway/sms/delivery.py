@@ -38,10 +38,11 @@ def apply_delivery(rt, report: DeliveryReport) -> str:
             exists = s.scalar(select(PendingDeliveryReport).where(PendingDeliveryReport.at_message_id == report.at_id))
             if exists is None:
                 s.add(PendingDeliveryReport(at_message_id=report.at_id, phone=report.phone, status=report.status,
-                                            at_status=report.at_status, failure_reason=report.failure_reason))
+                                            at_status=report.at_status, failure_reason=report.failure_reason,
+                                            retry_count=report.retry_count))
             outcome = "stored-for-matching"
         else:
-            outcome = _apply(row, report.status, report.failure_reason or report.at_status)
+            outcome = _apply(row, report.status, report.failure_reason or report.at_status, report.retry_count)
     if outcome == "stored-for-matching":
         flag_pending_reports(rt)
     # A blacklisted number is opted out even when the report's message is not matched yet.
@@ -50,7 +51,9 @@ def apply_delivery(rt, report: DeliveryReport) -> str:
     return outcome
 
 
-def _apply(row: Message, status: str, reason: str | None) -> str:
+def _apply(row: Message, status: str, reason: str | None, retry_count: int | None = None) -> str:
+    if retry_count is not None:
+        row.retry_count = retry_count  # AT's count of its own attempts, whatever the status says
     if status == "unknown":
         return "ignored-unknown-status"
     # A late 'Sent' never undoes 'delivered'; a final failure does not undo delivery either.
@@ -127,7 +130,7 @@ def apply_pending_reports(s, message_ids: list[str]) -> None:
     for p in pending:
         row = s.scalar(select(Message).where(Message.at_message_id == p.at_message_id).with_for_update())
         if row is not None:
-            _apply(row, p.status, p.failure_reason or p.at_status)
+            _apply(row, p.status, p.failure_reason or p.at_status, p.retry_count)
             s.delete(p)
 
 
@@ -142,7 +145,7 @@ def settle_unknown_from_reports(rt) -> int:
                 continue
             row.at_message_id = report.at_message_id
             row.status = "sent"
-            _apply(row, report.status, report.failure_reason or report.at_status)
+            _apply(row, report.status, report.failure_reason or report.at_status, report.retry_count)
             s.delete(report)
             settled += 1
     return settled

@@ -43,7 +43,8 @@ def store(rt, sms: InboundSms) -> bool:
     try:
         message_id = insert_message(
             rt.engine, direction="in", idempotency_key=inbound_key(sms.at_id), phone=sms.phone,
-            text=sms.text, status="received", at_message_id=sms.at_id, link_id=sms.link_id)
+            text=sms.text, status="received", at_message_id=sms.at_id, link_id=sms.link_id, sent_to=sms.to,
+            network_code=sms.network_code, cost=sms.cost)
     except IntegrityError:
         return False
     try:

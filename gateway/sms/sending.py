@@ -36,7 +36,7 @@ from datetime import UTC, timedelta
 from sqlalchemy import bindparam, or_, select, update
 
 from gateway import jobs
-from gateway.channels.africastalking import STATUS_NAMES, SendError
+from gateway.channels.africastalking import STATUS_NAMES, SendError, UnknownOutcome
 from gateway.sms import consent, delivery
 from gateway.sms.outbox import SEND_JOB_TIMEOUT, kick, kick_flag
 from gateway.sms.ratelimit import RateLimiter
@@ -176,7 +176,7 @@ def _record(rt, sender, outcomes: list[tuple[list[Message], list | None, SendErr
         if exc is not None:
             if exc.retryable:
                 retry[type(exc).__name__].extend(group)
-            elif type(exc).__name__ == "UnknownOutcome":
+            elif isinstance(exc, UnknownOutcome):
                 _set(rt, [r.id for r in group], status="unknown", failure_reason=str(exc)[:64])
             else:
                 _set(rt, [r.id for r in group], status="failed", failure_reason=str(exc)[:64])

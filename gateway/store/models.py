@@ -24,6 +24,18 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+# Columns holding AT's fields take their sizes from the AT module's limits tables (the module
+# that parses the fields says how long each may be; the store only follows it), so a limit is
+# changed in one place. Changing one still needs a migration, like any column.
+from gateway.channels.africastalking import (
+    AT_ID_CHARS,
+    DELIVERY_LIMITS,
+    INBOUND_SMS_LIMITS,
+    OPTOUT_LIMITS,
+    RECIPIENT_LIMITS,
+    USSD_END_LIMITS,
+)
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -125,6 +137,8 @@ class Citizen(Base):
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
     opted_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     opted_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The sender id or shortcode an AT opt-out callback named (which sender they stopped).
+    opt_out_sender_id: Mapped[str | None] = mapped_column(String(OPTOUT_LIMITS["sender_id"]))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -152,19 +166,24 @@ class Message(Base):
     __tablename__ = "messages"
     id: Mapped[int] = mapped_column(primary_key=True)
     direction: Mapped[str] = mapped_column(String(3))  # "in" | "out"
-    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    # Inbound keys carry AT's id whole (inbound.inbound_key): room for the prefix and the id.
+    idempotency_key: Mapped[str] = mapped_column(String(AT_ID_CHARS + 64), unique=True)
     phone: Mapped[str] = mapped_column(String(16), index=True)  # E.164
     text: Mapped[str] = mapped_column(Text)
     queue: Mapped[str | None] = mapped_column(String(16))  # "replies" | "bulk" for outbound
     status: Mapped[str] = mapped_column(String(16), index=True)
-    at_message_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    # AT's id: inbound, or given to an outbound message and matched by delivery reports.
+    at_message_id: Mapped[str | None] = mapped_column(String(AT_ID_CHARS), index=True)
     status_code: Mapped[int | None] = mapped_column(Integer)
-    failure_reason: Mapped[str | None] = mapped_column(String(64))
+    failure_reason: Mapped[str | None] = mapped_column(String(DELIVERY_LIMITS["failure_reason"]))
     segments: Mapped[int | None] = mapped_column(Integer)
     encoding: Mapped[str | None] = mapped_column(String(8))
-    cost: Mapped[str | None] = mapped_column(String(32))
+    cost: Mapped[str | None] = mapped_column(String(max(RECIPIENT_LIMITS["cost"], INBOUND_SMS_LIMITS["cost"])))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    link_id: Mapped[str | None] = mapped_column(String(64))
+    link_id: Mapped[str | None] = mapped_column(String(INBOUND_SMS_LIMITS["link_id"]))  # goes back to AT: whole
+    sent_to: Mapped[str | None] = mapped_column(String(INBOUND_SMS_LIMITS["to"]))  # inbound: the shortcode used
+    network_code: Mapped[str | None] = mapped_column(String(INBOUND_SMS_LIMITS["network_code"]))
+    retry_count: Mapped[int | None] = mapped_column(Integer)  # AT's, from the latest delivery report
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
@@ -214,13 +233,16 @@ class UssdSessionLog(Base):
 
     __tablename__ = "ussd_sessions"
     id: Mapped[int] = mapped_column(primary_key=True)
-    session_id: Mapped[str] = mapped_column(String(128), unique=True)
-    status: Mapped[str | None] = mapped_column(String(32))
+    session_id: Mapped[str] = mapped_column(String(USSD_END_LIMITS["session_id"]), unique=True)
+    status: Mapped[str | None] = mapped_column(String(USSD_END_LIMITS["status"]))
     hops: Mapped[int | None] = mapped_column(Integer)
     duration_ms: Mapped[int | None] = mapped_column(Integer)
     last_screen: Mapped[str | None] = mapped_column(String(64))
-    error: Mapped[str | None] = mapped_column(String(200))
-    network_code: Mapped[str | None] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(String(USSD_END_LIMITS["error"]))
+    network_code: Mapped[str | None] = mapped_column(String(USSD_END_LIMITS["network_code"]))
+    cost: Mapped[str | None] = mapped_column(String(USSD_END_LIMITS["cost"]))
+    input: Mapped[str | None] = mapped_column(String(USSD_END_LIMITS["input"]))
+    last_app_response: Mapped[str | None] = mapped_column(String(USSD_END_LIMITS["last_app_response"]))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -231,9 +253,10 @@ class PendingDeliveryReport(Base):
 
     __tablename__ = "pending_delivery_reports"
     id: Mapped[int] = mapped_column(primary_key=True)
-    at_message_id: Mapped[str] = mapped_column(String(64), unique=True)
+    at_message_id: Mapped[str] = mapped_column(String(DELIVERY_LIMITS["at_id"]), unique=True)
     phone: Mapped[str | None] = mapped_column(String(16), index=True)
     status: Mapped[str] = mapped_column(String(16))
-    at_status: Mapped[str] = mapped_column(String(32))
-    failure_reason: Mapped[str | None] = mapped_column(String(64))
+    at_status: Mapped[str] = mapped_column(String(DELIVERY_LIMITS["at_status"]))
+    failure_reason: Mapped[str | None] = mapped_column(String(DELIVERY_LIMITS["failure_reason"]))
+    retry_count: Mapped[int | None] = mapped_column(Integer)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -103,7 +103,8 @@ def record_end(rt, event: UssdEnd) -> None:
         with rt.sessions.begin() as session:
             session.add(UssdSessionLog(
                 session_id=event.session_id, status=event.status, hops=event.hops,
-                duration_ms=event.duration_ms, error=(event.error or None) and event.error[:200],
+                duration_ms=event.duration_ms, error=event.error, network_code=event.network_code,
+                cost=event.cost, input=event.input, last_app_response=event.last_app_response,
                 last_screen=(stored.state.get("screen") if stored else None),
             ))
     except IntegrityError:

@@ -69,5 +69,5 @@ def sms_delivery():
 def sms_optout():
     optout = at.parse_optout(request.form)
     # AT's own opt-out list already confirmed to the citizen: no SMS from us.
-    consent.record_opt_out(runtime_of(), optout.phone)
+    consent.record_opt_out(runtime_of(), optout.phone, sender_id=optout.sender_id)
     return jsonify(ok=True)

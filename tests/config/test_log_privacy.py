@@ -119,7 +119,7 @@ def test_mask_phone_redacts_tokens_and_url_passwords(text, masked):
 @pytest.mark.parametrize(
     "text",
     [
-        "2026-11-29 16:02:59,123 INFO gateway.outbox: sent batch of 100 in 0.0123456789 s",
+        "2026-11-29 16:02:59,123 INFO gateway.sms.outbox: sent batch of 100 in 0.0123456789 s",
         "centre 1234 (Maponya Mall Thusong) has 12 services",
         "dial *134*1234# for help; police 10111",
         "ATXid_dlr_0001 delivered; SIM-3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c",

@@ -42,10 +42,13 @@ def test_same_at_id_three_times_is_one_row_one_job(rt, client):
     [
         ({k: v for k, v in SMS.items() if k != "from"}, "from"),
         ({k: v for k, v in SMS.items() if k != "id"}, "id"),
-        ({k: v for k, v in SMS.items() if k != "to"}, "to"),
+        ({k: v for k, v in SMS.items() if k != "text"}, "text"),
         ({**SMS, "from": "not-a-number"}, "from"),
-        ({**SMS, "date": "yesterday-ish"}, "date"),
+        ({**SMS, "from": "+2782123XXXX"}, "from"),
+        ({**SMS, "id": "ATXid_" + "x" * 300}, "id"),
+        ({**SMS, "id": "ATXid\x00in"}, "id"),
     ],
+    ids=["no-from", "no-id", "no-text", "from-words", "from-letters", "id-over-255", "id-nul"],
 )
 def test_malformed_inbound_is_400_naming_the_field(rt, client, form, field):
     resp = client.post(f"/webhooks/at/sms?token={TOKEN}", data=form)
