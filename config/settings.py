@@ -41,6 +41,9 @@ class Settings:
     AT_USERNAME: str = _help("Africa's Talking username ('sandbox' for the AT sandbox).", "")
     AT_API_KEY: str = _help("Africa's Talking API key; unset means SMS are simulated, not sent.", "", secret=True)
     AT_SENDER_ID: str = _help("Alphanumeric sender id or short code that SMS are sent from.", "")
+    AT_SHORTCODES: str = _help("Our shortcodes, comma-separated: a reply to an SMS sent to one goes from it.", "")
+    AT_PREMIUM_SHORTCODES: str = _help("Our premium shortcodes, comma-separated: replies go from them with the "
+                                       "inbound linkId.", "")
     AT_API_URL: str = _help("AT base URL incl. /version1; unset lets the SDK choose from the username.", "")
     WEBHOOK_TOKEN: str = _help("Shared secret every AT callback URL carries as ?token=; a comma-separated list during a rotation.", "", secret=True)
     METRICS_TOKEN: str = _help("Bearer token for /metrics and the /healthz?worker=1 check (required in production); a comma-separated list during a rotation.", "", secret=True)
@@ -74,6 +77,15 @@ class Settings:
     def webhook_tokens(self) -> tuple[str, ...]:
         """Every accepted webhook token: the new one and, during a rotation, the old ones."""
         return _token_list(self.WEBHOOK_TOKEN)
+
+    @property
+    def shortcodes(self) -> tuple[str, ...]:
+        """Every shortcode of ours, premium ones included."""
+        return _token_list(self.AT_SHORTCODES) + self.premium_shortcodes
+
+    @property
+    def premium_shortcodes(self) -> tuple[str, ...]:
+        return _token_list(self.AT_PREMIUM_SHORTCODES)
 
     @property
     def metrics_tokens(self) -> tuple[str, ...]:

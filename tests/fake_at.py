@@ -10,6 +10,7 @@ delivery reports back to a URL, as AT does for every message it accepted.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import threading
@@ -206,3 +207,11 @@ class FakeAT:
                 urllib.request.urlopen(self.dlr_url, data=data, timeout=5).read()
             except OSError:
                 pass
+
+
+def at_runtime(rt, fake: FakeAT, **settings):
+    """The test runtime (same Redis and database) sending through the real SDK to ``fake``."""
+    changed = rt.settings.with_(**{"AT_USERNAME": "sandbox", "AT_API_KEY": "test-key", "AT_SENDER_ID": "THUSONG",
+                                   "AT_API_URL": fake.base_url, "SMS_RATE_PER_SECOND": 5000,
+                                   "AT_TIMEOUT_SECONDS": 1, **settings})
+    return dataclasses.replace(rt, settings=changed)

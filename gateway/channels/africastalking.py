@@ -423,18 +423,26 @@ class AtSender:
 
         self._sms = SMSService(username, api_key)
         if base_url:
-            self._sms._baseUrl = base_url.rstrip("/")  # the SDK's only knob for its endpoint
+            # The SDK's only knobs for its endpoints (premium SMS go to the content host).
+            self._sms._baseUrl = self._sms._contentUrl = base_url.rstrip("/")
         self._sender_id = sender_id or None
         self._timeout = timeout
 
-    def send(self, message: str, recipients: list[str], bulk: bool = False) -> list[RecipientResult]:
-        """Send one text to E.164 ``recipients``; raise a :class:`SendError` if AT gave no verdict."""
+    def send(self, message: str, recipients: list[str], bulk: bool = False, sender: str | None = None,
+             link_id: str | None = None) -> list[RecipientResult]:
+        """Send one text to E.164 ``recipients``; raise a :class:`SendError` if AT gave no verdict.
+        ``sender``: the shortcode to send from instead of AT_SENDER_ID (a reply goes from the
+        shortcode the citizen texted); with ``link_id`` it is a premium reply (AT's linkId)."""
         import requests
         from africastalking.Service import AfricasTalkingException
 
         try:
-            body = self._sms.send(message, recipients, sender_id=self._sender_id, enqueue=bulk,
-                                  timeout=self._timeout)
+            if link_id and sender:
+                body = self._sms.send_premium(message, sender, recipients, link_id=link_id,
+                                              timeout=self._timeout)
+            else:
+                body = self._sms.send(message, recipients, sender_id=sender or self._sender_id,
+                                      enqueue=bulk, timeout=self._timeout)
         except requests.exceptions.JSONDecodeError:  # a ValueError too, but the request left
             raise UnknownOutcome("AT answered JSON that does not parse") from None
         except ValueError as exc:  # the SDK's own number check: nothing was sent
@@ -479,7 +487,8 @@ class SimulatedSender:
 
     simulated = True
 
-    def send(self, message: str, recipients: list[str], bulk: bool = False) -> list[RecipientResult]:
+    def send(self, message: str, recipients: list[str], bulk: bool = False, sender: str | None = None,
+             link_id: str | None = None) -> list[RecipientResult]:
         import uuid
 
         return [RecipientResult(phone, 101, "Simulated", f"SIM-{uuid.uuid4().hex}", None) for phone in recipients]

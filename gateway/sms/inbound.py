@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from gateway import jobs
 from gateway.channels.africastalking import InboundSms
 from gateway.sms import consent
-from gateway.sms.outbox import queue_sms
+from gateway.sms.outbox import queue_sms, reply_route
 from gateway.sms.replies import answer
 from gateway.store.models import Message, insert_message, utcnow
 from menus.keywords import parse
@@ -119,7 +119,7 @@ def process(rt, message_id: int) -> str:
     lang = command.language if command.language and command.language != "en" else stored
     reply = answer(rt, row.phone, command, lang)
     if reply:
-        queue_sms(rt, row.phone, reply, key=f"reply:{row.id}")
+        queue_sms(rt, row.phone, reply, key=f"reply:{row.id}", **reply_route(rt.settings, row))
     with rt.sessions.begin() as s:
         s.execute(update(Message).where(Message.id == message_id).values(status="processed"))
     return command.action

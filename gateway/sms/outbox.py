@@ -26,20 +26,33 @@ log = logging.getLogger(__name__)
 SEND_JOB_TIMEOUT = 600  # RQ's limit: a slice, plus one batch's rate-limit wait and AT timeouts
 
 
-def queue_sms(rt, phone: str, text: str, key: str, queue: str = jobs.QUEUE_REPLIES) -> int | None:
-    """Write the message (once per ``key``) and ask a worker to send it. None: opted out (bulk)."""
+def queue_sms(rt, phone: str, text: str, key: str, queue: str = jobs.QUEUE_REPLIES,
+              sender: str | None = None, link_id: str | None = None) -> int | None:
+    """Write the message (once per ``key``) and ask a worker to send it. None: opted out (bulk).
+    ``sender``/``link_id``: the shortcode (and premium linkId) a reply goes from; default
+    AT_SENDER_ID (see :func:`reply_route`)."""
     if queue == jobs.QUEUE_BULK and is_opted_out(rt, phone):
         return None
     size = measure(text)
     try:
         message_id = insert_message(
             rt.engine, direction="out", idempotency_key=key[:128], phone=phone, text=text, queue=queue,
-            status="queued", segments=size.segments, encoding=size.encoding)
+            status="queued", segments=size.segments, encoding=size.encoding, sender=sender, link_id=link_id)
     except IntegrityError:
         with rt.sessions() as s:
             return s.scalar(select(Message.id).where(Message.idempotency_key == key[:128]))
     kick(rt, queue)
     return message_id
+
+
+def reply_route(settings, inbound: Message) -> dict:
+    """Where a reply to ``inbound`` goes from: the shortcode the citizen texted, if it is one of
+    ours (``AT_SHORTCODES``), and for a premium one (``AT_PREMIUM_SHORTCODES``) with AT's
+    linkId too; otherwise AT_SENDER_ID (empty)."""
+    if inbound.sent_to and inbound.sent_to in settings.shortcodes:
+        premium = inbound.sent_to in settings.premium_shortcodes
+        return {"sender": inbound.sent_to, "link_id": inbound.link_id if premium else None}
+    return {}
 
 
 def queue_bulk(rt, phones: list[str], text: str, key_prefix: str, chunk: int = 500) -> int:

@@ -18,12 +18,13 @@ def answer(rt, phone: str, command, lang: str) -> str | None:
     """The reply text for a command, or None when no reply is due (rate-limited help)."""
     code = rt.settings.USSD_SERVICE_CODE
     action, arg = command.action, command.argument
+    # STOP and START are confirmed by the reply itself, so it goes back the way the SMS came.
     if action == "stop":
-        optout.opt_out(rt, phone, source="sms-stop", confirm=True, lang=lang)  # confirmation queued there
-        return None
+        newly = optout.opt_out(rt, phone, source="sms-stop", confirm=False)
+        return reply_text("stop", lang) if newly else None
     if action == "start":
-        optout.opt_in(rt, phone, confirm=True, lang=lang)
-        return None
+        optout.opt_in(rt, phone, confirm=False)
+        return reply_text("start", lang)
     if action == "help":
         return reply_text("help", lang, code=code)
     if action == "lang":

@@ -21,15 +21,16 @@ by the sweeper once ``SMS_SEND_LEASE_SECONDS`` passed) is never resent at once. 
 so a report for that number carrying an AT id we never recorded settles the row (sent,
 delivered or failed, as the report says). Only when ``SMS_RECONCILE_SECONDS`` pass with no
 report is the message taken as never accepted and queued once more (reason
-``ResentNoReport``); a second unknown outcome for the same row is ``failed`` with reason
-``OutcomeUnknown`` for an operator to decide.
+``ResentNoReport``; ``resends`` counts it, in a column of its own because every attempt
+rewrites ``failure_reason``); a second unknown outcome for the same row is ``failed`` with
+reason ``OutcomeUnknown`` for an operator to decide.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, timedelta
 
@@ -85,7 +86,7 @@ def _claim(rt, ids: list[int], bulk: bool) -> list[Message]:
         # RETURNING the rows themselves saves reading them again.
         claimed = list(s.scalars(
             update(Message).where(Message.id.in_(ids), Message.status == "queued")
-            .values(status="sending", attempts=Message.attempts + 1, updated_at=now)
+            .values(status="sending", attempts=Message.attempts + 1, attempted_at=now, updated_at=now)
             .returning(Message).execution_options(synchronize_session=False)))
     return sorted(claimed, key=lambda m: m.id)
 
@@ -118,21 +119,17 @@ def send_pending(rt, queue: str, release: bool = False, slice_seconds: float | N
         # Wait for the rate limit BEFORE claiming, so claimed rows leave at once: the gap
         # between 'sending' and the request is as short as it can be.
         limiter.acquire(sum(seg for _i, seg in peeked))
-        rows = _claim(rt, [i for i, _seg in peeked], bulk=queue == jobs.QUEUE_BULK)
-        groups: dict[str, list[Message]] = defaultdict(list)
-        for row in rows:
-            groups[row.text].append(row)
         bulk = queue == jobs.QUEUE_BULK
-        calls = list(groups.items())
+        rows = _claim(rt, [i for i, _seg in peeked], bulk=bulk)
+        calls = requests_for(rows)
         # Different texts are separate AT requests: make a few at once (replies to a burst of
         # inbound SMS are all different), then record each outcome here, one after another.
         if len(calls) > 1:
             with ThreadPoolExecutor(min(SEND_CONCURRENCY, len(calls))) as pool:
-                outcomes = list(pool.map(_call, [sender] * len(calls), *zip(*calls, strict=True),
-                                         [bulk] * len(calls)))
+                outcomes = list(pool.map(_call, [sender] * len(calls), calls, [bulk] * len(calls)))
         else:
-            outcomes = [_call(sender, text, group, bulk) for text, group in calls]
-        _record(rt, sender, [(group, results, error) for (_t, group), (results, error)
+            outcomes = [_call(sender, group, bulk) for group in calls]
+        _record(rt, sender, [(group, results, error) for group, (results, error)
                              in zip(calls, outcomes, strict=True)])
         handled += len(rows)
         if len(peeked) < batch:
@@ -153,10 +150,26 @@ def _replies_waiting(rt) -> bool:
         return False
 
 
-def _call(sender, text: str, group: list[Message], bulk: bool):
-    """One AT request for ``group`` (rows sharing ``text``): (results, None) or (None, error)."""
+def requests_for(rows: list[Message]) -> list[list[Message]]:
+    """Claimed rows grouped into AT requests: rows that share text, sender and linkId go
+    together, each number at most once per request. AT answers once per number, so a second
+    identical message to the same number (HELP texted twice) goes in a request of its own and
+    every row gets its own outcome."""
+    groups: dict[tuple, list[Message]] = defaultdict(list)
+    seen: Counter = Counter()
+    for row in rows:
+        key = (row.text, row.sender, row.link_id)
+        groups[(*key, seen[(key, row.phone)])].append(row)
+        seen[(key, row.phone)] += 1
+    return list(groups.values())
+
+
+def _call(sender, group: list[Message], bulk: bool):
+    """One AT request for ``group`` (see :func:`requests_for`): (results, None) or (None, error)."""
+    first = group[0]
     try:
-        return sender.send(text, list(dict.fromkeys(r.phone for r in group)), bulk=bulk), None
+        return sender.send(first.text, [r.phone for r in group], bulk=bulk, sender=first.sender,
+                           link_id=first.link_id), None
     except SendError as exc:
         return None, exc
 

@@ -36,10 +36,11 @@ def sweep(rt) -> dict:
     # worker) may settle a row between our look and our write, and must not be overwritten.
     stale = (Message.direction == "out") & (Message.status == "unknown") & (Message.updated_at < now - window)
     with rt.sessions.begin() as s:
-        failed = s.execute(update(Message).where(stale, Message.failure_reason == "ResentNoReport")
+        failed = s.execute(update(Message).where(stale, Message.resends >= 1)
                            .values(status="failed", failure_reason="OutcomeUnknown", updated_at=now)).rowcount
-        resent = s.execute(update(Message).where(stale)
-                           .values(status="queued", failure_reason="ResentNoReport", updated_at=now)).rowcount
+        resent = s.execute(update(Message).where(stale, Message.resends == 0)
+                           .values(status="queued", resends=Message.resends + 1, failure_reason="ResentNoReport",
+                                   updated_at=now)).rowcount
         waiting = {q for q in s.scalars(select(Message.queue).where(Message.direction == "out",
                                                                      Message.status == "queued").distinct()) if q}
     for queue in waiting:

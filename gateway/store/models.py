@@ -180,6 +180,12 @@ class Message(Base):
     encoding: Mapped[str | None] = mapped_column(String(8))
     cost: Mapped[str | None] = mapped_column(String(max(RECIPIENT_LIMITS["cost"], INBOUND_SMS_LIMITS["cost"])))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Resends after an unknown outcome (at most one, then OutcomeUnknown): its own column, as
+    # failure_reason is overwritten by every attempt.
+    resends: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    attempted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # last claim
+    # Outbound: the address it goes from when not AT_SENDER_ID (the shortcode the citizen texted).
+    sender: Mapped[str | None] = mapped_column(String(INBOUND_SMS_LIMITS["to"]))
     link_id: Mapped[str | None] = mapped_column(String(INBOUND_SMS_LIMITS["link_id"]))  # goes back to AT: whole
     sent_to: Mapped[str | None] = mapped_column(String(INBOUND_SMS_LIMITS["to"]))  # inbound: the shortcode used
     network_code: Mapped[str | None] = mapped_column(String(INBOUND_SMS_LIMITS["network_code"]))

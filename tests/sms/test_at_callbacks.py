@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import socket
 import types
 from datetime import UTC, datetime
@@ -526,10 +525,7 @@ def test_real_sdk_against_the_fake_at_per_recipient_codes():
 # --- what the outbox does with each per-recipient code -------------------------------------
 
 def _at_runtime(rt, fake: FakeAT):
-    """The test runtime (same Redis and database) sending through the real SDK to ``fake``."""
-    settings = rt.settings.with_(AT_USERNAME="sandbox", AT_API_KEY="test-key", AT_SENDER_ID="THUSONG",
-                                 AT_API_URL=fake.base_url, SMS_RATE_PER_SECOND=5000, AT_TIMEOUT_SECONDS=1)
-    return dataclasses.replace(rt, settings=settings)
+    return fake_at.at_runtime(rt, fake)
 
 
 @pytest.mark.parametrize(

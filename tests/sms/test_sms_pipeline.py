@@ -165,3 +165,20 @@ def test_opted_out_number_is_never_sent_a_bulk_row_whatever_its_history(seeded, 
     with seeded.sessions() as s:
         skipped = dict(s.execute(select(Message.phone, Message.failure_reason).where(Message.status == "skipped")).all())
     assert skipped == {stopped_retry: "OptedOut", stopped_unknown: "OptedOut"}
+
+
+def test_an_unknown_outcome_is_resent_once_then_failed_whatever_the_attempt_says(seeded, settings):
+    """AT accepts but every answer is lost and no delivery report comes: the message is sent
+    at most twice (the send, one resend), then it is failed as OutcomeUnknown for an operator."""
+    phone = "+27821110021"
+    with FakeAT() as fake:
+        fake.set_policy(lambda _n: "drop")
+        with running_workers(settings, 3, env=at_env(fake, SMS_RECONCILE_SECONDS="1"),
+                             args=("--sweep-every", "0.3")):
+            outbox.queue_sms(seeded, phone, "Your nearest centre is Maponya Mall", key="lost-answers")
+            wait_until(lambda: statuses(seeded).get("failed"), timeout=40)
+            wait_quiet(seeded)
+    assert fake.sent_to(phone) == 2
+    with seeded.sessions() as s:
+        row = s.scalar(select(Message).where(Message.phone == phone))
+    assert (row.status, row.failure_reason, row.resends) == ("failed", "OutcomeUnknown", 1)

@@ -1,0 +1,57 @@
+"""Sending the outbox in-process through the real SDK to the local fake AT: how rows are
+grouped into AT requests and what each row records."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from gateway import jobs
+from gateway.sms import inbound, outbox, sending
+from gateway.store.models import Message
+from tests.conftest import TOKEN
+from tests.fake_at import FakeAT, at_runtime
+
+PHONE = "+27821112233"
+
+
+def _rows(rt) -> list[Message]:
+    with rt.sessions() as s:
+        return list(s.scalars(select(Message).where(Message.direction == "out").order_by(Message.id)))
+
+
+def test_identical_messages_to_one_number_in_one_batch_are_each_sent_and_recorded(rt):
+    """HELP texted twice gets two identical replies: AT takes a number once per request, so
+    they go in separate requests and both rows record their own outcome (none is left 'sending')."""
+    with FakeAT() as fake:
+        sender_rt = at_runtime(rt, fake)
+        for key in ("reply:1", "reply:2"):
+            outbox.queue_sms(sender_rt, PHONE, "Text CENTRE and your town to find a Thusong centre", key=key)
+        outbox.queue_sms(sender_rt, "+27821112234", "Text CENTRE and your town to find a Thusong centre", key="reply:3")
+        assert sending.send_pending(sender_rt, jobs.QUEUE_REPLIES) == 3
+    assert [r.status for r in _rows(rt)] == ["sent", "sent", "sent"]
+    assert len({r.at_message_id for r in _rows(rt)}) == 3
+    assert fake.sent_to(PHONE) == 2 and len(fake.requests) == 2
+
+
+def _inbound(client, at_id: str, to: str, phone: str, link_id: str | None = None):
+    form = {"from": phone, "to": to, "text": "HELP", "date": "2026-11-22 10:00:00", "id": at_id}
+    if link_id:
+        form["linkId"] = link_id
+    assert client.post(f"/webhooks/at/sms?token={TOKEN}", data=form).status_code == 200
+
+
+def test_a_reply_goes_back_from_the_shortcode_the_citizen_texted(seeded, client):
+    """Texted to our shortcode → the reply goes from it; to our premium shortcode → from it
+    with AT's linkId (send_premium); anything else → AT_SENDER_ID. Same text, different
+    routes: separate AT requests."""
+    with FakeAT() as fake:
+        sender_rt = at_runtime(seeded, fake, AT_SHORTCODES="31234", AT_PREMIUM_SHORTCODES="40404")
+        _inbound(client, "ATXid_sc1", "31234", "+27821112241")
+        _inbound(client, "ATXid_sc2", "40404", "+27821112242", link_id="SampleLinkId123")
+        _inbound(client, "ATXid_sc3", "99999", "+27821112243", link_id="NotOurs")
+        inbound.drain(sender_rt)
+        assert sending.send_pending(sender_rt, jobs.QUEUE_REPLIES) == 3
+    sent = {r.form["to"]: (r.form.get("from"), r.form.get("linkId")) for r in fake.requests}
+    assert sent == {"+27821112241": ("31234", None), "+27821112242": ("40404", "SampleLinkId123"),
+                    "+27821112243": ("THUSONG", None)}
+    assert [r.status for r in _rows(seeded)] == ["sent"] * 3
