@@ -119,3 +119,10 @@ def test_clerk_sees_their_centres_and_not_admin_pages(seeded, client, auth):
     for path in ("/staff/accounts/", "/staff/accounts/new", "/staff/audit", "/staff/accounts/1/password"):
         assert client.get(path).status_code == 403, path
     assert auth.post("/staff/accounts/1/disable").status_code == 403
+
+
+def test_the_throttle_runs_for_staff_pages_only(app):
+    limiter = app.extensions["thusong_login_limiter"]
+    everywhere = app.before_request_funcs[None] + app.after_request_funcs[None]
+    assert not [f for f in everywhere if limiter in (getattr(f, "__self__", None), *getattr(f, "args", ()))]
+    assert any(getattr(f, "__self__", None) is limiter for f in app.before_request_funcs["staff"])
