@@ -2,8 +2,9 @@
 capability, layered top to bottom (``pyproject.toml``'s import-linter contracts enforce it):
 
 - ``cli`` — the ``thusong`` command (may import everything, ``web`` included);
-- ``web`` — Flask: app factory and blueprints (webhooks, simulator, health; staff next);
-- ``staff`` — staff accounts (broadcasts, approvals, audit next);
+- ``web`` — Flask: app factory, security headers and CSRF, blueprints (webhooks, simulator,
+  health, the staff dashboard);
+- ``staff`` — staff accounts, roles and their centres, the audit log (broadcasts, approvals next);
 - ``ussd`` — the USSD hop, its ports onto the directory and the SMS side, Redis sessions;
 - ``sms`` — inbound SMS, keyword replies, consent, the outbox and sending, delivery reports,
   the sweeper, the rate limit;

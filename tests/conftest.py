@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from contextlib import contextmanager
 
 import pytest
@@ -13,8 +14,10 @@ from sqlalchemy import delete
 
 from config import load_settings
 from gateway.directory.centre_csv import SEED
+from gateway.staff.accounts import add_staff
 from gateway.store import engine as gdb
 from gateway.store.models import (
+    AuditEvent,
     Centre,
     Citizen,
     Feedback,
@@ -25,6 +28,7 @@ from gateway.store.models import (
     Subscription,
     UssdSessionLog,
     centre_services,
+    staff_centres,
 )
 
 TOKEN = "test-webhook-token"
@@ -85,6 +89,8 @@ def runtime(settings):
 def clean_database(rt) -> None:
     """Remove everything tests write, keeping the migrated reference data."""
     with rt.sessions.begin() as session:
+        session.execute(delete(AuditEvent))
+        session.execute(delete(staff_centres))
         for table in (Message, PendingDeliveryReport, Subscription, Citizen, Staff, Feedback, UssdSessionLog):
             session.execute(delete(table))
         session.execute(delete(centre_services))
@@ -164,3 +170,47 @@ def captured_logs(level: str = "DEBUG", **options):
     finally:
         handler.close()  # writes any summary still pending
         configure_logging("WARNING")
+
+
+CSRF_FIELD = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+PASSWORD = "correct-horse-battery"
+
+
+class Auth:
+    """Staff logins for the test client, through the real login form (CSRF on): ``as_role``
+    creates an account and logs it in; ``post`` sends a form with a valid CSRF token."""
+
+    def __init__(self, client, rt):
+        self.client, self.rt = client, rt
+
+    def token(self, path: str = "/staff/login") -> str:
+        page = self.client.get(path)
+        match = CSRF_FIELD.search(page.get_data(as_text=True))
+        assert match, f"no CSRF token on {path} ({page.status_code})"
+        return match.group(1)
+
+    def login(self, email: str, password: str = PASSWORD, address: str = "127.0.0.1"):
+        token = self.token()
+        return self.client.post("/staff/login", data={"email": email, "password": password, "csrf_token": token},
+                                environ_base={"REMOTE_ADDR": address})
+
+    def add(self, role: str, centre_ids=(), email: str | None = None):
+        return add_staff(self.rt.sessions, email or f"{role}@example.org", role.title(), role, PASSWORD, centre_ids)
+
+    def as_role(self, role: str, centre_ids=(), email: str | None = None):
+        member = self.add(role, centre_ids, email)
+        response = self.login(member.email)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return member
+
+    def post(self, path: str, data: dict | None = None, **kwargs):
+        token = self.token("/staff/")
+        return self.client.post(path, data={**(data or {}), "csrf_token": token}, **kwargs)
+
+    def logout(self):
+        return self.post("/staff/logout")
+
+
+@pytest.fixture
+def auth(client, rt):
+    return Auth(client, rt)

@@ -1,5 +1,6 @@
 """Administration commands: ``config``, ``db upgrade``, ``centres import|export`` and
-``staff add``. Each builds the runtime it needs and closes it."""
+``staff add|list|disable|reset-password`` (each staff change writes an audit row whose actor
+is ``cli``). Each builds the runtime it needs and closes it."""
 
 from __future__ import annotations
 
@@ -12,7 +13,15 @@ from rich.progress import Progress
 from config import describe_settings
 from gateway.cli.common import runtime_for, settings_or_exit
 from gateway.directory.centre_csv import export_centres, import_centres
-from gateway.staff.accounts import StaffError, add_staff
+from gateway.staff import audit
+from gateway.staff.accounts import (
+    ROLES,
+    StaffError,
+    add_staff,
+    list_staff,
+    reset_password,
+    set_active,
+)
 from gateway.store.engine import make_engine, upgrade
 
 
@@ -97,23 +106,92 @@ def centres_export(file: str | None) -> None:
 
 @click.group()
 def staff() -> None:
-    """Staff dashboard accounts."""
+    """Staff dashboard accounts: add, list, disable, reset a password."""
 
 
-@staff.command("add")
-@click.argument("email")
-@click.option("--name", prompt=True, help="Full name shown in the dashboard.")
-@click.option("--role", type=click.Choice(["clerk", "approver", "admin"]), default="clerk", show_default=True,
-              help="clerk composes broadcasts, approver approves them, admin does everything.")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
-              help="Login password (prompted if not given).")
-def staff_add(email: str, name: str, role: str, password: str) -> None:
-    """Create a staff account (password stored as an argon2 hash)."""
+def _password(from_stdin: bool) -> str:
+    """The password from standard input (first line, nothing prompted) or prompted twice.
+    Never an option: a command line shows in the process list."""
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise click.ClickException("no password on standard input")
+        return password
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+def _account_change(change):
+    """``change(rt)`` with a runtime built for it and closed after; a refusal exits cleanly."""
     rt = runtime_for()
     try:
-        add_staff(rt.sessions, email, name, role, password)
+        return change(rt)
     except StaffError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         rt.close()
-    click.echo(f"added {role} {email}")
+
+
+@staff.command("add")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice(ROLES),
+              help="clerk works for their centres, approver approves broadcasts, admin does everything.")
+@click.option("--centre", "centre_ids", type=int, multiple=True, metavar="ID",
+              help="A centre the account works for (repeat for several; a clerk needs one).")
+@click.option("--name", default="", help="Full name shown in the dashboard [default: the email's local part].")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input; prompt for nothing.")
+def staff_add(email: str, role: str, centre_ids: tuple[int, ...], name: str, password_stdin: bool) -> None:
+    """Create a staff account (password stored as an argon2 hash).
+
+    Without --password-stdin the password is prompted twice.
+    """
+    password = _password(password_stdin)
+
+    def add(rt):
+        member = add_staff(rt.sessions, email, name, role, password, centre_ids)
+        audit.record(rt, audit.CLI, "staff.added", target=member.email,
+                     detail={"role": member.role, "centres": sorted(member.centre_ids)})
+        return member
+
+    member = _account_change(add)
+    click.echo(f"added {member.role} {member.email}")
+
+
+@staff.command("list")
+def staff_list() -> None:
+    """Every staff account: email, role, centres, active or disabled, name."""
+    rt = runtime_for()
+    try:
+        members = list_staff(rt.sessions)
+    finally:
+        rt.close()
+    for m in members:
+        centres = ",".join(map(str, sorted(m.centre_ids))) or "-"
+        click.echo(f"{m.email}\t{m.role}\tcentres={centres}\t{'active' if m.active else 'disabled'}\t{m.name}")
+
+
+@staff.command("disable")
+@click.argument("email")
+def staff_disable(email: str) -> None:
+    """Disable an account: it can no longer log in, and its open sessions end."""
+
+    def disable(rt):
+        member = set_active(rt.sessions, email, False)
+        audit.record(rt, audit.CLI, "staff.disabled", target=member.email)
+        return member
+
+    click.echo(f"disabled {_account_change(disable).email}")
+
+
+@staff.command("reset-password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input; prompt for nothing.")
+def staff_reset_password(email: str, password_stdin: bool) -> None:
+    """Set a new password for an account (prompted twice unless --password-stdin)."""
+    password = _password(password_stdin)
+
+    def reset(rt):
+        member = reset_password(rt.sessions, email, password)
+        audit.record(rt, audit.CLI, "staff.password_reset", target=member.email)
+        return member
+
+    click.echo(f"new password set for {_account_change(reset).email}")

@@ -1,47 +1,178 @@
-"""Staff accounts: creation and password checks (argon2id via argon2-cffi)."""
+"""Staff accounts: creation, password checks (argon2id via argon2-cffi), disabling, password
+reset, and the centres each account may see.
+
+Roles: ``admin`` does everything; ``clerk`` works for the centres linked to the account (one or
+more); ``approver`` approves broadcasts (all centres, unless the account lists some).
+:func:`allowed_centre_ids` is the one scoping rule every staff page applies.
+
+Functions return a :class:`Member` (a detached, immutable view of the account), never the ORM
+row. Refusals raise :class:`StaffError` with a message fit to show the person who asked.
+"""
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 from argon2 import PasswordHasher
-from argon2.exceptions import VerificationError
+from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from gateway.store.models import Staff
+from gateway.store.models import Centre, Staff
 
 _hasher = PasswordHasher()
-ROLES = ("clerk", "approver", "admin")
+# Verified when the email has no account, so a wrong address costs as long as a wrong password.
+_DUMMY_HASH = _hasher.hash("no such account, no such password")
+ADMIN, CLERK, APPROVER = "admin", "clerk", "approver"
+ROLES = (CLERK, APPROVER, ADMIN)
+MIN_PASSWORD = 10
 
 
 class StaffError(ValueError):
-    """A staff account could not be created (duplicate email, weak password, bad role)."""
+    """A staff change was refused: duplicate or unknown email, weak password, bad role or centre."""
 
 
-def add_staff(sessions: sessionmaker[Session], email: str, name: str, role: str, password: str) -> Staff:
+@dataclass(frozen=True)
+class Member:
+    """One staff account as the rest of the code sees it. ``stamp`` changes whenever the
+    password does: a login session carries it, so a reset ends the sessions opened before."""
+
+    id: int
+    email: str
+    name: str
+    role: str
+    centre_ids: frozenset[int]
+    active: bool
+    stamp: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ADMIN
+
+
+def allowed_centre_ids(member: Member) -> frozenset[int] | None:
+    """The centres ``member`` may see and act for: ``None`` means every centre (admins, and
+    approvers with no centre listed); otherwise the account's own centres, possibly none."""
+    if member.role == ADMIN or (member.role == APPROVER and not member.centre_ids):
+        return None
+    return member.centre_ids
+
+
+def _member(row: Staff) -> Member:
+    stamp = hashlib.sha256(row.password_hash.encode()).hexdigest()[:16]
+    return Member(row.id, row.email, row.name, row.role, frozenset(c.id for c in row.centres),
+                  bool(row.active), stamp)
+
+
+def _normal_email(email: str) -> str:
     email = email.strip().lower()
-    if "@" not in email:
+    if "@" not in email or email.startswith("@") or email.endswith("@"):
         raise StaffError(f"not an email address: {email!r}")
+    return email
+
+
+def _checked_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise StaffError(f"password must be at least {MIN_PASSWORD} characters")
+    return _hasher.hash(password)
+
+
+def _centres(session: Session, centre_ids: Iterable[int]) -> list[Centre]:
+    wanted = sorted(set(centre_ids))
+    found = session.scalars(select(Centre).where(Centre.id.in_(wanted))).all() if wanted else []
+    missing = sorted(set(wanted) - {c.id for c in found})
+    if missing:
+        raise StaffError(f"no centre with id {', '.join(map(str, missing))}")
+    return list(found)
+
+
+def _row(session: Session, email: str) -> Staff:
+    row = session.scalar(select(Staff).options(selectinload(Staff.centres))
+                         .where(Staff.email == email.strip().lower()))
+    if row is None:
+        raise StaffError(f"no staff account for {email.strip().lower()}")
+    return row
+
+
+def add_staff(sessions: sessionmaker[Session], email: str, name: str, role: str, password: str,
+              centre_ids: Iterable[int] = ()) -> Member:
+    """Create an account. A clerk must be given at least one centre; ``name`` defaults to the
+    address's local part."""
+    email = _normal_email(email)
     if role not in ROLES:
         raise StaffError(f"role must be one of {', '.join(ROLES)}")
-    if len(password) < 10:
-        raise StaffError("password must be at least 10 characters")
+    centre_ids = set(centre_ids)
+    if role == CLERK and not centre_ids:
+        raise StaffError("a clerk needs at least one centre (--centre ID)")
+    password_hash = _checked_password(password)
     try:
         with sessions.begin() as session:
-            member = Staff(email=email, name=name.strip(), role=role, password_hash=_hasher.hash(password))
-            session.add(member)
+            row = Staff(email=email, name=name.strip() or email.split("@")[0], role=role,
+                        password_hash=password_hash, active=True)
+            row.centres = _centres(session, centre_ids)
+            session.add(row)
+            session.flush()
+            return _member(row)
     except IntegrityError:
         raise StaffError(f"{email} already has an account") from None
-    return member
 
 
-def check_password(sessions: sessionmaker[Session], email: str, password: str) -> Staff | None:
+def check_password(sessions: sessionmaker[Session], email: str, password: str) -> Member | None:
+    """The active account ``email`` if ``password`` is its password, else ``None``. Rehashes
+    the password when the argon2 parameters have been raised since it was set."""
+    with sessions.begin() as session:
+        row = session.scalar(select(Staff).options(selectinload(Staff.centres))
+                             .where(Staff.email == email.strip().lower(), Staff.active.is_(True)))
+        try:
+            _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
+        except (VerificationError, InvalidHashError):
+            return None
+        if row is None:
+            return None
+        if _hasher.check_needs_rehash(row.password_hash):
+            row.password_hash = _hasher.hash(password)
+        return _member(row)
+
+
+def get_member(sessions: sessionmaker[Session], staff_id: int) -> Member | None:
+    """The account with id ``staff_id`` (active or not), or ``None``."""
     with sessions() as session:
-        member = session.scalar(select(Staff).where(Staff.email == email.strip().lower(), Staff.active.is_(True)))
-    if member is None:
-        return None
-    try:
-        _hasher.verify(member.password_hash, password)
-    except VerificationError:
-        return None
-    return member
+        row = session.scalar(select(Staff).options(selectinload(Staff.centres)).where(Staff.id == staff_id))
+        return _member(row) if row else None
+
+
+def find_member(sessions: sessionmaker[Session], email: str) -> Member | None:
+    """The account for ``email`` (active or not), or ``None``."""
+    with sessions() as session:
+        try:
+            return _member(_row(session, email))
+        except StaffError:
+            return None
+
+
+def list_staff(sessions: sessionmaker[Session]) -> list[Member]:
+    """Every account, active or not, by email."""
+    with sessions() as session:
+        rows = session.scalars(select(Staff).options(selectinload(Staff.centres)).order_by(Staff.email))
+        return [_member(row) for row in rows]
+
+
+def set_active(sessions: sessionmaker[Session], email: str, active: bool) -> Member:
+    """Disable (or re-enable) an account; a disabled account cannot log in and its open
+    sessions end at their next request."""
+    with sessions.begin() as session:
+        row = _row(session, email)
+        row.active = active
+        return _member(row)
+
+
+def reset_password(sessions: sessionmaker[Session], email: str, password: str) -> Member:
+    """Set a new password for ``email`` (sessions opened with the old one end)."""
+    password_hash = _checked_password(password)
+    with sessions.begin() as session:
+        row = _row(session, email)
+        row.password_hash = password_hash
+        return _member(row)

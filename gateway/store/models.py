@@ -205,6 +205,15 @@ def insert_message(engine, **values) -> int:
         return conn.execute(_INSERT_MESSAGE, values).scalar_one()
 
 
+# A clerk may serve several centres; an approver may be limited to some (admins see all).
+staff_centres = Table(
+    "staff_centres",
+    Base.metadata,
+    Column("staff_id", ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True),
+    Column("centre_id", ForeignKey("centres.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
 class Staff(Base):
     """A centre or GCIS staff member who may log into the dashboard and send broadcasts."""
 
@@ -214,9 +223,25 @@ class Staff(Base):
     name: Mapped[str] = mapped_column(String(128))
     password_hash: Mapped[str] = mapped_column(String(256))  # argon2id
     role: Mapped[str] = mapped_column(String(16), default="clerk")  # clerk | approver | admin
-    centre_id: Mapped[int | None] = mapped_column(ForeignKey("centres.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    centres: Mapped[list[Centre]] = relationship(secondary=staff_centres, order_by="Centre.id")
+
+
+class AuditEvent(Base):
+    """Who did what, when, from which address. ``actor`` keeps the email (or ``cli``) as text
+    so the row still says who it was after the account is gone, and for failed logins of
+    addresses that have no account."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(48), index=True)
+    target: Mapped[str | None] = mapped_column(String(254))
+    address: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(Text)
 
 
 class Feedback(Base):

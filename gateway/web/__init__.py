@@ -2,7 +2,9 @@
 
 Owns the app factory (:mod:`~gateway.web.app`), the request's runtime (:mod:`~gateway.web.context`)
 and one blueprint per audience: AT's callbacks (:mod:`~gateway.web.webhooks`), the phone
-simulator (:mod:`~gateway.web.simulator`), health and metrics (:mod:`~gateway.web.health`).
+simulator (:mod:`~gateway.web.simulator`), health and metrics (:mod:`~gateway.web.health`),
+the staff dashboard (:mod:`gateway.web.staff`). :mod:`~gateway.web.security` adds the security
+headers, cookie flags and CSRF to all of them.
 Blueprints parse and answer; the work is done by the capability packages below (``ussd``,
 ``sms``, ``directory``, ``staff``), which never import Flask.
 """

@@ -1,4 +1,5 @@
-"""The Flask application factory: one app per runtime, every blueprint registered here.
+"""The Flask application factory: one app per runtime, every blueprint registered here, the
+browser protections (:mod:`~gateway.web.security`) applied to all of them.
 
 The app trusts ``X-Forwarded-For``/``-Proto`` only for ``TRUSTED_PROXIES`` hops (werkzeug's
 ProxyFix; 0 ignores them) and refuses bodies over ``MAX_CONTENT_LENGTH`` with 413.
@@ -16,7 +17,9 @@ from config import Settings, configure_logging, load_settings
 from gateway.runtime import Runtime
 from gateway.web.context import EXTENSION
 from gateway.web.health import bp as health_bp
+from gateway.web.security import protect
 from gateway.web.simulator import bp as simulator_bp
+from gateway.web.staff import register_dashboard
 from gateway.web.webhooks import bp as webhooks_bp
 
 log = logging.getLogger(__name__)
@@ -39,8 +42,13 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.extensions[EXTENSION] = runtime
     app.session_interface = CookieOnlyWhenUsed()
+    csrf = protect(app, settings)
     for blueprint in (health_bp, webhooks_bp, simulator_bp):
         app.register_blueprint(blueprint)
+    # Machines post here, not browsers: AT (its shared token instead) and the simulator's JSON.
+    csrf.exempt(webhooks_bp)
+    csrf.exempt(simulator_bp)
+    register_dashboard(app, runtime)
     return app
 
 

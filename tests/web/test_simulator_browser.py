@@ -50,6 +50,8 @@ def test_dial_press_keys_and_receive_sms_in_inbox(live_server, seeded, settings)
         )
         try:
             page = browser.new_page()
+            refused = []  # the CSP allows no inline script: the page's own must come from a file
+            page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
             page.goto(f"{live_server}/simulator/")
             assert "token" not in page.content().lower()
             screen = page.get_by_test_id("screen")
@@ -73,6 +75,7 @@ def test_dial_press_keys_and_receive_sms_in_inbox(live_server, seeded, settings)
             inbox = page.get_by_test_id("inbox")
             expect(inbox).to_contain_text("Maponya", timeout=20_000)
             page.screenshot(path=str(ARTIFACTS / "simulator.png"), full_page=True)
+            assert not refused, refused
         finally:
             browser.close()
     assert (ARTIFACTS / "simulator.png").stat().st_size > 1000

@@ -1,0 +1,104 @@
+"""Staff accounts pages (admins): the list, adding an account, disabling or re-enabling one,
+setting a new password. Every change writes an audit row."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, url_for
+from sqlalchemy import select
+from wtforms import SelectChoice
+
+from gateway.staff import accounts, audit
+from gateway.staff.accounts import ADMIN, Member, StaffError
+from gateway.store.models import Centre, Province
+from gateway.web.context import runtime_of
+from gateway.web.staff.auth import bp, client_address, current_member, role_required
+from gateway.web.staff.forms import ActionForm, AddStaffForm, ResetPasswordForm
+
+
+def _member_or_404(staff_id: int) -> Member:
+    member = accounts.get_member(runtime_of().sessions, staff_id)
+    if member is None:
+        abort(404)
+    return member
+
+
+def _centre_choices(rt) -> list[SelectChoice]:
+    """Every centre as a choice, grouped by province (a clerk's centres are usually in one)."""
+    with rt.sessions() as session:
+        rows = session.execute(select(Centre.id, Centre.name, Province.name).outerjoin(Centre.province)
+                               .order_by(Province.name, Centre.name)).all()
+    return [SelectChoice(centre_id, name, optgroup=province or "Other") for centre_id, name, province in rows]
+
+
+@bp.get("/accounts/")
+@role_required(ADMIN)
+def staff_list():
+    rt = runtime_of()
+    with rt.sessions() as session:
+        names = dict(session.execute(select(Centre.id, Centre.name)).all())
+    return render_template("staff/accounts.html", members=accounts.list_staff(rt.sessions),
+                           centre_names=names, action_form=ActionForm(), me=current_member())
+
+
+@bp.route("/accounts/new", methods=["GET", "POST"])
+@role_required(ADMIN)
+def staff_add():
+    rt = runtime_of()
+    form = AddStaffForm()
+    form.centres.choices = _centre_choices(rt)
+    if form.validate_on_submit():
+        try:
+            member = accounts.add_staff(rt.sessions, form.email.data, form.name.data or "", form.role.data,
+                                        form.password.data, form.centres.data or ())
+        except StaffError as exc:
+            flash(str(exc), "error")
+        else:
+            audit.record(rt, current_member(), "staff.added", target=member.email, address=client_address(),
+                         detail={"role": member.role, "centres": sorted(member.centre_ids)})
+            flash(f"Added {member.role} {member.email}.", "info")
+            return redirect(url_for("staff.staff_list"))
+    return render_template("staff/account_new.html", form=form)
+
+
+@bp.post("/accounts/<int:staff_id>/disable")
+@role_required(ADMIN)
+def staff_disable(staff_id: int):
+    return _set_active(staff_id, False)
+
+
+@bp.post("/accounts/<int:staff_id>/enable")
+@role_required(ADMIN)
+def staff_enable(staff_id: int):
+    return _set_active(staff_id, True)
+
+
+def _set_active(staff_id: int, active: bool):
+    member = _member_or_404(staff_id)
+    if member.id == current_member().id:
+        flash("You cannot disable your own account.", "error")
+    elif ActionForm().validate_on_submit():
+        rt = runtime_of()
+        accounts.set_active(rt.sessions, member.email, active)
+        audit.record(rt, current_member(), "staff.enabled" if active else "staff.disabled",
+                     target=member.email, address=client_address())
+        flash(f"{'Enabled' if active else 'Disabled'} {member.email}.", "info")
+    return redirect(url_for("staff.staff_list"))
+
+
+@bp.route("/accounts/<int:staff_id>/password", methods=["GET", "POST"])
+@role_required(ADMIN)
+def staff_reset_password(staff_id: int):
+    member = _member_or_404(staff_id)
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        rt = runtime_of()
+        try:
+            accounts.reset_password(rt.sessions, member.email, form.password.data)
+        except StaffError as exc:
+            flash(str(exc), "error")
+        else:
+            audit.record(rt, current_member(), "staff.password_reset", target=member.email,
+                         address=client_address())
+            flash(f"New password set for {member.email}.", "info")
+            return redirect(url_for("staff.staff_list"))
+    return render_template("staff/account_password.html", form=form, member=member)

@@ -1,0 +1,113 @@
+"""`thusong staff add|list|disable|reset-password`: the password from standard input or
+prompted twice (never an option), each change audited with actor "cli"; and one real process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from gateway.cli import main
+from gateway.staff import audit
+from gateway.staff.accounts import check_password, find_member
+from gateway.store.models import Centre, Staff
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+def env(settings, monkeypatch):
+    for key, value in settings.as_environ().items():
+        monkeypatch.setenv(key, value)
+    return settings.as_environ()
+
+
+def run(args, input=None):
+    return CliRunner().invoke(main, args, input=input)
+
+
+def test_add_with_password_stdin_prompts_nothing(rt, env):
+    result = run(["staff", "add", "Admin@Example.org", "--role", "admin", "--password-stdin"], input=PASSWORD + "\n")
+    assert result.exit_code == 0, result.output
+    assert result.output == "added admin admin@example.org\n"  # no prompt
+    member = check_password(rt.sessions, "admin@example.org", PASSWORD)
+    assert member.name == "admin"  # the local part of the address
+    with rt.sessions() as session:
+        assert session.scalar(select(Staff.password_hash)).startswith("$argon2id$")
+    event = audit.events(rt.sessions).events[0]
+    assert (event.actor, event.action, event.target, event.staff_id) == ("cli", "staff.added", member.email, None)
+
+
+def test_add_prompts_twice_without_password_stdin(rt, env):
+    result = run(["staff", "add", "a@example.org", "--role", "approver", "--name", "Ann"],
+                 input=f"{PASSWORD}\n{PASSWORD}\n")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("Password") == 1 and "Repeat for confirmation" in result.output
+    assert check_password(rt.sessions, "a@example.org", PASSWORD).name == "Ann"
+
+
+def test_the_password_option_is_gone():
+    result = run(["staff", "add", "a@example.org", "--role", "admin", "--password", PASSWORD])
+    assert result.exit_code == 2 and "No such option '--password'" in result.output
+
+
+def test_clerk_with_several_centres_and_list(seeded, env):
+    with seeded.sessions() as session:
+        first, second = session.scalars(select(Centre.id).order_by(Centre.id).limit(2))
+    args = ["staff", "add", "clerk@example.org", "--role", "clerk", "--centre", str(first),
+            "--centre", str(second), "--password-stdin"]
+    assert run(args, input=PASSWORD).exit_code == 0
+    assert find_member(seeded.sessions, "clerk@example.org").centre_ids == {first, second}
+    listing = run(["staff", "list"])
+    assert listing.exit_code == 0
+    assert f"clerk@example.org\tclerk\tcentres={first},{second}\tactive\tclerk" in listing.output
+
+
+@pytest.mark.parametrize("args, stdin, message", [
+    (["staff", "add", "c@example.org", "--role", "clerk", "--password-stdin"], PASSWORD, "needs at least one centre"),
+    (["staff", "add", "c@example.org", "--role", "admin", "--password-stdin"], "short", "at least 10 characters"),
+    (["staff", "add", "c@example.org", "--role", "admin", "--password-stdin"], "", "no password on standard input"),
+    (["staff", "disable", "nobody@example.org"], None, "no staff account for nobody@example.org"),
+], ids=["clerk without centre", "short password", "empty stdin", "unknown account"])
+def test_refusals_exit_1_saying_why(rt, env, args, stdin, message):
+    result = run(args, input=stdin)
+    assert result.exit_code == 1 and message in result.output
+
+
+def test_duplicate_is_refused(rt, env):
+    args = ["staff", "add", "a@example.org", "--role", "admin", "--password-stdin"]
+    assert run(args, input=PASSWORD).exit_code == 0
+    again = run(args, input=PASSWORD)
+    assert again.exit_code == 1 and "already has an account" in again.output
+
+
+def test_disable_and_reset_password_are_audited(rt, env):
+    run(["staff", "add", "a@example.org", "--role", "admin", "--password-stdin"], input=PASSWORD)
+    result = run(["staff", "reset-password", "a@example.org", "--password-stdin"], input="another-password\n")
+    assert result.exit_code == 0 and check_password(rt.sessions, "a@example.org", "another-password")
+    assert run(["staff", "disable", "A@example.org"]).exit_code == 0
+    assert check_password(rt.sessions, "a@example.org", "another-password") is None
+    assert "disabled" in run(["staff", "list"]).output
+    assert [(e.action, e.actor) for e in audit.events(rt.sessions).events] == [
+        ("staff.disabled", "cli"), ("staff.password_reset", "cli"), ("staff.added", "cli")]
+
+
+def test_real_process_reads_the_password_from_stdin(rt, env):
+    """`python -m gateway.cli staff add … --password-stdin` in its own process: no terminal, no
+    prompt, the password never on the command line."""
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "staff", "add", "ops@example.org", "--role", "approver",
+         "--name", "Ops Desk", "--password-stdin"],
+        input=PASSWORD + "\n", capture_output=True, text=True, cwd=ROOT, timeout=60,
+        env={**os.environ, **env},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "added approver ops@example.org\n"
+    member = check_password(rt.sessions, "ops@example.org", PASSWORD)
+    assert member is not None and member.name == "Ops Desk"
