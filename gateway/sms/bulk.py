@@ -11,15 +11,16 @@ never held):
 - :func:`drop_opted_out` — claimed rows whose number opted out (even after the row was
   written) are ``skipped`` with reason ``OptedOut`` and not sent.
 - :func:`finish_done` — a broadcast whose rows are all written and none is waiting is ``sent``.
+- :func:`restart_stalled_fan_outs` (the sweeper) — a fan-out job a dead worker lost runs again.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import and_, exists, or_, select, update
 
 from gateway import jobs
 from gateway.sms.outbox import SEND_JOB_TIMEOUT
@@ -90,3 +91,18 @@ def finish_done(rt) -> int:
     waiting = exists().where(Message.broadcast_id == Broadcast.id, Message.status.in_(WAITING))
     with rt.sessions.begin() as s:
         return s.execute(transition("finish", Broadcast.fanned_out_at.is_not(None), ~waiting)).rowcount
+
+
+def restart_stalled_fan_outs(rt, lease: timedelta) -> int:
+    """Queue the fan-out again for broadcasts whose fan-out job was lost: started but silent
+    (no chunk for ``lease``; a killed worker), or due and never started. The fan-out writes
+    only missing rows, so a second run is harmless."""
+    now = utcnow()
+    with rt.sessions() as s:
+        started_silent = and_(Broadcast.status.in_(("sending", "paused")), Broadcast.fanned_out_at.is_(None))
+        due_unstarted = and_(Broadcast.status == "scheduled", Broadcast.scheduled_at < now - lease)
+        ids = list(s.scalars(select(Broadcast.id).where(or_(started_silent, due_unstarted),
+                                                        Broadcast.updated_at < now - lease)))
+    for broadcast_id in ids:
+        rt.queue(jobs.QUEUE_BULK).enqueue(jobs.FAN_OUT, broadcast_id, job_timeout=jobs.FAN_OUT_TIMEOUT)
+    return len(ids)
