@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select, update
 
@@ -121,7 +121,7 @@ def create(rt, actor: Actor, target_spec: str, text: str, language: str | None =
         raise BroadcastError("the send time needs a UTC offset (e.g. 2026-12-01T09:00+02:00)")
     with rt.sessions.begin() as s:
         row = Broadcast(author_id=actor.staff_id, target=target, language=language, text=text.strip(),
-                        full_text=preview.text, status="draft", scheduled_at=at)
+                        full_text=preview.text, status="draft", scheduled_at=utc(at))
         s.add(row)
     return row
 
@@ -162,15 +162,22 @@ def _check_approver(rt, actor: Actor, broadcast_id: int) -> Broadcast:
     return row
 
 
+def utc(dt: datetime | None) -> datetime | None:
+    """``dt`` in UTC, as every time is stored (SQLite keeps no offset: naive means UTC)."""
+    if dt is None:
+        return None
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
 def starts_at(rt, at: datetime | None = None) -> datetime:
     """When a broadcast asked for ``at`` (None: now) will start: the quiet-hours rule applied."""
     now = rt.clock.now()
-    return next_allowed(max(at or now, now), bulk.schedule_of(rt.settings))
+    return next_allowed(max(utc(at) or now, now), bulk.schedule_of(rt.settings))
 
 
 def _schedule(rt, broadcast_id: int) -> Broadcast:
     start = starts_at(rt, get(rt, broadcast_id).scheduled_at)
-    row = _move(rt, broadcast_id, "schedule", scheduled_at=start)
+    row = _move(rt, broadcast_id, "schedule", scheduled_at=utc(start))
     queue = rt.queue(jobs.QUEUE_BULK)
     if start <= rt.clock.now():
         queue.enqueue(jobs.FAN_OUT, broadcast_id, job_timeout=jobs.FAN_OUT_TIMEOUT)
