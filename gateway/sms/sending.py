@@ -101,14 +101,14 @@ def send_pending(rt, queue: str, release: bool = False, slice_seconds: float | N
     if release:
         release_due_retries(rt)
     bulk = queue == jobs.QUEUE_BULK
-    if bulk and bulk_rules.hold_if_quiet(rt) is None:
+    if bulk:
+        if bulk_rules.hold_if_quiet(rt) is not None:
+            return 0  # quiet hours: a job is scheduled for the window's opening
         bulk_rules.resume_paused(rt)
     while True:
         if time.monotonic() > deadline:
             kick(rt, queue, force=True)  # the rest goes on in a fresh job
             break
-        if bulk and bulk_rules.hold_if_quiet(rt) is not None:
-            break  # the window closed (or never opened): a job is scheduled for its opening
         peeked = _peek(rt, queue, batch)
         if not peeked:
             if bulk:
@@ -117,6 +117,8 @@ def send_pending(rt, queue: str, release: bool = False, slice_seconds: float | N
         # Wait for the rate limit BEFORE claiming, so claimed rows leave at once: the gap
         # between 'sending' and the request is as short as it can be.
         limiter.acquire(sum(seg for _i, seg in peeked))
+        if bulk and bulk_rules.hold_if_quiet(rt) is not None:
+            break  # the window closed (or never opened): a job is scheduled for its opening
         rows = _claim(rt, [i for i, _seg in peeked])
         if bulk:
             rows = bulk_rules.drop_opted_out(rt, rows)

@@ -266,7 +266,7 @@ def test_fan_out_is_idempotent_cancel_stops_the_rest_and_progress_counts(town):
 def test_a_lost_fan_out_is_restarted_by_the_sweeper(town):
     from gateway.sms import sweeper
 
-    row = bc.submit(town, bc.CLI, bc.create(town, bc.CLI, "all", "Hello").id)
+    bc.submit(town, bc.CLI, bc.create(town, bc.CLI, "all", "Hello").id)
     town.queue(jobs.QUEUE_BULK).empty()  # the job is lost
     with town.sessions.begin() as s:
         s.execute(bc.Broadcast.__table__.update().values(
