@@ -6,6 +6,7 @@ from gateway.cli import main
 COMMANDS = [
     [], ["run"], ["web"], ["worker"], ["config"], ["db"], ["db", "upgrade"], ["centres"],
     ["centres", "import"], ["centres", "export"], ["staff"], ["staff", "add"], ["simulate"],
+    ["broadcast"], ["broadcast", "send"], ["broadcast", "list"], ["broadcast", "status"], ["broadcast", "cancel"],
 ]
 
 
