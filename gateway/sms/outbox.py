@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from gateway import jobs
 from gateway.sms.consent import is_opted_out
-from gateway.store.models import Citizen, Message, insert_message
+from gateway.store.models import Citizen, Message, insert_message, utcnow
 from menus.segments import measure
 
 log = logging.getLogger(__name__)
@@ -61,11 +61,14 @@ def queue_bulk(rt, phones: list[str], text: str, key_prefix: str, chunk: int = 5
                                                                 Citizen.opted_out.is_(True))))
                 have = set(s.scalars(select(Message.idempotency_key).where(
                     Message.idempotency_key.in_(list(keys.values())))))
-                rows = [Message(direction="out", idempotency_key=keys[p], phone=p, text=text,
-                                queue=jobs.QUEUE_BULK, status="queued", segments=size.segments,
-                                encoding=size.encoding, broadcast_id=broadcast_id)
+                now = utcnow()
+                rows = [{"direction": "out", "idempotency_key": keys[p], "phone": p, "text": text,
+                         "queue": jobs.QUEUE_BULK, "status": "queued", "segments": size.segments,
+                         "encoding": size.encoding, "broadcast_id": broadcast_id, "attempts": 0,
+                         "created_at": now, "updated_at": now}
                         for p in part if p not in out and keys[p] not in have]
-                s.add_all(rows)
+                if rows:  # one Core executemany: the ORM's unit of work cost ~0.5 ms a row
+                    s.execute(insert(Message.__table__), rows)
             written += len(rows)
         except IntegrityError:  # another writer raced us on some key: fall back to row by row
             written += _queue_bulk_one_by_one(rt, part, keys, text, size, broadcast_id)

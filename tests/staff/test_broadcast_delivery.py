@@ -51,9 +51,10 @@ def test_ten_thousand_exactly_once_across_a_killed_worker_with_opt_outs_and_a_ca
     late = phones[-50:]  # opt out after their rows are queued (sent last: rows go in order)
     with serving(app) as base, FakeAT(dlr_url=f"{base}/webhooks/at/sms/delivery?token={TOKEN}") as fake:
         # The killed worker's last request may have reached AT: its rows wait as 'unknown' for
-        # the delivery reports, which queue up behind 10,000 others here — the reconcile window
-        # (resend if no report came) must outlast that queue, as in production (15 min).
-        env = at_env(fake, SMS_RATE_PER_SECOND="1500", SMS_RECONCILE_SECONDS="120")
+        # their delivery reports, which queue up behind thousands of others here. The reconcile
+        # window (resend when no report came) must outlast that queue, as in production (15
+        # min); if the request never left, the rows are resent when it ends.
+        env = at_env(fake, SMS_RATE_PER_SECOND="1500", SMS_RECONCILE_SECONDS="30")
         args = ("--sweep-every", "0.5")
         victim = start_worker(settings, *args, env=env, new_session=True)
         with running_workers(settings, count=2, env=env, args=args):
@@ -65,14 +66,20 @@ def test_ten_thousand_exactly_once_across_a_killed_worker_with_opt_outs_and_a_ca
             wait_until(lambda: bc.get(seeded, second).fanned_out_at, timeout=30)
             bc.cancel(seeded, bc.CLI, second)  # still behind the first's rows: none of it leaves
             try:
-                wait_until(lambda: len(fake.accepted_counts()) >= 2500, timeout=60)
+                wait_until(lambda: len(fake.accepted_counts()) >= 1500, timeout=60)
             finally:
                 os.killpg(victim.pid, signal.SIGKILL)  # mid-batch, scheduler lock and all
                 victim.wait()
             assert len(fake.accepted_counts()) < n - len(late), "the kill came too late to test anything"
             with running_workers(settings, env=env, args=args):  # a replacement joins the other two
                 wait_until(lambda: quiet(seeded, first, second), timeout=90, every=0.5)
-                wait_until(lambda: bc.get(seeded, first).status == "sent", timeout=20)  # unknown rows settled too
+                try:
+                    wait_until(lambda: bc.get(seeded, first).status == "sent", timeout=60)  # unknown rows settled too
+                except AssertionError:
+                    with seeded.sessions() as s:
+                        rows = s.execute(select(Message.status, Message.failure_reason, func.count()).where(
+                            Message.broadcast_id == first).group_by(Message.status, Message.failure_reason)).all()
+                    raise AssertionError(f"DIAG {bc.get(seeded, first).status} {rows} {len(fake.accepted_counts())}") from None
     counts = fake.accepted_counts()
     assert max(counts.values()) == 1, [p for p, c in counts.items() if c > 1][:5]
     assert set(counts) == set(phones) - set(late)
