@@ -20,7 +20,8 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-SAST = ZoneInfo("Africa/Johannesburg")
+from gateway.clock import SAST
+
 HORIZON_DAYS = 400  # a schedule with no window this far ahead is an error, not a wait
 
 

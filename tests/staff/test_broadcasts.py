@@ -166,17 +166,19 @@ def test_a_clerks_broadcast_waits_for_another_approver(town, people):
 
 
 def test_the_author_cannot_approve_their_own_broadcast(town, people):
-    approver = people["approver1"]
-    row = bc.create(town, people["clerk1"], "all", "Clinic day Friday.")
-    bc.submit(town, people["clerk1"], row.id)
-    # An approver who writes a broadcast: not a clerk, so no second person is needed…
-    own = bc.create(town, approver, "all", "Office closed Monday.")
-    assert bc.submit(town, approver, own.id).status == "scheduled"
-    # …but nobody approves what they wrote themselves.
-    mine = bc.create(town, people["admin1"], "all", "x")
+    clerk = people["clerk1"]
+    row = bc.create(town, clerk, "all", "Clinic day Friday.")
+    bc.submit(town, clerk, row.id)
+    promoted = bc.Actor(clerk.staff_id, "approver")  # the same person, since made an approver
     with pytest.raises(bc.NotAllowed, match="author"):
-        bc._check_approver(town, people["admin1"], mine.id)
+        bc.approve(town, promoted, row.id)
+    with pytest.raises(bc.NotAllowed, match="author"):
+        bc.reject(town, promoted, row.id, "changed my mind")
+    assert bc.get(town, row.id).status == "pending_approval"
     assert bc.approve(town, people["admin2"], row.id).status == "scheduled"
+    # An approver's own broadcast needs no second person: only a clerk's does.
+    own = bc.create(town, people["approver1"], "all", "Office closed Monday.")
+    assert bc.submit(town, people["approver1"], own.id).status == "scheduled"
 
 
 def test_a_rejection_carries_its_reason_to_the_author(town, people):
