@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/resolve.py
 	$(BIN)/python bench/ussd.py
 	$(BIN)/python bench/sms.py
+	$(BIN)/python bench/broadcast.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

@@ -54,6 +54,8 @@ TOKEN = "bench-token"
 FINAL = {"sent", "delivered", "failed"}
 SENDER_ID = "THUSONG"
 BROADCASTS = 3
+# Bulk SMS keep quiet hours (no Sundays, nights, holidays); a benchmark runs at any hour.
+ALWAYS_OPEN = "2000-01-01T00:00:00+00:00/2100-01-01T00:00:00+00:00"
 INBOUND_TEXTS = ["CENTRE Soweto", "SERVICES Khayelitsha", "HELP", "JOIN Umtata", "STOP", "hello"]
 
 BARE_APP = '''
@@ -92,9 +94,13 @@ def _fake_at(conn) -> None:
                 if cmd == "reset":
                     fake.requests.clear()
                     conn.send(True)
+                elif cmd == "count":  # cheap progress: accepted recipients so far
+                    conn.send(sum(len(r.accepted) for r in fake.requests))
                 elif cmd == "summary":
                     conn.send({
                         "requests": len(fake.requests),
+                        "first_at": min((r.at for r in fake.requests), default=None),
+                        "last_at": max((r.at for r in fake.requests), default=None),
                         "outcomes": dict(Counter(r.outcome for r in fake.requests)),
                         "accepted": [(n, r.form.get("message", ""), r.form.get("from"), r.form.get("enqueue"))
                                      for r in fake.requests for n in r.accepted],
@@ -115,6 +121,10 @@ class FakeProcess:
 
     def summary(self) -> dict:
         self._conn.send("summary")
+        return self._conn.recv()
+
+    def count(self) -> int:
+        self._conn.send("count")
         return self._conn.recv()
 
     def __exit__(self, *exc) -> None:
@@ -295,7 +305,8 @@ def outbound_phase(args, folder: str, console) -> dict:
         settings = load_settings({
             "INSTANCE_PATH": folder, "WEBHOOK_TOKEN": TOKEN, "SECRET_KEY": "bench", "LOG_LEVEL": "WARNING",
             "REDIS_URL": os.environ.get("REDIS_URL", ""), "AT_USERNAME": "sandbox", "AT_API_KEY": "bench-key",
-            "AT_SENDER_ID": SENDER_ID, "AT_API_URL": fake.base_url, "SMS_RATE_PER_SECOND": "1000000"})
+            "AT_SENDER_ID": SENDER_ID, "AT_API_URL": fake.base_url, "SMS_RATE_PER_SECOND": "1000000",
+            "BULK_SCHEDULE": ALWAYS_OPEN})
         rt = Runtime.from_settings(settings)
         workers: list[subprocess.Popen] = []
         try:

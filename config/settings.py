@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields, replace
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -61,6 +62,10 @@ class Settings:
     SMS_SEND_LEASE_SECONDS: float = _help("A send still 'sending' after this long belonged to a dead worker.", 120.0)
     SMS_RECONCILE_SECONDS: float = _help("How long an unknown-outcome send waits for a delivery report before one resend.", 900.0)
     AT_TIMEOUT_SECONDS: float = _help("Read timeout for a request to Africa's Talking.", 9.05)
+    BROADCAST_PREFIX: str = _help("Sender identity every broadcast starts with (POPIA s69); counted in its length.", "Thusong:")
+    SMS_COST_PER_SEGMENT: float = _help("Rand per SMS segment, for a broadcast's cost estimate.", 0.25)
+    BROADCAST_APPROVAL: str = _help("Two-person rule: a clerk's broadcast waits for an approver (true/false; unset: on in production only).", "")
+    BULK_SCHEDULE: str = _help("Tests and operations only: comma-separated ISO 8601 START/END windows replacing the quiet-hours rule.", "")
 
     @property
     def is_production(self) -> bool:
@@ -91,6 +96,13 @@ class Settings:
     def metrics_tokens(self) -> tuple[str, ...]:
         """Every accepted bearer token for /metrics and the worker health check."""
         return _token_list(self.METRICS_TOKEN)
+
+    @property
+    def broadcast_approval(self) -> bool:
+        """The two-person rule: BROADCAST_APPROVAL if set, else on in production only."""
+        if self.BROADCAST_APPROVAL.strip() == "":
+            return self.is_production
+        return self.BROADCAST_APPROVAL.strip().lower() in _TRUE
 
     @property
     def sms_is_simulated(self) -> bool:
@@ -166,6 +178,17 @@ def _validate(s: Settings) -> None:
                  "SMS_SEND_LEASE_SECONDS", "SMS_RECONCILE_SECONDS", "AT_TIMEOUT_SECONDS"):
         if getattr(s, name) <= 0:
             raise ConfigError(f"{name}: must be positive")
+    if s.SMS_COST_PER_SEGMENT < 0:
+        raise ConfigError("SMS_COST_PER_SEGMENT: must not be negative")
+    if s.BROADCAST_APPROVAL.strip().lower() not in _TRUE | _FALSE:
+        raise ConfigError(f"BROADCAST_APPROVAL: expected true/false, got {s.BROADCAST_APPROVAL!r}")
+    for window in filter(None, (w.strip() for w in s.BULK_SCHEDULE.split(","))):
+        try:
+            start, end = (datetime.fromisoformat(x) for x in window.split("/"))
+        except ValueError:
+            raise ConfigError(f"BULK_SCHEDULE: expected ISO 8601 START/END windows, got {window!r}") from None
+        if start.tzinfo is None or end.tzinfo is None:
+            raise ConfigError(f"BULK_SCHEDULE: times need a UTC offset: {window!r}")
     if s.LOG_LEVEL.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise ConfigError(f"LOG_LEVEL: unknown level {s.LOG_LEVEL!r}")
     if bool(s.AT_USERNAME) != bool(s.AT_API_KEY):

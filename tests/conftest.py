@@ -18,6 +18,7 @@ from gateway.staff.accounts import add_staff
 from gateway.store import engine as gdb
 from gateway.store.models import (
     AuditEvent,
+    Broadcast,
     Centre,
     Citizen,
     Feedback,
@@ -32,6 +33,9 @@ from gateway.store.models import (
 )
 
 TOKEN = "test-webhook-token"
+# Bulk SMS obey quiet hours (no Sundays, nights or holidays); tests run at any hour, so their
+# bulk window is always open unless a test sets its own (tests/staff/test_quiet_hours_e2e.py).
+ALWAYS_OPEN = "2000-01-01T00:00:00+00:00/2100-01-01T00:00:00+00:00"
 
 
 @pytest.fixture(scope="session")
@@ -73,6 +77,7 @@ def settings(tmp_path_factory, redis_url, database_url):
         "WEBHOOK_TOKEN": TOKEN,
         "SECRET_KEY": "test-secret",
         "LOG_LEVEL": "WARNING",
+        "BULK_SCHEDULE": ALWAYS_OPEN,
     })
 
 
@@ -91,7 +96,7 @@ def clean_database(rt) -> None:
     with rt.sessions.begin() as session:
         session.execute(delete(AuditEvent))
         session.execute(delete(staff_centres))
-        for table in (Message, PendingDeliveryReport, Subscription, Citizen, Staff, Feedback, UssdSessionLog):
+        for table in (Message, PendingDeliveryReport, Broadcast, Subscription, Citizen, Staff, Feedback, UssdSessionLog):
             session.execute(delete(table))
         session.execute(delete(centre_services))
         session.execute(delete(Centre))

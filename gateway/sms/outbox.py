@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from gateway import jobs
 from gateway.sms.consent import is_opted_out
-from gateway.store.models import Citizen, Message, insert_message
+from gateway.store.models import Citizen, Message, insert_message, utcnow
 from menus.segments import measure
 
 log = logging.getLogger(__name__)
@@ -55,11 +55,13 @@ def reply_route(settings, inbound: Message) -> dict:
     return {}
 
 
-def queue_bulk(rt, phones: list[str], text: str, key_prefix: str, chunk: int = 500) -> int:
+def queue_bulk(rt, phones: list[str], text: str, key_prefix: str, chunk: int = 500,
+               broadcast_id: int | None = None) -> int:
     """One bulk row per number not opted out; returns how many were written.
 
     Rows go in ``chunk`` at a time, one transaction each; keys already present are skipped,
-    so a re-run after a crash writes only what is missing.
+    so a re-run after a crash writes only what is missing. ``broadcast_id`` links the rows to
+    their broadcast (progress, cancel).
     """
     size = measure(text)
     written = 0
@@ -72,19 +74,23 @@ def queue_bulk(rt, phones: list[str], text: str, key_prefix: str, chunk: int = 5
                                                                 Citizen.opted_out.is_(True))))
                 have = set(s.scalars(select(Message.idempotency_key).where(
                     Message.idempotency_key.in_(list(keys.values())))))
-                rows = [Message(direction="out", idempotency_key=keys[p], phone=p, text=text,
-                                queue=jobs.QUEUE_BULK, status="queued", segments=size.segments,
-                                encoding=size.encoding)
+                now = utcnow()
+                rows = [{"direction": "out", "idempotency_key": keys[p], "phone": p, "text": text,
+                         "queue": jobs.QUEUE_BULK, "status": "queued", "segments": size.segments,
+                         "encoding": size.encoding, "broadcast_id": broadcast_id, "attempts": 0,
+                         "created_at": now, "updated_at": now}
                         for p in part if p not in out and keys[p] not in have]
-                s.add_all(rows)
+                if rows:  # one Core executemany: the ORM's unit of work cost ~0.5 ms a row
+                    s.execute(insert(Message.__table__), rows)
             written += len(rows)
         except IntegrityError:  # another writer raced us on some key: fall back to row by row
-            written += _queue_bulk_one_by_one(rt, part, keys, text, size)
+            written += _queue_bulk_one_by_one(rt, part, keys, text, size, broadcast_id)
         kick(rt, jobs.QUEUE_BULK)  # the first rows can leave while the rest are written
     return written
 
 
-def _queue_bulk_one_by_one(rt, phones: list[str], keys: dict[str, str], text: str, size) -> int:
+def _queue_bulk_one_by_one(rt, phones: list[str], keys: dict[str, str], text: str, size,
+                           broadcast_id: int | None) -> int:
     written = 0
     for phone in phones:
         if is_opted_out(rt, phone):
@@ -93,7 +99,7 @@ def _queue_bulk_one_by_one(rt, phones: list[str], keys: dict[str, str], text: st
             with rt.sessions.begin() as s:
                 s.add(Message(direction="out", idempotency_key=keys[phone], phone=phone, text=text,
                               queue=jobs.QUEUE_BULK, status="queued", segments=size.segments,
-                              encoding=size.encoding))
+                              encoding=size.encoding, broadcast_id=broadcast_id))
             written += 1
         except IntegrityError:
             continue

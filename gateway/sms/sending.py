@@ -38,6 +38,7 @@ from sqlalchemy import bindparam, or_, select, update
 
 from gateway import jobs
 from gateway.channels.africastalking import STATUS_NAMES, SendError, UnknownOutcome
+from gateway.sms import bulk as bulk_rules
 from gateway.sms import consent, delivery
 from gateway.sms.outbox import SEND_JOB_TIMEOUT, kick, kick_flag
 from gateway.sms.ratelimit import RateLimiter
@@ -100,6 +101,10 @@ def send_pending(rt, queue: str, release: bool = False, slice_seconds: float | N
     queues its continuation and returns: a broadcast to thousands at the rate limit takes far
     longer than a job may run, and a job killed by its timeout mid-request would leave sends
     whose outcome is unknown.
+
+    Bulk only (:mod:`gateway.sms.bulk`): outside the quiet-hours window the job stops before
+    the next batch and a continuation is scheduled for when the window opens; claimed rows to
+    numbers that opted out meanwhile are skipped; broadcasts with nothing left are ``sent``.
     """
     deadline = time.monotonic() + (SEND_SLICE_SECONDS if slice_seconds is None else slice_seconds)
     sender = rt.sms_sender
@@ -109,17 +114,25 @@ def send_pending(rt, queue: str, release: bool = False, slice_seconds: float | N
     jobs.started(rt, kick_flag(queue))
     if release:
         release_due_retries(rt)
+    bulk = queue == jobs.QUEUE_BULK
+    if bulk:
+        if bulk_rules.hold_if_quiet(rt) is not None:
+            return 0  # quiet hours: a job is scheduled for the window's opening
+        bulk_rules.resume_paused(rt)
     while True:
         if time.monotonic() > deadline:
             kick(rt, queue, force=True)  # the rest goes on in a fresh job
             break
         peeked = _peek(rt, queue, batch)
         if not peeked:
+            if bulk:
+                bulk_rules.finish_done(rt)
             break
         # Wait for the rate limit BEFORE claiming, so claimed rows leave at once: the gap
         # between 'sending' and the request is as short as it can be.
         limiter.acquire(sum(seg for _i, seg in peeked))
-        bulk = queue == jobs.QUEUE_BULK
+        if bulk and bulk_rules.hold_if_quiet(rt) is not None:
+            break  # the window closed (or never opened): a job is scheduled for its opening
         rows = _claim(rt, [i for i, _seg in peeked], bulk=bulk)
         calls = requests_for(rows)
         # Different texts are separate AT requests: make a few at once (replies to a burst of
@@ -133,6 +146,8 @@ def send_pending(rt, queue: str, release: bool = False, slice_seconds: float | N
                              in zip(calls, outcomes, strict=True)])
         handled += len(rows)
         if len(peeked) < batch:
+            if bulk:
+                bulk_rules.finish_done(rt)
             break  # drained; a row written since our flag was cleared has queued its own job
         if queue == jobs.QUEUE_BULK and _replies_waiting(rt):
             # A citizen's reply must not wait for a broadcast: hand the rest of the broadcast to

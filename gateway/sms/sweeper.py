@@ -4,7 +4,8 @@ killed worker or a Redis outage left behind is lost.
 Contract: :func:`sweep` moves sends whose lease expired to ``unknown``; settles unknown rows
 and early reports with waiting delivery reports; resends once (then fails) what stayed unknown
 past the reconcile window; releases retries whose back-off is over; queues a send job for any
-queue with waiting rows; and has inbound SMS that wait too long answered.
+queue with waiting rows; has inbound SMS that wait too long answered; restarts a broadcast's
+fan-out that a dead worker lost and marks finished broadcasts sent.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from gateway.sms import delivery, inbound
+from gateway.sms import bulk, delivery, inbound
 from gateway.sms.outbox import kick
 from gateway.sms.sending import release_due_retries
 from gateway.store.models import Message, utcnow
@@ -46,5 +47,8 @@ def sweep(rt) -> dict:
     for queue in waiting:
         kick(rt, queue, force=True)
     requeued = inbound.requeue_stale(rt)
+    fan_outs = bulk.restart_stalled_fan_outs(rt, lease)
+    finished = bulk.finish_done(rt)  # the last rows may have been settled by delivery reports
     return {"lease_expired": leased, "settled": settled, "resent": resent, "failed": failed,
-            "kicked": sorted(waiting), "inbound_requeued": requeued}
+            "kicked": sorted(waiting), "inbound_requeued": requeued, "fan_outs_restarted": fan_outs,
+            "broadcasts_finished": finished}

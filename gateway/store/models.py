@@ -190,6 +190,9 @@ class Message(Base):
     sent_to: Mapped[str | None] = mapped_column(String(INBOUND_SMS_LIMITS["to"]))  # inbound: the shortcode used
     network_code: Mapped[str | None] = mapped_column(String(INBOUND_SMS_LIMITS["network_code"]))
     retry_count: Mapped[int | None] = mapped_column(Integer)  # AT's, from the latest delivery report
+    # The broadcast a bulk row belongs to (its key is ``bc:<id>:<phone>``): progress is one
+    # grouped query. No foreign key: the outbox outlives whatever produced it.
+    broadcast_id: Mapped[int | None] = mapped_column(Integer, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
@@ -242,6 +245,47 @@ class AuditEvent(Base):
     target: Mapped[str | None] = mapped_column(String(254))
     address: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+# A broadcast's life: transition name → (states it may leave, state it enters). The staff side
+# (``gateway.staff.broadcasts``) validates this at import and drives draft → sending; the
+# sender (``gateway.sms.sending``) drives pause, resume and finish by name, below the staff layer.
+BROADCAST_TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    "submit": (frozenset({"draft"}), "pending_approval"),
+    "approve": (frozenset({"pending_approval", "draft"}), "approved"),
+    "reject": (frozenset({"pending_approval"}), "rejected"),
+    "schedule": (frozenset({"approved"}), "scheduled"),
+    "start": (frozenset({"scheduled"}), "sending"),
+    "pause": (frozenset({"sending"}), "paused"),
+    "resume": (frozenset({"paused"}), "sending"),
+    "finish": (frozenset({"sending"}), "sent"),
+    "cancel": (frozenset({"draft", "pending_approval", "approved", "scheduled", "sending", "paused"}), "cancelled"),
+}
+BROADCAST_STATES = ("draft", "pending_approval", "approved", "scheduled", "sending", "paused", "sent",
+                    "cancelled", "rejected")
+
+
+class Broadcast(Base):
+    """A staff announcement to many subscribers. ``target`` is the spec as typed
+    (``province:Gauteng``), ``text`` what the author wrote, ``full_text`` what is sent (prefix,
+    text, opt-out line). ``author_id`` null: the command line. ``fanned_out_at``: every
+    recipient has an outbox row."""
+
+    __tablename__ = "broadcasts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    target: Mapped[str] = mapped_column(String(200))
+    language: Mapped[str | None] = mapped_column(String(3))
+    text: Mapped[str] = mapped_column(Text)
+    full_text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), index=True, default="draft")
+    scheduled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    approved_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    rejected_reason: Mapped[str | None] = mapped_column(Text)
+    recipients: Mapped[int | None] = mapped_column(Integer)  # rows written at fan-out
+    fanned_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
 
 class Feedback(Base):

@@ -7,6 +7,7 @@ COMMANDS = [
     [], ["run"], ["web"], ["worker"], ["config"], ["db"], ["db", "upgrade"], ["centres"],
     ["centres", "import"], ["centres", "export"], ["staff"], ["staff", "add"], ["staff", "list"], ["staff", "disable"],
     ["staff", "reset-password"], ["simulate"],
+    ["broadcast"], ["broadcast", "send"], ["broadcast", "list"], ["broadcast", "status"], ["broadcast", "cancel"],
 ]
 
 

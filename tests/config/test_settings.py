@@ -126,3 +126,25 @@ def test_log_records_are_masked():
         handler.close()
         configure_logging("WARNING")
     assert stream.getvalue().rstrip().endswith("WARNING test.mask: sms from +2782****567 failed")
+
+
+@pytest.mark.parametrize("env, expected", [
+    ({}, False),
+    ({"THUSONG_ENV": "production", "SECRET_KEY": "k" * 32, "WEBHOOK_TOKEN": "t" * 32, "METRICS_TOKEN": "m" * 32}, True),
+    ({"THUSONG_ENV": "production", "SECRET_KEY": "k" * 32, "WEBHOOK_TOKEN": "t" * 32, "METRICS_TOKEN": "m" * 32,
+      "BROADCAST_APPROVAL": "false"}, False),
+    ({"BROADCAST_APPROVAL": "yes"}, True),
+], ids=["development-off", "production-on", "production-turned-off", "development-turned-on"])
+def test_the_two_person_rule_is_on_in_production_by_default(env, expected):
+    assert load_settings(env).broadcast_approval is expected
+
+
+@pytest.mark.parametrize("env, names", [
+    ({"BROADCAST_APPROVAL": "maybe"}, "BROADCAST_APPROVAL"),
+    ({"SMS_COST_PER_SEGMENT": "-1"}, "SMS_COST_PER_SEGMENT"),
+    ({"BULK_SCHEDULE": "2026-12-01T08:00/2026-12-01T20:00"}, "BULK_SCHEDULE"),
+    ({"BULK_SCHEDULE": "monday"}, "BULK_SCHEDULE"),
+], ids=["approval-not-boolean", "negative-cost", "schedule-without-offset", "schedule-not-iso"])
+def test_bad_broadcast_settings_name_the_variable(env, names):
+    with pytest.raises(ConfigError, match=names):
+        load_settings(env)

@@ -73,3 +73,19 @@ def test_a_broadcast_yields_to_a_waiting_reply_between_batches(rt):
     assert sending.send_pending(rt, jobs.QUEUE_REPLIES) == 1
     replies.empty()
     assert sending.send_pending(rt, jobs.QUEUE_BULK) == batch + 5  # no reply waiting: to the end
+
+
+def test_a_bulk_row_waiting_to_retry_is_not_sent_after_its_number_opts_out(rt):
+    from gateway.sms import consent
+
+    phone = "+27827778888"
+    outbox.queue_bulk(rt, [phone], "Clinic day Friday. Reply STOP to opt out", "optout-retry")
+    with rt.sessions.begin() as s:  # the first attempt failed and waits out its back-off
+        s.execute(Message.__table__.update().values(status="retry", attempts=1, failure_reason="HTTP 500"))
+    consent.record_opt_out(rt, phone)  # STOP arrives while it waits
+    with rt.sessions.begin() as s:  # the back-off is over
+        s.execute(Message.__table__.update().values(status="queued"))
+    sending.send_pending(rt, jobs.QUEUE_BULK)
+    with rt.sessions() as s:
+        row = s.scalar(select(Message))
+    assert (row.status, row.failure_reason) == ("skipped", "OptedOut")

@@ -1,0 +1,254 @@
+"""Broadcasts: compose, approve or reject, schedule, fan out, cancel, and count progress.
+
+A broadcast moves along the named transitions of ``BROADCAST_TRANSITIONS`` (in
+:mod:`gateway.store.models`, checked here at import) and nowhere else:
+
+    draft ─submit→ pending_approval ─approve→ approved ─schedule→ scheduled ─start→ sending
+      └──────────────approve (no second person needed)──┘          sending ⇄ paused (quiet hours)
+    pending_approval ─reject→ rejected;   sending ─finish→ sent;   cancel from any open state
+
+Contract:
+- :func:`create` checks the target (naming what exists if it names nothing) and stores a draft
+  with its full text; :func:`submit` sends it for approval when the two-person rule applies
+  (``BROADCAST_APPROVAL`` on and the author a clerk), else schedules it at once.
+- :func:`approve` needs an approver or admin who is not the author; :func:`reject` also needs
+  a reason, kept for the author to read.
+- Scheduling queues the fan-out with RQ's ``enqueue_at`` at :func:`starts_at` — the requested
+  time, moved to the next quiet-hours window if it falls outside one; ``scheduled_at`` records
+  that moment.
+- :func:`fan_out` (a worker job) writes one outbox row per recipient in chunks, each its own
+  transaction, under the key ``bc:<id>:<phone>``: re-running it writes only what is missing.
+- :func:`cancel` stops what has not left: waiting rows become ``skipped`` (``Cancelled``).
+- :func:`progress`: queued / sent / delivered / failed / opted-out / cancelled counts.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select, update
+
+from gateway import jobs
+from gateway.sms import bulk
+from gateway.sms.outbox import queue_bulk
+from gateway.sms.quiet_hours import next_allowed
+from gateway.staff.preview import Preview, full_text, measure_text
+from gateway.staff.targets import check_language, count_recipients, parse, recipients
+from gateway.store.models import BROADCAST_STATES, BROADCAST_TRANSITIONS, Broadcast, Message, utcnow
+
+log = logging.getLogger(__name__)
+FAN_OUT_CHUNK = 1000
+OPEN = BROADCAST_TRANSITIONS["cancel"][0]
+DONE = frozenset(BROADCAST_STATES) - OPEN
+
+
+class BroadcastError(ValueError):
+    """A broadcast request was refused; the message says why. Subclasses say which kind."""
+
+
+class NotAllowed(BroadcastError):
+    """The actor may not do this (approve their own broadcast, approve without the role)."""
+
+
+class WrongState(BroadcastError):
+    """The broadcast is not in a state this transition leaves (e.g. approving a sent one)."""
+
+
+class NotFound(BroadcastError):
+    """No broadcast has that id."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a staff member (id and role) or the command line (no id, counts as admin)."""
+
+    staff_id: int | None
+    role: str
+    name: str = ""
+
+
+CLI = Actor(None, "admin", "cli")
+
+
+def _check_transitions() -> None:
+    states = set(BROADCAST_STATES)
+    for name, (sources, target) in BROADCAST_TRANSITIONS.items():
+        if not sources <= states or target not in states:
+            raise RuntimeError(f"broadcast transition {name!r} names an unknown state")
+    reached = {t for _s, t in BROADCAST_TRANSITIONS.values()} | {"draft"}
+    if reached != states:
+        raise RuntimeError(f"broadcast states never reached: {sorted(states - reached)}")
+
+
+_check_transitions()
+
+
+def get(rt, broadcast_id: int) -> Broadcast:
+    with rt.sessions() as s:
+        row = s.get(Broadcast, broadcast_id)
+    if row is None:
+        raise NotFound(f"no broadcast {broadcast_id}")
+    return row
+
+
+def _move(rt, broadcast_id: int, name: str, **values) -> Broadcast:
+    """Apply transition ``name`` (and ``values``) or raise :class:`WrongState`."""
+    with rt.sessions.begin() as s:
+        moved = s.execute(bulk.transition(name, Broadcast.id == broadcast_id).values(**values)).rowcount
+    row = get(rt, broadcast_id)
+    if not moved:
+        raise WrongState(f"broadcast {broadcast_id} is {row.status}: cannot {name} it")
+    return row
+
+
+def compose(rt, target_spec: str, text: str, language: str | None = None) -> tuple[str, Preview]:
+    """(normalised target, preview) for a message not yet stored; raises on a bad target."""
+    target, language = parse(target_spec), check_language(language)
+    if not text.strip():
+        raise BroadcastError("the message is empty")
+    with rt.sessions() as s:
+        count = count_recipients(s, target, language)
+    return str(target), measure_text(rt.settings, full_text(rt.settings, text, language), count)
+
+
+def create(rt, actor: Actor, target_spec: str, text: str, language: str | None = None,
+           at: datetime | None = None) -> Broadcast:
+    """A draft broadcast (nothing is sent until :func:`submit`)."""
+    target, preview = compose(rt, target_spec, text, language)
+    if at is not None and at.tzinfo is None:
+        raise BroadcastError("the send time needs a UTC offset (e.g. 2026-12-01T09:00+02:00)")
+    with rt.sessions.begin() as s:
+        row = Broadcast(author_id=actor.staff_id, target=target, language=language, text=text.strip(),
+                        full_text=preview.text, status="draft", scheduled_at=utc(at))
+        s.add(row)
+    return row
+
+
+def needs_approval(rt, author: Actor) -> bool:
+    return rt.settings.broadcast_approval and author.role == "clerk"
+
+
+def submit(rt, actor: Actor, broadcast_id: int) -> Broadcast:
+    """Send for approval (two-person rule) or schedule at once."""
+    if needs_approval(rt, actor):
+        return _move(rt, broadcast_id, "submit")
+    _move(rt, broadcast_id, "approve", approved_by=actor.staff_id)
+    return _schedule(rt, broadcast_id)
+
+
+def approve(rt, actor: Actor, broadcast_id: int) -> Broadcast:
+    row = _check_approver(rt, actor, broadcast_id)
+    if row.status != "pending_approval":
+        raise WrongState(f"broadcast {broadcast_id} is {row.status}: only one pending approval can be approved")
+    _move(rt, broadcast_id, "approve", approved_by=actor.staff_id)
+    return _schedule(rt, broadcast_id)
+
+
+def reject(rt, actor: Actor, broadcast_id: int, reason: str) -> Broadcast:
+    if not reason.strip():
+        raise BroadcastError("a rejection needs a reason for the author")
+    _check_approver(rt, actor, broadcast_id)
+    return _move(rt, broadcast_id, "reject", rejected_reason=reason.strip())
+
+
+def _check_approver(rt, actor: Actor, broadcast_id: int) -> Broadcast:
+    row = get(rt, broadcast_id)
+    if actor.role not in ("approver", "admin"):
+        raise NotAllowed("only an approver or an admin may approve or reject a broadcast")
+    if actor.staff_id == row.author_id:
+        raise NotAllowed("the author of a broadcast cannot approve or reject it: someone else must")
+    return row
+
+
+def utc(dt: datetime | None) -> datetime | None:
+    """``dt`` in UTC, as every time is stored (SQLite keeps no offset: naive means UTC)."""
+    if dt is None:
+        return None
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+def starts_at(rt, at: datetime | None = None) -> datetime:
+    """When a broadcast asked for ``at`` (None: now) will start: the quiet-hours rule applied."""
+    now = rt.clock.now()
+    return next_allowed(max(utc(at) or now, now), bulk.schedule_of(rt.settings))
+
+
+def _schedule(rt, broadcast_id: int) -> Broadcast:
+    start = starts_at(rt, get(rt, broadcast_id).scheduled_at)
+    row = _move(rt, broadcast_id, "schedule", scheduled_at=utc(start))
+    queue = rt.queue(jobs.QUEUE_BULK)
+    if start <= rt.clock.now():
+        queue.enqueue(jobs.FAN_OUT, broadcast_id, job_timeout=jobs.FAN_OUT_TIMEOUT)
+    else:
+        queue.enqueue_at(start, jobs.FAN_OUT, broadcast_id, job_timeout=jobs.FAN_OUT_TIMEOUT)
+    return row
+
+
+def fan_out(rt, broadcast_id: int, chunk: int = FAN_OUT_CHUNK) -> int:
+    """Write the outbox rows (worker job; safe to run again). Returns rows written now."""
+    row = get(rt, broadcast_id)
+    if row.status == "scheduled":
+        row = _move(rt, broadcast_id, "start")
+    if row.status not in ("sending", "paused") or row.fanned_out_at is not None:
+        return 0
+    with rt.sessions() as s:
+        phones = recipients(s, parse(row.target), row.language)
+    written = 0
+    for start in range(0, len(phones), chunk):
+        if get(rt, broadcast_id).status == "cancelled":
+            break
+        written += queue_bulk(rt, phones[start:start + chunk], row.full_text, f"bc:{broadcast_id}",
+                              chunk=chunk, broadcast_id=broadcast_id)
+        with rt.sessions.begin() as s:  # a heartbeat: the sweeper restarts a fan-out that stopped
+            s.execute(update(Broadcast).where(Broadcast.id == broadcast_id).values(updated_at=utcnow()))
+    if get(rt, broadcast_id).status == "cancelled":
+        _skip_waiting(rt, broadcast_id)  # a chunk that raced the cancel
+        return written
+    with rt.sessions.begin() as s:
+        total = s.scalar(select(func.count()).where(Message.broadcast_id == broadcast_id))
+        s.execute(update(Broadcast).where(Broadcast.id == broadcast_id)
+                  .values(fanned_out_at=utcnow(), recipients=total, updated_at=utcnow()))
+    bulk.finish_done(rt)
+    log.info("broadcast %s fanned out: %s rows written now", broadcast_id, written)
+    return written
+
+
+def cancel(rt, actor: Actor, broadcast_id: int) -> Broadcast:
+    """Stop what has not been sent. Rows already handed to AT cannot be called back."""
+    row = _move(rt, broadcast_id, "cancel")
+    _skip_waiting(rt, broadcast_id)
+    return row
+
+
+def _skip_waiting(rt, broadcast_id: int) -> None:
+    with rt.sessions.begin() as s:
+        s.execute(update(Message).where(Message.broadcast_id == broadcast_id, Message.status.in_(("queued", "retry")))
+                  .values(status="skipped", failure_reason="Cancelled", updated_at=utcnow()))
+
+
+def progress(rt, broadcast_id: int) -> dict[str, int]:
+    """Counts of the broadcast's rows: queued (not yet settled), sent, delivered, failed,
+    opted_out, cancelled, and total. One grouped query."""
+    counts = dict.fromkeys(("queued", "sent", "delivered", "failed", "opted_out", "cancelled"), 0)
+    with rt.sessions() as s:
+        rows = s.execute(select(Message.status, Message.failure_reason, func.count())
+                         .where(Message.broadcast_id == broadcast_id)
+                         .group_by(Message.status, Message.failure_reason)).all()
+    for status, reason, n in rows:
+        if status in bulk.WAITING:
+            counts["queued"] += n
+        elif status in ("sent", "simulated"):
+            counts["sent"] += n
+        elif status == "skipped":
+            counts["opted_out" if reason == "OptedOut" else "cancelled"] += n
+        elif status in counts:
+            counts[status] += n
+    counts["total"] = sum(n for _s, _r, n in rows)
+    return counts
+
+
+def list_broadcasts(rt, limit: int = 50) -> list[Broadcast]:
+    with rt.sessions() as s:
+        return list(s.scalars(select(Broadcast).order_by(Broadcast.id.desc()).limit(limit)))
