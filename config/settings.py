@@ -122,8 +122,11 @@ class Settings:
         return load_settings({**self.as_environ(), **{k: _raw(v) for k, v in changes.items()}})
 
     def as_environ(self) -> dict[str, str]:
-        """The settings as environment variables, for child processes (worker, web)."""
-        return {f.name: _raw(getattr(self, f.name)) for f in fields(self)}
+        """The settings as environment variables, for child processes (worker, web). Unset
+        ones are left out: some libraries read their variable themselves and treat an empty
+        one as set (prometheus-client then writes metric files into the working folder)."""
+        environ = {f.name: _raw(getattr(self, f.name)) for f in fields(self)}
+        return {name: value for name, value in environ.items() if value != ""}
 
 
 def _token_list(raw: str) -> tuple[str, ...]:

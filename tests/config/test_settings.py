@@ -148,3 +148,11 @@ def test_the_two_person_rule_is_on_in_production_by_default(env, expected):
 def test_bad_broadcast_settings_name_the_variable(env, names):
     with pytest.raises(ConfigError, match=names):
         load_settings(env)
+
+
+def test_child_environment_leaves_unset_settings_out():
+    """prometheus-client treats an empty PROMETHEUS_MULTIPROC_DIR as set: worker processes
+    started with it wrote metric files into the working folder."""
+    environ = load_settings({}).as_environ()
+    assert "PROMETHEUS_MULTIPROC_DIR" not in environ and "DATABASE_URL" not in environ
+    assert environ["USSD_SERVICE_CODE"] and load_settings(environ) == load_settings({})
