@@ -57,6 +57,8 @@ class Settings:
     SMS_BATCH_SIZE: float = _help("Most recipients sharing one text in one AT request.", 100.0)
     SMS_SEND_LEASE_SECONDS: float = _help("A send still 'sending' after this long belonged to a dead worker.", 120.0)
     SMS_RECONCILE_SECONDS: float = _help("How long an unknown-outcome send waits for a delivery report before one resend.", 900.0)
+    SMS_INBOUND_ATTEMPTS: int = _help("Times an inbound SMS is tried (its answer raised, or the worker died on it) before it is marked failed.", 3)
+    SMS_INBOUND_LEASE_SECONDS: float = _help("An inbound SMS still 'processing' after this long belonged to a dead worker and is tried again; one still waiting this long gets a drain job queued.", 60.0)
     AT_TIMEOUT_SECONDS: float = _help("Read timeout for a request to Africa's Talking.", 9.05)
 
     @property
@@ -151,7 +153,8 @@ def _validate(s: Settings) -> None:
     if s.AT_API_URL and urlparse(s.AT_API_URL).scheme not in ("http", "https"):
         raise ConfigError(f"AT_API_URL: expected an http(s) URL, got {s.AT_API_URL!r}")
     for name in ("SMS_RATE_PER_SECOND", "SMS_RETRY_DEADLINE_SECONDS", "SMS_BATCH_SIZE",
-                 "SMS_SEND_LEASE_SECONDS", "SMS_RECONCILE_SECONDS", "AT_TIMEOUT_SECONDS"):
+                 "SMS_SEND_LEASE_SECONDS", "SMS_RECONCILE_SECONDS", "SMS_INBOUND_LEASE_SECONDS",
+                 "AT_TIMEOUT_SECONDS"):
         if getattr(s, name) <= 0:
             raise ConfigError(f"{name}: must be positive")
     if s.LOG_LEVEL.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
@@ -160,6 +163,8 @@ def _validate(s: Settings) -> None:
         raise ConfigError("AT_USERNAME/AT_API_KEY: set both or neither")
     if not 0 <= s.TRUSTED_PROXIES <= 5:
         raise ConfigError(f"TRUSTED_PROXIES: expected a number of proxy hops 0-5, got {s.TRUSTED_PROXIES}")
+    if s.SMS_INBOUND_ATTEMPTS < 1:
+        raise ConfigError(f"SMS_INBOUND_ATTEMPTS: expected 1 or more, got {s.SMS_INBOUND_ATTEMPTS}")
     if s.MAX_CONTENT_LENGTH <= 0:
         raise ConfigError("MAX_CONTENT_LENGTH: must be a positive number of bytes")
     if s.is_production:
