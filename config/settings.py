@@ -8,6 +8,7 @@ variable, so a misconfigured server fails at start-up instead of on the first re
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
@@ -45,7 +46,7 @@ class Settings:
     WEBHOOK_TOKEN: str = _help("Shared secret every AT callback URL carries as ?token=; a comma-separated list during a rotation.", "", secret=True)
     METRICS_TOKEN: str = _help("Bearer token for /metrics and the /healthz?worker=1 check (required in production); a comma-separated list during a rotation.", "", secret=True)
     SECRET_KEY: str = _help("Flask session signing key for the staff dashboard.", "", secret=True)
-    USSD_SERVICE_CODE: str = _help("The USSD code citizens dial, shown in help texts.", "*134*1234#")
+    USSD_SERVICE_CODE: str = _help("The USSD codes citizens dial, comma-separated; the first is the one help texts show. A hop for any other code ends politely, unserved.", "*134*1234#")
     SIMULATOR_ENABLED: bool | None = _help("Serve the /simulator phone page; unset (or 'auto') means on in development, off in production, where it is refused.", None)
     TRUSTED_PROXIES: int = _help("How many reverse proxies (e.g. 1 for nginx) stand in front of the app: X-Forwarded-For/-Proto are believed for that many hops, and ignored at 0.", 0)
     MAX_CONTENT_LENGTH: int = _help("Largest request body accepted, in bytes (AT's forms are well under 1 KiB); larger gets 413.", 64 * 1024)
@@ -83,6 +84,11 @@ class Settings:
         return _token_list(self.METRICS_TOKEN)
 
     @property
+    def ussd_service_codes(self) -> tuple[str, ...]:
+        """Every USSD code we serve; the first is the one help texts show (and the simulator dials)."""
+        return _token_list(self.USSD_SERVICE_CODE)
+
+    @property
     def sms_is_simulated(self) -> bool:
         """With no AT credentials, outbound SMS are recorded, not sent (dev default)."""
         return not (self.AT_USERNAME and self.AT_API_KEY)
@@ -102,6 +108,9 @@ class Settings:
     def as_environ(self) -> dict[str, str]:
         """The settings as environment variables, for child processes (worker, web)."""
         return {f.name: _raw(getattr(self, f.name)) for f in fields(self)}
+
+
+_USSD_CODE = re.compile(r"\*\d+(\*\d+)*#")
 
 
 def _token_list(raw: str) -> tuple[str, ...]:
@@ -163,6 +172,12 @@ def _validate(s: Settings) -> None:
         raise ConfigError("AT_USERNAME/AT_API_KEY: set both or neither")
     if not 0 <= s.TRUSTED_PROXIES <= 5:
         raise ConfigError(f"TRUSTED_PROXIES: expected a number of proxy hops 0-5, got {s.TRUSTED_PROXIES}")
+    if not s.ussd_service_codes:
+        raise ConfigError("USSD_SERVICE_CODE: at least one code is required, e.g. *134*1234#")
+    for code in s.ussd_service_codes:
+        if not _USSD_CODE.fullmatch(code):
+            raise ConfigError(f"USSD_SERVICE_CODE: {code!r} is not a USSD code like *134*1234# "
+                              "(several are separated by commas)")
     if s.SMS_INBOUND_ATTEMPTS < 1:
         raise ConfigError(f"SMS_INBOUND_ATTEMPTS: expected 1 or more, got {s.SMS_INBOUND_ATTEMPTS}")
     if s.MAX_CONTENT_LENGTH <= 0:

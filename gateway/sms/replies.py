@@ -22,7 +22,7 @@ from menus.render import short_centre_name
 
 def answer(rt, phone: str, command, lang: str) -> str | None:
     """The reply text for a command, or None when no reply is due (rate-limited help)."""
-    code = rt.settings.USSD_SERVICE_CODE
+    code = rt.settings.ussd_service_codes[0]  # the one help texts show
     action, arg = command.action, command.argument
     if action == "stop":
         optout.opt_out(rt, phone, source="sms-stop", confirm=True, lang=lang)  # confirmation queued there
