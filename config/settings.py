@@ -8,6 +8,7 @@ variable, so a misconfigured server fails at start-up instead of on the first re
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields, replace
 from datetime import datetime
@@ -49,7 +50,7 @@ class Settings:
     WEBHOOK_TOKEN: str = _help("Shared secret every AT callback URL carries as ?token=; a comma-separated list during a rotation.", "", secret=True)
     METRICS_TOKEN: str = _help("Bearer token for /metrics and the /healthz?worker=1 check (required in production); a comma-separated list during a rotation.", "", secret=True)
     SECRET_KEY: str = _help("Flask session signing key for the staff dashboard.", "", secret=True)
-    USSD_SERVICE_CODE: str = _help("The USSD code citizens dial, shown in help texts.", "*134*1234#")
+    USSD_SERVICE_CODE: str = _help("The USSD codes citizens dial, comma-separated; the first is the one help texts show. A hop for any other code ends politely, unserved.", "*134*1234#")
     SIMULATOR_ENABLED: bool | None = _help("Serve the /simulator phone page; unset (or 'auto') means on in development, off in production, where it is refused.", None)
     TRUSTED_PROXIES: int = _help("How many reverse proxies (e.g. 1 for nginx) stand in front of the app: X-Forwarded-For/-Proto are believed for that many hops, and ignored at 0.", 0)
     MAX_CONTENT_LENGTH: int = _help("Largest request body accepted, in bytes (AT's forms are well under 1 KiB); larger gets 413.", 64 * 1024)
@@ -61,6 +62,8 @@ class Settings:
     SMS_BATCH_SIZE: float = _help("Most recipients sharing one text in one AT request.", 100.0)
     SMS_SEND_LEASE_SECONDS: float = _help("A send still 'sending' after this long belonged to a dead worker.", 120.0)
     SMS_RECONCILE_SECONDS: float = _help("How long an unknown-outcome send waits for a delivery report before one resend.", 900.0)
+    SMS_INBOUND_ATTEMPTS: int = _help("Times an inbound SMS is tried (its answer raised, or the worker died on it) before it is marked failed.", 3)
+    SMS_INBOUND_LEASE_SECONDS: float = _help("An inbound SMS still 'processing' after this long belonged to a dead worker and is tried again; one still waiting this long gets a drain job queued.", 60.0)
     AT_TIMEOUT_SECONDS: float = _help("Read timeout for a request to Africa's Talking.", 9.05)
     BROADCAST_PREFIX: str = _help("Sender identity every broadcast starts with (POPIA s69); counted in its length.", "Thusong:")
     SMS_COST_PER_SEGMENT: float = _help("Rand per SMS segment, for a broadcast's cost estimate.", 0.25)
@@ -105,6 +108,11 @@ class Settings:
         return self.BROADCAST_APPROVAL.strip().lower() in _TRUE
 
     @property
+    def ussd_service_codes(self) -> tuple[str, ...]:
+        """Every USSD code we serve; the first is the one help texts show (and the simulator dials)."""
+        return _token_list(self.USSD_SERVICE_CODE)
+
+    @property
     def sms_is_simulated(self) -> bool:
         """With no AT credentials, outbound SMS are recorded, not sent (dev default)."""
         return not (self.AT_USERNAME and self.AT_API_KEY)
@@ -127,6 +135,9 @@ class Settings:
         one as set (prometheus-client then writes metric files into the working folder)."""
         environ = {f.name: _raw(getattr(self, f.name)) for f in fields(self)}
         return {name: value for name, value in environ.items() if value != ""}
+
+
+_USSD_CODE = re.compile(r"\*\d+(\*\d+)*#")
 
 
 def _token_list(raw: str) -> tuple[str, ...]:
@@ -178,7 +189,8 @@ def _validate(s: Settings) -> None:
     if s.AT_API_URL and urlparse(s.AT_API_URL).scheme not in ("http", "https"):
         raise ConfigError(f"AT_API_URL: expected an http(s) URL, got {s.AT_API_URL!r}")
     for name in ("SMS_RATE_PER_SECOND", "SMS_RETRY_DEADLINE_SECONDS", "SMS_BATCH_SIZE",
-                 "SMS_SEND_LEASE_SECONDS", "SMS_RECONCILE_SECONDS", "AT_TIMEOUT_SECONDS"):
+                 "SMS_SEND_LEASE_SECONDS", "SMS_RECONCILE_SECONDS", "SMS_INBOUND_LEASE_SECONDS",
+                 "AT_TIMEOUT_SECONDS"):
         if getattr(s, name) <= 0:
             raise ConfigError(f"{name}: must be positive")
     if s.SMS_COST_PER_SEGMENT < 0:
@@ -198,6 +210,14 @@ def _validate(s: Settings) -> None:
         raise ConfigError("AT_USERNAME/AT_API_KEY: set both or neither")
     if not 0 <= s.TRUSTED_PROXIES <= 5:
         raise ConfigError(f"TRUSTED_PROXIES: expected a number of proxy hops 0-5, got {s.TRUSTED_PROXIES}")
+    if not s.ussd_service_codes:
+        raise ConfigError("USSD_SERVICE_CODE: at least one code is required, e.g. *134*1234#")
+    for code in s.ussd_service_codes:
+        if not _USSD_CODE.fullmatch(code):
+            raise ConfigError(f"USSD_SERVICE_CODE: {code!r} is not a USSD code like *134*1234# "
+                              "(several are separated by commas)")
+    if s.SMS_INBOUND_ATTEMPTS < 1:
+        raise ConfigError(f"SMS_INBOUND_ATTEMPTS: expected 1 or more, got {s.SMS_INBOUND_ATTEMPTS}")
     if s.MAX_CONTENT_LENGTH <= 0:
         raise ConfigError("MAX_CONTENT_LENGTH: must be a positive number of bytes")
     if s.is_production:

@@ -216,6 +216,11 @@ def apology_text(lang: str) -> str:
     return _cats().text(lang, "error.apology")
 
 
+def other_code_text(lang: str, code: str) -> str:
+    """The polite END for a hop to a USSD code we do not serve: which code to dial instead."""
+    return _cats().text(lang, "ussd.other_code", code=code)
+
+
 def centre_sms_text(details, lang: str) -> str:
     """The centre's full details for an SMS (may take several segments; that is its job)."""
     cats = _cats()

@@ -122,6 +122,12 @@ def reply_text(kind: str, lang: str, **values) -> str:
     return _cats().text(lang, f"sms.{kind}", **values)
 
 
+def welcome_back(lang: str, confirmation: str) -> str:
+    """A consent confirmation that also lifted a global STOP says so: START's confirmation
+    first, then ``confirmation`` (both exist in every language; within the reply budget)."""
+    return f"{reply_text('start', lang)} {confirmation}"
+
+
 def nearest_reply(lang: str, place: str, centres: list[dict]) -> str:
     """'Nearest to Soweto: 1) …' within two SMS segments; drops the farthest centres (never the
     first) to fit. Names are the short forms the USSD screens use ("Orange Farm Thusong", not

@@ -4,6 +4,8 @@ and subscriptions to centres' notices. State only: confirmations by SMS are sent
 
 Opt-out (WASPA) takes effect for every later bulk message at once: bulk rows to that number
 not yet handed to AT are skipped here, and the sender checks again when it claims a row.
+Consent comes back by START, or by explicit consent to a centre's notices (SMS JOIN, USSD
+subscribe): the same rule on both channels.
 """
 
 from __future__ import annotations
@@ -71,9 +73,11 @@ def record_opt_in(rt, phone: str) -> tuple[bool, str]:
         return was_out, citizen.language
 
 
-def subscribe(rt, phone: str, centre_id: int, language: str, lift_opt_out: bool) -> str:
-    """Record consent (timestamped) to one centre's notices; return the centre's name.
-    ``lift_opt_out``: this explicit consent also lifts a global STOP."""
+def subscribe(rt, phone: str, centre_id: int, language: str) -> tuple[str, bool]:
+    """Record consent (timestamped) to one centre's notices: (the centre's name, lifted?).
+
+    One rule on every channel: this explicit consent also lifts a global STOP (``lifted`` is
+    True then, ``opted_in_at`` is set, and the confirmation must say so)."""
     now = datetime.now(UTC)
     with rt.sessions.begin() as s:
         citizen = get_or_create_citizen(s, phone, language)
@@ -83,9 +87,10 @@ def subscribe(rt, phone: str, centre_id: int, language: str, lift_opt_out: bool)
             s.add(Subscription(citizen_id=citizen.id, centre_id=centre_id, consented_at=now))
         else:
             sub.consented_at, sub.ended_at = now, None
-        if lift_opt_out:
-            citizen.opted_out = False
-        return s.scalar(select(Centre.name).where(Centre.id == centre_id)) or ""
+        lifted = bool(citizen.opted_out)
+        if lifted:
+            citizen.opted_out, citizen.opted_in_at = False, now
+        return s.scalar(select(Centre.name).where(Centre.id == centre_id)) or "", lifted
 
 
 def unsubscribe(rt, phone: str, centre_id: int) -> str | None:

@@ -3,11 +3,13 @@
 Contract: :func:`store` writes the SMS as a ``Message`` row keyed by AT's ``id`` and only then
 lets the webhook answer 200; a repeat of the same ``id`` (AT retries for 12 h) returns False and
 changes nothing. Processing runs in a worker on the ``replies`` queue: :func:`drain` answers
-every stored row, oldest first. One waiting drain job is enough, so ``store`` queues one only
-when none is waiting (a Redis flag the job clears before it looks for rows): under a burst the
-webhook costs one insert and one SET, not an RQ enqueue per SMS. :func:`requeue_stale` (the
-sweeper) covers a job that never ran (Redis down when the SMS arrived) and a worker killed
-mid-answer.
+every stored row, oldest first; a message whose answer raises is tried again, at most
+``SMS_INBOUND_ATTEMPTS`` times in all, then kept as 'failed' with the reason, and never
+holds up the others. One waiting drain job is enough, so ``store`` queues one only when none
+is waiting (a Redis flag the job clears before it looks for rows): under a burst the webhook
+costs one insert and one SET, not an RQ enqueue per SMS. :func:`requeue_stale` (the sweeper)
+covers a job that never ran (Redis down when the SMS arrived) and a worker killed mid-answer
+(after ``SMS_INBOUND_LEASE_SECONDS``).
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from menus.keywords import parse
 
 log = logging.getLogger(__name__)
 KICK_FLAG = "sms:in:kick"
-PROCESSING_LEASE = timedelta(minutes=5)
+LEASE_EXPIRED = "LeaseExpired: the drain stopped mid-answer"
+_REASON_CHARS = Message.__table__.c.failure_reason.type.length
 DRAIN_SLICE_SECONDS = 60.0
 DRAIN_JOB_TIMEOUT = 300
 
@@ -62,11 +65,13 @@ def kick(rt, force: bool = False) -> None:
 
 
 def drain(rt, batch: int = 50, slice_seconds: float = DRAIN_SLICE_SECONDS) -> int:
-    """Answer every stored inbound SMS, oldest first; returns how many this call answered.
+    """Answer every stored inbound SMS, oldest first; returns how many rows this call handled
+    (answered, put back after a failure, or failed).
 
     Safe with several workers draining at once: :func:`process` claims each row atomically.
-    After ``slice_seconds`` it queues its continuation and returns (a job must end well
-    inside its RQ timeout, or it is killed mid-answer).
+    A message whose answer raises is put back (see :func:`process`) and the drain goes on to
+    the next one. After ``slice_seconds`` it queues its continuation and returns (a job must
+    end well inside its RQ timeout, or it is killed mid-answer).
     """
     deadline = time.monotonic() + slice_seconds
     jobs.started(rt, KICK_FLAG)
@@ -84,42 +89,92 @@ def drain(rt, batch: int = 50, slice_seconds: float = DRAIN_SLICE_SECONDS) -> in
         for message_id in ids:
             if process(rt, message_id) != "already-handled":
                 handled += 1
-        after = ids[-1]
+        after = ids[-1]  # a row put back after a failure waits for the next drain
 
 
-def requeue_stale(rt, older_than: float = 60.0) -> int:
-    """Queue a drain when rows wait longer than ``older_than`` seconds; rows a killed worker
-    left 'processing' for longer than the lease go back to 'received' (the reply's outbox key
-    is derived from the row, so answering twice never sends twice)."""
+def requeue_stale(rt) -> int:
+    """The sweeper's part: rows a killed drain left 'processing' longer than
+    ``SMS_INBOUND_LEASE_SECONDS`` go back to 'received' — or, once they used up
+    ``SMS_INBOUND_ATTEMPTS``, to 'failed' (a message that kills every drain answering it must
+    not do so forever) — and a drain is queued when rows wait longer than the lease (a job
+    lost while Redis was down). Answering twice never sends twice: the reply's outbox key is
+    derived from the row. Returns 1 if a drain was queued."""
     now = rt.clock.now()
+    cutoff = now - timedelta(seconds=rt.settings.SMS_INBOUND_LEASE_SECONDS)
+    expired = (Message.direction == "in") & (Message.status == "processing") & (Message.updated_at < cutoff)
     with rt.sessions.begin() as session:
-        session.execute(update(Message).where(
-            Message.direction == "in", Message.status == "processing",
-            Message.updated_at < now - PROCESSING_LEASE).values(status="received", updated_at=now))
+        gave_up = session.execute(update(Message).where(
+            expired, Message.attempts >= rt.settings.SMS_INBOUND_ATTEMPTS).values(
+            status="failed", failure_reason=LEASE_EXPIRED, updated_at=now)).rowcount
+        requeued = session.execute(update(Message).where(expired).values(
+            status="received", failure_reason=LEASE_EXPIRED, updated_at=now)).rowcount
         waiting = session.scalar(select(Message.id).where(
-            Message.direction == "in", Message.status == "received",
-            Message.created_at < now - timedelta(seconds=older_than)).limit(1))
-    if waiting is not None:
+            Message.direction == "in", Message.status == "received", Message.updated_at < cutoff).limit(1))
+    if gave_up:
+        log.error("%d inbound sms failed: a drain stopped mid-answer on each of them %d times",
+                  gave_up, rt.settings.SMS_INBOUND_ATTEMPTS)
+    if requeued or waiting is not None:
         kick(rt, force=True)
         return 1
     return 0
 
 
 def process(rt, message_id: int) -> str:
-    """Answer one stored inbound SMS (runs in a worker). Idempotent: a second run of the same
-    message does nothing, and the reply's outbox key is derived from the inbound row."""
+    """Answer one stored inbound SMS (runs in a worker); returns the command's action, or
+    'retry', 'failed' or 'already-handled'. Idempotent: a second run of the same message
+    does nothing, and the reply's outbox key is derived from the inbound row.
+
+    Each claim counts an attempt on the row. When answering raises, the reason is kept on the
+    row (:func:`failure_reason`) and the row goes back to 'received' for another try; the try
+    that reaches ``SMS_INBOUND_ATTEMPTS`` marks it 'failed' instead. Errors of the claim itself
+    (the database is down) propagate: the row is untouched, or left to the lease.
+    """
     with rt.sessions.begin() as s:
         claimed = s.execute(update(Message).where(Message.id == message_id, Message.status == "received")
-                            .values(status="processing", updated_at=utcnow())).rowcount
+                            .values(status="processing", attempts=Message.attempts + 1, updated_at=utcnow())
+                            .execution_options(synchronize_session=False)).rowcount
         row = s.get(Message, message_id)
     if not claimed or row is None:
         return "already-handled"
+    # Later writes touch the row only while this claim still holds it (a lease that expired
+    # under a very slow answer has handed it to another drain).
+    mine = (Message.id == message_id) & (Message.status == "processing") & (Message.attempts == row.attempts)
+    try:
+        action = _answer(rt, row)
+    except Exception as exc:
+        return _after_failure(rt, row, mine, exc)
+    with rt.sessions.begin() as s:
+        s.execute(update(Message).where(mine).values(status="processed"))
+    return action
+
+
+def _answer(rt, row: Message) -> str:
     command = parse(row.text)
     stored = consent.language_of(rt, row.phone)
     lang = command.language if command.language and command.language != "en" else stored
     reply = answer(rt, row.phone, command, lang)
     if reply:
         queue_sms(rt, row.phone, reply, key=f"reply:{row.id}", **reply_route(rt.settings, row))
-    with rt.sessions.begin() as s:
-        s.execute(update(Message).where(Message.id == message_id).values(status="processed"))
     return command.action
+
+
+def _after_failure(rt, row: Message, mine, exc: Exception) -> str:
+    reason = failure_reason(exc)
+    final = row.attempts >= rt.settings.SMS_INBOUND_ATTEMPTS
+    with rt.sessions.begin() as s:
+        s.execute(update(Message).where(mine).values(
+            status="failed" if final else "received", failure_reason=reason, updated_at=utcnow()))
+    if final:
+        # The row id finds the message; the number stays out of the log.
+        log.error("inbound sms %s failed after %d attempts: %s", row.id, row.attempts, reason, exc_info=exc)
+        return "failed"
+    log.warning("inbound sms %s: attempt %d of %d raised %s; it will be tried again",
+                row.id, row.attempts, rt.settings.SMS_INBOUND_ATTEMPTS, reason)
+    return "retry"
+
+
+def failure_reason(exc: BaseException) -> str:
+    """``'TypeError: must be real number…'`` on one line, clamped to the column."""
+    detail = " ".join(str(exc).split())
+    text = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+    return text[:_REASON_CHARS]

@@ -10,13 +10,19 @@ an unknown keyword gets a short help at most once an hour per number). Consent c
 from __future__ import annotations
 
 from gateway.sms import consent, optout
-from menus.keywords import language_from_name, nearest_reply, reply_text, services_reply
+from menus.keywords import (
+    language_from_name,
+    nearest_reply,
+    reply_text,
+    services_reply,
+    welcome_back,
+)
 from menus.render import short_centre_name
 
 
 def answer(rt, phone: str, command, lang: str) -> str | None:
     """The reply text for a command, or None when no reply is due (rate-limited help)."""
-    code = rt.settings.USSD_SERVICE_CODE
+    code = rt.settings.ussd_service_codes[0]  # the one help texts show
     action, arg = command.action, command.argument
     # STOP and START are confirmed by the reply itself, so it goes back the way the SMS came.
     if action == "stop":
@@ -58,6 +64,7 @@ def answer(rt, phone: str, command, lang: str) -> str | None:
 
 
 def _join(rt, phone: str, centre_id: int, centre_name: str, lang: str) -> str:
-    # Texting JOIN is explicit consent: it also lifts an earlier STOP.
-    consent.subscribe(rt, phone, centre_id, lang, lift_opt_out=True)
-    return reply_text("joined", lang, centre=short_centre_name(centre_name))
+    # Texting JOIN is explicit consent: it also lifts an earlier STOP, and the reply says so.
+    _name, lifted = consent.subscribe(rt, phone, centre_id, lang)
+    reply = reply_text("joined", lang, centre=short_centre_name(centre_name))
+    return welcome_back(lang, reply) if lifted else reply

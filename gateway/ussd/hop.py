@@ -5,7 +5,9 @@ hop (same session, same ``text``: the stored screen is returned and the input is
 again), runs the pure menu engine, and saves the state. A new session from a number whose
 last session dropped mid-journey less than 10 minutes ago is offered "continue where you left
 off". Any failure (Redis down, a bug) ends the session with an apology in the caller's
-language. No outbound HTTP here: side effects are rows and queued jobs.
+language. A hop for a ``serviceCode`` not in ``USSD_SERVICE_CODE`` is never served: it ends
+with the code to dial (in the caller's language) and is logged. No outbound HTTP here: side
+effects are rows and queued jobs.
 """
 
 from __future__ import annotations
@@ -15,19 +17,23 @@ import time
 
 from sqlalchemy.exc import IntegrityError
 
+from config.logging import mask_phone
 from gateway.channels.africastalking import UssdEnd, UssdHop
 from gateway.store.models import UssdSessionLog
 from gateway.ussd.ports import UssdPorts
 from gateway.ussd.sessions import RESUME_WINDOW, SessionStore, StoredHop
-from menus.engine import apology_text, step
+from menus.engine import apology_text, other_code_text, step
 
 log = logging.getLogger(__name__)
 _REPEATS = {"repeat_summary": "ussd hop failed: {n} more in the last {seconds} s (answered with an apology)"}
+_OTHER_CODES = {"repeat_summary": "ussd hops for service codes not served: {n} more in the last {seconds} s"}
 
 
 def answer(rt, hop: UssdHop) -> tuple[str, bool]:
     """The screen for this hop and whether it ends the session. Never raises."""
     try:
+        if hop.service_code not in rt.settings.ussd_service_codes:
+            return _not_served(rt, hop), True
         return _answer(rt, hop)
     except Exception:
         # One template for every hop, so an outage is one traceback and then a count.
@@ -55,6 +61,13 @@ def _answer(rt, hop: UssdHop) -> tuple[str, bool]:
     return reply.text, reply.end
 
 
+def _not_served(rt, hop: UssdHop) -> str:
+    # A misrouted code, or someone probing: no session, no side effect, one line in the log.
+    log.warning("ussd hop for service code %r not served (caller %s, session %s)",
+                hop.service_code, mask_phone(hop.phone), hop.session_id, extra=_OTHER_CODES)
+    return other_code_text(_caller_language(rt, hop.phone), rt.settings.ussd_service_codes[0])
+
+
 def _fresh_state(rt, phone: str, profile: dict) -> dict:
     lang = profile.get("lang") or UssdPorts.stored_language(rt, phone)
     state: dict = {"lang": lang}
@@ -78,16 +91,22 @@ def _remember(profile: dict, state: dict, end: bool, lang: str) -> None:
 
 def apology(rt, phone: str | None) -> str:
     """"Sorry, something went wrong" in the caller's language (English if unknown)."""
-    lang = "en"
+    return apology_text(_caller_language(rt, phone))
+
+
+def _caller_language(rt, phone: str | None) -> str:
+    """The caller's language from the Redis profile, else the citizen row, else English;
+    never raises (it words apologies)."""
+    if not phone:
+        return "en"
     try:
-        profile = SessionStore(rt.redis).profile(phone) if phone else {}
-        lang = profile.get("lang") or "en"
+        profile = SessionStore(rt.redis).profile(phone)
     except Exception:
-        try:
-            lang = UssdPorts.stored_language(rt, phone) if phone else "en"
-        except Exception:
-            lang = "en"
-    return apology_text(lang)
+        profile = {}
+    try:
+        return profile.get("lang") or UssdPorts.stored_language(rt, phone)
+    except Exception:
+        return "en"
 
 
 def record_end(rt, event: UssdEnd) -> None:

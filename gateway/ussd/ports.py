@@ -16,6 +16,7 @@ from gateway.sms import consent, optout
 from gateway.sms.outbox import queue_sms
 from gateway.store.models import Centre, Citizen, Feedback, Service, Subscription
 from menus.engine import centre_sms_text, subscription_sms_text
+from menus.keywords import welcome_back
 from menus.ports import CentreDetails, CentreSummary, Named
 from menus.segments import is_gsm7
 
@@ -107,9 +108,11 @@ class UssdPorts:
                   key=f"ussd-sms:{self.session_id}:{centre_id}")
 
     def subscribe(self, centre_id: int) -> None:
-        """Record consent to a centre's notices (timestamped) and confirm by SMS."""
-        name = consent.subscribe(self.rt, self.phone, centre_id, self.language, lift_opt_out=False)
-        queue_sms(self.rt, self.phone, subscription_sms_text(name, True, self.language),
+        """Record consent to a centre's notices (timestamped) and confirm by SMS. As JOIN by
+        SMS, it lifts a global STOP, and then the SMS says so."""
+        name, lifted = consent.subscribe(self.rt, self.phone, centre_id, self.language)
+        text = subscription_sms_text(name, True, self.language)
+        queue_sms(self.rt, self.phone, welcome_back(self.language, text) if lifted else text,
                   key=f"ussd-sub:{self.session_id}:{centre_id}:on")
 
     def unsubscribe(self, centre_id: int) -> None:

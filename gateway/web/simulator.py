@@ -36,7 +36,7 @@ def _phone(raw: str | None) -> str:
 @bp.get("/")
 def page():
     rt = runtime_of()
-    return render_template("simulator.html", service_code=rt.settings.USSD_SERVICE_CODE)
+    return render_template("simulator.html", service_code=rt.settings.ussd_service_codes[0])
 
 
 @bp.post("/ussd")
@@ -45,7 +45,8 @@ def dial():
     data = request.get_json(silent=True) or {}
     phone = _phone(data.get("phone"))
     session = str(data.get("session") or f"SIM-{uuid.uuid4().hex[:16]}")
-    hop = at.UssdHop(session, runtime_of().settings.USSD_SERVICE_CODE, phone, "sim", str(data.get("text") or "")[:1000])
+    code = runtime_of().settings.ussd_service_codes[0]  # the simulated phone dials the first code
+    hop = at.UssdHop(session, code, phone, "sim", str(data.get("text") or "")[:1000])
     text, end = ussd.answer(runtime_of(), hop)
     return jsonify(reply=text, end=end, session=session, raw=at.ussd_response(text, end))
 

@@ -32,6 +32,9 @@ def test_defaults_are_development_with_sqlite_in_instance():
         ({"TRUSTED_PROXIES": "-1"}, "TRUSTED_PROXIES"),
         ({"MAX_CONTENT_LENGTH": "0"}, "MAX_CONTENT_LENGTH"),
         ({"MAX_CONTENT_LENGTH": "64k"}, "MAX_CONTENT_LENGTH"),
+        ({"SMS_INBOUND_ATTEMPTS": "0"}, "SMS_INBOUND_ATTEMPTS"),
+        ({"SMS_INBOUND_ATTEMPTS": "two"}, "SMS_INBOUND_ATTEMPTS"),
+        ({"SMS_INBOUND_LEASE_SECONDS": "0"}, "SMS_INBOUND_LEASE_SECONDS"),
     ],
 )
 def test_invalid_values_fail_naming_the_variable(env, named):

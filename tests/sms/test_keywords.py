@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from gateway.channels.africastalking import InboundSms
 from gateway.sms import consent, inbound, optout
-from gateway.store.models import Message
+from gateway.store.models import Citizen, Message
 from menus.catalogue import LANGUAGES, Catalogues, load_yaml
 from menus.keywords import (
     ACTIONS,
@@ -23,7 +23,9 @@ from menus.keywords import (
     parse,
     reply_text,
     services_reply,
+    welcome_back,
 )
+from menus.render import short_centre_name
 from menus.segments import measure
 from menus.text import fold
 from tests.conftest import SEED
@@ -440,3 +442,39 @@ def test_a_garbled_unsubscribe_never_opts_a_citizen_in(seeded, text):
     optout.opt_out(seeded, PHONE, source="test", confirm=False)
     _answer(seeded, text, None)
     assert consent.is_opted_out(seeded, PHONE)
+
+
+# --- consent: one rule on both channels ------------------------------------------------------
+
+def _citizen(rt):
+    with rt.sessions() as s:
+        return s.scalar(select(Citizen).where(Citizen.phone == PHONE))
+
+
+@pytest.mark.parametrize("lang", ["en", "zu", "ve"])
+def test_join_after_stop_lifts_it_and_the_reply_says_so(seeded, lang):
+    """Explicit re-consent to a centre's notices lifts a global STOP (README, "Consent"), as
+    subscribing by USSD does; the reply carries START's confirmation first."""
+    consent.set_language(seeded, PHONE, lang)
+    optout.opt_out(seeded, PHONE, source="test", confirm=False)
+    [reply] = _answer(seeded, "JOIN Kagiso", None)
+    joined = _cat(lang, "sms.joined", centre="Kagiso Thusong")
+    assert reply == f"{_cat(lang, 'sms.start')} {joined}" and measure(reply).segments <= REPLY_SEGMENTS
+    citizen = _citizen(seeded)
+    assert not citizen.opted_out and citizen.opted_in_at is not None
+    # Already taking notices: the next JOIN is confirmed plainly.
+    assert _answer(seeded, "JOIN Soweto", None, at_id="ATXid_kw_2")[1:] == [
+        _cat(lang, "sms.joined", centre="Maponya Mall Thusong")]
+
+
+def test_join_without_an_earlier_stop_is_confirmed_plainly(seeded):
+    assert _answer(seeded, "JOIN Kagiso", None) == [_cat("en", "sms.joined", centre="Kagiso Thusong")]
+    assert _citizen(seeded).opted_in_at is None
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_welcome_back_confirmation_fits_the_reply_budget_for_the_longest_centre_name(lang):
+    names = [row["name"] for row in csv.DictReader(SEED.open(encoding="utf-8"))]
+    for name in names:
+        text = welcome_back(lang, reply_text("joined", lang, centre=short_centre_name(name)))
+        assert measure(text).segments <= REPLY_SEGMENTS, (name, text)

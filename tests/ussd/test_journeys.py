@@ -428,6 +428,31 @@ def test_stop_all_by_ussd_opts_out_confirms_and_bulk_skips(seeded, client):
         assert s.scalar(select(Message).where(Message.phone == PHONE, Message.queue == "bulk")) is None
 
 
+def test_subscribing_by_ussd_after_stop_all_lifts_it_and_the_sms_says_so(seeded, client):
+    """One consent rule on both channels (README, "Consent"): explicit re-consent to a centre's
+    notices lifts a global STOP, as texting JOIN does, and the confirming SMS says so."""
+    from gateway.sms import outbox as gw_outbox
+
+    p = Dialer(client)
+    p.dial()
+    choose(p, en("main.notices"))
+    choose(p, en("notices.stop_all"))
+    choose(p, en("common.yes"), exact=True)
+    q = dial_to_centre(client)
+    choose(q, en("centre.subscribe"))
+    assert choose(q, en("common.yes"), exact=True) == en("subscribe.done", centre="Maponya Mall Thusong")
+    with seeded.sessions() as s:
+        citizen = s.scalar(select(Citizen).where(Citizen.phone == PHONE))
+        assert not citizen.opted_out and citizen.opted_in_at is not None
+    subscribed = en("sms.subscribed", centre="Maponya Mall Thusong")
+    assert [m.text for m in outbox(seeded)] == [en("sms.stop"), f"{en('sms.start')} {subscribed}"]
+    assert gw_outbox.queue_bulk(seeded, [PHONE], "Clinic day Friday", "bc-back") == 1  # bulk reaches it again
+    r = dial_to_centre(client, place="Kagiso", centre="Kagiso")  # already taking notices: said plainly
+    choose(r, en("centre.subscribe"))
+    choose(r, en("common.yes"), exact=True)
+    assert outbox(seeded)[-1].text == en("sms.subscribed", centre="Kagiso Thusong")
+
+
 @pytest.mark.parametrize("rating, reason_key, reason", [
     (1, "reason.queue", "queue"), (2, "reason.staff", "staff"), (3, "reason.unavailable", "unavailable"),
     (4, "reason.closed", "closed"), (5, "reason.good", "good"), (3, "reason.skip", None),
