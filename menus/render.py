@@ -7,7 +7,14 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from menus.segments import fits_ussd_screen
+from menus.segments import (
+    USSD_SCREEN_BUDGET,
+    USSD_SCREEN_BUDGET_UCS2,
+    fits_ussd_screen,
+    gsm_length,
+    is_gsm7,
+    ucs2_length,
+)
 
 MAX_ITEMS_PER_PAGE = 9  # single-digit choices; 0, 00 and 98 stay free for navigation
 
@@ -31,10 +38,25 @@ def fits(text: str) -> bool:
     return fits_ussd_screen(text)
 
 
+def screen_length(text: str) -> int:
+    """Length in the text's own encoding: GSM-7 septets, or UCS-2 code units."""
+    return gsm_length(text) if is_gsm7(text) else ucs2_length(text)
+
+
 def shorten(label: str, room: int) -> str:
-    if len(label) <= room:
+    """``label`` cut with '...' to at most ``room`` units of its own encoding (a '€' takes two
+    GSM-7 septets, an emoji two UCS-2 units), keeping at least one character."""
+    if screen_length(label) <= room:
         return label
-    return label[: max(room - 3, 1)].rstrip() + "..."
+    cut = label[: max(room - 3, 1)]
+    while len(cut) > 1 and screen_length(cut.rstrip() + "...") > room:
+        cut = cut[:-1]
+    return cut.rstrip() + "..."
+
+
+def fit_screen(text: str) -> str:
+    """The last resort: ``text`` cut to one screen of its encoding (160 GSM-7, 70 UCS-2)."""
+    return shorten(text, USSD_SCREEN_BUDGET if is_gsm7(text) else USSD_SCREEN_BUDGET_UCS2)
 
 
 def menu_text(title: str, labels: list[str], nav: list[str]) -> str:
@@ -86,7 +108,7 @@ def render_page(header: str, labels: list[str], has_more: bool, more: str, nav: 
         text = menu_text(header, labels, tail)
         if fits(text):
             return text
-    return shorten(text, 150)
+    return fit_screen(text)
 
 
 def paginate_text(text: str, nav_more: list[str], nav_last: list[str]) -> list[str]:

@@ -80,12 +80,14 @@ class Walker:
         self.back = journey.catalogues.text(lang, "nav.back")
         self.problems: list[Problem] = []
         self.screens = 0
+        self.ucs2_screens = 0
         self.seen_centres: set[int] = set()
 
     # --- checking ------------------------------------------------------------------------
 
     def check_text(self, text: str, path: str, screen: str | None, end: bool) -> None:
         self.screens += 1
+        self.ucs2_screens += not is_gsm7(text)
         why = []
         if not text.strip():
             why.append("empty screen")
@@ -374,3 +376,23 @@ def test_walker_flags_an_over_budget_screen():
     walker.problems.clear()
     walker.check_text("Choose a province:\n1. Gauteng\n0.Back 00.Home", "p", "provinces", False)
     assert not walker.problems
+
+
+def test_a_language_with_non_gsm7_letters_walks_within_70_units(seeded):
+    """Every shipped string is GSM-7, so without this the walk never renders a UCS-2 screen
+    and a renderer treating UCS-2 as 160 would pass. Sepedi spelt with its own letter (š) in
+    every list and details text (not titles that carry a place name: a translator keeps those
+    GSM-7, as a long place leaves no room in 70 units, and the walk reports it — see above):
+    each such screen must fit 70 UCS-2 units."""
+    journey = JOURNEY
+    keys = {s.title for s in journey.screens.values() if s.type in ("list", "info") and s.title}
+    static = {k for s in journey.screens.values() if s.type not in ("list", "info") for k in s.text_keys()}
+    keys |= {k for k in journey.catalogues.by_code["nso"].strings if k.startswith("centre.")} - static
+    cats = journey.catalogues
+    nso = cats.by_code["nso"]
+    strings = {k: (v.replace("s", "š", 1) if "s" in v else v + " š") if k in keys and "{" not in v else v
+               for k, v in nso.strings.items()}
+    variant = Catalogues({**cats.by_code, "nso": dataclasses.replace(nso, strings=strings)})
+    walker = walk_language(seeded, load_journey(catalogues=variant), "nso", {})
+    assert not walker.problems, "\n\n".join(str(p) for p in walker.problems[:10])
+    assert walker.ucs2_screens > 500, walker.ucs2_screens  # the 70-unit limit was exercised
