@@ -69,6 +69,14 @@ class ImportReport:
         return self.inserted + self.updated + self.unchanged
 
 
+def check_point(lat: float, lon: float) -> None:
+    """Raise ValueError unless the point is in South Africa's (generous) bounding box."""
+    if not (_LAT[0] <= lat <= _LAT[1]):
+        raise ValueError(f"latitude {lat} outside South Africa")
+    if not (_LON[0] <= lon <= _LON[1]):
+        raise ValueError(f"longitude {lon} outside South Africa")
+
+
 def centre_key(name: str) -> str:
     return fold(name)
 
@@ -108,10 +116,7 @@ def _parse_row(row: dict, provinces: dict[str, str], gaz: Gazetteer, present: se
             lat, lon = float(clean["latitude"]), float(clean["longitude"])
         except ValueError:
             raise ValueError(f"latitude/longitude not numbers: {clean['latitude']!r}, {clean['longitude']!r}") from None
-        if not (_LAT[0] <= lat <= _LAT[1]):
-            raise ValueError(f"latitude {lat} outside South Africa")
-        if not (_LON[0] <= lon <= _LON[1]):
-            raise ValueError(f"longitude {lon} outside South Africa")
+        check_point(lat, lon)
     coord_source = clean["coord_source"] or ("building" if lat is not None else None)
     if lat is None and clean["town"]:
         place = next(filter(None, (gaz.exact(t) for t in _town_candidates(clean["town"]))), None)
