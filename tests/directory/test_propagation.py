@@ -114,8 +114,7 @@ def test_an_edit_reaches_every_gunicorn_worker_and_the_sms_worker_within_2s(seed
     env = {"AT_USERNAME": "sandbox", "AT_API_KEY": "test-key", "AT_SENDER_ID": "THUSONG",
            "AT_API_URL": fake.base_url, "SMS_RATE_PER_SECOND": "5000", "AT_TIMEOUT_SECONDS": "1"}
     with fake, thusong_web(settings, workers=2) as port, running_workers(settings, env=env):
-        pids = gunicorn_workers(port)
-        assert len(pids) == 2
+        pids = wait_until(lambda: [pids for pids in [gunicorn_workers(port)] if len(pids) == 2], timeout=10)[0]
         # Every process loads its snapshot with the old values.
         for listing, details in probes(port):
             assert "Maponya Mall" in listing and NEW_PHONE not in details
