@@ -71,7 +71,7 @@ class Runtime:
 
     @cached_property
     def directory(self) -> Directory:
-        return Directory(self.sessions, self.gazetteer)
+        return Directory(self.sessions, self.gazetteer, redis=self.redis)
 
     @cached_property
     def browse(self) -> Browse:

@@ -12,7 +12,6 @@ from rich.progress import Progress
 
 from config import describe_settings
 from gateway.cli.common import runtime_for, settings_or_exit
-from gateway.directory.centre_csv import export_centres, import_centres
 from gateway.staff import audit
 from gateway.staff.accounts import (
     ROLES,
@@ -22,6 +21,7 @@ from gateway.staff.accounts import (
     reset_password,
     set_active,
 )
+from gateway.staff.centres import export_csv, import_csv
 from gateway.store.engine import make_engine, upgrade
 
 
@@ -66,23 +66,29 @@ def _print_report(report) -> None:
 @centres.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def centres_import(file: str, quiet: bool) -> None:
-    """Upsert centres from FILE (columns as in the shipped seed CSV).
+@click.option("--dry-run", is_flag=True, help="Check every row and report what would change; write nothing.")
+def centres_import(file: str, quiet: bool, dry_run: bool) -> None:
+    """Upsert centres from FILE (the export's columns; a file with only the seed's still imports).
 
     Re-runnable: rows are matched by name. Bad rows are reported by line number and skipped;
-    the good rows are written in one transaction. Exit status 1 if any row was rejected.
+    the good rows are written in one transaction (audited as ``csv.imported``, and every
+    running process reloads its directory within a second). Exit status 1 if any row was
+    rejected, with or without --dry-run.
     """
     text = Path(file).read_text(encoding="utf-8-sig")
     rt = runtime_for()
     try:
         rows = max(text.count("\n") - 1, 1)
         with Progress(disable=quiet or rows < 200, transient=True) as bar:
-            task = bar.add_task("importing", total=rows)
-            report = import_centres(rt.sessions, text, rt.gazetteer, lambda n: bar.advance(task, n))
+            task = bar.add_task("checking" if dry_run else "importing", total=rows)
+            report = import_csv(rt, audit.CLI, text, dry_run, source=Path(file).name,
+                                progress=lambda n: bar.advance(task, n))
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         rt.close()
+    if dry_run:
+        click.echo("dry run, nothing written: ", nl=False)
     _print_report(report)
     if report.rejected:
         sys.exit(1)
@@ -94,7 +100,7 @@ def centres_export(file: str | None) -> None:
     """Write every centre as CSV to FILE (or standard output), in the import's columns."""
     rt = runtime_for()
     try:
-        text = export_centres(rt.sessions)
+        text = export_csv(rt, audit.CLI)
     finally:
         rt.close()
     if file:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
+from gateway.directory.hours import compact, week_of
 from gateway.store.models import Centre, Service
 from menus.ports import CentreDetails, CentreSummary, Named
 
@@ -30,12 +31,13 @@ class _Snapshot:
 
 
 def centre_details(c: Centre) -> CentreDetails:
-    """A centre row (services, blocks, province and municipality loaded) as plain data."""
+    """A centre row (services, blocks, province and municipality loaded) as plain data; hours
+    as the compact week (the old free text while no day is recorded)."""
     blocks: dict[int, tuple[str, list[str]]] = {}
     for svc in sorted(c.services, key=lambda x: (x.block.number, x.id)):
         blocks.setdefault(svc.block.number, (svc.block.name, []))[1].append(svc.name)
     return CentreDetails(
-        id=c.id, name=c.name, address=c.address, hours=c.hours, phone=c.phone, town=c.town,
+        id=c.id, name=c.name, address=c.address, hours=compact(week_of(c)) or c.hours, phone=c.phone, town=c.town,
         municipality=c.municipality.name if c.municipality else None,
         province=c.province.name if c.province else None,
         services_by_block=[blocks[k] for k in sorted(blocks)],

@@ -1,12 +1,20 @@
-"""Centres as CSV: import and export in the columns of the shipped seed file.
+"""Centres as CSV: import and export in the columns of the shipped seed file plus hours per
+weekday, ``active`` and ``services``.
 
-Contract: :func:`import_centres` upserts rows keyed by the centre's normalised name in ONE
-transaction (a crash leaves nothing half-written), fills missing coordinates from the
-gazetteer (flagged ``coord_source="gazetteer"``), imports rows whose notes say closed/under
-construction as inactive, records services the notes name on centres that have none yet, and
-returns an :class:`ImportReport` naming each rejected row by line number and why.
-:func:`export_centres` writes the directory back in the same columns (export then import
-changes nothing).
+Contract: :func:`import_centres` upserts rows keyed by the centre's normalised name. Good rows
+are written, bad rows are skipped and named in the :class:`ImportReport` by line number and
+why (the CLI then exits 1); the good rows go in ONE transaction, so a crash leaves nothing
+half-written, and ``dry_run=True`` runs the very same checks and reports without writing.
+Missing coordinates are filled from the gazetteer (flagged ``coord_source="gazetteer"``).
+
+Columns beyond the seed's are optional, so older files still import: ``hours_mon`` …
+``hours_sun`` (:mod:`gateway.directory.hours`' grammar, empty = not recorded), ``active``
+(``yes``/``no``) and ``services`` (Six-Block service codes separated by ``;``). A column the
+file lacks leaves that field as it is on an existing centre; a new centre then takes its
+activity from the notes (closed / under construction → inactive) and its services from what
+the notes name. A column that is present is the truth, empty cells included.
+:func:`export_centres` writes every column, so export → import changes nothing and a second
+export is byte-identical.
 """
 
 from __future__ import annotations
@@ -23,12 +31,16 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from gateway.directory.catalogue import PROVINCES
 from gateway.directory.gazetteer import Gazetteer
+from gateway.directory.hours import DAYS, HoursError, parse_day
 from gateway.store.models import Centre, Municipality, Province, Service
 from menus.text import fold
 
 SEED = Path(__file__).with_name("data") / "thusong_centres.csv"  # the shipped starter centres
-COLUMNS = ["name", "province", "municipality", "town", "address", "phone", "latitude",
-           "longitude", "source", "coord_source", "notes"]
+SEED_COLUMNS = ["name", "province", "municipality", "town", "address", "phone", "latitude",
+                "longitude", "source", "coord_source", "notes"]
+HOURS_COLUMNS = [f"hours_{day}" for day in DAYS]
+COLUMNS = [*SEED_COLUMNS, *HOURS_COLUMNS, "active", "services"]
+_YES, _NO = {"yes", "y", "true", "1"}, {"no", "n", "false", "0"}
 # Services named in a row's notes (the source says the tenant is there). Applied only to a
 # centre with no services yet, so what staff record later is never overwritten.
 _NOTED_SERVICES = [
@@ -49,10 +61,20 @@ class ImportReport:
     unchanged: int = 0
     rejected: list[tuple[int, str, str]] = field(default_factory=list)  # (line, name, reason)
     warnings: list[tuple[int, str, str]] = field(default_factory=list)
+    # (line, name, "inserted" | "updated", the fields an update changes)
+    changes: list[tuple[int, str, str, list[str]]] = field(default_factory=list)
 
     @property
     def accepted(self) -> int:
         return self.inserted + self.updated + self.unchanged
+
+
+def check_point(lat: float, lon: float) -> None:
+    """Raise ValueError unless the point is in South Africa's (generous) bounding box."""
+    if not (_LAT[0] <= lat <= _LAT[1]):
+        raise ValueError(f"latitude {lat} outside South Africa")
+    if not (_LON[0] <= lon <= _LON[1]):
+        raise ValueError(f"longitude {lon} outside South Africa")
 
 
 def centre_key(name: str) -> str:
@@ -75,8 +97,10 @@ def _town_candidates(town: str) -> list[str]:
     return [town, bare, *parts]
 
 
-def _parse_row(row: dict, provinces: dict[str, str], gaz: Gazetteer) -> tuple[dict, list[str]]:
-    """Validate one CSV row; return clean values and warnings, or raise ValueError(reason)."""
+def _parse_row(row: dict, provinces: dict[str, str], gaz: Gazetteer, present: set[str],
+               service_codes: set[str]) -> tuple[dict, list[str]]:
+    """Validate one CSV row; return clean values and warnings, or raise ValueError(reason).
+    Keys for optional columns appear only when the file has the column (``present``)."""
     clean = {k: (row.get(k) or "").strip() for k in COLUMNS}
     warnings = []
     if not clean["name"]:
@@ -92,10 +116,7 @@ def _parse_row(row: dict, provinces: dict[str, str], gaz: Gazetteer) -> tuple[di
             lat, lon = float(clean["latitude"]), float(clean["longitude"])
         except ValueError:
             raise ValueError(f"latitude/longitude not numbers: {clean['latitude']!r}, {clean['longitude']!r}") from None
-        if not (_LAT[0] <= lat <= _LAT[1]):
-            raise ValueError(f"latitude {lat} outside South Africa")
-        if not (_LON[0] <= lon <= _LON[1]):
-            raise ValueError(f"longitude {lon} outside South Africa")
+        check_point(lat, lon)
     coord_source = clean["coord_source"] or ("building" if lat is not None else None)
     if lat is None and clean["town"]:
         place = next(filter(None, (gaz.exact(t) for t in _town_candidates(clean["town"]))), None)
@@ -107,7 +128,7 @@ def _parse_row(row: dict, provinces: dict[str, str], gaz: Gazetteer) -> tuple[di
             warnings.append(f"town {clean['town']!r} not in the gazetteer: findable by municipality/province only")
     if lat is None and not province:
         warnings.append("no coordinates and no province: findable by name only")
-    return {
+    values = {
         "key": centre_key(clean["name"]),
         "name": clean["name"],
         "province": province,
@@ -120,8 +141,32 @@ def _parse_row(row: dict, provinces: dict[str, str], gaz: Gazetteer) -> tuple[di
         "coord_source": coord_source if lat is not None else None,
         "source": clean["source"] or None,
         "notes": clean["notes"] or None,
-        "active": not _INACTIVE.search(clean["notes"]),
-    }, warnings
+    }
+    values.update(_optional_columns(clean, present, service_codes))
+    return values, warnings
+
+
+def _optional_columns(clean: dict, present: set[str], service_codes: set[str]) -> dict:
+    """Hours, active and services from the columns the file has (see the module docstring)."""
+    values: dict = {}
+    for column in HOURS_COLUMNS:
+        if column in present:
+            try:
+                values[column] = parse_day(clean[column])
+            except HoursError as exc:
+                raise ValueError(f"{column}: {exc}") from None
+    active = clean["active"].lower()
+    if "active" in present and active:
+        if active not in _YES | _NO:
+            raise ValueError(f"active must be yes or no, not {clean['active']!r}")
+        values["active"] = active in _YES
+    if "services" in present:
+        codes = [c.strip().lower() for c in clean["services"].split(";") if c.strip()]
+        unknown = [c for c in codes if c not in service_codes]
+        if unknown:
+            raise ValueError(f"unknown service code {', '.join(map(repr, unknown))}")
+        values["services"] = list(dict.fromkeys(codes))
+    return values
 
 
 def import_centres(
@@ -129,25 +174,29 @@ def import_centres(
     text: str,
     gazetteer: Gazetteer,
     progress: Callable[[int], None] | None = None,
+    dry_run: bool = False,
 ) -> ImportReport:
-    """Upsert the centres in CSV ``text``; all or nothing. ``progress(n)`` after each row."""
+    """Upsert the good rows of CSV ``text`` in one transaction and report the bad ones by line
+    (they are skipped, not fatal); ``dry_run`` reports the same without writing.
+    ``progress(n)`` after each row. Raises ValueError when a required column is missing."""
     report = ImportReport()
     provinces = province_lookup()
     reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in ("name", "province", "town") if c not in (reader.fieldnames or [])]
+    present = set(reader.fieldnames or [])
+    missing = [c for c in ("name", "province", "town") if c not in present]
     if missing:
         raise ValueError(f"CSV lacks required columns: {', '.join(missing)}")
     seen: set[str] = set()
-    with sessions.begin() as session:
+    with sessions() as session:
         prov_ids = {p.name: p for p in session.scalars(select(Province))}
-        existing = {c.key: c for c in session.scalars(select(Centre))}
+        existing = {c.key: c for c in session.scalars(select(Centre).options(selectinload(Centre.services)))}
         munis = {(m.province_id, m.name): m for m in session.scalars(select(Municipality))}
         services = {s.code: s for s in session.scalars(select(Service))}
         line = 1
         for row in reader:
             start, line = line + 1, reader.line_num
             try:
-                values, warns = _parse_row(row, provinces, gazetteer)
+                values, warns = _parse_row(row, provinces, gazetteer, present, set(services))
                 if values["key"] in seen:
                     raise ValueError("duplicate of an earlier row in this file")
             except ValueError as exc:
@@ -158,32 +207,49 @@ def import_centres(
                     progress(1)
             seen.add(values["key"])
             report.warnings.extend((start, values["name"], w) for w in warns)
-            province = prov_ids.get(values.pop("province") or "")
-            muni_name = values.pop("municipality")
-            values["province_id"] = province.id if province else None
-            values["municipality_id"] = None
-            if muni_name and province:
-                muni = munis.get((province.id, muni_name))
-                if muni is None:
-                    muni = Municipality(name=muni_name, province_id=province.id)
-                    session.add(muni)
-                    session.flush()
-                    munis[(province.id, muni_name)] = muni
-                values["municipality_id"] = muni.id
-            centre = existing.get(values["key"])
-            noted = [services[c] for c in noted_services(values["notes"] or "") if c in services]
-            if centre is None:
-                session.add(Centre(**values, services=noted))
-                report.inserted += 1
-            elif any(getattr(centre, k) != v for k, v in values.items()) or (noted and not centre.services):
-                for k, v in values.items():
-                    setattr(centre, k, v)
-                if not centre.services:
-                    centre.services = noted
-                report.updated += 1
-            else:
-                report.unchanged += 1
+            values["province_id"], values["municipality_id"] = _place_ids(
+                session, prov_ids, munis, values.pop("province"), values.pop("municipality"))
+            outcome, fields = _upsert(session, existing.get(values["key"]), values, services)
+            setattr(report, outcome, getattr(report, outcome) + 1)
+            if outcome != "unchanged":
+                report.changes.append((start, values["name"], outcome, fields))
+        if dry_run:
+            session.rollback()
+        else:
+            session.commit()
     return report
+
+
+def _place_ids(session: Session, prov_ids: dict, munis: dict, province_name: str | None,
+               muni_name: str | None) -> tuple[int | None, int | None]:
+    province = prov_ids.get(province_name or "")
+    if not (muni_name and province):
+        return (province.id if province else None), None
+    muni = munis.get((province.id, muni_name))
+    if muni is None:
+        muni = munis[(province.id, muni_name)] = Municipality(name=muni_name, province_id=province.id)
+        session.add(muni)
+        session.flush()
+    return province.id, muni.id
+
+
+def _upsert(session: Session, centre: Centre | None, values: dict, services: dict) -> tuple[str, list[str]]:
+    """Insert or update one centre; ("inserted" | "updated" | "unchanged", fields changed)."""
+    codes = values.pop("services", None)  # None: the file has no services column
+    noted = [services[c] for c in noted_services(values["notes"] or "") if c in services]
+    if centre is None:
+        values.setdefault("active", not _INACTIVE.search(values["notes"] or ""))
+        chosen = [services[c] for c in codes] if codes is not None else noted
+        session.add(Centre(**values, services=chosen))
+        return "inserted", []
+    fields = [k for k, v in values.items() if getattr(centre, k) != v]
+    for k in fields:
+        setattr(centre, k, values[k])
+    wanted = [services[c] for c in codes] if codes is not None else (noted if not centre.services else None)
+    if wanted is not None and {s.id for s in wanted} != {s.id for s in centre.services}:
+        centre.services = wanted
+        fields.append("services")
+    return ("updated" if fields else "unchanged"), fields
 
 
 def noted_services(notes: str) -> list[str]:
@@ -196,13 +262,14 @@ def noted_services(notes: str) -> list[str]:
 
 
 def export_centres(sessions: sessionmaker[Session]) -> str:
-    """Every centre as CSV in the import's columns (so export → import is a no-op)."""
+    """Every centre as CSV in all the import's columns (export → import is a no-op)."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
     with sessions() as session:
         centres = session.scalars(
-            select(Centre).options(selectinload(Centre.province), selectinload(Centre.municipality)).order_by(Centre.id)
+            select(Centre).options(selectinload(Centre.province), selectinload(Centre.municipality),
+                                   selectinload(Centre.services)).order_by(Centre.id)
         )
         for c in centres:
             given = c.coord_source in ("building", "town")
@@ -219,5 +286,8 @@ def export_centres(sessions: sessionmaker[Session]) -> str:
                 "source": c.source or "",
                 "coord_source": c.coord_source if given else "",
                 "notes": c.notes or "",
+                **{column: getattr(c, column) or "" for column in HOURS_COLUMNS},
+                "active": "yes" if c.active else "no",
+                "services": ";".join(s.code for s in sorted(c.services, key=lambda s: s.id)),
             })
     return out.getvalue()

@@ -2,12 +2,20 @@
 
 Contract: :class:`Directory` answers "nearest active centres to what the citizen typed" with
 the matched place and great-circle distances; centres without coordinates are still found
-through their town, municipality or province. The snapshot reloads after its TTL, so staff
-edits show without a restart; :attr:`Directory.version` changes with every reload.
+through their town, municipality or province. :attr:`Directory.version` changes with every
+reload.
+
+Freshness across processes: every edit or import calls :meth:`Directory.changed`, which bumps a
+version held in Redis (:data:`VERSION_KEY`). Each process compares that version with the one
+it loaded at most once every ``check_every`` seconds (1 s: a hop in between pays one
+``time.monotonic()``, no Redis round trip) and reloads when it moved, so an edit shows in every
+gunicorn worker and RQ worker within about a second. The TTL reload stays as a backstop for a
+change that bypassed :meth:`~Directory.changed` (SQL by hand) or a Redis that was unreachable.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass
@@ -19,6 +27,10 @@ from gateway.directory.catalogue import PROVINCES
 from gateway.directory.gazetteer import Gazetteer, Place
 from gateway.store.models import Centre
 from menus.text import fold
+
+log = logging.getLogger(__name__)
+VERSION_KEY = "thusong:directory:version"  # INCR on every change; compared, never parsed
+_UNSEEN = object()
 
 
 @dataclass(frozen=True)
@@ -63,11 +75,16 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 class Directory:
     """Nearest-centre search over an in-memory snapshot of active centres.
 
-    The snapshot is reloaded after ``ttl`` seconds so staff edits show up without a restart.
+    The snapshot reloads when the shared version in ``redis`` moved (looked at every
+    ``check_every`` seconds) or after ``ttl`` seconds, whichever comes first.
     """
 
-    def __init__(self, sessions: sessionmaker[Session], gazetteer: Gazetteer, ttl: float = 60.0):
+    def __init__(self, sessions: sessionmaker[Session], gazetteer: Gazetteer, ttl: float = 60.0,
+                 redis=None, check_every: float = 1.0):
         self._sessions, self.gazetteer, self._ttl = sessions, gazetteer, ttl
+        self._redis, self._check_every = redis, check_every
+        self._seen: object = _UNSEEN  # the shared version the snapshot was loaded at
+        self._checked_at = -math.inf
         self._entries: list[CentreEntry] = []
         self._points: list[tuple[CentreEntry, float, float, float]] = []  # entry, unit vector
         self._by_place: dict[tuple[str, int], list[Nearby]] = {}
@@ -93,9 +110,40 @@ class Directory:
         self._loaded_at = time.monotonic()
 
     def entries(self) -> list[CentreEntry]:
-        if time.monotonic() - self._loaded_at > self._ttl:
+        now = time.monotonic()
+        if now - self._checked_at >= self._check_every:
+            self._checked_at = now
+            shared = self._shared_version()
+            if shared is not None and shared != self._seen:
+                self._seen = shared
+                self._loaded_at = -math.inf
+        if now - self._loaded_at > self._ttl:
             self.refresh()
         return self._entries
+
+    def _shared_version(self) -> int | None:
+        """The version in Redis (0 before the first change); None without Redis or when it
+        cannot be read (the TTL then keeps the snapshot fresh enough)."""
+        if self._redis is None:
+            return None
+        try:
+            return int(self._redis.get(VERSION_KEY) or 0)
+        except Exception as exc:  # redis errors, timeouts: a stale minute beats a failed hop
+            log.warning("directory version unreadable (%s): relying on the %.0f s reload", type(exc).__name__,
+                        self._ttl)
+            return None
+
+    def changed(self) -> None:
+        """Say the centres changed (an edit or an import was committed): bump the shared
+        version so every process reloads within ``check_every``, and reload this one now."""
+        if self._redis is not None:
+            try:
+                self._seen = int(self._redis.incr(VERSION_KEY))
+            except Exception as exc:  # the change is committed: other processes see it at their TTL
+                log.error("directory version not bumped (%s): other processes reload within %.0f s",
+                          type(exc).__name__, self._ttl)
+        self._checked_at = time.monotonic()
+        self.refresh()
 
     @property
     def version(self) -> float:

@@ -91,7 +91,15 @@ class Centre(Base):
     town: Mapped[str | None] = mapped_column(String(128))
     address: Mapped[str | None] = mapped_column(Text)
     phone: Mapped[str | None] = mapped_column(String(32))
-    hours: Mapped[str | None] = mapped_column(String(200))
+    hours: Mapped[str | None] = mapped_column(String(200))  # free text from before 0009; shown when no day is set
+    # Hours per weekday in gateway.directory.hours' grammar ("closed", "07:30-16:00"); None: not recorded.
+    hours_mon: Mapped[str | None] = mapped_column(String(32))
+    hours_tue: Mapped[str | None] = mapped_column(String(32))
+    hours_wed: Mapped[str | None] = mapped_column(String(32))
+    hours_thu: Mapped[str | None] = mapped_column(String(32))
+    hours_fri: Mapped[str | None] = mapped_column(String(32))
+    hours_sat: Mapped[str | None] = mapped_column(String(32))
+    hours_sun: Mapped[str | None] = mapped_column(String(32))
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     # "building" (the centre itself), "town" (the town's GeoNames point, as given in the source)

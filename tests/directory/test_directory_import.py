@@ -1,4 +1,4 @@
-"""Centres import: re-runnable upsert, bad rows reported by line, all-or-nothing on a crash."""
+"""Centres import: re-runnable upsert, bad rows reported by line (good rows written), nothing written on a crash."""
 
 import pytest
 from sqlalchemy import func, select
@@ -42,7 +42,8 @@ def test_importing_the_same_file_twice_leaves_the_same_rows(seeded):
 
 def test_export_then_import_is_a_no_op(seeded):
     text = export_centres(seeded.sessions)
-    assert text.splitlines()[0] == HEADER.strip()
+    assert text.splitlines()[0] == HEADER.strip() + ",hours_mon,hours_tue,hours_wed,hours_thu,hours_fri," \
+                                                   "hours_sat,hours_sun,active,services"
     report = import_centres(seeded.sessions, text, seeded.gazetteer)
     assert report.unchanged == 70 and not report.rejected
 
@@ -107,3 +108,22 @@ def test_cli_import_reports_rejects_and_exits_1(rt, tmp_path, settings, monkeypa
     result = CliRunner().invoke(main, ["centres", "import", "--quiet", str(bad)])
     assert result.exit_code == 1, result.output
     assert "inserted 1" in result.output and "rejected line 2" in result.output
+
+
+def test_cli_dry_run_writes_nothing_and_a_real_import_is_audited(rt, tmp_path, settings, monkeypatch):
+    from click.testing import CliRunner
+
+    from gateway.cli import main
+    from gateway.staff import audit
+
+    for key, value in settings.as_environ().items():
+        monkeypatch.setenv(key, value)
+    good = tmp_path / "good.csv"
+    good.write_text(HEADER + "Ok Thusong,Gauteng,,Soweto,,,,,,,\n")
+    result = CliRunner().invoke(main, ["centres", "import", "--quiet", "--dry-run", str(good)])
+    assert result.exit_code == 0 and "dry run, nothing written: inserted 1" in result.output
+    assert _count(rt) == 0 and audit.events(rt.sessions).total == 0
+    result = CliRunner().invoke(main, ["centres", "import", "--quiet", str(good)])
+    assert result.exit_code == 0 and _count(rt) == 1
+    [event] = audit.events(rt.sessions, "csv.imported").events
+    assert (event.actor, event.target) == ("cli", "good.csv")

@@ -396,3 +396,24 @@ def test_a_language_with_non_gsm7_letters_walks_within_70_units(seeded):
     walker = walk_language(seeded, load_journey(catalogues=variant), "nso", {})
     assert not walker.problems, "\n\n".join(str(p) for p in walker.problems[:10])
     assert walker.ucs2_screens > 500, walker.ucs2_screens  # the 70-unit limit was exercised
+
+
+# The longest week the hours grammar allows: every day different, each with a lunch break.
+LONGEST_WEEK = {f"hours_{day}": f"0{n}:00-12:30,13:30-1{n + 2}:45"
+                for n, day in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"), start=1)}
+# English and the language whose details labels are longest (a walk takes ~3 s a language).
+LONGEST_LABELS = max(LANGS, key=lambda lang: sum(len(JOURNEY.catalogues.text(lang, k)) for k in (
+    "centre.address", "centre.hours", "centre.phone", "nav.more", "nav.back", "nav.invalid")))
+
+
+@pytest.mark.parametrize("lang", sorted({"en", LONGEST_LABELS}))
+def test_every_screen_fits_with_the_longest_opening_hours(seeded, lang):
+    with seeded.sessions.begin() as s:
+        for centre in s.scalars(select(Centre)):
+            for column, hours in LONGEST_WEEK.items():
+                setattr(centre, column, hours)
+    seeded.directory.changed()
+    details = seeded.browse.centre(next(iter(seeded.browse.centres_in(seeded.browse.provinces()[0].id, None))).id)
+    assert details.hours.startswith("Mon 01:00-12:30,13:30-13:45, Tue 02:00-12:30") and len(details.hours) > 180
+    walker = walk_language(seeded, JOURNEY, lang, {})
+    assert not walker.problems, "\n\n".join(str(p) for p in walker.problems[:20])

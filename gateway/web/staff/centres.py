@@ -1,0 +1,135 @@
+"""Centres pages: list and search (every role, their own centres), edit a centre (clerks for
+their centres, admins for all), CSV export and import with a dry-run preview first (admins).
+
+What the pages do, and who may do it, is :mod:`gateway.staff.centres`; these views only turn
+its refusals into answers: a centre the account may not see is 404 (typed URL or not), a form
+whose hidden centre id is not the centre in the URL is 403, a non-admin on the CSV pages 403.
+"""
+
+from __future__ import annotations
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from gateway.directory.hours import DAY_LABELS, DAYS
+from gateway.staff import centres
+from gateway.staff.accounts import ADMIN, CLERK
+from gateway.staff.centres import CentreError, CentreNotFound
+from gateway.web.context import runtime_of
+from gateway.web.staff.auth import bp, client_address, current_member, role_required
+from gateway.web.staff.forms import CentreForm, ConfirmImportForm, ImportForm
+
+UPLOAD_LIMIT = 2 * 1024 * 1024  # a nationwide directory is a few hundred KiB (nginx allows the same)
+DAY_FIELDS = [(f"hours_{day}", label) for day, label in zip(DAYS, DAY_LABELS, strict=True)]
+
+
+@bp.url_value_preprocessor
+def _upload_limit(endpoint: str | None, _values: dict | None) -> None:
+    """Let an admin's CSV upload be larger than the app-wide limit. Set here, not in the view:
+    URL preprocessors run before the CSRF check, which is the first to read the body."""
+    if endpoint == "staff.centres_import" and current_user.is_authenticated and current_member().is_admin:
+        request.max_content_length = UPLOAD_LIMIT
+
+
+@bp.get("/centres/")
+def centre_list():
+    q = request.args.get("q", "")[:100]
+    found = centres.search_centres(runtime_of(), current_member(), q)
+    return render_template("staff/centres.html", centres=found, q=q, may_edit=current_member().role in (ADMIN, CLERK))
+
+
+@bp.route("/centres/<int:centre_id>", methods=["GET", "POST"])
+@role_required(CLERK)
+def centre_edit(centre_id: int):
+    rt, member = runtime_of(), current_member()
+    try:
+        record = centres.get_centre(rt, member, centre_id)
+    except CentreNotFound:
+        abort(404)
+    blocks = centres.service_blocks(rt)
+    form = CentreForm(data=None if request.method == "POST" else _initial(record))
+    if form.validate_on_submit():
+        if form.centre_id.data != centre_id:
+            abort(403)  # the hidden id was changed: never apply a form to another centre
+        try:
+            changed = centres.edit_centre(rt, member, centre_id, _submitted(form), client_address())
+        except CentreNotFound:
+            abort(404)
+        except CentreError as exc:
+            _show_error(form, exc)
+        else:
+            flash(f"Saved {form.name.data}: {', '.join(changed)}." if changed else "Nothing changed.", "info")
+            return redirect(url_for("staff.centre_edit", centre_id=centre_id))
+    elif request.method == "POST" and form.centre_id.data not in (None, centre_id):
+        abort(403)
+    return render_template("staff/centre_edit.html", form=form, record=record, blocks=blocks, days=DAY_FIELDS,
+                           chosen=set(form.services.data or ()))
+
+
+def _initial(record: centres.CentreRecord) -> dict:
+    data = {"centre_id": record.id, "name": record.name, "address": record.address, "phone": record.phone,
+            "latitude": record.latitude, "longitude": record.longitude, "active": record.active,
+            "services": sorted(record.services)}
+    data.update({field: hours for (field, _label), hours in zip(DAY_FIELDS, record.hours, strict=True)})
+    return data
+
+
+def _submitted(form: CentreForm) -> dict:
+    values = {name: getattr(form, name).data for name in centres.EDITABLE}
+    values["services"] = form.services.data or []
+    return values
+
+
+def _show_error(form: CentreForm, exc: CentreError) -> None:
+    field = getattr(form, exc.field, None) if exc.field else None
+    if field is not None:
+        field.errors = [*field.errors, str(exc)]
+    flash(f"Not saved: {exc}", "error")
+
+
+@bp.get("/centres/export.csv")
+@role_required(ADMIN)
+def centres_export():
+    text = centres.export_csv(runtime_of(), current_member(), client_address())
+    return Response(text, mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=thusong_centres.csv"})
+
+
+@bp.route("/centres/import", methods=["GET", "POST"])
+@role_required(ADMIN)
+def centres_import():
+    rt, member = runtime_of(), current_member()
+    form = ImportForm()
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            text = upload.read().decode("utf-8-sig")
+            report = centres.import_csv(rt, member, text, dry_run=True)
+        except UnicodeDecodeError:
+            flash("The file is not UTF-8 text: save it from the spreadsheet as \"CSV UTF-8\".", "error")
+        except ValueError as exc:
+            flash(str(exc), "error")
+        else:
+            confirm = ConfirmImportForm(token=centres.hold_upload(rt, member, text))
+            return render_template("staff/centres_import.html", form=form, report=report, confirm=confirm,
+                                   filename=upload.filename, preview=True)
+    return render_template("staff/centres_import.html", form=form, report=None, preview=False)
+
+
+@bp.post("/centres/import/confirm")
+@role_required(ADMIN)
+def centres_import_confirm():
+    rt, member = runtime_of(), current_member()
+    form = ConfirmImportForm()
+    text = centres.take_upload(rt, member, form.token.data) if form.validate_on_submit() else None
+    if text is None:
+        flash("That preview has expired or was already imported: upload the file again.", "error")
+        return redirect(url_for("staff.centres_import"))
+    try:
+        report = centres.import_csv(rt, member, text, address=client_address())
+    except ValueError as exc:  # the columns were checked at the preview; kept for safety
+        flash(str(exc), "error")
+        return redirect(url_for("staff.centres_import"))
+    flash(f"Imported: {report.inserted} added, {report.updated} updated, {report.unchanged} unchanged, "
+          f"{len(report.rejected)} rejected.", "error" if report.rejected else "info")
+    return render_template("staff/centres_import.html", form=ImportForm(), report=report, preview=False)
