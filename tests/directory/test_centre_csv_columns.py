@@ -7,6 +7,7 @@ from sqlalchemy.orm import selectinload
 
 from gateway.directory.centre_csv import COLUMNS, SEED, export_centres, import_centres
 from gateway.store.models import Centre, Municipality, Service
+from tests.conftest import SEED_ROWS
 
 HEADER = ",".join(COLUMNS) + "\n"
 
@@ -41,7 +42,7 @@ def test_export_import_export_is_byte_identical_and_changes_nothing(seeded):
     assert row.endswith(",07:30-16:00,07:30-16:00,07:30-16:00,07:30-16:00,07:30-16:00,08:00-12:00,closed,"
                         "yes,grants;documents;postal"), row
     report = import_centres(seeded.sessions, first, seeded.gazetteer)
-    assert (report.inserted, report.updated, report.unchanged, report.rejected) == (0, 0, 70, [])
+    assert (report.inserted, report.updated, report.unchanged, report.rejected) == (0, 0, SEED_ROWS, [])
     assert _state(seeded) == before  # updated_at included: no row was even touched
     assert export_centres(seeded.sessions) == first
 
@@ -53,7 +54,7 @@ def test_export_into_an_empty_directory_rebuilds_the_same_export(seeded):
         for c in s.scalars(select(Centre)):
             s.delete(c)
     report = import_centres(seeded.sessions, text, seeded.gazetteer)
-    assert report.inserted == 70 and not report.rejected
+    assert report.inserted == SEED_ROWS and not report.rejected
     # Ids are new, so the order is the import's: the file's order, the same as before.
     assert export_centres(seeded.sessions) == text
 
@@ -62,7 +63,7 @@ def test_an_old_file_still_imports_and_leaves_hours_active_and_services_alone(se
     _edit_some(seeded)
     before = _state(seeded)
     report = import_centres(seeded.sessions, SEED.read_text(encoding="utf-8"), seeded.gazetteer)
-    assert (report.inserted, report.updated, report.unchanged, report.rejected) == (0, 0, 70, [])
+    assert (report.inserted, report.updated, report.unchanged, report.rejected) == (0, 0, SEED_ROWS, [])
     assert _state(seeded) == before
 
 
@@ -98,8 +99,8 @@ def test_a_dry_run_reports_the_same_and_writes_nothing(rt):
     with rt.sessions() as s:
         assert s.scalar(select(func.count()).select_from(Centre)) == 0
         assert s.scalar(select(func.count()).select_from(Municipality)) == 0
-    assert (dry.inserted, dry.updated, dry.unchanged) == (70, 0, 0)
-    assert [line for line, _n, _r in dry.rejected] == [72]
+    assert (dry.inserted, dry.updated, dry.unchanged) == (SEED_ROWS, 0, 0)
+    assert [line for line, _n, _r in dry.rejected] == [SEED_ROWS + 2]  # header is line 1
     real = import_centres(rt.sessions, text, rt.gazetteer)
     assert (real.inserted, real.rejected, real.changes) == (dry.inserted, dry.rejected, dry.changes)
 
@@ -110,5 +111,5 @@ def test_an_update_names_the_fields_it_changes(seeded):
     name = lines[1].split(",")[0]
     lines[1] = lines[1].replace(",yes,", ",no,", 1)
     dry = import_centres(seeded.sessions, "\n".join(lines) + "\n", seeded.gazetteer, dry_run=True)
-    assert (dry.updated, dry.unchanged) == (1, 69)
+    assert (dry.updated, dry.unchanged) == (1, SEED_ROWS - 1)
     assert dry.changes == [(2, name, "updated", ["active"])]

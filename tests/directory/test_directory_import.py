@@ -5,6 +5,7 @@ from sqlalchemy import func, select
 
 from gateway.directory.centre_csv import export_centres, import_centres
 from gateway.store.models import Centre, Municipality, Province, Service, ServiceBlock
+from tests.conftest import SEED, SEED_ROWS
 
 HEADER = "name,province,municipality,town,address,phone,latitude,longitude,source,coord_source,notes\n"
 
@@ -31,12 +32,10 @@ def test_migrations_create_reference_data(rt):
 
 
 def test_importing_the_same_file_twice_leaves_the_same_rows(seeded):
-    from tests.conftest import SEED
-
     before = _rows(seeded)
     report = import_centres(seeded.sessions, SEED.read_text(), seeded.gazetteer)
-    assert (report.inserted, report.updated, report.unchanged) == (0, 0, 70)
-    assert _rows(seeded) == before and len(before) == 70
+    assert (report.inserted, report.updated, report.unchanged) == (0, 0, SEED_ROWS)
+    assert _rows(seeded) == before and len(before) == SEED_ROWS
     assert _count(seeded, Municipality) == len({r[3] for r in before if r[3]})
 
 
@@ -45,7 +44,7 @@ def test_export_then_import_is_a_no_op(seeded):
     assert text.splitlines()[0] == HEADER.strip() + ",hours_mon,hours_tue,hours_wed,hours_thu,hours_fri," \
                                                    "hours_sat,hours_sun,active,services"
     report = import_centres(seeded.sessions, text, seeded.gazetteer)
-    assert report.unchanged == 70 and not report.rejected
+    assert report.unchanged == SEED_ROWS and not report.rejected
 
 
 def test_bad_rows_are_reported_by_line_and_good_rows_imported(rt):

@@ -32,8 +32,8 @@ CASES = [
     ("PMB", "Pietermaritzburg", "Nhlazuka Thusong"),
     ("Kimberly", "Kimberley", "Manne Dipico Thusong"),  # misspelling (tie at 0 km, by name)
     ("Mosselbaai", "Mossel Bay", "Mossel Bay Thusong"),  # Afrikaans
-    ("Kaapstad", "Cape Town", "Tafelsig Thusong"),  # Afrikaans
-    ("iKapa", "Cape Town", "Tafelsig Thusong"),  # isiXhosa
+    ("Kaapstad", "Cape Town", "Nyanga Thusong"),  # Afrikaans; Nyanga (confirmed Nov 2026) is the nearest
+    ("iKapa", "Cape Town", "Nyanga Thusong"),  # isiXhosa
     ("Atlantis", "Atlantis", "Atlantis (Hartebeeskraal) Thusong"),
     ("Mangaung", "Bloemfontein", "Botshabelo Thusong"),
     ("Thaba 'Nchu", "Thaba Nchu", "Thaba Nchu Thusong"),

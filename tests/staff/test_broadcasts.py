@@ -18,6 +18,7 @@ from gateway.staff.accounts import add_staff
 from gateway.staff.targets import Target, TargetError, parse
 from gateway.store.models import Message, Service, centre_services
 from tests.broadcasting import add_subscribers, centre_id
+from tests.conftest import SEED_ROWS
 
 PHONES = [f"+2782300{i:04d}" for i in range(10)]
 
@@ -90,7 +91,7 @@ def test_centres_and_services(town, seeded):
 @pytest.mark.parametrize("spec, says", [
     ("province:Gautang", "provinces: Eastern Cape, Free State, Gauteng"),
     ("municipality:City of Joburg", "did you mean City of Johannesburg"),
-    ("centre:99999", "no centre with id 99999; 70 centres exist"),
+    ("centre:99999", f"no centre with id 99999; {SEED_ROWS} centres exist"),
     ("service:passports", "services: abet, business_advice, community_info"),
 ], ids=["province", "municipality", "centre", "service"])
 def test_a_bad_target_names_what_exists(seeded, spec, says):

@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 from gateway.directory.centre_csv import export_centres
 from gateway.staff import audit
 from gateway.store.models import Centre
+from tests.conftest import SEED_ROWS
 
 WEEK = {"hours_mon": "07:30-16:00", "hours_tue": "7:30 - 16:00", "hours_wed": "07:30-16:00",
         "hours_thu": "07:30-16:00", "hours_fri": "07:30-16:00", "hours_sat": "08:00-12:00", "hours_sun": "closed"}
@@ -51,7 +52,7 @@ def events(rt, action: str) -> list:
 def test_admin_lists_every_centre_and_searches_by_name_town_and_province(seeded, client, auth):
     auth.as_role("admin")
     page = client.get("/staff/centres/").get_data(as_text=True)
-    assert "70 centres." in page and "Export CSV" in page and "Import CSV" in page
+    assert f"{SEED_ROWS} centres." in page and "Export CSV" in page and "Import CSV" in page
     soweto = client.get("/staff/centres/?q=soweto").get_data(as_text=True)
     assert "Maponya" in soweto and "found" in soweto and "Mthatha" not in soweto
     free_state = client.get("/staff/centres/?q=free+state").get_data(as_text=True)
@@ -155,7 +156,7 @@ def test_renaming_onto_another_centres_name_is_refused(seeded, client, auth):
 def test_an_approver_may_list_but_not_edit(seeded, client, auth):
     mine = centre_ids(seeded, 1)[0]
     auth.as_role("approver")
-    assert "70 centres." in client.get("/staff/centres/").get_data(as_text=True)
+    assert f"{SEED_ROWS} centres." in client.get("/staff/centres/").get_data(as_text=True)
     assert client.get(f"/staff/centres/{mine}").status_code == 403
 
 
@@ -166,7 +167,7 @@ def test_admin_exports_the_csv_and_it_is_audited(seeded, client, auth):
     assert "attachment" in response.headers["Content-Disposition"]
     assert response.get_data(as_text=True) == export_centres(seeded.sessions)
     [event] = events(seeded, "csv.exported")
-    assert event.actor == admin.email and json.loads(event.detail) == {"centres": 70}
+    assert event.actor == admin.email and json.loads(event.detail) == {"centres": SEED_ROWS}
 
 
 def upload(auth, text: str, name: str = "centres.csv"):
@@ -179,14 +180,14 @@ def test_import_previews_first_then_applies_on_confirmation(seeded, client, auth
     lines = export_centres(seeded.sessions).splitlines()
     first = lines[1].split(",")[0]
     lines[1] = lines[1].replace(",yes,", ",no,", 1)
-    lines.append("Bad Thusong,Atlantis,,,,,,,,,,,,,,,,,,")  # line 72: unknown province
+    lines.append("Bad Thusong,Atlantis,,,,,,,,,,,,,,,,,,")  # the last line: unknown province
     lines.append("New Thusong Centre,Gauteng,,Soweto,,,,,,,,08:00-16:00,,,,,,,yes,grants")  # line 73
     text = "\n".join(lines) + "\n"
     preview = upload(auth, text)
     page = preview.get_data(as_text=True)
     assert preview.status_code == 200 and "nothing is written yet" in page
-    assert "1 to add, 1 to update, 69 unchanged, 1 rejected." in page
-    assert "<td>72</td><td>Bad Thusong</td><td>unknown province &#39;Atlantis&#39;</td>" in page
+    assert f"1 to add, 1 to update, {SEED_ROWS - 1} unchanged, 1 rejected." in page
+    assert f"<td>{SEED_ROWS + 2}</td><td>Bad Thusong</td><td>unknown province &#39;Atlantis&#39;</td>" in page
     assert f"<td>2</td><td>{first}</td><td>updated: active</td>" in page
     assert "<td>73</td><td>New Thusong Centre</td><td>inserted</td>" in page
     with seeded.sessions() as s:
@@ -195,11 +196,12 @@ def test_import_previews_first_then_applies_on_confirmation(seeded, client, auth
     token = re.search(r'name="token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="token"', page)
     token = next(filter(None, token.groups()))
     done = auth.post("/staff/centres/import/confirm", {"token": token})
-    assert done.status_code == 200 and "Imported: 1 added, 1 updated, 69 unchanged, 1 rejected." in done.get_data(as_text=True)
+    assert done.status_code == 200 and f"Imported: 1 added, 1 updated, {SEED_ROWS - 1} unchanged, 1 rejected." in done.get_data(as_text=True)
     assert centre(seeded, centre_ids(seeded, 1)[0]).active is False
     [event] = events(seeded, "csv.imported")
     assert event.actor == admin.email
-    assert json.loads(event.detail) == {"inserted": 1, "updated": 1, "unchanged": 69, "rejected_lines": [72]}
+    assert json.loads(event.detail) == {"inserted": 1, "updated": 1, "unchanged": SEED_ROWS - 1,
+                                         "rejected_lines": [SEED_ROWS + 2]}
     assert first not in {e.name for e in seeded.directory.entries()}  # reloaded at once
     again = auth.post("/staff/centres/import/confirm", {"token": token})  # a second confirm: gone
     assert again.status_code == 302 and len(events(seeded, "csv.imported")) == 1
@@ -221,7 +223,7 @@ def test_an_old_format_file_previews_and_a_big_one_is_accepted(seeded, client, a
 
     auth.as_role("admin")
     page = upload(auth, SEED.read_text(encoding="utf-8")).get_data(as_text=True)
-    assert "0 to add, 0 to update, 70 unchanged, 0 rejected." in page
+    assert f"0 to add, 0 to update, {SEED_ROWS} unchanged, 0 rejected." in page
     big = export_centres(seeded.sessions) + "".join(
         f"Centre {i:04d},Gauteng,,Soweto,,,,,,,{'x' * 300},,,,,,,,yes,\n" for i in range(400))
     assert len(big) > 64 * 1024
