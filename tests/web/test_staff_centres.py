@@ -181,7 +181,7 @@ def test_import_previews_first_then_applies_on_confirmation(seeded, client, auth
     first = lines[1].split(",")[0]
     lines[1] = lines[1].replace(",yes,", ",no,", 1)
     lines.append("Bad Thusong,Atlantis,,,,,,,,,,,,,,,,,,")  # the last line: unknown province
-    lines.append("New Thusong Centre,Gauteng,,Soweto,,,,,,,,08:00-16:00,,,,,,,yes,grants")  # line 73
+    lines.append("New Thusong Centre,Gauteng,,Soweto,,,,,,,,08:00-16:00,,,,,,,yes,grants")  # the line after
     text = "\n".join(lines) + "\n"
     preview = upload(auth, text)
     page = preview.get_data(as_text=True)
@@ -189,7 +189,7 @@ def test_import_previews_first_then_applies_on_confirmation(seeded, client, auth
     assert f"1 to add, 1 to update, {SEED_ROWS - 1} unchanged, 1 rejected." in page
     assert f"<td>{SEED_ROWS + 2}</td><td>Bad Thusong</td><td>unknown province &#39;Atlantis&#39;</td>" in page
     assert f"<td>2</td><td>{first}</td><td>updated: active</td>" in page
-    assert "<td>73</td><td>New Thusong Centre</td><td>inserted</td>" in page
+    assert f"<td>{SEED_ROWS + 3}</td><td>New Thusong Centre</td><td>inserted</td>" in page
     with seeded.sessions() as s:
         assert s.scalar(select(Centre).where(Centre.name == "New Thusong Centre")) is None
     assert centre(seeded, centre_ids(seeded, 1)[0]).active is True and events(seeded, "csv") == []
