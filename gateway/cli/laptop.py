@@ -95,6 +95,10 @@ Press Ctrl-C to stop.
     except KeyboardInterrupt:
         click.echo("stopping…")
     finally:
+        # A second Ctrl-C or SIGTERM (a supervisor repeating itself) must not cut the shutdown
+        # short: that left the embedded Redis running.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         for child in children:
             if child.poll() is None:
                 child.terminate()
