@@ -61,6 +61,7 @@ class Settings:
     SMS_BATCH_SIZE: float = _help("Most recipients sharing one text in one AT request.", 100.0)
     SMS_SEND_LEASE_SECONDS: float = _help("A send still 'sending' after this long belonged to a dead worker.", 120.0)
     SMS_RECONCILE_SECONDS: float = _help("How long an unknown-outcome send waits for a delivery report before one resend.", 900.0)
+    SMS_CREDIT_PROBE_SECONDS: float = _help("After AT answers 405 (out of credit), bulk SMS wait; one bulk batch is tried again this often.", 300.0)
     AT_TIMEOUT_SECONDS: float = _help("Read timeout for a request to Africa's Talking.", 9.05)
     BROADCAST_PREFIX: str = _help("Sender identity every broadcast starts with (POPIA s69); counted in its length.", "Thusong:")
     SMS_COST_PER_SEGMENT: float = _help("Rand per SMS segment, for a broadcast's cost estimate.", 0.25)
@@ -175,7 +176,8 @@ def _validate(s: Settings) -> None:
     if s.AT_API_URL and urlparse(s.AT_API_URL).scheme not in ("http", "https"):
         raise ConfigError(f"AT_API_URL: expected an http(s) URL, got {s.AT_API_URL!r}")
     for name in ("SMS_RATE_PER_SECOND", "SMS_RETRY_DEADLINE_SECONDS", "SMS_BATCH_SIZE",
-                 "SMS_SEND_LEASE_SECONDS", "SMS_RECONCILE_SECONDS", "AT_TIMEOUT_SECONDS"):
+                 "SMS_SEND_LEASE_SECONDS", "SMS_RECONCILE_SECONDS", "AT_TIMEOUT_SECONDS",
+                 "SMS_CREDIT_PROBE_SECONDS"):
         if getattr(s, name) <= 0:
             raise ConfigError(f"{name}: must be positive")
     if s.SMS_COST_PER_SEGMENT < 0:

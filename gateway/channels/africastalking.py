@@ -303,6 +303,7 @@ def parse_optout(form) -> OptOut:
 ACCEPTED = {100, 101, 102}  # Processed, Sent, Queued
 RETRYABLE_CODES = {500, 501, 502}  # InternalServerError, GatewayError, RejectedByGateway
 BLACKLISTED = 406  # UserInBlacklist: the number opted out with the network/AT
+INSUFFICIENT_BALANCE = 405  # the account is out of credit: nothing is wrong with the message
 STATUS_NAMES = {
     100: "Processed", 101: "Sent", 102: "Queued", 401: "RiskHold", 402: "InvalidSenderId",
     403: "InvalidPhoneNumber", 404: "UnsupportedNumberType", 405: "InsufficientBalance",
@@ -360,6 +361,10 @@ class RecipientResult:
     @property
     def blacklisted(self) -> bool:
         return self.status_code == BLACKLISTED
+
+    @property
+    def out_of_credit(self) -> bool:
+        return self.status_code == INSUFFICIENT_BALANCE
 
 
 RECIPIENT_LIMITS = {"message_id": AT_ID_CHARS, "status": 64, "cost": 32}
