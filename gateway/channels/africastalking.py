@@ -499,6 +499,32 @@ class SimulatedSender:
         return [RecipientResult(phone, 101, "Simulated", f"SIM-{uuid.uuid4().hex}", None) for phone in recipients]
 
 
+def account_balance(username: str, api_key: str, base_url: str | None = None,
+                    timeout: tuple[float, float] = (3.05, 9.05)) -> str:
+    """The account's balance as AT writes it (``ZAR 120.00``): one cheap authenticated call (the
+    SDK's Application data fetch), to learn whether AT accepts these credentials. Raises
+    :class:`PermanentSendError` when AT refuses them, :class:`RetryableSendError` when AT cannot
+    be reached, and :class:`UnknownOutcome` for an answer of a shape we do not know."""
+    import requests
+    from africastalking.Application import ApplicationService
+    from africastalking.Service import AfricasTalkingException
+
+    service = ApplicationService(username, api_key)
+    if base_url:
+        service._baseUrl = base_url.rstrip("/")  # the SDK's only knob, as for SMS
+    try:
+        body = service.fetch_application_data(timeout=timeout)
+    except AfricasTalkingException as exc:
+        raise PermanentSendError(str(exc)[:200] or "refused") from None
+    except requests.exceptions.RequestException as exc:
+        raise RetryableSendError(type(exc).__name__) from None
+    data = body.get("UserData") if isinstance(body, dict) else None
+    balance = data.get("balance") if isinstance(data, dict) else None
+    if not isinstance(balance, str):
+        raise UnknownOutcome(f"AT's account data holds no balance: {_excerpt(body)}")
+    return balance
+
+
 def make_sender(settings):
     if settings.sms_is_simulated:
         return SimulatedSender()

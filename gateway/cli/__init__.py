@@ -24,5 +24,6 @@ def main() -> None:
 
 
 for command in (admin.config_cmd, admin.db, admin.centres, admin.staff, processes.worker, processes.web,
-                laptop.run, laptop.simulate, broadcasts.broadcast, ops.status):
+                laptop.run, laptop.simulate, broadcasts.broadcast, ops.status,
+                ops.check):
     main.add_command(command)

@@ -13,19 +13,28 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import click
+import redis
 from rich.console import Console
 from rich.table import Table
 from rq import Worker
 from sqlalchemy import func, select
 
+from config import ConfigError, Settings, load_settings, mask_phone
 from gateway import jobs
+from gateway.channels.africastalking import PermanentSendError, SendError, account_balance
 from gateway.cli.common import runtime_for
 from gateway.runtime import Runtime
 from gateway.sms import credit
+from gateway.store.engine import make_engine, revisions
 from gateway.store.models import Broadcast, Message
 
 UNSENT_REPLY = ("queued", "sending", "retry", "unknown")
 UNSENT_BULK = ("queued", "sending", "retry", "unknown")
+TOKEN_MIN_LENGTH = 32
+# Words that mark a token copied from an example rather than generated (compared without case
+# or punctuation): "change-me", "your_token_here", "test-webhook-token"…
+PLACEHOLDERS = ("changeme", "replaceme", "yourtoken", "tokenhere", "secret", "password", "example",
+                "placeholder", "test", "dummy", "sample", "default", "xxxx", "todo", "123456", "abcdef")
 
 
 @dataclass(frozen=True)
@@ -124,3 +133,106 @@ def status(reply_age: float) -> None:
     finally:
         rt.close()
     _report(findings, "thusong status")
+
+
+# --- thusong check ---------------------------------------------------------------------------
+
+def _why(exc: Exception) -> str:
+    """A short reason naming the error, secrets and numbers masked."""
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return mask_phone(f"{type(exc).__name__}: {text[0] if text else ''}")[:160]
+
+
+def weak_token(token: str) -> str | None:
+    """Why ``token`` is too weak for production, or None."""
+    if len(token) < TOKEN_MIN_LENGTH:
+        return f"{len(token)} characters, fewer than {TOKEN_MIN_LENGTH}"
+    folded = "".join(ch for ch in token.lower() if ch.isalnum())
+    word = next((w for w in PLACEHOLDERS if w in folded), None)
+    if word:
+        return f"looks like a placeholder (contains {word!r})"
+    if len(set(token)) < 10:
+        return "too few different characters"
+    return None
+
+
+def _database_check(settings: Settings) -> Finding:
+    engine = make_engine(settings.database_url)
+    try:
+        current, heads = revisions(engine)
+    except Exception as exc:
+        return Finding("database", "unreachable", f"cannot read the schema version: {_why(exc)}")
+    finally:
+        engine.dispose()
+    shown = ",".join(sorted(current)) or "empty"
+    if current != heads:
+        return Finding("database", f"at {shown}", f"not migrated to head ({','.join(sorted(heads))}): "
+                                                   "run `thusong db upgrade`")
+    return Finding("database", f"reachable, at head {shown}")
+
+
+def _redis_check(settings: Settings) -> Finding:
+    if not settings.REDIS_URL:
+        if settings.is_production:
+            return Finding("redis", "REDIS_URL unset", "production needs a Redis server (REDIS_URL), "
+                                                        "not the embedded one")
+        return Finding("redis", "embedded (development)")
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except Exception as exc:
+        return Finding("redis", "unreachable", _why(exc))
+    finally:
+        client.close()
+    return Finding("redis", "reachable")
+
+
+def _at_check(settings: Settings, offline: bool) -> Finding:
+    if settings.sms_is_simulated:
+        return Finding("AT credentials", "unset: SMS are simulated",
+                       "AT_USERNAME/AT_API_KEY unset: no SMS would leave" if settings.is_production else None)
+    if offline:
+        return Finding("AT credentials", "not asked (--offline)")
+    try:
+        balance = account_balance(settings.AT_USERNAME, settings.AT_API_KEY, settings.AT_API_URL or None,
+                                  timeout=(3.05, settings.AT_TIMEOUT_SECONDS))
+    except PermanentSendError as exc:
+        return Finding("AT credentials", "refused", f"AT refused AT_USERNAME/AT_API_KEY: {mask_phone(str(exc))[:120]}")
+    except SendError as exc:
+        return Finding("AT credentials", "unknown", f"could not ask AT: {_why(exc)}")
+    return Finding("AT credentials", f"accepted (balance {balance})")
+
+
+def check_findings(settings: Settings, offline: bool) -> list[Finding]:
+    """Every check ``thusong check`` makes, in order."""
+    found = [Finding("settings", f"valid, THUSONG_ENV={settings.THUSONG_ENV}",
+                     None if settings.is_production else "THUSONG_ENV is not production"),
+             _database_check(settings), _redis_check(settings), _at_check(settings, offline)]
+    for name, tokens in (("WEBHOOK_TOKEN", settings.webhook_tokens), ("METRICS_TOKEN", settings.metrics_tokens)):
+        problems = [p for p in map(weak_token, tokens) if p] if tokens else ["unset"]
+        found.append(Finding(name, f"{len(tokens)} token(s)", "; ".join(problems) or None))
+    return found
+
+
+def _print_lines(findings: list[Finding]) -> None:
+    """One line per finding (``ok``/``FAIL`` first, for grep); exit 1 if any failed."""
+    for f in findings:
+        click.echo(f"{'ok  ' if f.problem is None else 'FAIL'} {f.name}: {f.value}"
+                   + (f" — {f.problem}" if f.problem else ""))
+    if any(f.problem for f in findings):
+        sys.exit(1)
+
+
+@click.command("check")
+@click.option("--offline", is_flag=True, help="Do not call Africa's Talking (no network beyond DB and Redis).")
+def check(offline: bool) -> None:
+    """Validate this environment for production without serving: settings, database migrated
+    to head, Redis, AT credentials (one cheap authenticated call), token strength.
+
+    One line per check, ok or FAIL with the reason; exit status 0 only if every check passed."""
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        _print_lines([Finding("settings", "invalid", str(exc))])
+        return
+    _print_lines(check_findings(settings, offline))
