@@ -25,5 +25,5 @@ def main() -> None:
 
 for command in (admin.config_cmd, admin.db, admin.centres, admin.staff, processes.worker, processes.web,
                 laptop.run, laptop.simulate, broadcasts.broadcast, ops.status,
-                ops.check):
+                ops.check, ops.backup, ops.restore):
     main.add_command(command)

@@ -61,7 +61,7 @@ def test_no_worker_is_a_problem(rt, env):
 
 def test_unreachable_redis_and_database_are_named(rt, env, monkeypatch, tmp_path):
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
-    monkeypatch.setenv("DATABASE_URL", f"postgresql://nobody@127.0.0.1:1/none")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
     result = run_status()
     assert result.exit_code == 1
     assert "FAIL database" in result.output and "FAIL redis" in result.output
