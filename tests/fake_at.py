@@ -47,11 +47,14 @@ class FakeAT:
         self.dlr_url = dlr_url
         self.dlr_delay = dlr_delay
         self.status_for: dict[str, int] = {}  # number → statusCode to answer with
+        self.status_for_all: int | None = None  # when set, every recipient gets this statusCode
         self._fail: list[str] = []
         self._answers: list[tuple[int, str, bytes]] = []
         self._policy = None
         self._lock = threading.Lock()
         self.sleep_for_timeout = 3.0
+        self.balance = "ZAR 120.0000"  # what GET /version1/user answers
+        self.api_keys: set[str] | None = None  # keys GET /version1/user accepts; None: any
         self._server = _Server(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -73,6 +76,14 @@ class FakeAT:
         raw = body.encode() if isinstance(body, str) else body
         with self._lock:
             self._answers.append((status, content_type, raw))
+
+    def answer_everyone(self, code: int | None) -> None:
+        """From now on every recipient of every request gets statusCode ``code`` (405: the
+        account is out of credit); None goes back to ``status_for`` (default 101)."""
+        self.status_for_all = code
+
+    def _code(self, number: str) -> int:
+        return self.status_for_all if self.status_for_all is not None else self.status_for.get(number, 101)
 
     def set_policy(self, fn) -> None:
         """``fn(request_number) -> 'ok' | '500' | '429' | 'timeout' | 'drop'`` for every request."""
@@ -120,6 +131,14 @@ class FakeAT:
 
             def log_message(self, *args) -> None:  # quiet
                 pass
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                # The SDK's Application data fetch: AT's cheapest authenticated call.
+                if not self.path.split("?")[0].endswith("/user"):
+                    return self._text(404, "Not found")
+                if fake.api_keys is not None and self.headers.get("apiKey") not in fake.api_keys:
+                    return self._text(401, "The supplied authentication is invalid")
+                self._json(200, {"UserData": {"balance": fake.balance}})
 
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 length = int(self.headers.get("Content-Length") or 0)
@@ -177,10 +196,12 @@ class FakeAT:
 
     def _accept(self, form: dict) -> list[str]:
         numbers = [n for n in (form.get("to") or "").split(",") if n]
-        accepted = [n for n in numbers if self.status_for.get(n, 101) in (100, 101, 102)]
         self._ids = getattr(self, "_ids", {})
+        self._codes = getattr(self, "_codes", {})  # one look per request: the answer matches what was counted
         for n in numbers:
             self._ids[(n, id(form))] = f"ATXid_{uuid.uuid4().hex[:20]}"
+            self._codes[(n, id(form))] = self._code(n)
+        accepted = [n for n in numbers if self._codes[(n, id(form))] in (100, 101, 102)]
         if self.dlr_url:
             reports = [(self._ids[(n, id(form))], n) for n in accepted]
             threading.Thread(target=self._post_reports, args=(reports,), daemon=True).start()
@@ -191,7 +212,7 @@ class FakeAT:
                  500: "InternalServerError", 502: "RejectedByGateway"}
         recipients = []
         for n in [n for n in (form.get("to") or "").split(",") if n]:
-            code = self.status_for.get(n, 101)
+            code = self._codes[(n, id(form))]
             recipients.append({"statusCode": code, "number": n, "status": names.get(code, "Success"),
                                "cost": "ZAR 0.3500" if code == 101 else "0",
                                "messageId": self._ids[(n, id(form))] if code == 101 else "None"})

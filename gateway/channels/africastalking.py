@@ -303,6 +303,7 @@ def parse_optout(form) -> OptOut:
 ACCEPTED = {100, 101, 102}  # Processed, Sent, Queued
 RETRYABLE_CODES = {500, 501, 502}  # InternalServerError, GatewayError, RejectedByGateway
 BLACKLISTED = 406  # UserInBlacklist: the number opted out with the network/AT
+INSUFFICIENT_BALANCE = 405  # the account is out of credit: nothing is wrong with the message
 STATUS_NAMES = {
     100: "Processed", 101: "Sent", 102: "Queued", 401: "RiskHold", 402: "InvalidSenderId",
     403: "InvalidPhoneNumber", 404: "UnsupportedNumberType", 405: "InsufficientBalance",
@@ -360,6 +361,10 @@ class RecipientResult:
     @property
     def blacklisted(self) -> bool:
         return self.status_code == BLACKLISTED
+
+    @property
+    def out_of_credit(self) -> bool:
+        return self.status_code == INSUFFICIENT_BALANCE
 
 
 RECIPIENT_LIMITS = {"message_id": AT_ID_CHARS, "status": 64, "cost": 32}
@@ -492,6 +497,32 @@ class SimulatedSender:
         import uuid
 
         return [RecipientResult(phone, 101, "Simulated", f"SIM-{uuid.uuid4().hex}", None) for phone in recipients]
+
+
+def account_balance(username: str, api_key: str, base_url: str | None = None,
+                    timeout: tuple[float, float] = (3.05, 9.05)) -> str:
+    """The account's balance as AT writes it (``ZAR 120.00``): one cheap authenticated call (the
+    SDK's Application data fetch), to learn whether AT accepts these credentials. Raises
+    :class:`PermanentSendError` when AT refuses them, :class:`RetryableSendError` when AT cannot
+    be reached, and :class:`UnknownOutcome` for an answer of a shape we do not know."""
+    import requests
+    from africastalking.Application import ApplicationService
+    from africastalking.Service import AfricasTalkingException
+
+    service = ApplicationService(username, api_key)
+    if base_url:
+        service._baseUrl = base_url.rstrip("/")  # the SDK's only knob, as for SMS
+    try:
+        body = service.fetch_application_data(timeout=timeout)
+    except AfricasTalkingException as exc:
+        raise PermanentSendError(str(exc)[:200] or "refused") from None
+    except requests.exceptions.RequestException as exc:
+        raise RetryableSendError(type(exc).__name__) from None
+    data = body.get("UserData") if isinstance(body, dict) else None
+    balance = data.get("balance") if isinstance(data, dict) else None
+    if not isinstance(balance, str):
+        raise UnknownOutcome(f"AT's account data holds no balance: {_excerpt(body)}")
+    return balance
 
 
 def make_sender(settings):

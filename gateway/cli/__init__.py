@@ -3,7 +3,8 @@ included. Click groups in Flask's CLI conventions (``.env`` is read through the 
 
 Commands by module: :mod:`~gateway.cli.admin` (config, db, centres, staff),
 :mod:`~gateway.cli.processes` (worker, web), :mod:`~gateway.cli.laptop` (run, simulate),
-:mod:`~gateway.cli.broadcasts` (broadcast send|list|status|cancel);
+:mod:`~gateway.cli.broadcasts` (broadcast send|list|status|cancel), :mod:`~gateway.cli.ops`
+(status, check, backup, restore);
 :mod:`~gateway.cli.common` holds what they share.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import click
 
-from gateway.cli import admin, broadcasts, laptop, processes
+from gateway.cli import admin, broadcasts, laptop, ops, processes
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -23,5 +24,6 @@ def main() -> None:
 
 
 for command in (admin.config_cmd, admin.db, admin.centres, admin.staff, processes.worker, processes.web,
-                laptop.run, laptop.simulate, broadcasts.broadcast):
+                laptop.run, laptop.simulate, broadcasts.broadcast, ops.status,
+                ops.check, ops.backup, ops.restore):
     main.add_command(command)

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 from rich.progress import Progress
 
-from config import describe_settings
+from config import describe_settings, env_template
 from gateway.cli.common import runtime_for, settings_or_exit
 from gateway.staff import audit
 from gateway.staff.accounts import (
@@ -26,8 +26,13 @@ from gateway.store.engine import make_engine, upgrade
 
 
 @click.command("config")
-def config_cmd() -> None:
+@click.option("--template", is_flag=True,
+              help="Print an environment file naming every setting with its help and default instead.")
+def config_cmd(template: bool) -> None:
     """Print every setting, its current value (secrets hidden) and what it does."""
+    if template:
+        click.echo(env_template(), nl=False)
+        return
     settings = settings_or_exit()
     for name, value, help_text in describe_settings(settings):
         click.echo(f"{name}={value}\n    {help_text}")

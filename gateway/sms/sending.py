@@ -11,8 +11,10 @@ Statuses are listed in :mod:`gateway.sms.outbox`.
 Retries: a retryable failure (network error before the request left, HTTP 5xx/429, statusCode
 500–502) puts the row back to ``queued`` and schedules another attempt with exponential
 back-off, until ``SMS_RETRY_DEADLINE_SECONDS`` after the row was written; then ``failed``
-with reason ``RetryDeadline``. Permanent failures (invalid number, 406 blacklisted, no credit,
-…) are ``failed`` at once with AT's reason; 406 also opts the number out.
+with reason ``RetryDeadline``. Permanent failures (invalid number, 406 blacklisted, …) are
+``failed`` at once with AT's reason; 406 also opts the number out. 405 (out of credit) is no
+failure of the message: bulk pauses and its rows stay ``queued``, a reply waits to retry
+(:mod:`gateway.sms.credit`).
 
 Unknown outcomes (the rule): AT has no idempotency key, so a request that may have left
 (read timeout, dropped connection, or a worker killed while its batch was ``sending`` — found
@@ -39,7 +41,7 @@ from sqlalchemy import bindparam, or_, select, update
 from gateway import jobs
 from gateway.channels.africastalking import STATUS_NAMES, SendError, UnknownOutcome
 from gateway.sms import bulk as bulk_rules
-from gateway.sms import consent, delivery
+from gateway.sms import consent, credit, delivery
 from gateway.sms.outbox import SEND_JOB_TIMEOUT, kick, kick_flag
 from gateway.sms.ratelimit import RateLimiter
 from gateway.store.models import Citizen, Message, utcnow
@@ -47,7 +49,7 @@ from gateway.store.models import Citizen, Message, utcnow
 log = logging.getLogger(__name__)
 SEND_SLICE_SECONDS = 60.0  # a send job hands over to a fresh one after this long
 SEND_CONCURRENCY = 4  # AT requests in flight at once per worker, for batches of different texts
-PERMANENT_REASONS = {401, 402, 403, 404, 405, 406, 407, 409}
+PERMANENT_REASONS = {401, 402, 403, 404, 406, 407, 409}
 _T = Message.__table__
 # A send's outcome is written only to a row still in flight: 'sending', or 'unknown' when the
 # sweeper took the lease of a slow request. A row a delivery report has settled meanwhile (or
@@ -128,6 +130,8 @@ def send_pending(rt, queue: str, release: bool = False, slice_seconds: float | N
             if bulk:
                 bulk_rules.finish_done(rt)
             break
+        if bulk and credit.hold_bulk(rt) is not None:
+            break  # out of credit: a job is scheduled for the next probe
         # Wait for the rate limit BEFORE claiming, so claimed rows leave at once: the gap
         # between 'sending' and the request is as short as it can be.
         limiter.acquire(sum(seg for _i, seg in peeked))
@@ -143,7 +147,7 @@ def send_pending(rt, queue: str, release: bool = False, slice_seconds: float | N
         else:
             outcomes = [_call(sender, group, bulk) for group in calls]
         _record(rt, sender, [(group, results, error) for group, (results, error)
-                             in zip(calls, outcomes, strict=True)])
+                             in zip(calls, outcomes, strict=True)], bulk)
         handled += len(rows)
         if len(peeked) < batch:
             if bulk:
@@ -189,12 +193,16 @@ def _call(sender, group: list[Message], bulk: bool):
         return None, exc
 
 
-def _record(rt, sender, outcomes: list[tuple[list[Message], list | None, SendError | None]]) -> None:
+def _record(rt, sender, outcomes: list[tuple[list[Message], list | None, SendError | None]],
+            bulk: bool = False) -> None:
     """Write what AT said about each row: every AT request of a batch in one transaction, one
     executemany per outcome (a batch of 100 replies is 2 statements and one commit, not 100 —
     SQLite has one writer, and every commit is a turn at it). Errors that concern a whole
-    request (retryable, unknown outcome, refused) are written for its rows."""
+    request (retryable, unknown outcome, refused) are written for its rows. A 405 (out of
+    credit) pauses bulk; the row waits (:mod:`gateway.sms.credit`)."""
     retry: dict[str, list[Message]] = defaultdict(list)  # reason → rows
+    no_credit: list[Message] = []
+    refused = ""  # the last recipient AT refused (not an opt-out), for the operator
     blacklisted: list[str] = []
     accepted: list[dict] = []
     failed: list[dict] = []
@@ -202,6 +210,7 @@ def _record(rt, sender, outcomes: list[tuple[list[Message], list | None, SendErr
     now = utcnow()
     for group, results, exc in outcomes:
         if exc is not None:
+            credit.note_error(rt, type(exc).__name__, str(exc))
             if exc.retryable:
                 retry[type(exc).__name__].extend(group)
             elif isinstance(exc, UnknownOutcome):
@@ -219,12 +228,16 @@ def _record(rt, sender, outcomes: list[tuple[list[Message], list | None, SendErr
                 accepted.append({**values, "status": "simulated" if sender.simulated else "sent",
                                  "at_message_id": result.message_id})
                 message_ids.append(result.message_id)
+            elif result.out_of_credit:
+                no_credit.append(row)
             elif result.retryable:
                 retry["AT statusCode 5xx"].append(row)
             else:
                 failed.append({**values, "failure_reason": STATUS_NAMES.get(result.status_code, result.status)[:64]})
                 if result.blacklisted:
                     blacklisted.append(row.phone)
+                else:
+                    refused = f"statusCode {result.status_code}: {failed[-1]['failure_reason']}"
     early = delivery.pending_reports_flagged(rt)
     if accepted or failed:
         with rt.sessions.begin() as s:
@@ -234,6 +247,17 @@ def _record(rt, sender, outcomes: list[tuple[list[Message], list | None, SendErr
                 s.connection().execute(_RECORD_FAILED, failed)
             if early:
                 delivery.apply_pending_reports(s, [m for m in message_ids if m])
+    if refused:
+        credit.note_error(rt, "Refused", refused)
+    if no_credit:
+        credit.note_error(rt, credit.REASON, f"AT refused {len(no_credit)} recipients: out of credit (405)")
+        credit.out_of_credit(rt, len(no_credit))
+        if bulk:
+            _set(rt, [r.id for r in no_credit], status="queued", failure_reason=credit.REASON)
+        else:
+            retry[credit.REASON].extend(no_credit)
+    elif accepted:
+        credit.credit_back(rt)
     for reason, rows in retry.items():
         _retry_later(rt, rows, reason)
     for phone in blacklisted:

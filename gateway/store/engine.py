@@ -54,3 +54,16 @@ def upgrade(engine: Engine, revision: str = "heads") -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+
+
+def revisions(engine: Engine) -> tuple[set[str], set[str]]:
+    """(the revisions the database is at, every head the migrations have). Equal sets: migrated
+    to head. Compared as sets: until a merge revision lands the project has several heads."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    heads = set(ScriptDirectory.from_config(alembic_config(engine.url.render_as_string(hide_password=False)))
+                .get_heads())
+    with engine.connect() as conn:
+        current = set(MigrationContext.configure(conn).get_current_heads())
+    return current, heads

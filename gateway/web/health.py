@@ -8,7 +8,8 @@
   and a ``detail`` object saying why a check failed and how long the worker took. The ping
   goes on the ``bulk`` queue, never ``replies``, where it would wait in front of a citizen.
 - ``/metrics`` needs the same bearer token whenever one is set (always in production).
-  Under gunicorn (``PROMETHEUS_MULTIPROC_DIR`` set) it adds up every worker's values.
+  Under gunicorn (``PROMETHEUS_MULTIPROC_DIR`` set) it adds up every worker's values; what
+  the RQ workers know (the pause for credit) is read from Redis at scrape time.
 
 The token rule: with ``METRICS_TOKEN`` set, a request without a bearer token gets 401 and one
 with a wrong token 403; unset (development only: production requires it), both are open.
@@ -30,7 +31,9 @@ from prometheus_client import (
 )
 
 from gateway import jobs
+from gateway.metrics import SharedState
 from gateway.runtime import Runtime
+from gateway.sms import credit
 from gateway.web.context import runtime_of
 from gateway.web.tokens import token_matches
 
@@ -118,5 +121,8 @@ def _registry() -> CollectorRegistry:
 
 @bp.get("/metrics")
 def metrics():
-    _require_bearer(runtime_of())
-    return Response(generate_latest(_registry()), mimetype=CONTENT_TYPE_LATEST)
+    rt = runtime_of()
+    _require_bearer(rt)
+    shared = CollectorRegistry(auto_describe=False)
+    shared.register(SharedState(lambda: credit.state(rt)))
+    return Response(generate_latest(_registry()) + generate_latest(shared), mimetype=CONTENT_TYPE_LATEST)

@@ -533,7 +533,7 @@ def _at_runtime(rt, fake: FakeAT):
     [
         (101, "sent", None, False),
         (403, "failed", "InvalidPhoneNumber", False),
-        (405, "failed", "InsufficientBalance", False),
+        (405, "retry", "InsufficientBalance", False),  # a citizen's answer waits for the credit
         (406, "failed", "UserInBlacklist", True),
         (500, "retry", "AT statusCode 5xx", False),
         (502, "retry", "AT statusCode 5xx", False),

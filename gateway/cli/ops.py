@@ -1,0 +1,288 @@
+"""Operating commands: ``thusong status`` (one screen: is the service sending?), ``thusong
+check`` (is this environment fit for production, without serving?) and ``thusong backup`` /
+``thusong restore`` (a consistent dump with a manifest, restored only into an empty database).
+
+Each prints one line per finding and exits 0 when all is well, 1 naming what is wrong — for
+an operator and for scripts alike.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+import redis
+from rich.console import Console
+from rich.table import Table
+from rq import Worker
+from sqlalchemy import func, select
+
+from config import ConfigError, Settings, load_settings, mask_phone
+from gateway import jobs
+from gateway.channels.africastalking import PermanentSendError, SendError, account_balance
+from gateway.cli.common import runtime_for, settings_or_exit
+from gateway.directory.centre_csv import export_centres
+from gateway.runtime import Runtime
+from gateway.sms import credit
+from gateway.store import backup as backups
+from gateway.store.engine import make_engine, revisions
+from gateway.store.models import Broadcast, Message
+
+UNSENT_REPLY = ("queued", "sending", "retry", "unknown")
+UNSENT_BULK = ("queued", "sending", "retry", "unknown")
+TOKEN_MIN_LENGTH = 32
+# Words that mark a token copied from an example rather than generated (compared without case
+# or punctuation): "change-me", "your_token_here", "test-webhook-token"…
+PLACEHOLDERS = ("changeme", "replaceme", "yourtoken", "tokenhere", "secret", "password", "example",
+                "placeholder", "test", "dummy", "sample", "default", "xxxx", "todo", "123456", "abcdef")
+
+
+@dataclass(frozen=True)
+class Finding:
+    name: str
+    value: str
+    problem: str | None = None  # None: healthy
+
+
+def _age(created: datetime | None, now: datetime) -> str:
+    if created is None:
+        return "none waiting"
+    seconds = (now - (created if created.tzinfo else created.replace(tzinfo=UTC))).total_seconds()
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
+
+
+def status_findings(rt: Runtime, reply_age_limit: float) -> list[Finding]:
+    """Everything ``thusong status`` shows, each with the problem it reveals (if any)."""
+    health = rt.health()
+    found = [Finding("database", "reachable" if health["db"]["ok"] else "unreachable",
+                     None if health["db"]["ok"] else f"database unreachable ({health['db'].get('error')})"),
+             Finding("redis", "reachable" if health["redis"]["ok"] else "unreachable",
+                     None if health["redis"]["ok"] else f"redis unreachable ({health['redis'].get('error')})")]
+    if health["redis"]["ok"]:
+        found += _redis_findings(rt)
+    if health["db"]["ok"]:
+        found += _database_findings(rt, reply_age_limit)
+    return found
+
+
+def _redis_findings(rt: Runtime) -> list[Finding]:
+    found = []
+    for name in jobs.QUEUES:
+        found.append(Finding(f"queue {name}", f"{rt.queue(name).count} jobs waiting"))
+    workers = len(Worker.all(connection=rt.redis))
+    found.append(Finding("workers", str(workers), None if workers else "no worker is running"))
+    state = credit.state(rt)
+    if state.paused:
+        since = datetime.fromtimestamp(state.since or 0, UTC).isoformat(timespec="seconds")
+        probe = datetime.fromtimestamp(state.probe_at or 0, UTC).isoformat(timespec="seconds")
+        found.append(Finding("credit", f"bulk PAUSED since {since}, next probe {probe}",
+                             "AT answered 405 (insufficient balance): top up the Africa's Talking account"))
+    else:
+        found.append(Finding("credit", "not paused"))
+    error = credit.last_error(rt)
+    found.append(Finding("last AT error", f"{error['at']} {error['kind']}: {error['text']}" if error else "none"))
+    return found
+
+
+def _database_findings(rt: Runtime, reply_age_limit: float) -> list[Finding]:
+    now = datetime.now(UTC)
+    with rt.sessions() as s:
+        def oldest(queue: str, statuses: tuple[str, ...]):
+            return s.scalar(select(func.min(Message.created_at)).where(
+                Message.direction == "out", Message.queue == queue, Message.status.in_(statuses)))
+
+        reply, bulk = oldest(jobs.QUEUE_REPLIES, UNSENT_REPLY), oldest(jobs.QUEUE_BULK, UNSENT_BULK)
+        running = s.execute(select(Broadcast.id, Broadcast.status, Broadcast.target, Broadcast.recipients)
+                            .where(Broadcast.status.in_(("sending", "paused"))).order_by(Broadcast.id)).all()
+    stuck = reply is not None and (now - (reply if reply.tzinfo else reply.replace(tzinfo=UTC))).total_seconds() > reply_age_limit
+    found = [Finding("oldest unsent reply", _age(reply, now),
+                     f"a citizen's reply has waited more than {reply_age_limit:.0f} s" if stuck else None),
+             Finding("oldest unsent bulk", _age(bulk, now))]
+    listed = ", ".join(f"#{i} {st} {target} ({n or 0} recipients)" for i, st, target, n in running)
+    found.append(Finding("broadcasts running", listed or "none"))
+    return found
+
+
+def _report(findings: list[Finding], title: str) -> None:
+    """One table, then one line per problem on standard error; exit 1 if there is any."""
+    console = Console(width=max(Console().width, 100))
+    table = Table(title=title)
+    for column in ("", "value", "state"):
+        table.add_column(column)
+    for f in findings:
+        table.add_row(f.name, f.value, "ok" if f.problem is None else f"[red]FAIL[/red] {f.problem}")
+    console.print(table)
+    problems = [f for f in findings if f.problem]
+    for f in problems:
+        click.echo(f"FAIL {f.name}: {f.problem}", err=True)
+    if problems:
+        sys.exit(1)
+
+
+@click.command("status")
+@click.option("--reply-age", default=300.0, show_default=True, type=float,
+              help="Seconds a citizen's reply may wait unsent before this counts as a problem.")
+def status(reply_age: float) -> None:
+    """One screen for the operator: queues, oldest unsent messages, last AT error, running
+    broadcasts, the pause for credit, database and Redis.
+
+    Exit status 0 when healthy, 1 when something is wrong (each problem named on stderr)."""
+    rt = runtime_for()
+    try:
+        findings = status_findings(rt, reply_age)
+    finally:
+        rt.close()
+    _report(findings, "thusong status")
+
+
+# --- thusong check ---------------------------------------------------------------------------
+
+def _why(exc: Exception) -> str:
+    """A short reason naming the error, secrets and numbers masked."""
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return mask_phone(f"{type(exc).__name__}: {text[0] if text else ''}")[:160]
+
+
+def weak_token(token: str) -> str | None:
+    """Why ``token`` is too weak for production, or None."""
+    if len(token) < TOKEN_MIN_LENGTH:
+        return f"{len(token)} characters, fewer than {TOKEN_MIN_LENGTH}"
+    folded = "".join(ch for ch in token.lower() if ch.isalnum())
+    word = next((w for w in PLACEHOLDERS if w in folded), None)
+    if word:
+        return f"looks like a placeholder (contains {word!r})"
+    if len(set(token)) < 10:
+        return "too few different characters"
+    return None
+
+
+def _database_check(settings: Settings) -> Finding:
+    engine = make_engine(settings.database_url)
+    try:
+        current, heads = revisions(engine)
+    except Exception as exc:
+        return Finding("database", "unreachable", f"cannot read the schema version: {_why(exc)}")
+    finally:
+        engine.dispose()
+    shown = ",".join(sorted(current)) or "empty"
+    if current != heads:
+        return Finding("database", f"at {shown}", f"not migrated to head ({','.join(sorted(heads))}): "
+                                                   "run `thusong db upgrade`")
+    return Finding("database", f"reachable, at head {shown}")
+
+
+def _redis_check(settings: Settings) -> Finding:
+    if not settings.REDIS_URL:
+        if settings.is_production:
+            return Finding("redis", "REDIS_URL unset", "production needs a Redis server (REDIS_URL), "
+                                                        "not the embedded one")
+        return Finding("redis", "embedded (development)")
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except Exception as exc:
+        return Finding("redis", "unreachable", _why(exc))
+    finally:
+        client.close()
+    return Finding("redis", "reachable")
+
+
+def _at_check(settings: Settings, offline: bool) -> Finding:
+    if settings.sms_is_simulated:
+        return Finding("AT credentials", "unset: SMS are simulated",
+                       "AT_USERNAME/AT_API_KEY unset: no SMS would leave" if settings.is_production else None)
+    if offline:
+        return Finding("AT credentials", "not asked (--offline)")
+    try:
+        balance = account_balance(settings.AT_USERNAME, settings.AT_API_KEY, settings.AT_API_URL or None,
+                                  timeout=(3.05, settings.AT_TIMEOUT_SECONDS))
+    except PermanentSendError as exc:
+        return Finding("AT credentials", "refused", f"AT refused AT_USERNAME/AT_API_KEY: {mask_phone(str(exc))[:120]}")
+    except SendError as exc:
+        return Finding("AT credentials", "unknown", f"could not ask AT: {_why(exc)}")
+    return Finding("AT credentials", f"accepted (balance {balance})")
+
+
+def check_findings(settings: Settings, offline: bool) -> list[Finding]:
+    """Every check ``thusong check`` makes, in order."""
+    found = [Finding("settings", f"valid, THUSONG_ENV={settings.THUSONG_ENV}",
+                     None if settings.is_production else "THUSONG_ENV is not production"),
+             _database_check(settings), _redis_check(settings), _at_check(settings, offline)]
+    for name, tokens in (("WEBHOOK_TOKEN", settings.webhook_tokens), ("METRICS_TOKEN", settings.metrics_tokens)):
+        problems = [p for p in map(weak_token, tokens) if p] if tokens else ["unset"]
+        found.append(Finding(name, f"{len(tokens)} token(s)", "; ".join(problems) or None))
+    return found
+
+
+def _print_lines(findings: list[Finding]) -> None:
+    """One line per finding (``ok``/``FAIL`` first, for grep); exit 1 if any failed."""
+    for f in findings:
+        click.echo(f"{'ok  ' if f.problem is None else 'FAIL'} {f.name}: {f.value}"
+                   + (f" — {f.problem}" if f.problem else ""))
+    if any(f.problem for f in findings):
+        sys.exit(1)
+
+
+@click.command("check")
+@click.option("--offline", is_flag=True, help="Do not call Africa's Talking (no network beyond DB and Redis).")
+def check(offline: bool) -> None:
+    """Validate this environment for production without serving: settings, database migrated
+    to head, Redis, AT credentials (one cheap authenticated call), token strength.
+
+    One line per check, ok or FAIL with the reason; exit status 0 only if every check passed."""
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        _print_lines([Finding("settings", "invalid", str(exc))])
+        return
+    _print_lines(check_findings(settings, offline))
+
+
+# --- thusong backup / restore ----------------------------------------------------------------
+
+@click.command("backup")
+@click.option("--output", "output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="The backup file [default: thusong-YYYYmmddTHHMMSSZ.tar here].")
+def backup(output: str | None) -> None:
+    """Write a consistent backup of the database (pg_dump custom format, or SQLite's online
+    backup) with a manifest (time, revisions, rows per table, checksum of the centres export),
+    as one tar file. Safe while the service runs.
+
+    Redis is not in it: see README "Operating" for what a restore loses."""
+    settings = settings_or_exit()
+    out = Path(output or f"thusong-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.tar")
+    engine = make_engine(settings.database_url)
+    try:
+        manifest = backups.dump(engine, out, export_centres)
+    except backups.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        engine.dispose()
+    rows = sum(manifest["tables"].values())
+    click.echo(f"wrote {out}: {manifest['database']} at {','.join(manifest['revisions'])}, "
+               f"{len(manifest['tables'])} tables, {rows} rows")
+
+
+@click.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def restore(file: str) -> None:
+    """Restore FILE (from `thusong backup`) into the EMPTY database DATABASE_URL names (a
+    non-empty one is refused), then check every table's row count and the centres export
+    against the backup's manifest. Exit status 1 if anything differs."""
+    settings = settings_or_exit()
+    engine = make_engine(settings.database_url)
+    try:
+        manifest = backups.restore(engine, Path(file), export_centres)
+    except backups.Mismatch as exc:
+        for problem in exc.problems:
+            click.echo(f"FAIL {problem}", err=True)
+        raise click.ClickException("the restored database differs from the backup") from None
+    except backups.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        engine.dispose()
+    click.echo(f"restored {file} (taken {manifest['created_at']}): {len(manifest['tables'])} tables, "
+               f"row counts and centres export match")
