@@ -14,8 +14,9 @@ Contract:
   broadcasts aimed at those centres or written by them (:func:`visible`); any other id is
   :class:`NotFound`, as if it did not exist. A clerk cancels only their own broadcasts.
 - :func:`create` checks the target (naming what exists if it names nothing) and stores a draft
-  with its full text and the recipient count at composing; :func:`submit` sends it for approval when the two-person rule applies
-  (``BROADCAST_APPROVAL`` on and the author a clerk), else schedules it at once.
+  with its full text and the recipient count at composing; :func:`submit` sends it for
+  approval when the two-person rule applies (``BROADCAST_APPROVAL`` on and the author a
+  clerk), else schedules it at once.
 - :func:`approve` needs an approver or admin who is not the author; :func:`reject` also needs
   a reason, kept for the author to read.
 - Scheduling queues the fan-out with RQ's ``enqueue_at`` at :func:`starts_at` — the requested
@@ -25,23 +26,28 @@ Contract:
   transaction, under the key ``bc:<id>:<phone>``: re-running it writes only what is missing.
 - :func:`cancel` stops what has not left: waiting rows become ``skipped`` (``Cancelled``).
 - :func:`progress`: queued / sent / delivered / failed / opted-out / cancelled counts;
-  :func:`failures` the reasons rows did not go; :func:`start_of` when a broadcast will start.
+  :func:`failures` the reasons rows did not go; :func:`start_of` when a broadcast will start
+  (from :mod:`gateway.staff.progress`, named here too for callers of this module).
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import func, or_, select, update
 
 from gateway import jobs
 from gateway.sms import bulk
 from gateway.sms.outbox import queue_bulk
-from gateway.sms.quiet_hours import next_allowed
 from gateway.staff.accounts import Member, centre_scope
 from gateway.staff.preview import Preview, full_text, measure_text
+from gateway.staff.progress import Start as Start
+from gateway.staff.progress import failures as failures
+from gateway.staff.progress import progress as progress
+from gateway.staff.progress import start_of as start_of
+from gateway.staff.progress import starts_at, utc
 from gateway.staff.targets import (
     Target,
     check_language,
@@ -226,19 +232,6 @@ def _check_approver(rt, actor: Actor, broadcast_id: int) -> Broadcast:
     return row
 
 
-def utc(dt: datetime | None) -> datetime | None:
-    """``dt`` in UTC, as every time is stored (SQLite keeps no offset: naive means UTC)."""
-    if dt is None:
-        return None
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
-
-
-def starts_at(rt, at: datetime | None = None) -> datetime:
-    """When a broadcast asked for ``at`` (None: now) will start: the quiet-hours rule applied."""
-    now = rt.clock.now()
-    return next_allowed(max(utc(at) or now, now), bulk.schedule_of(rt.settings))
-
-
 def _schedule(rt, broadcast_id: int) -> Broadcast:
     start = starts_at(rt, get(rt, broadcast_id).scheduled_at)
     row = _move(rt, broadcast_id, "schedule", scheduled_at=utc(start))
@@ -293,64 +286,6 @@ def _skip_waiting(rt, broadcast_id: int) -> None:
     with rt.sessions.begin() as s:
         s.execute(update(Message).where(Message.broadcast_id == broadcast_id, Message.status.in_(("queued", "retry")))
                   .values(status="skipped", failure_reason="Cancelled", updated_at=utcnow()))
-
-
-def progress(rt, broadcast_id: int) -> dict[str, int]:
-    """Counts of the broadcast's rows: queued (not yet settled), sent, delivered, failed,
-    opted_out, cancelled, and total. One grouped query."""
-    counts = dict.fromkeys(("queued", "sent", "delivered", "failed", "opted_out", "cancelled"), 0)
-    with rt.sessions() as s:
-        rows = s.execute(select(Message.status, Message.failure_reason, func.count())
-                         .where(Message.broadcast_id == broadcast_id)
-                         .group_by(Message.status, Message.failure_reason)).all()
-    for status, reason, n in rows:
-        if status in bulk.WAITING:
-            counts["queued"] += n
-        elif status in ("sent", "simulated"):
-            counts["sent"] += n
-        elif status == "skipped":
-            counts["opted_out" if reason == "OptedOut" else "cancelled"] += n
-        elif status in counts:
-            counts[status] += n
-    counts["total"] = sum(n for _s, _r, n in rows)
-    return counts
-
-
-def failures(rt, broadcast_id: int) -> list[tuple[str, int]]:
-    """Why rows did not go or did not arrive: (reason, rows) for failed and skipped rows, most
-    first (``OptedOut``, ``Cancelled``, AT's reasons such as ``InsufficientCredit``)."""
-    with rt.sessions() as s:
-        rows = s.execute(select(Message.failure_reason, func.count())
-                         .where(Message.broadcast_id == broadcast_id, Message.status.in_(("failed", "skipped")))
-                         .group_by(Message.failure_reason)).all()
-    return sorted(((reason or "Failed", n) for reason, n in rows), key=lambda r: (-r[1], r[0]))
-
-
-@dataclass(frozen=True)
-class Start:
-    """When a broadcast starts (or resumes): ``at`` in UTC; ``now`` if at once when released;
-    ``held`` if quiet hours moved it later than asked."""
-
-    at: datetime
-    now: bool
-    held: bool
-
-
-def start_of(rt, row: Broadcast | None = None, at: datetime | None = None) -> Start | None:
-    """When ``row`` starts — if released now, for one not yet approved — or, with no row, a
-    broadcast asked for ``at``; ``None`` once it has started (or ended) for good."""
-    now, schedule = rt.clock.now(), bulk.schedule_of(rt.settings)
-    if row is not None and row.status == "paused":
-        return Start(next_allowed(now, schedule), False, True)
-    if row is not None and row.status == "scheduled":
-        start = utc(row.scheduled_at)
-        before = start - timedelta(seconds=1)  # closed just before: it waits for a window to open
-        return Start(start, start <= now, next_allowed(before, schedule) > before)
-    if row is not None and row.status not in ("draft", "pending_approval", "approved"):
-        return None
-    asked = max(utc(row.scheduled_at if row is not None else at) or now, now)
-    start = next_allowed(asked, schedule)
-    return Start(start, start <= now, start > asked)
 
 
 def list_broadcasts(rt, limit: int = 50, actor: Actor = CLI) -> list[Broadcast]:
