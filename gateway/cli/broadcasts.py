@@ -1,6 +1,7 @@
 """``thusong broadcast send|list|status|cancel``: broadcasts from the command line, which acts
 as an admin (no second approver needed). Humans read the preview and notes on standard error;
-standard output carries what a script wants (the new id, the status line, the list)."""
+standard output carries what a script wants (the new id, the status line, the list). Sending
+and cancelling write audit rows (actor ``cli``), as the dashboard's pages do."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from gateway.cli.common import runtime_for
 from gateway.sms.bulk import schedule_of
 from gateway.sms.quiet_hours import SAST, next_allowed
+from gateway.staff import audit
 from gateway.staff import broadcasts as bc
 from gateway.staff.targets import TargetError
 
@@ -60,7 +62,12 @@ def send(target: str, lang: str | None, message: str, at: str | None, yes: bool)
         click.echo(f"starts:     {_start_note(rt, when, start)}", err=True)
         if not yes:
             click.confirm(f"Send to {preview.recipients} recipients?", abort=True, err=True)
-        row = bc.submit(rt, bc.CLI, bc.create(rt, bc.CLI, spec, message, lang, when).id)
+        row = bc.create(rt, bc.CLI, spec, message, lang, when)
+        audit.record(rt, audit.CLI, "broadcast.created", target=f"broadcast {row.id}",
+                     detail={"to": row.target, "language": row.language, "recipients": row.recipients})
+        row = bc.submit(rt, bc.CLI, row.id)
+        audit.record(rt, audit.CLI, "broadcast.sent", target=f"broadcast {row.id}",
+                     detail={"starts": bc.utc(row.scheduled_at).isoformat(), "to": row.target})
     except (TargetError, bc.BroadcastError) as exc:
         raise click.ClickException(str(exc)) from None
     finally:
@@ -159,6 +166,8 @@ def cancel(broadcast_id: int) -> None:
     try:
         bc.cancel(rt, bc.CLI, broadcast_id)
         counts = bc.progress(rt, broadcast_id)
+        audit.record(rt, audit.CLI, "broadcast.cancelled", target=f"broadcast {broadcast_id}",
+                     detail={"not_sent": counts["cancelled"]})
     except bc.BroadcastError as exc:
         raise click.ClickException(str(exc)) from None
     finally:

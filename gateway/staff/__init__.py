@@ -1,7 +1,8 @@
 """The staff side: accounts, roles, the centres an account may see and password checks
 (:mod:`~gateway.staff.accounts`), the audit log (:mod:`~gateway.staff.audit`); broadcasts —
 who they go to (:mod:`~gateway.staff.targets`), what they look like and cost
-(:mod:`~gateway.staff.preview`), their life from draft to sent (:mod:`~gateway.staff.broadcasts`).
+(:mod:`~gateway.staff.preview`), their life from draft to sent and who may see and act on them
+(:mod:`~gateway.staff.broadcasts`), their progress and start (:mod:`~gateway.staff.progress`).
 Analytics queries and privacy requests join it.
 
 May import: ``ussd``, ``sms``, ``runtime``, ``directory``, ``channels``, ``store``, ``menus``,

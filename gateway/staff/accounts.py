@@ -56,9 +56,14 @@ class Member:
 def allowed_centre_ids(member: Member) -> frozenset[int] | None:
     """The centres ``member`` may see and act for: ``None`` means every centre (admins, and
     approvers with no centre listed); otherwise the account's own centres, possibly none."""
-    if member.role == ADMIN or (member.role == APPROVER and not member.centre_ids):
+    return centre_scope(member.role, member.centre_ids)
+
+
+def centre_scope(role: str, centre_ids: frozenset[int]) -> frozenset[int] | None:
+    """:func:`allowed_centre_ids` for a role and its listed centres (``None``: every centre)."""
+    if role == ADMIN or (role == APPROVER and not centre_ids):
         return None
-    return member.centre_ids
+    return frozenset(centre_ids)
 
 
 def _member(row: Staff) -> Member:

@@ -8,9 +8,15 @@ A broadcast moves along the named transitions of ``BROADCAST_TRANSITIONS`` (in
     pending_approval ─reject→ rejected;   sending ─finish→ sent;   cancel from any open state
 
 Contract:
+- Scope: an :class:`Actor` whose account is limited to some centres (a clerk always; an
+  approver who lists centres) may compose only ``centre:ID[,ID]`` among them (else
+  :class:`NotAllowed`, saying which), and sees — lists, opens, approves, cancels — only the
+  broadcasts aimed at those centres or written by them (:func:`visible`); any other id is
+  :class:`NotFound`, as if it did not exist. A clerk cancels only their own broadcasts.
 - :func:`create` checks the target (naming what exists if it names nothing) and stores a draft
-  with its full text; :func:`submit` sends it for approval when the two-person rule applies
-  (``BROADCAST_APPROVAL`` on and the author a clerk), else schedules it at once.
+  with its full text and the recipient count at composing; :func:`submit` sends it for
+  approval when the two-person rule applies (``BROADCAST_APPROVAL`` on and the author a
+  clerk), else schedules it at once.
 - :func:`approve` needs an approver or admin who is not the author; :func:`reject` also needs
   a reason, kept for the author to read.
 - Scheduling queues the fan-out with RQ's ``enqueue_at`` at :func:`starts_at` — the requested
@@ -19,23 +25,37 @@ Contract:
 - :func:`fan_out` (a worker job) writes one outbox row per recipient in chunks, each its own
   transaction, under the key ``bc:<id>:<phone>``: re-running it writes only what is missing.
 - :func:`cancel` stops what has not left: waiting rows become ``skipped`` (``Cancelled``).
-- :func:`progress`: queued / sent / delivered / failed / opted-out / cancelled counts.
+- :func:`progress`: queued / sent / delivered / failed / opted-out / cancelled counts;
+  :func:`failures` the reasons rows did not go; :func:`start_of` when a broadcast will start
+  (from :mod:`gateway.staff.progress`, named here too for callers of this module).
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from gateway import jobs
 from gateway.sms import bulk
 from gateway.sms.outbox import queue_bulk
-from gateway.sms.quiet_hours import next_allowed
+from gateway.staff.accounts import Member, centre_scope
 from gateway.staff.preview import Preview, full_text, measure_text
-from gateway.staff.targets import check_language, count_recipients, parse, recipients
+from gateway.staff.progress import Start as Start
+from gateway.staff.progress import failures as failures
+from gateway.staff.progress import progress as progress
+from gateway.staff.progress import start_of as start_of
+from gateway.staff.progress import starts_at, utc
+from gateway.staff.targets import (
+    Target,
+    check_language,
+    count_recipients,
+    named_centres,
+    parse,
+    recipients,
+)
 from gateway.store.models import BROADCAST_STATES, BROADCAST_TRANSITIONS, Broadcast, Message, utcnow
 
 log = logging.getLogger(__name__)
@@ -49,7 +69,8 @@ class BroadcastError(ValueError):
 
 
 class NotAllowed(BroadcastError):
-    """The actor may not do this (approve their own broadcast, approve without the role)."""
+    """The actor may not do this (approve their own broadcast, approve without the role,
+    target a centre that is not theirs)."""
 
 
 class WrongState(BroadcastError):
@@ -62,11 +83,23 @@ class NotFound(BroadcastError):
 
 @dataclass(frozen=True)
 class Actor:
-    """Who acts: a staff member (id and role) or the command line (no id, counts as admin)."""
+    """Who acts: a staff member (id, role, the centres their account lists) or the command
+    line (no id, counts as admin). :attr:`scope` applies
+    :func:`~gateway.staff.accounts.allowed_centre_ids`: a clerk with no centres may act for none."""
 
     staff_id: int | None
     role: str
     name: str = ""
+    centres: frozenset[int] = frozenset()
+
+    @classmethod
+    def of(cls, member: Member) -> Actor:
+        return cls(member.id, member.role, member.email, member.centre_ids)
+
+    @property
+    def scope(self) -> frozenset[int] | None:
+        """The centres this actor may act for; ``None``: every centre."""
+        return centre_scope(self.role, self.centres)
 
 
 CLI = Actor(None, "admin", "cli")
@@ -93,6 +126,39 @@ def get(rt, broadcast_id: int) -> Broadcast:
     return row
 
 
+def visible(actor: Actor, row: Broadcast) -> bool:
+    """Whether ``actor`` may see ``row``: every centre's actors see all; others see what they
+    wrote and what is aimed only at centres of theirs."""
+    scope = actor.scope
+    if scope is None or (actor.staff_id is not None and row.author_id == actor.staff_id):
+        return True
+    named = named_centres(parse(row.target))
+    return bool(named) and named <= scope
+
+
+def get_for(rt, actor: Actor, broadcast_id: int) -> Broadcast:
+    """:func:`get`, but :class:`NotFound` for a broadcast ``actor`` may not see."""
+    row = get(rt, broadcast_id)
+    if not visible(actor, row):
+        raise NotFound(f"no broadcast {broadcast_id}")
+    return row
+
+
+def check_scope(actor: Actor, target: Target) -> None:
+    """Refuse (:class:`NotAllowed`) a target reaching beyond the actor's centres."""
+    scope = actor.scope
+    if scope is None:
+        return
+    if not scope:
+        raise NotAllowed("your account has no centre to send to: ask an administrator")
+    named = named_centres(target)
+    if named is None:
+        raise NotAllowed(f"you may send only to your own centres (centre:ID), not to {target}")
+    outside = sorted(named - scope)
+    if outside:
+        raise NotAllowed(f"centre {', '.join(map(str, outside))} is not one of your centres")
+
+
 def _move(rt, broadcast_id: int, name: str, **values) -> Broadcast:
     """Apply transition ``name`` (and ``values``) or raise :class:`WrongState`."""
     with rt.sessions.begin() as s:
@@ -103,9 +169,12 @@ def _move(rt, broadcast_id: int, name: str, **values) -> Broadcast:
     return row
 
 
-def compose(rt, target_spec: str, text: str, language: str | None = None) -> tuple[str, Preview]:
-    """(normalised target, preview) for a message not yet stored; raises on a bad target."""
+def compose(rt, target_spec: str, text: str, language: str | None = None,
+            actor: Actor = CLI) -> tuple[str, Preview]:
+    """(normalised target, preview) for a message not yet stored; raises on a bad target or
+    one outside ``actor``'s centres."""
     target, language = parse(target_spec), check_language(language)
+    check_scope(actor, target)
     if not text.strip():
         raise BroadcastError("the message is empty")
     with rt.sessions() as s:
@@ -116,12 +185,13 @@ def compose(rt, target_spec: str, text: str, language: str | None = None) -> tup
 def create(rt, actor: Actor, target_spec: str, text: str, language: str | None = None,
            at: datetime | None = None) -> Broadcast:
     """A draft broadcast (nothing is sent until :func:`submit`)."""
-    target, preview = compose(rt, target_spec, text, language)
+    target, preview = compose(rt, target_spec, text, language, actor)
     if at is not None and at.tzinfo is None:
         raise BroadcastError("the send time needs a UTC offset (e.g. 2026-12-01T09:00+02:00)")
     with rt.sessions.begin() as s:
         row = Broadcast(author_id=actor.staff_id, target=target, language=language, text=text.strip(),
-                        full_text=preview.text, status="draft", scheduled_at=utc(at))
+                        full_text=preview.text, status="draft", scheduled_at=utc(at),
+                        recipients=preview.recipients)
         s.add(row)
     return row
 
@@ -154,25 +224,12 @@ def reject(rt, actor: Actor, broadcast_id: int, reason: str) -> Broadcast:
 
 
 def _check_approver(rt, actor: Actor, broadcast_id: int) -> Broadcast:
-    row = get(rt, broadcast_id)
     if actor.role not in ("approver", "admin"):
         raise NotAllowed("only an approver or an admin may approve or reject a broadcast")
+    row = get_for(rt, actor, broadcast_id)
     if actor.staff_id == row.author_id:
         raise NotAllowed("the author of a broadcast cannot approve or reject it: someone else must")
     return row
-
-
-def utc(dt: datetime | None) -> datetime | None:
-    """``dt`` in UTC, as every time is stored (SQLite keeps no offset: naive means UTC)."""
-    if dt is None:
-        return None
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
-
-
-def starts_at(rt, at: datetime | None = None) -> datetime:
-    """When a broadcast asked for ``at`` (None: now) will start: the quiet-hours rule applied."""
-    now = rt.clock.now()
-    return next_allowed(max(utc(at) or now, now), bulk.schedule_of(rt.settings))
 
 
 def _schedule(rt, broadcast_id: int) -> Broadcast:
@@ -217,6 +274,9 @@ def fan_out(rt, broadcast_id: int, chunk: int = FAN_OUT_CHUNK) -> int:
 
 def cancel(rt, actor: Actor, broadcast_id: int) -> Broadcast:
     """Stop what has not been sent. Rows already handed to AT cannot be called back."""
+    row = get_for(rt, actor, broadcast_id)
+    if actor.role == "clerk" and row.author_id != actor.staff_id:
+        raise NotAllowed("a clerk may cancel only their own broadcasts")
     row = _move(rt, broadcast_id, "cancel")
     _skip_waiting(rt, broadcast_id)
     return row
@@ -228,27 +288,17 @@ def _skip_waiting(rt, broadcast_id: int) -> None:
                   .values(status="skipped", failure_reason="Cancelled", updated_at=utcnow()))
 
 
-def progress(rt, broadcast_id: int) -> dict[str, int]:
-    """Counts of the broadcast's rows: queued (not yet settled), sent, delivered, failed,
-    opted_out, cancelled, and total. One grouped query."""
-    counts = dict.fromkeys(("queued", "sent", "delivered", "failed", "opted_out", "cancelled"), 0)
+def list_broadcasts(rt, limit: int = 50, actor: Actor = CLI) -> list[Broadcast]:
+    """The newest broadcasts ``actor`` may see, newest first."""
+    query = select(Broadcast).order_by(Broadcast.id.desc())
     with rt.sessions() as s:
-        rows = s.execute(select(Message.status, Message.failure_reason, func.count())
-                         .where(Message.broadcast_id == broadcast_id)
-                         .group_by(Message.status, Message.failure_reason)).all()
-    for status, reason, n in rows:
-        if status in bulk.WAITING:
-            counts["queued"] += n
-        elif status in ("sent", "simulated"):
-            counts["sent"] += n
-        elif status == "skipped":
-            counts["opted_out" if reason == "OptedOut" else "cancelled"] += n
-        elif status in counts:
-            counts[status] += n
-    counts["total"] = sum(n for _s, _r, n in rows)
-    return counts
-
-
-def list_broadcasts(rt, limit: int = 50) -> list[Broadcast]:
-    with rt.sessions() as s:
-        return list(s.scalars(select(Broadcast).order_by(Broadcast.id.desc()).limit(limit)))
+        if actor.scope is None:
+            return list(s.scalars(query.limit(limit)))
+        query = query.where(or_(Broadcast.author_id == actor.staff_id, Broadcast.target.startswith("centre:")))
+        found: list[Broadcast] = []
+        for row in s.scalars(query.execution_options(yield_per=500)):
+            if visible(actor, row):
+                found.append(row)
+                if len(found) == limit:
+                    break
+        return found

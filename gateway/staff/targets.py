@@ -2,8 +2,10 @@
 ``centre:ID[,ID…]`` or ``service:CODE`` (subscribers of centres offering that Six-Block
 service), optionally narrowed to one language.
 
-Contract: :func:`parse` checks the syntax only; :func:`centre_ids` looks the names up and
-raises :class:`TargetError` naming what exists when one does not; :func:`recipients` and
+Contract: :func:`parse` checks the syntax only; :func:`named_centres` gives the ids a
+``centre:`` target names (what a clerk's scope is checked against); :func:`centre_ids` looks
+the names up and raises :class:`TargetError` naming what exists when one does not;
+:func:`recipients` and
 :func:`count_recipients` give the numbers with an active subscription (``ended_at`` unset) to
 a matching centre that have not opted out — each number once, however many centres match.
 """
@@ -63,6 +65,14 @@ def parse(spec: str) -> Target:
             raise TargetError(f"centre: expected numeric ids separated by commas, got {value!r}")
         value = ",".join(str(int(x)) for x in dict.fromkeys(ids))
     return Target(kind, value)
+
+
+def named_centres(target: Target) -> frozenset[int] | None:
+    """The centre ids a ``centre:`` target names; ``None`` for every other kind (which may
+    reach any centre): what scoping a clerk to their centres checks."""
+    if target.kind != "centre":
+        return None
+    return frozenset(int(x) for x in target.value.split(","))
 
 
 _EXAMPLE = {"province": "Gauteng", "municipality": "City of Johannesburg", "centre": "12", "service": "grants"}

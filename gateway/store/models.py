@@ -290,7 +290,7 @@ class Broadcast(Base):
     scheduled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     approved_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
     rejected_reason: Mapped[str | None] = mapped_column(Text)
-    recipients: Mapped[int | None] = mapped_column(Integer)  # rows written at fan-out
+    recipients: Mapped[int | None] = mapped_column(Integer)  # after opt-outs when composed; rows written at fan-out
     fanned_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from gateway.cli import main
+from gateway.staff import audit
 from gateway.staff import broadcasts as bc
 from tests.broadcasting import add_subscribers, centre_id
 from tests.workers import ROOT, running_workers
@@ -63,4 +64,6 @@ def test_a_later_broadcast_says_when_it_starts_and_can_be_cancelled(seeded, sett
     cancelled = run(settings, "cancel", str(broadcast_id))
     assert cancelled.exit_code == 0 and f"broadcast {broadcast_id} cancelled" in cancelled.output
     assert run(settings, "cancel", str(broadcast_id)).exit_code == 1
+    events = [(e.action, e.actor, e.target) for e in reversed(audit.events(seeded.sessions, "broadcast").events)]
+    assert events == [(f"broadcast.{a}", "cli", f"broadcast {broadcast_id}") for a in ("created", "sent", "cancelled")]
     assert "no broadcast 999999" in run(settings, "status", "999999").output

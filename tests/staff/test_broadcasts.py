@@ -150,13 +150,14 @@ def people(town, monkeypatch):
             centres = [centre_id(town, "Soweto")] if role == "clerk" else []
             member = add_staff(town.sessions, f"{role}{n}@thusong.test", f"{role} {n}", role, "long enough pw",
                                centre_ids=centres)
-            made[f"{role}{n}"] = bc.Actor(member.id, role)
+            made[f"{role}{n}"] = bc.Actor.of(member)
+    made["soweto"] = f"centre:{centre_id(town, 'Soweto')}"
     return made
 
 
 def test_a_clerks_broadcast_waits_for_another_approver(town, people):
     clerk, approver = people["clerk1"], people["approver1"]
-    row = bc.create(town, clerk, "province:Gauteng", "Clinic day Friday.")
+    row = bc.create(town, clerk, people["soweto"], "Clinic day Friday.")
     assert bc.submit(town, clerk, row.id).status == "pending_approval"
     assert town.queue(jobs.QUEUE_BULK).count == 0  # nothing queued to send
     with pytest.raises(bc.NotAllowed, match="only an approver"):
@@ -170,9 +171,9 @@ def test_a_clerks_broadcast_waits_for_another_approver(town, people):
 
 def test_the_author_cannot_approve_their_own_broadcast(town, people):
     clerk = people["clerk1"]
-    row = bc.create(town, clerk, "all", "Clinic day Friday.")
+    row = bc.create(town, clerk, people["soweto"], "Clinic day Friday.")
     bc.submit(town, clerk, row.id)
-    promoted = bc.Actor(clerk.staff_id, "approver")  # the same person, since made an approver
+    promoted = bc.Actor(clerk.staff_id, "approver", centres=clerk.centres)  # the same person, since made an approver
     with pytest.raises(bc.NotAllowed, match="author"):
         bc.approve(town, promoted, row.id)
     with pytest.raises(bc.NotAllowed, match="author"):
@@ -185,7 +186,7 @@ def test_the_author_cannot_approve_their_own_broadcast(town, people):
 
 
 def test_a_rejection_carries_its_reason_to_the_author(town, people):
-    row = bc.create(town, people["clerk1"], "all", "Wrong date.")
+    row = bc.create(town, people["clerk1"], people["soweto"], "Wrong date.")
     bc.submit(town, people["clerk1"], row.id)
     with pytest.raises(bc.BroadcastError, match="reason"):
         bc.reject(town, people["approver1"], row.id, "  ")
@@ -200,9 +201,75 @@ def test_a_rejection_carries_its_reason_to_the_author(town, people):
 
 def test_without_the_rule_a_clerk_sends_directly(town):
     assert not town.settings.broadcast_approval  # development default
-    clerk = bc.Actor(None, "clerk")
-    row = bc.create(town, clerk, "all", "Hello")
+    clerk = bc.Actor(None, "clerk", centres=frozenset({centre_id(town, "Soweto")}))
+    row = bc.create(town, clerk, f"centre:{centre_id(town, 'Soweto')}", "Hello")
     assert bc.submit(town, clerk, row.id).status == "scheduled"
+
+
+# --- a clerk's centres ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("spec, says", [
+    ("all", "only to your own centres (centre:ID), not to all"),
+    ("province:Gauteng", "not to province:Gauteng"),
+    ("municipality:City of Johannesburg", "not to municipality:City of Johannesburg"),
+    ("service:grants", "not to service:grants"),
+    ("centre:{worcester}", "centre {worcester} is not one of your centres"),
+    ("centre:{soweto},{worcester}", "centre {worcester} is not one of your centres"),
+], ids=["all", "province", "municipality", "service", "other-centre", "own-and-other"])
+def test_a_clerk_may_target_only_their_own_centres(town, people, spec, says):
+    ids = {"soweto": centre_id(town, "Soweto"), "worcester": centre_id(town, "Worcester")}
+    with pytest.raises(bc.NotAllowed, match=says.format(**ids).replace("(", r"\(").replace(")", r"\)")):
+        bc.create(town, people["clerk1"], spec.format(**ids), "Hello")
+    with pytest.raises(bc.NotAllowed):
+        bc.compose(town, spec.format(**ids), "Hello", actor=people["clerk1"])  # no counts either
+    assert bc.compose(town, people["soweto"], "Hello", actor=people["clerk1"])[1].recipients == 3
+
+
+def test_a_clerk_without_centres_may_target_nothing(town):
+    with pytest.raises(bc.NotAllowed, match="no centre"):
+        bc.create(town, bc.Actor(None, "clerk"), f"centre:{centre_id(town, 'Soweto')}", "Hello")
+
+
+def test_a_clerk_sees_and_cancels_only_what_is_theirs(town, people):
+    worcester = f"centre:{centre_id(town, 'Worcester')}"
+    clerk1, clerk2 = people["clerk1"], people["clerk2"]
+    elsewhere = bc.create(town, people["admin1"], worcester, "Worcester only.")
+    everyone = bc.create(town, people["admin1"], "all", "Everyone.")
+    ours = bc.create(town, people["admin1"], people["soweto"], "Soweto.")
+    colleague = bc.create(town, clerk2, people["soweto"], "From a colleague.")
+    mine = bc.create(town, clerk1, people["soweto"], "Mine.")
+    assert [r.id for r in bc.list_broadcasts(town, actor=clerk1)] == [mine.id, colleague.id, ours.id]
+    assert len(bc.list_broadcasts(town, actor=people["approver1"])) == 5  # no centre listed: all
+    for hidden in (elsewhere, everyone):
+        with pytest.raises(bc.NotFound):
+            bc.get_for(town, clerk1, hidden.id)
+        with pytest.raises(bc.NotFound):
+            bc.cancel(town, clerk1, hidden.id)
+    with pytest.raises(bc.NotAllowed, match="only their own"):
+        bc.cancel(town, clerk1, colleague.id)
+    assert bc.cancel(town, clerk1, mine.id).status == "cancelled"
+
+
+def test_an_approver_listing_centres_approves_only_for_them(town, people):
+    worcester_approver = add_staff(town.sessions, "wa@thusong.test", "WA", "approver", "long enough pw",
+                                   centre_ids=[centre_id(town, "Worcester")])
+    row = bc.create(town, people["clerk1"], people["soweto"], "Clinic day Friday.")
+    bc.submit(town, people["clerk1"], row.id)
+    with pytest.raises(bc.NotFound):
+        bc.approve(town, bc.Actor.of(worcester_approver), row.id)
+    assert bc.approve(town, people["approver1"], row.id).status == "scheduled"
+
+
+def test_start_of_says_when_quiet_hours_hold_a_broadcast(town, monkeypatch):
+    monkeypatch.setattr(town, "settings", town.settings.with_(BULK_SCHEDULE=""))
+    monkeypatch.setattr(town, "clock", FrozenClock(datetime(2026, 12, 5, 13, 30, tzinfo=SAST)))  # Saturday
+    monday = datetime(2026, 12, 7, 8, 0, tzinfo=SAST)
+    draft = bc.create(town, bc.CLI, "all", "Hello")
+    assert bc.start_of(town, draft) == bc.Start(monday, False, True)
+    assert bc.start_of(town, at=datetime(2026, 12, 7, 9, 0, tzinfo=SAST)) == bc.Start(
+        datetime(2026, 12, 7, 9, 0, tzinfo=SAST), False, False)
+    scheduled = bc.submit(town, bc.CLI, draft.id)
+    assert bc.start_of(town, scheduled) == bc.Start(monday, False, True)
 
 
 # --- scheduling, fan-out, cancel, progress (in process) ---------------------------------------

@@ -6,11 +6,13 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
+    DateTimeLocalField,
     EmailField,
     FloatField,
     HiddenField,
     IntegerField,
     PasswordField,
+    RadioField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
@@ -72,3 +74,40 @@ class ImportForm(FlaskForm):
 
 class ConfirmImportForm(FlaskForm):
     token = HiddenField(validators=[DataRequired(), Length(max=64)])
+
+
+LANGUAGE_NAMES = {"zu": "isiZulu", "xh": "isiXhosa", "af": "Afrikaans", "en": "English", "nso": "Sepedi",
+                  "tn": "Setswana", "st": "Sesotho", "ts": "Xitsonga", "ss": "siSwati", "ve": "Tshivenda",
+                  "nr": "isiNdebele"}
+TARGET_KINDS = [SelectChoice("centre", "One or more centres"), SelectChoice("all", "All subscribers"),
+                SelectChoice("province", "A province"), SelectChoice("municipality", "A municipality"),
+                SelectChoice("service", "Centres offering a service")]
+
+
+class BroadcastForm(FlaskForm):
+    """Compose a broadcast. Choices are filled per request (a clerk's centres only), but not
+    enforced here: a tampered field reaches the domain, which refuses it and says why."""
+
+    kind = SelectField("Send to", choices=TARGET_KINDS, validate_choice=False)
+    province = SelectField("Province", validate_choice=False)
+    municipality = StringField("Municipality", validators=[Optional(), Length(max=120)])
+    centres = SelectMultipleField("Centres", coerce=int, validate_choice=False)
+    service = SelectField("Service", validate_choice=False)
+    language = SelectField("Language", validate_choice=False,
+                           choices=[SelectChoice("", "Every language")]
+                           + [SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()])
+    message = TextAreaField("Message", validators=[DataRequired("Write the message."), Length(max=1000)])
+    when = RadioField("When", choices=[SelectChoice("now", "Send now"), SelectChoice("at", "Send at")],
+                      default="now", validate_choice=False)
+    at = DateTimeLocalField("Date and time (South African time)", format="%Y-%m-%dT%H:%M", validators=[Optional()])
+
+
+class ClerkBroadcastForm(BroadcastForm):
+    """A clerk's form: the kind is fixed to their centres (a hidden field, still checked)."""
+
+    kind = HiddenField(default="centre")
+
+
+class RejectForm(FlaskForm):
+    reason = TextAreaField("Reason (shown to the author)",
+                           validators=[DataRequired("Give the author a reason."), Length(max=500)])

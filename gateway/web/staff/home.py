@@ -1,11 +1,13 @@
-"""The dashboard's home page: who is logged in, their centres, and the pages their role opens."""
+"""The dashboard's home page: who is logged in, their centres, the pages their role opens and,
+for approvers, how many broadcasts wait for them."""
 
 from __future__ import annotations
 
 from flask import render_template
 from sqlalchemy import select
 
-from gateway.staff.accounts import allowed_centre_ids
+from gateway.staff import broadcasts as bc
+from gateway.staff.accounts import CLERK, allowed_centre_ids
 from gateway.store.models import Centre
 from gateway.web.context import runtime_of
 from gateway.web.staff.auth import bp, current_member
@@ -19,4 +21,9 @@ def home():
     if allowed:
         with runtime_of().sessions() as session:
             centres = session.scalars(select(Centre).where(Centre.id.in_(allowed)).order_by(Centre.name)).all()
-    return render_template("staff/home.html", member=member, centres=centres, all_centres=allowed is None)
+    pending = 0
+    if member.role != CLERK:
+        rows = bc.list_broadcasts(runtime_of(), 200, bc.Actor.of(member))
+        pending = sum(1 for row in rows if row.status == "pending_approval" and row.author_id != member.id)
+    return render_template("staff/home.html", member=member, centres=centres, all_centres=allowed is None,
+                           pending=pending)

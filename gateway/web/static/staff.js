@@ -1,0 +1,41 @@
+// The staff dashboard's only script. The pages work without it; it adds two things:
+// - compose: the preview follows the message as it is typed (the server computes it: the
+//   same numbers as the "Preview" button and the command line);
+// - a broadcast's page: the progress section refreshes itself while the broadcast moves.
+(function () {
+  "use strict";
+
+  var compose = document.querySelector("form[data-preview-url]");
+  if (compose) {
+    var box = document.getElementById("preview");
+    var timer = null;
+    var asked = 0;
+    var refresh = function () {
+      var mine = ++asked;
+      fetch(compose.dataset.previewUrl, {method: "POST", body: new FormData(compose), credentials: "same-origin"})
+        .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+        .then(function (html) { if (mine === asked) { box.innerHTML = html; } })
+        .catch(function () { /* keep the last preview; the Preview button still works */ });
+    };
+    var soon = function () { clearTimeout(timer); timer = setTimeout(refresh, 250); };
+    compose.addEventListener("input", soon);
+    compose.addEventListener("change", soon);
+  }
+
+  var section = document.querySelector("[data-progress-url]");
+  if (section) {
+    var poll = function () {
+      var inner = section.querySelector("[data-poll]");
+      var every = inner ? parseInt(inner.dataset.poll, 10) : 0;
+      if (!every) { return; }
+      setTimeout(function () {
+        fetch(section.dataset.progressUrl, {credentials: "same-origin"})
+          .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+          .then(function (html) { section.innerHTML = html; })
+          .catch(function () { /* try again at the next tick */ })
+          .then(poll);
+      }, every);
+    };
+    poll();
+  }
+}());
