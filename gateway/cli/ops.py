@@ -29,7 +29,7 @@ from gateway.runtime import Runtime
 from gateway.sms import credit
 from gateway.store import backup as backups
 from gateway.store.engine import make_engine, revisions
-from gateway.store.models import Broadcast, Message
+from gateway.store.models import Broadcast, Message, as_utc
 
 UNSENT_REPLY = ("queued", "sending", "retry", "unknown")
 UNSENT_BULK = ("queued", "sending", "retry", "unknown")
@@ -50,7 +50,7 @@ class Finding:
 def _age(created: datetime | None, now: datetime) -> str:
     if created is None:
         return "none waiting"
-    seconds = (now - (created if created.tzinfo else created.replace(tzinfo=UTC))).total_seconds()
+    seconds = (now - as_utc(created)).total_seconds()
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
 
 
@@ -97,7 +97,7 @@ def _database_findings(rt: Runtime, reply_age_limit: float) -> list[Finding]:
         reply, bulk = oldest(jobs.QUEUE_REPLIES, UNSENT_REPLY), oldest(jobs.QUEUE_BULK, UNSENT_BULK)
         running = s.execute(select(Broadcast.id, Broadcast.status, Broadcast.target, Broadcast.recipients)
                             .where(Broadcast.status.in_(("sending", "paused"))).order_by(Broadcast.id)).all()
-    stuck = reply is not None and (now - (reply if reply.tzinfo else reply.replace(tzinfo=UTC))).total_seconds() > reply_age_limit
+    stuck = reply is not None and (now - as_utc(reply)).total_seconds() > reply_age_limit
     found = [Finding("oldest unsent reply", _age(reply, now),
                      f"a citizen's reply has waited more than {reply_age_limit:.0f} s" if stuck else None),
              Finding("oldest unsent bulk", _age(bulk, now))]

@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
 
 from gateway.channels.africastalking import DeliveryReport
 from gateway.sms import consent
-from gateway.store.models import Message, PendingDeliveryReport, utcnow
+from gateway.store.models import Message, PendingDeliveryReport, as_utc, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -181,11 +181,11 @@ def settle_unknown_from_reports(rt, limit: int = 5000) -> int:
                                  .order_by(PendingDeliveryReport.received_at).limit(limit)))
         if not reports:
             return 0
-        oldest = min(_aware(r.received_at) for r in reports)
-        newest = max(_aware(r.received_at) for r in reports)
+        oldest = min(as_utc(r.received_at) for r in reports)
+        newest = max(as_utc(r.received_at) for r in reports)
         candidates = _unknown_in_window(s, sorted({r.phone for r in reports}), newest, newest - oldest + window)
         for report in reports:
-            at = _aware(report.received_at)
+            at = as_utc(report.received_at)
             mine = [m for m in candidates.get(report.phone, [])
                     if m.status == "unknown" and at - window <= _attempt_time(m) <= at]
             if len(mine) != 1:
@@ -204,8 +204,5 @@ def _attempted_at():
 
 
 def _attempt_time(row: Message) -> datetime:
-    return _aware(row.attempted_at or row.updated_at)
+    return as_utc(row.attempted_at or row.updated_at)
 
-
-def _aware(dt: datetime) -> datetime:
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)  # SQLite hands back naive UTC

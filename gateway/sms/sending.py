@@ -34,7 +34,7 @@ import logging
 import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, timedelta
+from datetime import timedelta
 
 from sqlalchemy import bindparam, or_, select, update
 
@@ -44,7 +44,7 @@ from gateway.sms import bulk as bulk_rules
 from gateway.sms import consent, credit, delivery
 from gateway.sms.outbox import SEND_JOB_TIMEOUT, kick, kick_flag
 from gateway.sms.ratelimit import RateLimiter
-from gateway.store.models import Citizen, Message, utcnow
+from gateway.store.models import Citizen, Message, as_utc, utcnow
 
 log = logging.getLogger(__name__)
 SEND_SLICE_SECONDS = 60.0  # a send job hands over to a fresh one after this long
@@ -274,7 +274,7 @@ def _set(rt, ids: list[int], **values) -> None:
 def _retry_later(rt, rows: list[Message], reason: str) -> None:
     deadline = timedelta(seconds=rt.settings.SMS_RETRY_DEADLINE_SECONDS)
     now = utcnow()
-    expired = [r.id for r in rows if now - _aware(r.created_at) > deadline]
+    expired = [r.id for r in rows if now - as_utc(r.created_at) > deadline]
     again = [r for r in rows if r.id not in expired]
     if expired:
         _set(rt, expired, status="failed", failure_reason="RetryDeadline")
@@ -300,15 +300,12 @@ def release_due_retries(rt) -> int:
     with rt.sessions.begin() as s:
         rows = s.execute(select(Message.id, Message.updated_at, Message.attempts).where(
             Message.direction == "out", Message.status == "retry")).all()
-        due = [r.id for r in rows if _aware(r.updated_at) + timedelta(seconds=backoff(r.attempts)) <= now]
+        due = [r.id for r in rows if as_utc(r.updated_at) + timedelta(seconds=backoff(r.attempts)) <= now]
         if not due:
             return 0
         # Conditional: a row an opt-out or another sweep changed meanwhile is left alone.
         return s.execute(update(Message).where(Message.id.in_(due), Message.status == "retry")
                          .values(status="queued")).rowcount
 
-
-def _aware(dt):
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 

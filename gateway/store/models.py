@@ -41,6 +41,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(dt: datetime) -> datetime:
+    """A stored time as an aware UTC datetime: SQLite hands back naive UTC, PostgreSQL aware."""
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
 class Base(DeclarativeBase):
     # Named constraints so Alembic migrations behave the same on SQLite and PostgreSQL.
     metadata = MetaData(
