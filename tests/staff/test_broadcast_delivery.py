@@ -55,8 +55,13 @@ def test_ten_thousand_exactly_once_across_a_killed_worker_with_opt_outs_and_a_ca
         # serves them while it also plays AT). The reconcile window (resend when no report came)
         # must outlast that queue, as in production (15 min). AT's answer gets production's
         # patience too: a 1 s read timeout on this loaded box makes every slow answer 'unknown'.
-        env = at_env(fake, SMS_RATE_PER_SECOND="1500", SMS_RECONCILE_SECONDS="120", AT_TIMEOUT_SECONDS="9")
+        env = at_env(fake, SMS_RATE_PER_SECOND="1500", SMS_RECONCILE_SECONDS="120", AT_TIMEOUT_SECONDS="9",
+                     SMS_CREDIT_PROBE_SECONDS="0.5")
         args = ("--sweep-every", "0.5")
+        # AT says "out of credit" until the stage is set: the rows wait queued (as they would for
+        # a top-up), so the opt-outs and the cancel below land before any of them can leave,
+        # however slow this machine is; at 1,500 a second the whole broadcast takes ~7 s.
+        fake.answer_everyone(405)
         victim = start_worker(settings, *args, env=env, new_session=True)
         with running_workers(settings, count=2, env=env, args=args):
             first = send_now(seeded, f"centre:{soweto}", "Home Affairs mobile unit Tuesday 09:00.")
@@ -66,6 +71,8 @@ def test_ten_thousand_exactly_once_across_a_killed_worker_with_opt_outs_and_a_ca
             second = send_now(seeded, f"centre:{worcester}", "Clinic day moved to Thursday.")
             wait_until(lambda: bc.get(seeded, second).fanned_out_at, timeout=30)
             bc.cancel(seeded, bc.CLI, second)  # still behind the first's rows: none of it leaves
+            assert not fake.accepted_counts(), "sent before the stage was set"
+            fake.answer_everyone(None)  # topped up: the next probe is accepted and sending resumes
             try:
                 wait_until(lambda: len(fake.accepted_counts()) >= 1500, timeout=60)
             finally:
