@@ -18,6 +18,7 @@ GSM7_BASIC = (
 GSM7_EXTENSION = "\f^{}\\[~]|€"
 _BASIC = frozenset(GSM7_BASIC) - {"\x1b"}
 _EXT = frozenset(GSM7_EXTENSION)
+_GSM7 = _BASIC | _EXT  # issuperset(text) walks the text in C: every screen of every hop asks
 
 USSD_SCREEN_BUDGET = 160  # GSM-7 characters per USSD screen (DESIGN.md §5)
 USSD_SCREEN_BUDGET_UCS2 = 70
@@ -31,7 +32,7 @@ class SmsLength:
 
 
 def is_gsm7(text: str) -> bool:
-    return all(ch in _BASIC or ch in _EXT for ch in text)
+    return _GSM7.issuperset(text)
 
 
 def encoding_of(text: str) -> str:
@@ -40,7 +41,7 @@ def encoding_of(text: str) -> str:
 
 def gsm_length(text: str) -> int:
     """Septets ``text`` takes in GSM-7 (extension characters count 2). Assumes GSM-7 text."""
-    return sum(2 if ch in _EXT else 1 for ch in text)
+    return len(text) + sum(text.count(ch) for ch in GSM7_EXTENSION)
 
 
 def ucs2_length(text: str) -> int:
