@@ -24,8 +24,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from gateway.store.models import Centre, Staff
 
 _hasher = PasswordHasher()
-# Verified when the email has no account, so a wrong address costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("no such account, no such password")
+_dummy_hashes: dict[str, str] = {}  # per hasher parameters; made on first use, not at import
 ADMIN, CLERK, APPROVER = "admin", "clerk", "approver"
 ROLES = (CLERK, APPROVER, ADMIN)
 MIN_PASSWORD = 10
@@ -125,6 +124,16 @@ def add_staff(sessions: sessionmaker[Session], email: str, name: str, role: str,
         raise StaffError(f"{email} already has an account") from None
 
 
+def _dummy_hash() -> str:
+    """Verified when the email has no account, so a wrong address costs as long as a wrong
+    password. Made on first use: hashing at import cost every worker and command half a
+    second of start-up."""
+    params = f"{_hasher.time_cost}/{_hasher.memory_cost}/{_hasher.parallelism}"
+    if params not in _dummy_hashes:
+        _dummy_hashes[params] = _hasher.hash("no such account, no such password")
+    return _dummy_hashes[params]
+
+
 def check_password(sessions: sessionmaker[Session], email: str, password: str) -> Member | None:
     """The active account ``email`` if ``password`` is its password, else ``None``. Rehashes
     the password when the argon2 parameters have been raised since it was set."""
@@ -132,7 +141,7 @@ def check_password(sessions: sessionmaker[Session], email: str, password: str) -
         row = session.scalar(select(Staff).options(selectinload(Staff.centres))
                              .where(Staff.email == email.strip().lower(), Staff.active.is_(True)))
         try:
-            _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
+            _hasher.verify(row.password_hash if row else _dummy_hash(), password)
         except (VerificationError, InvalidHashError):
             return None
         if row is None:

@@ -164,7 +164,8 @@ def _error(error):
 @bp.errorhandler(429)
 def _throttled(error):
     limit = current_app.extensions[LIMITER].current_limit
-    seconds = max(0, limit.reset_at - time.time()) if limit else 15 * 60
+    # The limits library rounds reset_at up to a whole second: never promise more than the window.
+    seconds = min(max(0, limit.reset_at - time.time()), limit.limit.get_expiry()) if limit else 15 * 60
     log.warning("staff login throttled from %s", client_address())
     page = render_template("staff/throttled.html", minutes=max(1, math.ceil(seconds / 60)))
     return page, 429, {"Retry-After": str(math.ceil(seconds))}
