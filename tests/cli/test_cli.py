@@ -44,3 +44,25 @@ def test_simulate_dials_the_service_in_the_terminal(rt, settings, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "Thusong Service Centres" in result.output  # the first screen
     assert "Nearest to Soweto" in result.output and "Maponya Mall Thusong" in result.output
+
+
+def test_every_command_in_the_table_is_listed_and_loads():
+    from gateway.cli import COMMANDS as TABLE
+
+    listed = CliRunner().invoke(main, ["--help"]).output
+    for name in TABLE:
+        assert f"  {name} " in listed, name
+    assert {a[0] for a in COMMANDS if a} == set(TABLE)  # the --help walk above covers each
+
+
+def test_a_worker_does_not_import_the_web_app_or_the_other_commands():
+    """Workers start on every deploy and in many tests: importing Flask, gunicorn and the
+    staff pages cost each one about a second of CPU before its first job."""
+    import subprocess
+    import sys
+
+    probe = ("import sys, gateway.cli.worker; print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in "
+             "('flask', 'gunicorn', 'werkzeug', 'flask_login', 'flask_wtf') or m.startswith(('gateway.web', "
+             "'gateway.cli.admin', 'gateway.cli.laptop', 'gateway.cli.processes', 'gateway.cli.ops')))))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "", out
