@@ -15,6 +15,8 @@ Kinds:
 - :class:`RedisKey` — one key named after the number (``ussd:p:+2782…``).
 - :class:`RedisScan` — keys of a family (``ussd:s:*``) whose value names the number; a SCAN,
   fine for a rare request (sessions live minutes, so the family is small).
+- :class:`RedisStreamEntries` — entries of one stream whose field equals a value derived from
+  the subject (e.g. a keyed hash of the caller in a stream of hops waiting to be drained).
 
 The citizen row is not deleted but replaced by the opt-out marker (:func:`_leave_marker`):
 the number, ``opted_out`` and when — so bulk never reaches the number again.
@@ -94,12 +96,13 @@ class RedisScan:
 
     def keys(self, r: redis.Redis, subject: Subject) -> list[str]:
         needle = subject.phone.encode()
-        found = []
-        for key in r.scan_iter(match=self.pattern, count=1000):
-            value = r.get(key) if r.type(key) == b"string" else None
-            if value and needle in value:
-                found.append(key.decode())
-        return sorted(found)
+        keys = list(r.scan_iter(match=self.pattern, count=1000))
+        pipe = r.pipeline(transaction=False)
+        for key in keys:
+            pipe.get(key)
+        values = pipe.execute(raise_on_error=False) if keys else []  # a non-string answers an error
+        return sorted(key.decode() for key, value in zip(keys, values, strict=True)
+                      if isinstance(value, bytes) and needle in value)
 
     def find(self, conn: Connection, r: redis.Redis, subject: Subject) -> list[dict]:
         return [_dump_key(r, key) for key in self.keys(r, subject)]
@@ -109,7 +112,32 @@ class RedisScan:
         return r.delete(*keys) if keys else 0
 
 
-Holder = SqlRows | RedisKey | RedisScan
+@dataclass(frozen=True)
+class RedisStreamEntries:
+    """Entries of the stream ``key`` whose ``field`` equals ``value(subject)``; erased by XDEL.
+    The stream is read whole (XRANGE): meant for streams a worker drains, which stay short."""
+
+    name: str
+    key: str
+    field: str
+    value: Callable[[Subject], str]
+
+    def _matching(self, r: redis.Redis, subject: Subject) -> list[tuple[bytes, dict]]:
+        wanted, name = self.value(subject).encode(), self.field.encode()
+        return [(entry_id, fields) for entry_id, fields in r.xrange(self.key) if fields.get(name) == wanted]
+
+    def find(self, conn: Connection, r: redis.Redis, subject: Subject) -> list[dict]:
+        return [{"key": self.key, "id": entry_id.decode(),
+                 "value": {k.decode(): _decoded(v) for k, v in fields.items()}}
+                for entry_id, fields in self._matching(r, subject)]
+
+    def erase(self, conn: Connection, r: redis.Redis, subject: Subject) -> int:
+        ids = [entry_id for entry_id, _fields in self._matching(r, subject)]
+        return r.xdel(self.key, *ids) if ids else 0
+
+
+Holder = SqlRows | RedisKey | RedisScan | RedisStreamEntries
+REDIS_HOLDERS = (RedisKey, RedisScan, RedisStreamEntries)
 
 
 def _plain(value):

@@ -25,7 +25,7 @@ from gateway.phones import to_e164
 from gateway.runtime import Runtime
 from gateway.staff import audit
 from gateway.staff.accounts import Member
-from gateway.staff.holders import HOLDERS, RedisKey, RedisScan, Subject
+from gateway.staff.holders import HOLDERS, REDIS_HOLDERS, Subject
 from gateway.store.models import utcnow
 
 
@@ -44,7 +44,7 @@ def reference(subject: Subject) -> str | None:
 
 
 def _is_redis(holder) -> bool:
-    return isinstance(holder, RedisKey | RedisScan)
+    return isinstance(holder, REDIS_HOLDERS)
 
 
 def export(rt: Runtime, subject: Subject) -> dict:

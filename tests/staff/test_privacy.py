@@ -4,6 +4,8 @@ number, and only admins may make them (issue 11, item 4)."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 
 import pytest
@@ -14,7 +16,7 @@ from gateway.cli import main
 from gateway.sms import consent
 from gateway.staff import audit, privacy
 from gateway.staff import broadcasts as bc
-from gateway.staff.holders import HOLDERS, RedisKey, RedisScan
+from gateway.staff.holders import HOLDERS, REDIS_HOLDERS, RedisStreamEntries
 from gateway.store.models import AuditEvent, Citizen, Message, Subscription
 from tests.fake_at import FakeAT
 from tests.staff.privacy_seeding import (
@@ -41,7 +43,7 @@ def exported_ids(held: dict) -> dict[str, set]:
     found: dict[str, set] = {}
     for name, items in held["holders"].items():
         holder = by_name[name]
-        if isinstance(holder, RedisKey | RedisScan):
+        if isinstance(holder, REDIS_HOLDERS):
             found.setdefault("redis", set()).update(item["key"] for item in items)
         elif items:
             found.setdefault(holder.table.name, set()).update(item["id"] for item in items)
@@ -210,3 +212,19 @@ def test_cli_export_is_json_on_stdout_and_delete_asks_first(everywhere, seeded, 
 def test_cli_refuses_what_is_not_a_number(seeded, settings):
     out = run(settings, "export", "not-a-number")
     assert out.exit_code == 2 and "NUMBER" in out.output
+
+
+def test_a_new_holder_is_one_entry_in_the_registry(rt, monkeypatch):
+    """As the analytics stream will be: hops keyed by an HMAC of the caller, never the number."""
+    def caller(subject) -> str:
+        return hmac.new(b"analytics-key", subject.phone.encode(), hashlib.sha256).hexdigest()
+
+    subject = privacy.subject_of(rt, PHONE)
+    other = privacy.subject_of(rt, OTHER)
+    for who, screen in ((subject, "main"), (other, "main"), (subject, "nearest")):
+        rt.redis.xadd("test:hops", {"caller": caller(who), "screen": screen})
+    monkeypatch.setattr(privacy, "HOLDERS", (*HOLDERS, RedisStreamEntries("hops", "test:hops", "caller", caller)))
+    held = privacy.export(rt, subject)["holders"]["hops"]
+    assert [item["value"]["screen"] for item in held] == ["main", "nearest"]
+    assert privacy.erase(rt, subject)["hops"] == 2
+    assert [f[b"caller"].decode() for _id, f in rt.redis.xrange("test:hops")] == [caller(other)]
