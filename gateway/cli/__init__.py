@@ -4,7 +4,8 @@ included. Click groups in Flask's CLI conventions (``.env`` is read through the 
 Commands by module: :mod:`~gateway.cli.admin` (config, db, centres, staff),
 :mod:`~gateway.cli.worker` (worker), :mod:`~gateway.cli.processes` (web),
 :mod:`~gateway.cli.laptop` (run, simulate), :mod:`~gateway.cli.broadcasts`
-(broadcast send|list|status|cancel), :mod:`~gateway.cli.ops` (status, check, backup, restore);
+(broadcast send|list|status|cancel), :mod:`~gateway.cli.ops` (status, check, backup, restore),
+:mod:`~gateway.cli.privacy` (privacy export|delete);
 :mod:`~gateway.cli.common` holds what they share.
 
 A command's module is imported when that command runs (click's documented lazy group), so
@@ -32,6 +33,7 @@ COMMANDS = {
     "check": "gateway.cli.ops:check",
     "backup": "gateway.cli.ops:backup",
     "restore": "gateway.cli.ops:restore",
+    "privacy": "gateway.cli.privacy:privacy_group",
 }
 
 

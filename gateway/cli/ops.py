@@ -18,7 +18,7 @@ import redis
 from rich.console import Console
 from rich.table import Table
 from rq import Worker
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from config import ConfigError, Settings, load_settings, mask_phone
 from gateway import jobs
@@ -27,12 +27,11 @@ from gateway.cli.common import runtime_for, settings_or_exit
 from gateway.directory.centre_csv import export_centres
 from gateway.runtime import Runtime
 from gateway.sms import credit
+from gateway.sms.backlog import oldest_unsent
 from gateway.store import backup as backups
 from gateway.store.engine import make_engine, revisions
-from gateway.store.models import Broadcast, Message, as_utc
+from gateway.store.models import Broadcast, as_utc
 
-UNSENT_REPLY = ("queued", "sending", "retry", "unknown")
-UNSENT_BULK = ("queued", "sending", "retry", "unknown")
 TOKEN_MIN_LENGTH = 32
 # Words that mark a token copied from an example rather than generated (compared without case
 # or punctuation): "change-me", "your_token_here", "test-webhook-token"…
@@ -90,11 +89,7 @@ def _redis_findings(rt: Runtime) -> list[Finding]:
 def _database_findings(rt: Runtime, reply_age_limit: float) -> list[Finding]:
     now = datetime.now(UTC)
     with rt.sessions() as s:
-        def oldest(queue: str, statuses: tuple[str, ...]):
-            return s.scalar(select(func.min(Message.created_at)).where(
-                Message.direction == "out", Message.queue == queue, Message.status.in_(statuses)))
-
-        reply, bulk = oldest(jobs.QUEUE_REPLIES, UNSENT_REPLY), oldest(jobs.QUEUE_BULK, UNSENT_BULK)
+        reply, bulk = oldest_unsent(s, jobs.QUEUE_REPLIES), oldest_unsent(s, jobs.QUEUE_BULK)
         running = s.execute(select(Broadcast.id, Broadcast.status, Broadcast.target, Broadcast.recipients)
                             .where(Broadcast.status.in_(("sending", "paused"))).order_by(Broadcast.id)).all()
     stuck = reply is not None and (now - as_utc(reply)).total_seconds() > reply_age_limit

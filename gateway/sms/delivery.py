@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 
 from gateway.channels.africastalking import DeliveryReport
+from gateway.metrics import DELIVERY_REPORT_LAG
 from gateway.sms import consent
 from gateway.store.models import Message, PendingDeliveryReport, as_utc, utcnow
 
@@ -58,6 +59,8 @@ def apply_delivery(rt, report: DeliveryReport) -> str:
             outcome = "stored-for-matching"
         else:
             outcome = _apply(row, report.status, report.failure_reason or report.at_status, report.retry_count)
+            if outcome in ("delivered", "failed") and row.attempted_at is not None:
+                DELIVERY_REPORT_LAG.observe(max(0.0, (now - as_utc(row.attempted_at)).total_seconds()))
     if outcome == "stored-for-matching":
         flag_pending_reports(rt)
     if report.opted_out and report.phone:

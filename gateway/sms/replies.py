@@ -19,6 +19,8 @@ from menus.keywords import (
 )
 from menus.render import short_centre_name
 
+HELP_THROTTLE_KEY = "unknown-help:"  # + E.164 number: one short help an hour
+
 
 def answer(rt, phone: str, command, lang: str) -> str | None:
     """The reply text for a command, or None when no reply is due (rate-limited help)."""
@@ -58,7 +60,7 @@ def answer(rt, phone: str, command, lang: str) -> str | None:
             return services_reply(lang, first.name, names)
         return _join(rt, phone, first.id, first.name, lang)
     # unknown: a short help, at most once per number per hour (never a reply storm)
-    if rt.redis.set(f"unknown-help:{phone}", "1", nx=True, ex=3600):
+    if rt.redis.set(HELP_THROTTLE_KEY + phone, "1", nx=True, ex=3600):
         return reply_text("unknown", lang, code=code)
     return None
 

@@ -25,6 +25,7 @@ ACTIONS = (
     "broadcast.created", "broadcast.approved", "broadcast.rejected", "broadcast.sent",
     "broadcast.cancelled",
     "centre.edited", "csv.imported", "csv.exported",
+    "privacy.exported", "privacy.deleted",
 )
 CLI = "cli"  # the actor of commands run with `thusong` on the server
 

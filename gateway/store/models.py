@@ -14,6 +14,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -177,6 +178,8 @@ class Message(Base):
     """
 
     __tablename__ = "messages"
+    # What is still to send, by status and queue, oldest first: read at every /metrics scrape.
+    __table_args__ = (Index("ix_messages_outbox", "status", "queue", "created_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     direction: Mapped[str] = mapped_column(String(3))  # "in" | "out"
     # Inbound keys carry AT's id whole (inbound.inbound_key): room for the prefix and the id.

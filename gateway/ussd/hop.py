@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from config.logging import mask_phone
 from gateway.channels.africastalking import UssdEnd, UssdHop
+from gateway.metrics import USSD_APOLOGIES
 from gateway.store.models import UssdSessionLog
 from gateway.ussd.ports import UssdPorts
 from gateway.ussd.sessions import RESUME_WINDOW, SessionStore, StoredHop
@@ -38,6 +39,7 @@ def answer(rt, hop: UssdHop) -> tuple[str, bool]:
     except Exception:
         # One template for every hop, so an outage is one traceback and then a count.
         log.exception("ussd hop failed (session %s)", hop.session_id, extra=_REPEATS)
+        USSD_APOLOGIES.inc()
         return apology(rt, hop.phone), True
 
 

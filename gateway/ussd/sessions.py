@@ -2,7 +2,8 @@
 
 Two keys, both small JSON:
 - ``ussd:s:<sessionId>`` — the engine state plus the last ``text`` and reply, so a retried hop
-  (same session, same ``text``) gets the same screen without applying the input twice.
+  (same session, same ``text``) gets the same screen without applying the input twice, and the
+  caller's number (so a privacy request finds the live sessions of a number).
   Lives ``SESSION_TTL`` seconds (AT ends sessions after ~2 min).
 - ``ussd:p:<phone>`` — what we keep per number between sessions: the chosen language and the
   last unfinished journey point with its time, for "continue where you left off" within
@@ -19,6 +20,8 @@ import redis
 SESSION_TTL = 300
 PROFILE_TTL = 90 * 24 * 3600
 RESUME_WINDOW = 600
+SESSION_KEY = "ussd:s:"  # + sessionId
+PROFILE_KEY = "ussd:p:"  # + E.164 number
 
 
 @dataclass
@@ -34,29 +37,29 @@ class SessionStore:
         self._r = client
 
     def load(self, session_id: str) -> StoredHop | None:
-        return _hop(self._r.get(f"ussd:s:{session_id}"))
+        return _hop(self._r.get(SESSION_KEY + session_id))
 
     def load_with_profile(self, session_id: str, phone: str) -> tuple[StoredHop | None, dict]:
         """The session and the caller's profile in one round trip (a hop has ~10 s, we want ms)."""
-        raw_hop, raw_profile = self._r.mget(f"ussd:s:{session_id}", f"ussd:p:{phone}")
+        raw_hop, raw_profile = self._r.mget(SESSION_KEY + session_id, PROFILE_KEY + phone)
         return _hop(raw_hop), (json.loads(raw_profile) if raw_profile else {})
 
     def save_with_profile(self, session_id: str, hop: StoredHop, phone: str, profile: dict) -> None:
         """Both keys in one round trip (no MULTI: each key stands alone, and a hop is short)."""
         pipe = self._r.pipeline(transaction=False)
-        pipe.set(f"ussd:s:{session_id}", _hop_json(hop), ex=SESSION_TTL)
-        pipe.set(f"ussd:p:{phone}", json.dumps(profile, separators=(",", ":")), ex=PROFILE_TTL)
+        pipe.set(SESSION_KEY + session_id, _hop_json(hop, phone), ex=SESSION_TTL)
+        pipe.set(PROFILE_KEY + phone, json.dumps(profile, separators=(",", ":")), ex=PROFILE_TTL)
         pipe.execute()
 
     def drop(self, session_id: str) -> None:
-        self._r.delete(f"ussd:s:{session_id}")
+        self._r.delete(SESSION_KEY + session_id)
 
     def profile(self, phone: str) -> dict:
-        raw = self._r.get(f"ussd:p:{phone}")
+        raw = self._r.get(PROFILE_KEY + phone)
         return json.loads(raw) if raw else {}
 
     def save_profile(self, phone: str, profile: dict) -> None:
-        self._r.set(f"ussd:p:{phone}", json.dumps(profile, separators=(",", ":")), ex=PROFILE_TTL)
+        self._r.set(PROFILE_KEY + phone, json.dumps(profile, separators=(",", ":")), ex=PROFILE_TTL)
 
 
 def _hop(raw) -> StoredHop | None:
@@ -66,6 +69,6 @@ def _hop(raw) -> StoredHop | None:
     return StoredHop(data["state"], data["text"], data["reply"], data["end"])
 
 
-def _hop_json(hop: StoredHop) -> str:
-    return json.dumps({"state": hop.state, "text": hop.text, "reply": hop.reply, "end": hop.end},
-                      separators=(",", ":"))
+def _hop_json(hop: StoredHop, phone: str) -> str:
+    return json.dumps({"state": hop.state, "text": hop.text, "reply": hop.reply, "end": hop.end,
+                       "caller": phone}, separators=(",", ":"))

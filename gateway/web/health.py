@@ -9,7 +9,9 @@
   goes on the ``bulk`` queue, never ``replies``, where it would wait in front of a citizen.
 - ``/metrics`` needs the same bearer token whenever one is set (always in production).
   Under gunicorn (``PROMETHEUS_MULTIPROC_DIR`` set) it adds up every worker's values; what
-  the RQ workers know (the pause for credit) is read from Redis at scrape time.
+  the RQ workers know (the pause for credit, queue depths) is read from Redis, and the
+  outbox's backlog and running broadcasts from the database, at scrape time
+  (:mod:`gateway.sms.backlog`: a few index probes).
 
 The token rule: with ``METRICS_TOKEN`` set, a request without a bearer token gets 401 and one
 with a wrong token 403; unset (development only: production requires it), both are open.
@@ -31,9 +33,9 @@ from prometheus_client import (
 )
 
 from gateway import jobs
-from gateway.metrics import SharedState
+from gateway.metrics import BacklogState, SharedState
 from gateway.runtime import Runtime
-from gateway.sms import credit
+from gateway.sms import backlog, credit
 from gateway.web.context import runtime_of
 from gateway.web.tokens import token_matches
 
@@ -125,4 +127,5 @@ def metrics():
     _require_bearer(rt)
     shared = CollectorRegistry(auto_describe=False)
     shared.register(SharedState(lambda: credit.state(rt)))
+    shared.register(BacklogState(lambda: backlog.snapshot(rt)))
     return Response(generate_latest(_registry()) + generate_latest(shared), mimetype=CONTENT_TYPE_LATEST)

@@ -8,7 +8,7 @@ COMMANDS = [
     ["centres", "import"], ["centres", "export"], ["staff"], ["staff", "add"], ["staff", "list"], ["staff", "disable"],
     ["staff", "reset-password"], ["simulate"],
     ["broadcast"], ["broadcast", "send"], ["broadcast", "list"], ["broadcast", "status"], ["broadcast", "cancel"],
-    ["status"], ["check"], ["backup"], ["restore"],
+    ["status"], ["check"], ["backup"], ["restore"], ["privacy"], ["privacy", "export"], ["privacy", "delete"],
 ]
 
 

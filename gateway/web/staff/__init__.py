@@ -6,7 +6,10 @@ adds its views to that blueprint: :mod:`~gateway.web.staff.home`,
 :mod:`~gateway.web.staff.accounts` (admins), :mod:`~gateway.web.staff.audit` (admins),
 :mod:`~gateway.web.staff.centres` (list and edit: clerks their centres; CSV: admins).
 :mod:`~gateway.web.staff.broadcasts` (every role; worded by
-:mod:`~gateway.web.staff.broadcast_text`). The pages work without JavaScript;
+:mod:`~gateway.web.staff.broadcast_text`), :mod:`~gateway.web.staff.privacy` (admins: POPIA
+export and deletion of one number). Citizens' numbers appear on pages only through the ``masked`` filter: the same
+:func:`config.mask_phone` the logs use, so staff see ``+2782****567`` wherever a log would.
+The pages work without JavaScript;
 ``static/staff.js`` only adds the live preview and the progress polling.
 What the pages do is done by :mod:`gateway.staff`; which centres a page may show is
 :func:`gateway.staff.accounts.allowed_centre_ids`.
@@ -16,15 +19,23 @@ from __future__ import annotations
 
 from flask import Flask
 
+from config import mask_phone
 from gateway.runtime import Runtime
-from gateway.web.staff import accounts, audit, broadcasts, centres, home
+from gateway.web.staff import accounts, audit, broadcasts, centres, home, privacy
 from gateway.web.staff.auth import bp, current_member, init_auth, role_required
 
 __all__ = ["bp", "current_member", "register_dashboard", "role_required"]
-PAGES = (accounts, audit, broadcasts, centres, home)  # imported for the routes they add to ``bp``
+PAGES = (accounts, audit, broadcasts, centres, home, privacy)  # imported for the routes they add to ``bp``
 
 
 def register_dashboard(app: Flask, runtime: Runtime) -> None:
     """Register the dashboard on ``app`` with its login and throttle."""
     app.register_blueprint(bp)
+    app.add_template_filter(masked)
     init_auth(app, runtime)
+
+
+def masked(value) -> str:
+    """Jinja filter ``masked``: ``value`` as text with every phone number masked as the logs
+    mask it (``+27821234567`` → ``+2782****567``); None is empty."""
+    return "" if value is None else mask_phone(str(value))

@@ -111,3 +111,17 @@ class ClerkBroadcastForm(BroadcastForm):
 class RejectForm(FlaskForm):
     reason = TextAreaField("Reason (shown to the author)",
                            validators=[DataRequired("Give the author a reason."), Length(max=500)])
+
+
+class PrivacyLookupForm(FlaskForm):
+    """One number; the button pressed (``action``: show, json or delete) says what to do."""
+
+    number = StringField("Phone number", validators=[DataRequired("Type the number."), Length(max=32)])
+
+
+class PrivacyDeleteForm(FlaskForm):
+    """The confirm step of a deletion: the number typed again, nothing carried over."""
+
+    number = StringField("Type the number again to confirm", validators=[DataRequired("Type the number."),
+                                                                        Length(max=32)])
+    confirmed = HiddenField()  # "yes" only from the confirm page (a default would fill a missing one)

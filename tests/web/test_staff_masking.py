@@ -1,0 +1,54 @@
+"""Staff see citizens' numbers masked on every page, as the logs show them (issue 11, item 4):
+one function (``config.mask_phone``) for both, applied by the ``masked`` filter."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from config import mask_phone
+from gateway.staff import audit
+from gateway.staff import broadcasts as bc
+from gateway.store.models import Broadcast, Staff
+from gateway.web.staff import masked
+from tests.fake_at import FakeAT
+from tests.staff.privacy_seeding import FORMS, PHONE, seed_everywhere
+
+ARGUMENT = re.compile(r"<(?:int:)?(\w+)>")
+
+
+@pytest.mark.parametrize("text", [PHONE, f"call {PHONE[1:]} now", "sms from 082 123 4567", None, 27821234567])
+def test_the_filter_is_the_log_masking(text):
+    assert masked(text) == ("" if text is None else mask_phone(str(text)))
+    assert not any(form in masked(text) for form in FORMS)
+
+
+def test_no_staff_page_shows_a_full_number(seeded, app, client, auth):
+    with FakeAT() as fake:
+        centre = seed_everywhere(seeded, client, fake)
+    admin = auth.as_role("admin")
+    # Audit rows may carry what staff typed: a number there is masked on the page too.
+    audit.record(seeded, admin, "csv.imported", target=f"file from {PHONE}", detail={"note": "ring 0821234567"})
+    with seeded.sessions() as s:
+        ids = {"broadcast_id": s.scalar(select(Broadcast.id)), "centre_id": centre,
+               "staff_id": s.scalar(select(Staff.id))}
+    assert bc.get(seeded, ids["broadcast_id"])
+    pages = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith("staff.") and "GET" in rule.methods and rule.endpoint != "staff.login":
+            pages.append(ARGUMENT.sub(lambda m: str(ids[m[1]]), rule.rule))
+    assert len(pages) >= 12
+    # The pages that show a number by design: the privacy look-up (masked) and the audit log.
+    shown = {}
+    for path in pages + ["/staff/audit?action=csv"]:
+        resp = client.get(path)
+        assert resp.status_code == 200, path
+        shown[path] = resp.get_data(as_text=True)
+    looked_up = auth.post("/staff/privacy", {"number": PHONE, "action": "show"}).get_data(as_text=True)
+    shown["POST /staff/privacy"] = looked_up
+    leaks = [path for path, body in shown.items() if any(form in body for form in FORMS)]
+    assert leaks == []
+    assert "+2782****567" in shown["/staff/audit?action=csv"] and "082****567" in shown["/staff/audit?action=csv"]
+    assert "+2782****567" in looked_up
