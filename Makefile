@@ -28,8 +28,10 @@ browser:
 nginx:
 	@test -x /usr/sbin/nginx || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null)
 
+# Bytecode is cached even where the environment says not to: the tests start worker, server
+# and command processes by the hundred, and each would compile the project again.
 test: lint browser nginx
-	$(BIN)/python -m pytest
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest
 
 bench: $(STAMP)
 	$(BIN)/python bench/resolve.py
