@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
+    DateField,
     DateTimeLocalField,
     EmailField,
     FloatField,
@@ -18,6 +19,7 @@ from wtforms import (
     SelectMultipleField,
     StringField,
     TextAreaField,
+    TimeField,
 )
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 
@@ -111,3 +113,15 @@ class ClerkBroadcastForm(BroadcastForm):
 class RejectForm(FlaskForm):
     reason = TextAreaField("Reason (shown to the author)",
                            validators=[DataRequired("Give the author a reason."), Length(max=500)])
+
+
+class VisitForm(FlaskForm):
+    """Register or change a service visit. The centre's choices are the member's centres; the
+    domain checks them again (and the details), and its refusal is shown on the form."""
+
+    centre = SelectField("Centre", coerce=int, validate_choice=False)
+    service = StringField("Service that visits (e.g. SASSA, Home Affairs)",
+                          validators=[DataRequired("Name the service."), Length(max=24)])
+    day = DateField("Day", validators=[DataRequired("Give the day.")])
+    starts = TimeField("From (South African time)", validators=[DataRequired("Give the start time.")])
+    ends = TimeField("Until", validators=[DataRequired("Give the end time.")])
