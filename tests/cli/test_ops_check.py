@@ -87,7 +87,7 @@ def test_a_database_not_at_head_is_named(prod, tmp_path):
     prod.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'old.db'}")
     result = run_check("--offline")
     assert result.exit_code == 1
-    assert "FAIL database: at 0004 — not migrated to head (0010): run `thusong db upgrade`" in result.output
+    assert "FAIL database: at 0004 — not migrated to head (0012): run `thusong db upgrade`" in result.output
 
 
 def test_invalid_settings_fail_before_anything_else(prod):
