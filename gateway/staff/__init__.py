@@ -2,7 +2,8 @@
 (:mod:`~gateway.staff.accounts`), the audit log (:mod:`~gateway.staff.audit`); broadcasts —
 who they go to (:mod:`~gateway.staff.targets`), what they look like and cost
 (:mod:`~gateway.staff.preview`), their life from draft to sent and who may see and act on them
-(:mod:`~gateway.staff.broadcasts`), their progress and start (:mod:`~gateway.staff.progress`).
+(:mod:`~gateway.staff.broadcasts`), their progress and start (:mod:`~gateway.staff.progress`); service visits to centres and the
+notice, reminder and corrections each sends as broadcasts (:mod:`~gateway.staff.visits`).
 Analytics queries and privacy requests join it.
 
 May import: ``ussd``, ``sms``, ``runtime``, ``directory``, ``channels``, ``store``, ``menus``,

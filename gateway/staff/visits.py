@@ -21,7 +21,8 @@ Contract:
   and its reminder stay in force meanwhile): the old version's unsent messages and reminder
   are cancelled, a **correction** goes to everyone already told (``told:ID``), and the new
   version gets its notice (to those not told) and reminder. Cancelling an approved visit
-  cancels its unsent messages and reminder and sends a correction to those told. A visit still
+  cancels its unsent messages and reminder (and a change waiting for approval) and sends a
+  correction to those told. A visit still
   waiting for approval is edited in place and cancelled silently: nobody was told.
 - Every change to what citizens see calls :meth:`Directory.changed`, so USSD and SMS show it
   within a second. The web layer writes the audit rows.
@@ -270,6 +271,9 @@ def cancel(rt, actor: Actor, visit_id: int) -> Visit:
     with rt.sessions.begin() as s:
         moved = s.execute(update(Visit).where(Visit.id == visit_id, Visit.status.in_(OPEN))
                           .values(status="cancelled", updated_at=utcnow())).rowcount
+        # A change waiting for approval would change a visit that no longer takes place.
+        s.execute(update(Visit).where(Visit.replaces_id == visit_id, Visit.status == "pending_approval")
+                  .values(status="cancelled", updated_at=utcnow()))
     if not moved:
         raise WrongState(f"visit {visit_id} is {get(rt, visit_id).status}: it cannot be cancelled")
     if row.status == "approved":

@@ -239,3 +239,13 @@ def test_clerks_work_only_for_their_centres_and_never_approve(town, people):
 def test_bad_details_are_refused_saying_why(town, service, day, starts, ends, says):
     with pytest.raises(visits.VisitError, match=says):
         visits.check(town, service, day, starts, ends)
+
+
+def test_cancelling_a_visit_drops_the_change_waiting_for_approval(town, people):
+    first = visits.create(town, people["approver"], centre_id(town, "Soweto"), sassa(town))
+    change = visits.edit(town, people["clerk"], first.id, sassa(town, starts=time(10)))
+    visits.cancel(town, people["clerk"], first.id)
+    assert visits.get(town, change.id).status == "cancelled"
+    with pytest.raises(visits.WrongState):
+        visits.approve(town, people["approver"], change.id)
+    assert not visits.messages_of(town, change.id)
