@@ -265,7 +265,10 @@ def fan_out(rt, broadcast_id: int, chunk: int = FAN_OUT_CHUNK) -> int:
     """Write the outbox rows (worker job; safe to run again). Returns rows written now."""
     row = get(rt, broadcast_id)
     if row.status == "scheduled":
-        row = _move(rt, broadcast_id, "start")
+        try:
+            row = _move(rt, broadcast_id, "start")
+        except WrongState:  # another copy of this job started it first: go on, rows are keyed
+            row = get(rt, broadcast_id)
     if row.status not in ("sending", "paused") or row.fanned_out_at is not None:
         return 0
     with rt.sessions() as s:
