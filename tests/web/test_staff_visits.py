@@ -89,6 +89,8 @@ def test_change_and_cancel_through_the_pages_are_audited(towns, seeded, client, 
     register(auth, towns["soweto"])
     first = only_visit(seeded)
     assert first.status == "approved"  # an admin's visit needs nobody else
+    form = client.get(f"/staff/visits/{first.id}/edit").get_data(as_text=True)
+    assert "Maponya Mall" in form and 'value="SASSA"' in form and "those told get a" in form
     response = register(auth, towns["soweto"], path=f"/staff/visits/{first.id}/edit", starts="10:00")
     assert response.status_code == 302
     assert visits.get(seeded, first.id).status == "replaced"
