@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from menus.render import short_centre_name
+from menus.visits import coming_up_line
 
 ACTIONS: dict[str, Callable] = {}
 PROVIDERS: dict[str, Callable] = {}
@@ -230,12 +231,14 @@ def centre_details(ctx) -> str:
         return ctx.t("centre.gone")
     unknown = ctx.t("centre.unknown")
     where = place_line(d) or unknown
-    return "\n".join([
+    lines = [
         short_centre_name(d.name),
         f"{ctx.t('centre.address')}: {where}",
         f"{ctx.t('centre.hours')}: {d.hours or ctx.t('centre.hours_default')}",
         f"{ctx.t('centre.phone')}: {d.phone or unknown}",
-    ])
+    ]
+    coming = coming_up_line(d.coming_up, ctx.lang)  # paginated with the rest: never over a screen
+    return "\n".join([*lines, coming] if coming else lines)
 
 
 @renderer

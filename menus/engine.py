@@ -26,6 +26,7 @@ from menus.render import (
     short_centre_name,
 )
 from menus.screens import nav_lines
+from menus.visits import coming_up_line
 
 MAX_BAD = 3
 MAX_STACK = 12
@@ -235,7 +236,8 @@ def centre_sms_text(details, lang: str) -> str:
     if details.services_by_block:
         names = [n for _block, items in details.services_by_block for n in items]
         lines.append(f"{cats.text(lang, 'centre.services_label')}: {', '.join(names)}")
-    return "\n".join(lines)
+    coming = coming_up_line(details.coming_up, lang)
+    return "\n".join([*lines, coming] if coming else lines)
 
 
 def subscription_sms_text(centre_name: str, subscribed: bool, lang: str) -> str:

@@ -23,6 +23,7 @@ from menus.catalogue import LANGUAGES, Catalogues, load_yaml
 from menus.render import short_centre_name
 from menus.segments import measure
 from menus.text import fold
+from menus.visits import coming_up_line
 
 KEYWORDS = Path(__file__).with_name("keywords.yaml")
 ACTIONS = ("nearest", "services", "help", "join", "stop", "start", "lang")
@@ -129,13 +130,23 @@ def welcome_back(lang: str, confirmation: str) -> str:
 
 
 def nearest_reply(lang: str, place: str, centres: list[dict]) -> str:
-    """'Nearest to Soweto: 1) …' within two SMS segments; drops the farthest centres (never the
-    first) to fit. Names are the short forms the USSD screens use ("Orange Farm Thusong", not
-    "… Service Centre (launched 2006 as Orange Farm MPCC)"): every segment is paid for.
-    ``centres``: dicts with name, town, phone, distance_km."""
+    """'Nearest to Soweto: 1) …' within two SMS segments. Names are the short forms the USSD
+    screens use ("Orange Farm Thusong", not "… Service Centre (launched 2006 as Orange Farm
+    MPCC)"): every segment is paid for. ``centres``: dicts with name, town, phone,
+    distance_km and optionally ``coming_up`` (service visits, soonest first), shown under
+    the centre as "Coming up: SASSA Tue 3 Dec 09:00-14:00".
+
+    To fit, the farthest centres' visits go first, then the farthest centres (never the
+    first); the nearest centre's visit is kept over the third centre."""
     cats = _cats()
-    for count in range(len(centres), 0, -1):
-        lines = [cats.text(lang, "sms.nearest_title", place=place)]
+    title = cats.text(lang, "sms.nearest_title", place=place)
+    n = len(centres)
+    # (centres shown, how many of them show their visit), most complete first; every count
+    # with a visit on the nearest centre before any without one.
+    tries = [(count, shown) for count in range(n, 0, -1) for shown in range(count, 0, -1)]
+    tries += [(count, 0) for count in range(n, 0, -1)]
+    for count, shown in tries:
+        lines = [title]
         for i, c in enumerate(centres[:count], 1):
             name = short_centre_name(c["name"])
             km = c.get("distance_km")
@@ -143,11 +154,16 @@ def nearest_reply(lang: str, place: str, centres: list[dict]) -> str:
             town = f", {c['town']}" if c.get("town") and c["town"].lower() not in name.lower() else ""
             phone = f", {cats.text(lang, 'centre.phone')} {c['phone']}" if c.get("phone") else ""
             lines.append(f"{i}) {name}{town}{dist}{phone}")
+            coming = coming_up_line(c.get("coming_up") or (), lang, limit=1) if i <= shown else ""
+            if coming:
+                lines.append(coming)
+        if shown and not any(c.get("coming_up") for c in centres[:shown]):
+            continue  # the same text as the try without visits
         lines.append(cats.text(lang, "sms.nearest_more"))
         text = "\n".join(lines)
         if measure(text).segments <= REPLY_SEGMENTS:
             return text
-    return cats.text(lang, "sms.nearest_title", place=place) + " " + short_centre_name(centres[0]["name"])[:100]
+    return title + " " + short_centre_name(centres[0]["name"])[:100]
 
 
 def services_reply(lang: str, centre_name: str, services: list[str]) -> str:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, time
 from typing import Protocol
 
 
@@ -24,6 +25,16 @@ class CentreSummary:
 
 
 @dataclass(frozen=True)
+class Visit:
+    """A service's visit to a centre, as citizens are told of it (local day and times)."""
+
+    service: str
+    day: date
+    starts: time
+    ends: time
+
+
+@dataclass(frozen=True)
 class CentreDetails:
     id: int
     name: str
@@ -34,6 +45,7 @@ class CentreDetails:
     municipality: str | None
     province: str | None
     services_by_block: list[tuple[str, list[str]]] = field(default_factory=list)
+    coming_up: tuple[Visit, ...] = ()  # approved visits still to come, soonest first
 
 
 class DirectoryPorts(Protocol):

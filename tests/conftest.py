@@ -28,6 +28,7 @@ from gateway.store.models import (
     Staff,
     Subscription,
     UssdSessionLog,
+    Visit,
     centre_services,
     staff_centres,
 )
@@ -139,6 +140,7 @@ def clean_database(rt) -> None:
     with rt.sessions.begin() as session:
         session.execute(delete(AuditEvent))
         session.execute(delete(staff_centres))
+        session.execute(delete(Visit))
         for table in (Message, PendingDeliveryReport, Broadcast, Subscription, Citizen, Staff, Feedback, UssdSessionLog):
             session.execute(delete(table))
         session.execute(delete(centre_services))

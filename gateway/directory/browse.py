@@ -10,12 +10,15 @@ the snapshot (inactive, or added since) is read from the database.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
+from gateway.clock import SAST
 from gateway.directory.hours import compact, week_of
+from gateway.directory.visits import still_coming, upcoming_by_centre
 from gateway.store.models import Centre, Service
 from menus.ports import CentreDetails, CentreSummary, Named
 
@@ -30,9 +33,10 @@ class _Snapshot:
     services: list[Named] = field(default_factory=list)
 
 
-def centre_details(c: Centre) -> CentreDetails:
+def centre_details(c: Centre, coming_up=()) -> CentreDetails:
     """A centre row (services, blocks, province and municipality loaded) as plain data; hours
-    as the compact week (the old free text while no day is recorded)."""
+    as the compact week (the old free text while no day is recorded); ``coming_up``: its
+    approved visits still to come."""
     blocks: dict[int, tuple[str, list[str]]] = {}
     for svc in sorted(c.services, key=lambda x: (x.block.number, x.id)):
         blocks.setdefault(svc.block.number, (svc.block.name, []))[1].append(svc.name)
@@ -40,7 +44,7 @@ def centre_details(c: Centre) -> CentreDetails:
         id=c.id, name=c.name, address=c.address, hours=compact(week_of(c)) or c.hours, phone=c.phone, town=c.town,
         municipality=c.municipality.name if c.municipality else None,
         province=c.province.name if c.province else None,
-        services_by_block=[blocks[k] for k in sorted(blocks)],
+        services_by_block=[blocks[k] for k in sorted(blocks)], coming_up=tuple(coming_up),
     )
 
 
@@ -66,13 +70,14 @@ class Browse:
         snap = _Snapshot(version)
         with self._sessions() as s:
             rows = s.scalars(select(Centre).where(Centre.active.is_(True)).options(*_with_everything())).all()
+            visits = upcoming_by_centre(s, _yesterday())  # readers drop what is over by their clock
             snap.services.extend(Named(r.id, r.name, r.code)
                                  for r in s.execute(select(Service.id, Service.name, Service.code)
                                                     .order_by(Service.id)))
             provinces: dict[int, str] = {}
             municipalities: dict[int, dict[int, str]] = {}
             for c in sorted(rows, key=lambda c: c.name):
-                snap.details[c.id] = centre_details(c)
+                snap.details[c.id] = centre_details(c, visits.get(c.id, ()))
                 if c.province_id is None:
                     continue
                 provinces[c.province_id] = c.province.name
@@ -106,4 +111,18 @@ class Browse:
             return found
         with self._sessions() as s:
             c = s.scalar(select(Centre).where(Centre.id == centre_id).options(*_with_everything()))
-            return centre_details(c) if c is not None else None
+            if c is None:
+                return None
+            return centre_details(c, upcoming_by_centre(s, _yesterday(), [centre_id]).get(centre_id, ()))
+
+
+def _yesterday():
+    """The snapshot's lower bound for visits: a day of slack for clocks and time zones."""
+    return (datetime.now(SAST) - timedelta(days=1)).date()
+
+
+def with_visits_at(details: CentreDetails | None, now_local: datetime) -> CentreDetails | None:
+    """``details`` keeping only the visits not over at ``now_local``."""
+    if details is None or not details.coming_up:
+        return details
+    return replace(details, coming_up=still_coming(details.coming_up, now_local))

@@ -9,6 +9,7 @@ an unknown keyword gets a short help at most once an hour per number). Consent c
 
 from __future__ import annotations
 
+from gateway.directory.browse import with_visits_at
 from gateway.sms import consent, optout
 from menus.keywords import (
     language_from_name,
@@ -50,8 +51,10 @@ def answer(rt, phone: str, command, lang: str) -> str | None:
         if result is None or not result.centres:
             return reply_text("not_found", lang, place=arg[:40])
         if action == "nearest":
+            now = rt.clock.local()
             centres = [{"name": n.centre.name, "town": n.centre.town, "phone": n.centre.phone,
-                        "distance_km": n.distance_km} for n in result.centres]
+                        "distance_km": n.distance_km, "coming_up": _coming_up(rt, n.centre.id, now)}
+                       for n in result.centres]
             return nearest_reply(lang, result.place.name, centres)
         first = result.centres[0].centre
         if action == "services":
@@ -63,6 +66,12 @@ def answer(rt, phone: str, command, lang: str) -> str | None:
     if rt.redis.set(HELP_THROTTLE_KEY + phone, "1", nx=True, ex=3600):
         return reply_text("unknown", lang, code=code)
     return None
+
+
+def _coming_up(rt, centre_id: int, now) -> tuple:
+    """The centre's service visits still to come (from the browse snapshot: no SQL)."""
+    details = with_visits_at(rt.browse.centre(centre_id), now)
+    return details.coming_up if details else ()
 
 
 def _join(rt, phone: str, centre_id: int, centre_name: str, lang: str) -> str:

@@ -24,6 +24,7 @@ ACTIONS = (
     "staff.added", "staff.disabled", "staff.enabled", "staff.password_reset", "staff.changed",
     "broadcast.created", "broadcast.approved", "broadcast.rejected", "broadcast.sent",
     "broadcast.cancelled",
+    "visit.created", "visit.approved", "visit.rejected", "visit.edited", "visit.cancelled",
     "centre.edited", "csv.imported", "csv.exported",
     "privacy.exported", "privacy.deleted",
 )

@@ -24,6 +24,7 @@ Contract:
   that moment.
 - :func:`fan_out` (a worker job) writes one outbox row per recipient in chunks, each its own
   transaction, under the key ``bc:<id>:<phone>``: re-running it writes only what is missing.
+- :func:`issue` stores and schedules one approved elsewhere (a service visit's messages).
 - :func:`cancel` stops what has not left: waiting rows become ``skipped`` (``Cancelled``).
 - :func:`progress`: queued / sent / delivered / failed / opted-out / cancelled counts;
   :func:`failures` the reasons rows did not go; :func:`start_of` when a broadcast will start
@@ -196,6 +197,23 @@ def create(rt, actor: Actor, target_spec: str, text: str, language: str | None =
     return row
 
 
+def issue(rt, target_spec: str, text: str, *, author_id: int | None, approved_by: int | None,
+          at: datetime | None = None, visit_id: int | None = None) -> Broadcast:
+    """A broadcast whose words and audience were approved elsewhere (a service visit's notice,
+    reminder or correction: :mod:`gateway.staff.visits` checks the scope and the two-person
+    rule on the visit): stored, approved and scheduled at once — at ``at`` or the next
+    quiet-hours window — and from there the same as any other broadcast."""
+    target = parse(target_spec)
+    with rt.sessions.begin() as s:
+        count = count_recipients(s, target)
+        row = Broadcast(author_id=author_id, target=str(target), language=None, text=text.strip(),
+                        full_text=full_text(rt.settings, text, None), status="draft", scheduled_at=utc(at),
+                        recipients=count, visit_id=visit_id)
+        s.add(row)
+    _move(rt, row.id, "approve", approved_by=approved_by)
+    return _schedule(rt, row.id)
+
+
 def needs_approval(rt, author: Actor) -> bool:
     return rt.settings.broadcast_approval and author.role == "clerk"
 
@@ -247,7 +265,10 @@ def fan_out(rt, broadcast_id: int, chunk: int = FAN_OUT_CHUNK) -> int:
     """Write the outbox rows (worker job; safe to run again). Returns rows written now."""
     row = get(rt, broadcast_id)
     if row.status == "scheduled":
-        row = _move(rt, broadcast_id, "start")
+        try:
+            row = _move(rt, broadcast_id, "start")
+        except WrongState:  # another copy of this job started it first: go on, rows are keyed
+            row = get(rt, broadcast_id)
     if row.status not in ("sending", "paused") or row.fanned_out_at is not None:
         return 0
     with rt.sessions() as s:

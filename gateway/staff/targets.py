@@ -1,6 +1,9 @@
 """Who a broadcast goes to: ``all``, ``province:NAME``, ``municipality:NAME``,
 ``centre:ID[,ID…]`` or ``service:CODE`` (subscribers of centres offering that Six-Block
-service), optionally narrowed to one language.
+service), optionally narrowed to one language. A service visit's messages have two more:
+``visit:ID`` (the visit centre's subscribers not yet told of an earlier version of it: its
+notice) and ``told:ID`` (everyone its messages, or those of the versions it replaced, may
+have reached — sent, delivered or in flight: its correction).
 
 Contract: :func:`parse` checks the syntax only; :func:`named_centres` gives the ids a
 ``centre:`` target names (what a clerk's scope is checked against); :func:`centre_ids` looks
@@ -20,17 +23,23 @@ from sqlalchemy.orm import Session
 
 from gateway.directory.catalogue import PROVINCES
 from gateway.store.models import (
+    Broadcast,
     Centre,
     Citizen,
+    Message,
     Municipality,
     Province,
     Service,
     Subscription,
+    Visit,
     centre_services,
 )
 from menus.catalogue import LANGUAGES
 
-KINDS = ("all", "province", "municipality", "centre", "service")
+KINDS = ("all", "province", "municipality", "centre", "service", "visit", "told")
+VISIT_KINDS = ("visit", "told")
+# An outbox row in one of these may have reached the phone: its owner counts as told.
+TOLD = ("sending", "sent", "delivered", "simulated", "unknown")
 
 
 class TargetError(ValueError):
@@ -52,7 +61,7 @@ def parse(spec: str) -> Target:
     kind, value = kind.strip().lower(), value.strip()
     if kind not in KINDS:
         raise TargetError(f"unknown target {spec!r}: use all, province:NAME, municipality:NAME, "
-                          "centre:ID[,ID] or service:CODE")
+                          "centre:ID[,ID], service:CODE, visit:ID or told:ID")
     if kind == "all":
         if value:
             raise TargetError(f"'all' takes no value, got {spec!r}")
@@ -64,6 +73,10 @@ def parse(spec: str) -> Target:
         if not all(x.isdigit() for x in ids):
             raise TargetError(f"centre: expected numeric ids separated by commas, got {value!r}")
         value = ",".join(str(int(x)) for x in dict.fromkeys(ids))
+    if kind in VISIT_KINDS:
+        if not value.isdigit():
+            raise TargetError(f"{kind}: expects a visit id, got {value!r}")
+        value = str(int(value))
     return Target(kind, value)
 
 
@@ -75,7 +88,8 @@ def named_centres(target: Target) -> frozenset[int] | None:
     return frozenset(int(x) for x in target.value.split(","))
 
 
-_EXAMPLE = {"province": "Gauteng", "municipality": "City of Johannesburg", "centre": "12", "service": "grants"}
+_EXAMPLE = {"province": "Gauteng", "municipality": "City of Johannesburg", "centre": "12", "service": "grants",
+            "visit": "3", "told": "3"}
 
 
 def check_language(code: str | None) -> str | None:
@@ -88,6 +102,8 @@ def centre_ids(session: Session, target: Target) -> list[int] | None:
     """The matching centres' ids (None: every centre). Raises :class:`TargetError`."""
     if target.kind == "all":
         return None
+    if target.kind in VISIT_KINDS:
+        return [_visit(session, target).centre_id]
     if target.kind == "province":
         wanted = _province_name(target.value)
         names = list(session.scalars(select(Province.name).order_by(Province.name)))
@@ -146,12 +162,51 @@ def _recipients_query(ids: list[int] | None, language: str | None):
     return q.distinct()
 
 
+def versions(session: Session, visit_id: int) -> list[int]:
+    """``visit_id`` and the ids of the versions it replaced, newest first."""
+    chain: list[int] = []
+    current: int | None = visit_id
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = session.scalar(select(Visit.replaces_id).where(Visit.id == current))
+    return chain
+
+
+def _visit(session: Session, target: Target) -> Visit:
+    row = session.get(Visit, int(target.value))
+    if row is None:
+        raise TargetError(f"no visit with id {target.value}")
+    return row
+
+
+def told_query(visit_ids: list[int], language: str | None = None):
+    """The numbers a message of these visits may have reached, still opted in."""
+    sent = (select(Message.phone).join(Broadcast, Broadcast.id == Message.broadcast_id)
+            .where(Broadcast.visit_id.in_(visit_ids), Message.status.in_(TOLD)))
+    q = select(Citizen.phone).where(Citizen.phone.in_(sent), Citizen.opted_out.is_(False))
+    if language:
+        q = q.where(Citizen.language == language)
+    return q.distinct()
+
+
+def _query(session: Session, target: Target, language: str | None):
+    if target.kind == "told":
+        _visit(session, target)
+        return told_query(versions(session, int(target.value)), language)
+    if target.kind == "visit":
+        row = _visit(session, target)
+        q = _recipients_query([row.centre_id], language)
+        earlier = versions(session, row.id)[1:]
+        return q.where(Citizen.phone.not_in(told_query(earlier))) if earlier else q
+    return _recipients_query(centre_ids(session, target), language)
+
+
 def recipients(session: Session, target: Target, language: str | None = None) -> list[str]:
     """Numbers the broadcast goes to, in a stable order (fan-out writes them in chunks)."""
-    q = _recipients_query(centre_ids(session, target), language)
+    q = _query(session, target, language)
     return list(session.scalars(q.order_by(Citizen.phone)))
 
 
 def count_recipients(session: Session, target: Target, language: str | None = None) -> int:
-    q = _recipients_query(centre_ids(session, target), language)
+    q = _query(session, target, language)
     return session.scalar(select(func.count()).select_from(q.subquery())) or 0

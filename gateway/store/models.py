@@ -6,11 +6,12 @@ written before anything is sent; that row, not the queue, is what makes sending 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import (
     Boolean,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    Time,
     UniqueConstraint,
     insert,
 )
@@ -300,6 +302,35 @@ class Broadcast(Base):
     rejected_reason: Mapped[str | None] = mapped_column(Text)
     recipients: Mapped[int | None] = mapped_column(Integer)  # after opt-outs when composed; rows written at fan-out
     fanned_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The service visit this broadcast announces, reminds of or corrects (None: written by
+    # staff). No foreign key, as for the outbox: the messages outlive what produced them.
+    visit_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+VISIT_STATES = ("pending_approval", "approved", "rejected", "cancelled", "replaced")
+
+
+class Visit(Base):
+    """A service's visit to a centre ("SASSA at Kagiso Thusong, Tue 3 Dec, 09:00-14:00"): a
+    directory fact USSD and SMS show while it is ``approved`` and still to come. ``day`` and
+    the times are South African local time. An edit of an approved visit is a new row that
+    ``replaces`` it: the old one stays in force (and keeps its reminder) until the edit is
+    approved, then becomes ``replaced``."""
+
+    __tablename__ = "visits"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    centre_id: Mapped[int] = mapped_column(ForeignKey("centres.id", ondelete="CASCADE"), index=True)
+    service: Mapped[str] = mapped_column(String(40))
+    day: Mapped[date] = mapped_column(Date, index=True)
+    starts: Mapped[time] = mapped_column(Time)
+    ends: Mapped[time] = mapped_column(Time)
+    status: Mapped[str] = mapped_column(String(20), index=True, default="pending_approval")
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id", ondelete="SET NULL"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    approved_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    rejected_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 

@@ -12,6 +12,7 @@ import unicodedata
 
 from sqlalchemy import bindparam, func, select
 
+from gateway.directory.browse import with_visits_at
 from gateway.sms import consent, optout
 from gateway.sms.outbox import queue_sms
 from gateway.store.models import Centre, Citizen, Feedback, Service, Subscription
@@ -65,7 +66,7 @@ class UssdPorts:
         return self.rt.browse.centres_in(province_id, municipality_id)
 
     def centre(self, centre_id: int) -> CentreDetails | None:
-        return self.rt.browse.centre(centre_id)
+        return with_visits_at(self.rt.browse.centre(centre_id), self.rt.clock.local())
 
     def nearest(self, place_text: str, limit: int = 3) -> tuple[str | None, list[CentreSummary]]:
         result = self.rt.directory.nearest(place_text, limit)

@@ -345,3 +345,16 @@ def test_a_lost_fan_out_is_restarted_by_the_sweeper(town):
             status="sending", updated_at=datetime.now(UTC) - timedelta(hours=1)))
     assert sweeper.sweep(town)["fan_outs_restarted"] == 1
     assert [j.func_name for j in town.queue(jobs.QUEUE_BULK).jobs] == [jobs.FAN_OUT]
+
+
+def test_a_duplicate_fan_out_that_loses_the_race_to_start_it_still_writes_each_row_once(town, monkeypatch):
+    # Queues deliver at least once and the sweeper may queue a fan-out again: two copies of the
+    # job can both read 'scheduled', and only one can move it to 'sending'.
+    row = bc.submit(town, bc.CLI, bc.create(town, bc.CLI, "all", "Hello").id)
+    stale = bc.get(town, row.id)
+    bc._move(town, row.id, "start")  # the other copy won
+    real_get, first = bc.get, iter([stale])
+    monkeypatch.setattr(bc, "get", lambda rt, i: next(first, None) or real_get(rt, i))
+    assert bc.fan_out(town, row.id) == 6
+    assert bc.fan_out(town, row.id) == 0
+    assert bc.progress(town, row.id)["total"] == 6

@@ -6,8 +6,9 @@ adds its views to that blueprint: :mod:`~gateway.web.staff.home`,
 :mod:`~gateway.web.staff.accounts` (admins), :mod:`~gateway.web.staff.audit` (admins),
 :mod:`~gateway.web.staff.centres` (list and edit: clerks their centres; CSV: admins).
 :mod:`~gateway.web.staff.broadcasts` (every role; worded by
-:mod:`~gateway.web.staff.broadcast_text`), :mod:`~gateway.web.staff.privacy` (admins: POPIA
-export and deletion of one number). Citizens' numbers appear on pages only through the ``masked`` filter: the same
+:mod:`~gateway.web.staff.broadcast_text`), :mod:`~gateway.web.staff.visits` (service visits,
+every role), :mod:`~gateway.web.staff.privacy` (admins: POPIA export and deletion of one number).
+Citizens' numbers appear on pages only through the ``masked`` filter: the same
 :func:`config.mask_phone` the logs use, so staff see ``+2782****567`` wherever a log would.
 The pages work without JavaScript;
 ``static/staff.js`` only adds the live preview and the progress polling.
@@ -21,11 +22,11 @@ from flask import Flask
 
 from config import mask_phone
 from gateway.runtime import Runtime
-from gateway.web.staff import accounts, audit, broadcasts, centres, home, privacy
+from gateway.web.staff import accounts, audit, broadcasts, centres, home, privacy, visits
 from gateway.web.staff.auth import bp, current_member, init_auth, role_required
 
 __all__ = ["bp", "current_member", "register_dashboard", "role_required"]
-PAGES = (accounts, audit, broadcasts, centres, home, privacy)  # imported for the routes they add to ``bp``
+PAGES = (accounts, audit, broadcasts, centres, home, privacy, visits)  # imported for the routes they add to ``bp``
 
 
 def register_dashboard(app: Flask, runtime: Runtime) -> None:

@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
+    DateField,
     DateTimeLocalField,
     EmailField,
     FloatField,
@@ -18,6 +19,7 @@ from wtforms import (
     SelectMultipleField,
     StringField,
     TextAreaField,
+    TimeField,
 )
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 
@@ -125,3 +127,15 @@ class PrivacyDeleteForm(FlaskForm):
     number = StringField("Type the number again to confirm", validators=[DataRequired("Type the number."),
                                                                         Length(max=32)])
     confirmed = HiddenField()  # "yes" only from the confirm page (a default would fill a missing one)
+
+
+class VisitForm(FlaskForm):
+    """Register or change a service visit. The centre's choices are the member's centres; the
+    domain checks them again (and the details), and its refusal is shown on the form."""
+
+    centre = SelectField("Centre", coerce=int, validate_choice=False)
+    service = StringField("Service that visits (e.g. SASSA, Home Affairs)",
+                          validators=[DataRequired("Name the service."), Length(max=24)])
+    day = DateField("Day", validators=[DataRequired("Give the day.")])
+    starts = TimeField("From (South African time)", validators=[DataRequired("Give the start time.")])
+    ends = TimeField("Until", validators=[DataRequired("Give the end time.")])
