@@ -4,12 +4,13 @@ one function (``config.mask_phone``) for both, applied by the ``masked`` filter.
 from __future__ import annotations
 
 import re
+from datetime import date, time, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from config import mask_phone
-from gateway.staff import audit
+from gateway.staff import audit, visits
 from gateway.staff import broadcasts as bc
 from gateway.store.models import Broadcast, Staff
 from gateway.web.staff import masked
@@ -34,6 +35,8 @@ def test_no_staff_page_shows_a_full_number(seeded, app, client, auth):
     with seeded.sessions() as s:
         ids = {"broadcast_id": s.scalar(select(Broadcast.id)), "centre_id": centre,
                "staff_id": s.scalar(select(Staff.id))}
+    details = visits.check(seeded, "SASSA", date.today() + timedelta(days=10), time(9), time(14))
+    ids["visit_id"] = visits.create(seeded, bc.Actor.of(admin), centre, details).id
     assert bc.get(seeded, ids["broadcast_id"])
     pages = []
     for rule in app.url_map.iter_rules():
