@@ -3,6 +3,7 @@ hardened; the environment template names every setting with its help."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from dataclasses import fields
@@ -52,3 +53,11 @@ def test_env_template_names_every_setting_with_its_help():
     for f in fields(Settings):
         assert f"# {f.metadata['help']}\n# {f.name}=" in text, f"{f.name}: help missing or stale"
     assert text == env_template(), "regenerate: thusong config --template > deploy/thusong.env.template"
+
+
+def test_nginx_proxies_to_the_port_the_web_unit_listens_on():
+    """They disagreed (8000 and 5000): every request through nginx was a 502."""
+    upstream = re.search(r"upstream thusong_app \{\s*server ([\d.]+):(\d+);", (ROOT / "deploy/nginx/thusong.conf").read_text())
+    listens = re.search(r"ExecStart=.* web --host ([\d.]+) --port (\d+)", (UNITS / "thusong-web.service").read_text())
+    assert upstream and listens and upstream.groups() == listens.groups(), (upstream and upstream.groups(),
+                                                                            listens and listens.groups())
