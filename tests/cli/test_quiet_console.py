@@ -60,7 +60,7 @@ def _run_console(settings, tmp_path, *flags: str) -> str:
         wait_until(answered, timeout=30)
     finally:
         engine.dispose()
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGTERM)  # as a supervisor stops it (SIGINT is ignored in a background job)
         try:
             proc.wait(20)
         except subprocess.TimeoutExpired:
