@@ -15,6 +15,11 @@ Contract:
   above) within a window (10 s) are collapsed: the first is written in full, the rest counted,
   and one summary line is written when the window closes. A caller may word the summary with
   ``extra={"repeat_summary": "... {n} more in the last {seconds} s ..."}``.
+- Library chatter is DEBUG: INFO records of the loggers in :data:`CHATTER` (RQ's job start and
+  finish lines, the sweep's among them; Alembic's plugin and migration lines; the development
+  server's access log) are written as DEBUG, so at the usual INFO a console shows the events a
+  person cares about (an SMS in or out, a broadcast's progress, an error) and ``LOG_LEVEL=DEBUG``
+  (``thusong run --verbose``) shows everything. Their warnings and errors keep their level.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from typing import TextIO
 import phonenumbers
 
 REPEAT_WINDOW = 10.0
+# Loggers (and their children) whose INFO lines are housekeeping, not events: written as DEBUG.
+CHATTER = ("rq", "alembic", "werkzeug")
 
 # Cheap gate (a few µs for a line without digits in groups): only text with something number-
 # or secret-shaped is searched properly (the matcher costs ~0.3 ms).
@@ -184,6 +191,21 @@ class CollapsingHandler(logging.StreamHandler):
         super().close()
 
 
+class ChatterFilter(logging.Filter):
+    """Writes the INFO records of :data:`CHATTER` loggers as DEBUG, and drops them when the
+    threshold is above DEBUG (the records were made at INFO, so the logger let them through)."""
+
+    def __init__(self, threshold: int):
+        super().__init__()
+        self.threshold = threshold
+        self._prefixes = tuple(name + "." for name in CHATTER)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.INFO and (record.name in CHATTER or record.name.startswith(self._prefixes)):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return record.levelno >= self.threshold
+
+
 def route_to_root(*names: str) -> None:
     """Send loggers that a server set up with handlers of its own (gunicorn's error log names
     the URI of a failed request, token included) through the root handler instead."""
@@ -205,6 +227,7 @@ def configure_logging(level: str = "INFO", json_lines: bool = False, stream: Tex
             handler.close()
     handler = CollapsingHandler(stream, repeat_window)
     handler._thusong = True  # type: ignore[attr-defined]
+    handler.addFilter(ChatterFilter(logging.getLevelName(level.upper())))
     handler.setFormatter(
         JsonFormatter() if json_lines else MaskingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )

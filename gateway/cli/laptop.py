@@ -56,12 +56,17 @@ def seed_if_empty(rt) -> int:
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-def run(host: str, port: int) -> None:
+@click.option("--verbose", is_flag=True,
+              help="Show everything (LOG_LEVEL=DEBUG): RQ's job lines, the housekeeping sweep, Alembic, "
+                   "the access log. Without it: one line per SMS in or out, broadcast progress, errors.")
+def run(host: str, port: int, verbose: bool) -> None:
     """Everything on one laptop: migrate, seed, embedded Redis, web server and a worker."""
     settings = settings_or_exit()
     if settings.is_production:
         raise click.ClickException("`run` is for development; use `web` and `worker` in production")
     settings = _dev_secrets(settings)
+    if verbose:
+        settings = settings.with_(LOG_LEVEL="DEBUG")  # the children read it from their environment
     configure_logging(settings.LOG_LEVEL, settings.LOG_JSON)
     rt = runtime_for(settings)
     children: list[subprocess.Popen] = []

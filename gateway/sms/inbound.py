@@ -49,7 +49,10 @@ def store(rt, sms: InboundSms) -> bool:
             text=sms.text, status="received", at_message_id=sms.at_id, link_id=sms.link_id, sent_to=sms.to,
             network_code=sms.network_code, cost=sms.cost)
     except IntegrityError:
+        log.debug("inbound sms %s: AT sent it again; already stored", sms.at_id)
         return False
+    # The keyword only, not the whole text: enough to follow on a console, little to leak.
+    log.info("sms in from %s: %s", sms.phone, (sms.text.split() or ["(empty)"])[0][:20])
     try:
         kick(rt)
     except Exception:

@@ -207,10 +207,13 @@ def _record(rt, sender, outcomes: list[tuple[list[Message], list | None, SendErr
     accepted: list[dict] = []
     failed: list[dict] = []
     message_ids: list[str] = []
+    told: list[tuple[str, str]] = []  # (number, outcome) of each reply, for the log
     now = utcnow()
     for group, results, exc in outcomes:
         if exc is not None:
             credit.note_error(rt, type(exc).__name__, str(exc))
+            told.extend((r.phone, f"not sent ({type(exc).__name__}, {'retried' if exc.retryable else 'not retried'})")
+                        for r in group)
             if exc.retryable:
                 retry[type(exc).__name__].extend(group)
             elif isinstance(exc, UnknownOutcome):
@@ -224,6 +227,8 @@ def _record(rt, sender, outcomes: list[tuple[list[Message], list | None, SendErr
             if row is None:
                 continue
             values = {"row_id": row.id, "status_code": result.status_code, "cost": result.cost, "updated_at": now}
+            told.append((row.phone, "simulated (no AT credentials)" if sender.simulated and result.accepted
+                         else "sent" if result.accepted else f"not sent (statusCode {result.status_code})"))
             if result.accepted:
                 accepted.append({**values, "status": "simulated" if sender.simulated else "sent",
                                  "at_message_id": result.message_id})
@@ -262,6 +267,11 @@ def _record(rt, sender, outcomes: list[tuple[list[Message], list | None, SendErr
         _retry_later(rt, rows, reason)
     for phone in blacklisted:
         consent.record_opt_out(rt, phone)  # AT's 406: AT has told the citizen already
+    if bulk:
+        bulk_rules.log_progress(rt, {r.broadcast_id for group, _r, _e in outcomes for r in group})
+    else:
+        for phone, outcome in told:  # one line per reply: a person follows each conversation
+            log.info("sms out to %s: %s", phone, outcome)
 
 
 def _set(rt, ids: list[int], **values) -> None:

@@ -3,6 +3,7 @@ hardened; the environment template names every setting with its help."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from dataclasses import fields
@@ -52,3 +53,36 @@ def test_env_template_names_every_setting_with_its_help():
     for f in fields(Settings):
         assert f"# {f.metadata['help']}\n# {f.name}=" in text, f"{f.name}: help missing or stale"
     assert text == env_template(), "regenerate: thusong config --template > deploy/thusong.env.template"
+
+
+def test_nginx_proxies_to_the_port_the_web_unit_listens_on():
+    """They disagreed (8000 and 5000): every request through nginx was a 502."""
+    upstream = re.search(r"upstream thusong_app \{\s*server ([\d.]+):(\d+);", (ROOT / "deploy/nginx/thusong.conf").read_text())
+    listens = re.search(r"ExecStart=.* web --host ([\d.]+) --port (\d+)", (UNITS / "thusong-web.service").read_text())
+    assert upstream and listens and upstream.groups() == listens.groups(), (upstream and upstream.groups(),
+                                                                            listens and listens.groups())
+
+
+RULES = ROOT / "deploy" / "prometheus" / "thusong-alerts.yml"
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed (apt-get install prometheus)")
+def test_alert_rules_pass_promtool():
+    done = subprocess.run(["promtool", "check", "rules", str(RULES)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_every_metric_an_alert_rule_reads_is_on_metrics(client):
+    """A renamed metric would leave its alert silent for ever."""
+    import yaml
+
+    from tests.conftest import TOKEN
+
+    client.post(f"/webhooks/at/ussd?token={TOKEN}", data={  # a labelled counter shows once counted
+        "sessionId": "rules", "serviceCode": "*134*1234#", "phoneNumber": "+27821234567", "text": ""})
+    exposed = client.get("/metrics").get_data(as_text=True)
+    rules = [r for group in yaml.safe_load(RULES.read_text())["groups"] for r in group["rules"]]
+    names = {n for r in rules for n in re.findall(r"\bthusong_\w+", r["expr"])}
+    assert names >= {"thusong_sms_credit_paused", "thusong_ussd_hop_seconds_bucket"}
+    missing = [n for n in sorted(names) if not re.search(rf"^{n}[{{ ]", exposed, re.MULTILINE)]
+    assert not missing, missing

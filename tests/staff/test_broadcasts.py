@@ -358,3 +358,17 @@ def test_a_duplicate_fan_out_that_loses_the_race_to_start_it_still_writes_each_r
     assert bc.fan_out(town, row.id) == 6
     assert bc.fan_out(town, row.id) == 0
     assert bc.progress(town, row.id)["total"] == 6
+
+
+def test_a_broadcast_logs_its_progress_and_its_end_not_a_line_per_message(town):
+    from gateway.sms import bulk
+    from tests.conftest import captured_logs
+
+    row = bc.submit(town, bc.CLI, bc.create(town, bc.CLI, "all", "Water outage Tuesday.").id)
+    bc.fan_out(town, row.id)
+    bulk._last_progress.clear()
+    with captured_logs("INFO") as out:
+        assert sending.send_pending(town, jobs.QUEUE_BULK) == 6
+    lines = [line.split(": ", 1)[1] for line in out.getvalue().splitlines() if "gateway.sms" in line]
+    assert lines == [f"broadcast {row.id} sending: 6 of 6 settled (6 sent, 0 not sent)",
+                     f"broadcast {row.id} finished: 6 of 6 settled (6 sent, 0 not sent)"], out.getvalue()

@@ -37,6 +37,7 @@ def nginx_config(app_port: int, listen_port: int, prefix: Path) -> str:
     site, upstreams = re.subn(r"server 127\.0\.0\.1:8000;", f"server 127.0.0.1:{app_port};", site)
     site, listens = re.subn(r"^\s*listen 80;$", f"    listen 127.0.0.1:{listen_port};", site, flags=re.M)
     site = re.sub(r"^\s*listen \[::\]:80;$", "", site, flags=re.M)  # no IPv6 needed in a test
+    site = site.replace("/var/log/nginx/thusong.access.log", str(prefix / "access.log"))
     assert upstreams == 1 and listens == 1, "deploy/nginx/thusong.conf no longer has the expected shape"
     temp = "\n".join(f"    {kind}_temp_path {prefix / kind};"
                      for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
@@ -138,10 +139,15 @@ def test_slow_clients_block_bare_gunicorn_but_not_gunicorn_behind_nginx(rt, sett
         assert proxied < 1 and proxied_outcome.startswith("200 CON"), (proxied, proxied_outcome)
 
 
-def test_nginx_refuses_an_oversized_body_before_gunicorn_sees_it(rt, settings, tmp_path):
+def test_nginx_refuses_an_oversized_body_and_logs_no_token(rt, settings, tmp_path):
+    """Also: the access log names the path, never the ?token= secret (nginx's default format
+    wrote the whole request line)."""
     with thusong_web(settings, workers=1) as app_port, running_nginx(app_port, tmp_path) as nginx_port:
         with socket.create_connection(("127.0.0.1", nginx_port), timeout=5) as sock:
             sock.sendall(f"POST /webhooks/at/sms?token={TOKEN} HTTP/1.1\r\nHost: x\r\n"
                          f"Content-Type: application/x-www-form-urlencoded\r\n"
                          f"Content-Length: {10 * 1024 * 1024}\r\n\r\n".encode())
             assert sock.recv(64).startswith(b"HTTP/1.1 413")
+        assert http(nginx_port, "POST", f"/webhooks/at/ussd?token={TOKEN}", HOP)[0] == 200
+    logged = (tmp_path / "access.log").read_text()
+    assert '"POST /webhooks/at/ussd HTTP/1.1" 200' in logged and TOKEN not in logged, logged

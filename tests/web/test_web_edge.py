@@ -8,15 +8,16 @@ import dataclasses
 import pytest
 from flask import request
 
+from config import load_settings
+from gateway.web import create_app
 from tests.conftest import TOKEN
+from tests.live import http, serving
 
 PRODUCTION = {"THUSONG_ENV": "production", "METRICS_TOKEN": "metrics-secret"}
 
 
 def app_for(rt, **changes):
     """An app on the session's Redis and database with some settings changed."""
-    from gateway.web import create_app
-
     application = create_app(runtime=dataclasses.replace(rt, settings=rt.settings.with_(**changes)))
     application.config["TESTING"] = True
     return application
@@ -85,6 +86,35 @@ def test_webhook_token_rotation_accepts_each_listed_token(rt, given, status):
                        data={"sessionId": "S1", "serviceCode": "*134*1234#", "phoneNumber": "+27821234567",
                              "networkCode": "65501", "text": ""})
     assert resp.status_code == status
+
+
+def _webhook_statuses(port: int, tokens: tuple[str, ...], run: str) -> dict[tuple[str, str], int]:
+    """The status each of AT's two busiest callbacks (inbound SMS, USSD hop) answers for each
+    token, over HTTP."""
+    statuses = {}
+    for token in tokens:
+        statuses[("sms", token)] = http(port, "POST", f"/webhooks/at/sms?token={token}", {
+            "from": "+27821234567", "to": "12345", "text": "HELP", "date": "2026-01-01 10:00:00",
+            "id": f"rot-{run}-{token}", "linkId": "", "networkCode": "65501"})[0]
+        statuses[("ussd", token)] = http(port, "POST", f"/webhooks/at/ussd?token={token}", {
+            "sessionId": f"rot-{run}-{token}", "serviceCode": "*134*1234#", "phoneNumber": "+27821234567",
+            "networkCode": "65501", "text": ""})[0]
+    return statuses
+
+
+def test_token_rotation_through_the_served_webhooks(rt, settings):
+    """The rotation an operator follows (docs/operating.md), over HTTP: the app started with
+    ``WEBHOOK_TOKEN=old,new`` in its environment while AT's callback URLs are switched, then
+    started again with ``new`` alone."""
+    old, new = "old-token-Jq3x", "new-token-P8wz"
+    seen = {}
+    for phase, tokens in (("during", f"{old},{new}"), ("after", new)):
+        environ = {**settings.as_environ(), "WEBHOOK_TOKEN": tokens}
+        app = create_app(runtime=dataclasses.replace(rt, settings=load_settings(environ)))
+        with serving(app) as base:
+            seen[phase] = _webhook_statuses(int(base.rsplit(":", 1)[1]), (old, new), phase)
+    assert seen["during"] == {("sms", old): 200, ("ussd", old): 200, ("sms", new): 200, ("ussd", new): 200}
+    assert seen["after"] == {("sms", old): 403, ("ussd", old): 403, ("sms", new): 200, ("ussd", new): 200}
 
 
 def test_thusong_web_refuses_to_start_with_the_simulator_in_production(monkeypatch):
