@@ -34,7 +34,8 @@ def worker(burst: bool, name: str | None, sweep_every: float) -> None:
     """Run one RQ worker on the queues `replies` (first) and `bulk`.
 
     It also runs RQ's scheduler (for retries with back-off) and, every --sweep-every seconds,
-    queues a sweep that re-queues work a killed worker left behind.
+    queues a sweep that re-queues work a killed worker left behind and the analytics job
+    (USSD hops from their Redis stream into SQL; daily roll-ups and retention).
     """
     settings = settings_or_exit()
     configure_logging(settings.LOG_LEVEL, settings.LOG_JSON)
@@ -47,11 +48,14 @@ def worker(burst: bool, name: str | None, sweep_every: float) -> None:
                 # One sweep per interval across all workers: whoever takes the lock queues it.
                 if rt.redis.set("sweep:lock", "1", nx=True, ex=max(int(sweep_every), 1)):
                     rt.queue(jobs.QUEUE_REPLIES).enqueue(jobs.SWEEP)
+                    # Analytics wait behind citizens' replies: the bulk queue.
+                    rt.queue(jobs.QUEUE_BULK).enqueue(jobs.USAGE, job_timeout=1800)
             except Exception:
                 log.warning("sweep not queued (redis unavailable?)")
 
     try:
         rt.queue(jobs.QUEUE_REPLIES).enqueue(jobs.SWEEP)  # pick up what a dead worker left
+        rt.queue(jobs.QUEUE_BULK).enqueue(jobs.USAGE, job_timeout=1800)
         if not burst:
             threading.Thread(target=sweeper, daemon=True).start()
         # Jobs run in this process, not a fork per job: a send job then reuses the worker's
