@@ -4,7 +4,7 @@ included. Click groups in Flask's CLI conventions (``.env`` is read through the 
 Commands by module: :mod:`~gateway.cli.admin` (config, db, centres, staff),
 :mod:`~gateway.cli.processes` (worker, web), :mod:`~gateway.cli.laptop` (run, simulate),
 :mod:`~gateway.cli.broadcasts` (broadcast send|list|status|cancel), :mod:`~gateway.cli.ops`
-(status, check, backup, restore);
+(status, check, backup, restore), :mod:`~gateway.cli.demo` (demo seed);
 :mod:`~gateway.cli.common` holds what they share.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import click
 
-from gateway.cli import admin, broadcasts, laptop, ops, processes
+from gateway.cli import admin, broadcasts, demo, laptop, ops, processes
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -25,5 +25,5 @@ def main() -> None:
 
 for command in (admin.config_cmd, admin.db, admin.centres, admin.staff, processes.worker, processes.web,
                 laptop.run, laptop.simulate, broadcasts.broadcast, ops.status,
-                ops.check, ops.backup, ops.restore):
+                ops.check, ops.backup, ops.restore, demo.demo):
     main.add_command(command)

@@ -6,7 +6,8 @@ adds its views to that blueprint: :mod:`~gateway.web.staff.home`,
 :mod:`~gateway.web.staff.accounts` (admins), :mod:`~gateway.web.staff.audit` (admins),
 :mod:`~gateway.web.staff.centres` (list and edit: clerks their centres; CSV: admins).
 :mod:`~gateway.web.staff.broadcasts` (every role; worded by
-:mod:`~gateway.web.staff.broadcast_text`). The pages work without JavaScript;
+:mod:`~gateway.web.staff.broadcast_text`), :mod:`~gateway.web.staff.analytics` (every role:
+clerks see their centres' figures; charts by the vendored Chart.js). The pages work without JavaScript;
 ``static/staff.js`` only adds the live preview and the progress polling.
 What the pages do is done by :mod:`gateway.staff`; which centres a page may show is
 :func:`gateway.staff.accounts.allowed_centre_ids`.
@@ -17,11 +18,11 @@ from __future__ import annotations
 from flask import Flask
 
 from gateway.runtime import Runtime
-from gateway.web.staff import accounts, audit, broadcasts, centres, home
+from gateway.web.staff import accounts, analytics, audit, broadcasts, centres, home
 from gateway.web.staff.auth import bp, current_member, init_auth, role_required
 
 __all__ = ["bp", "current_member", "register_dashboard", "role_required"]
-PAGES = (accounts, audit, broadcasts, centres, home)  # imported for the routes they add to ``bp``
+PAGES = (accounts, analytics, audit, broadcasts, centres, home)  # imported for the routes they add to ``bp``
 
 
 def register_dashboard(app: Flask, runtime: Runtime) -> None:
