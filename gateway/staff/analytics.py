@@ -84,12 +84,15 @@ class _Reader:
     def _in_scope(self, centre_id: int) -> bool:
         return self.scope is None or centre_id in self.scope
 
-    def grouped(self, metric: str, by: tuple[str, ...]) -> dict[tuple, list[float]]:
-        """``metric`` summed (n, amount) over the period, grouped by the named columns."""
+    def grouped(self, metric: str, by: tuple[str, ...], only_days: list[date] | None = None) -> dict[tuple, list[float]]:
+        """``metric`` summed (n, amount) over the period (or on ``only_days``), grouped by the
+        named columns."""
         cols = [getattr(DailyFigure, c) for c in by]
         q = (select(*cols, func.sum(DailyFigure.n), func.sum(DailyFigure.amount))
              .where(DailyFigure.metric == metric, DailyFigure.day >= self.since, DailyFigure.day < self.today)
              .group_by(*cols))
+        if only_days is not None:
+            q = q.where(DailyFigure.day.in_(only_days))
         if self.scope is not None:
             q = q.where(DailyFigure.centre_id.in_(self.scope))
         out: dict[tuple, list[float]] = defaultdict(lambda: [0, 0.0])
@@ -166,7 +169,7 @@ def _terms(r: _Reader, metric: str) -> dict[tuple, int]:
 
 
 def _searches(r: _Reader) -> Figure:
-    found = _terms(r, "search")
+    found = _terms(r, "search" if r.scope is None else "search_at")
     totals: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     for (channel, kind, term), n in found.items():
         totals[(kind, term)][0 if channel == "ussd" else 1] += n
@@ -231,7 +234,15 @@ def _sms_failures(r: _Reader) -> Figure:
 
 def _bucket(r: _Reader, day: date) -> str:
     """Days for a month or less, months beyond (a year of days per centre is unreadable)."""
-    return day.isoformat() if (r.today - r.since).days <= 31 else day.strftime("%Y-%m")
+    return day.isoformat() if (r.today - r.since).days <= 31 else f"{day.year}-{day.month:02d}"
+
+
+def _bucket_ends(r: _Reader) -> list[date]:
+    """The last day of each bucket in the period (today for the current one)."""
+    ends: dict[str, date] = {}
+    for day in r.days():
+        ends[_bucket(r, day)] = day
+    return sorted(ends.values())
 
 
 def _feedback(r: _Reader) -> Figure:
@@ -270,7 +281,8 @@ def _feedback_reasons(r: _Reader) -> Figure:
 def _subscribers(r: _Reader) -> Figure:
     names = r.centre_names()
     latest: dict[tuple, tuple[date, int]] = {}
-    for (day, centre), (n, _a) in r.grouped("subscribers", ("day", "centre_id")).items():
+    ends = _bucket_ends(r)  # only the days whose counts are shown: a year is 13 days, not 365
+    for (day, centre), (n, _a) in r.grouped("subscribers", ("day", "centre_id"), only_days=ends).items():
         key = (centre, _bucket(r, day))
         if key not in latest or latest[key][0] < day:
             latest[key] = (day, int(n))  # the bucket's last day: subscribers at its end

@@ -129,6 +129,8 @@ def seed(rt, days: int, rng_seed: int = 11, progress=None) -> dict:
     today = rollup.local_day(now)
     first = today - timedelta(days=days - 1)
     weights = [w for w, _p in PATHS]
+    # A place (or a service) typed leads to the same few centres each time, as it does live.
+    near = {term: rng.sample(centres, min(2, len(centres))) for term in (*FOUND_PLACES, *services)}
     totals = {"hops": 0, "sessions": 0, "sms_out": 0, "sms_in": 0, "feedback": 0, "searches": 0}
     subscribers = _citizens_and_subscriptions(rt, rng, phones, centres, first, now)
     search_id = 0
@@ -145,8 +147,8 @@ def seed(rt, days: int, rng_seed: int = 11, progress=None) -> dict:
             who = rng.randrange(len(phones))
             sid = f"demo-{day:%Y%m%d}-{n}"
             path = list(rng.choices(PATHS, weights)[0][1])
-            search_id = _session(rng, b, sid, callers[who], path, at, centres, services, search_id)
-        _sms_day(rt, rng, b, day, start, now, phones, centres, subscribers, scale)
+            search_id = _session(rng, b, sid, callers[who], path, at, near, services, search_id)
+        _sms_day(rt, rng, b, day, start, now, phones, centres, near, subscribers, scale)
         with rt.engine.begin() as conn:
             _copy(conn, "ussd_hops", HOP_COLS, b.hops)
             _copy(conn, "usage_searches", SEARCH_COLS, b.searches)
@@ -165,31 +167,34 @@ def seed(rt, days: int, rng_seed: int = 11, progress=None) -> dict:
     return totals
 
 
-def _session(rng, b: _Batch, sid: str, caller: str, path: list[str], at: datetime, centres, services,
+def _session(rng, b: _Batch, sid: str, caller: str, path: list[str], at: datetime, near, services,
              search_id: int) -> int:
     """One session's hops (and its searches, feedback, end notification) into ``b``."""
     # A quarter of callers give up before the journey's end, on any screen after the first.
     drop = rng.random() < 0.25
     screens: list[str] = []
+    picked = None  # the centre the caller's place search found (a rating is for it)
     for step in path:
         if step == "?":
             place_ok = rng.random() < 0.85
             term = rng.choice(FOUND_PLACES if place_ok else MISSING_PLACES)
             search_id += 1
-            b.searches.append((f"demo:{search_id}", at, "ussd", "place", term, place_ok,
-                               rng.choice(centres) if place_ok else None, caller))
+            picked = rng.choice(near[term]) if place_ok else None
+            b.searches.append((f"demo:{search_id}", at, "ussd", "place", term, place_ok, picked, caller))
             if not place_ok:
                 screens.append(screens[-1])  # re-asked with a hint
                 if rng.random() < 0.5:
                     break  # gives up after the miss
                 search_id += 1
-                b.searches.append((f"demo:{search_id}", at, "ussd", "place", rng.choice(FOUND_PLACES), True,
-                                   rng.choice(centres), caller))
+                term = rng.choice(FOUND_PLACES)
+                picked = rng.choice(near[term])
+                b.searches.append((f"demo:{search_id}", at, "ussd", "place", term, True, picked, caller))
             continue
         if step == "@":
             search_id += 1
-            b.searches.append((f"demo:{search_id}", at, "ussd", "service", rng.choice(services), True,
-                               rng.choice(centres), caller))
+            code = rng.choice(services)
+            b.searches.append((f"demo:{search_id}", at, "ussd", "service", code, True, rng.choice(near[code]),
+                               caller))
             continue
         screens.append(step)
     if drop and len(screens) > 2:
@@ -199,7 +204,7 @@ def _session(rng, b: _Batch, sid: str, caller: str, path: list[str], at: datetim
         b.hops.append((at + timedelta(seconds=8 * i), sid, caller, screen, ended and i == len(screens) - 1))
     if screens[-1] == "thanks":
         rating = rng.choices((1, 2, 3, 4, 5), (8, 10, 20, 32, 30))[0]
-        b.feedback.append((rng.choice(centres), rating, rng.choice(FEEDBACK_REASONS), "en", at))
+        b.feedback.append((picked, rating, rng.choice(FEEDBACK_REASONS), "en", at))
     roll = rng.random()
     if roll < 0.05:
         return search_id  # no end notification came
@@ -233,7 +238,7 @@ def _citizens_and_subscriptions(rt, rng, phones, centres, first, now) -> dict[in
     return by_centre
 
 
-def _sms_day(rt, rng, b: _Batch, day, start: datetime, now: datetime, phones, centres, subscribers,
+def _sms_day(rt, rng, b: _Batch, day, start: datetime, now: datetime, phones, centres, near, subscribers,
              scale: float) -> None:
     """Inbound keywords with their replies and searches, and one broadcast to one centre."""
     last_day = day == rollup.local_day(now)
@@ -249,7 +254,7 @@ def _sms_day(rt, rng, b: _Batch, day, start: datetime, now: datetime, phones, ce
             term = rng.choice(FOUND_PLACES if ok else MISSING_PLACES)
             text = f"CENTRE {term.title()}"
             b.searches.append((f"demo:sms:{stamp}:{n}", at, "sms", "place", term, ok,
-                               rng.choice(centres) if ok else None, None))
+                               rng.choice(near[term]) if ok else None, None))
         else:
             word = rng.choice(UNKNOWN_WORDS)
             text = word.title()

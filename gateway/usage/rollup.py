@@ -15,8 +15,10 @@ Metrics (``DailyFigure`` columns used; ``centre_id`` 0 = none):
   ``Incomplete``/``Failed``, or the last screen shown was not an END), channel = AT's status
   ('' when no notification came), n = sessions.
 - ``search`` / ``search_none`` — a search that found a centre / found none: channel
-  (ussd|sms), detail = kind (place|service), term = what was asked, centre_id = the first
-  centre found.
+  (ussd|sms), detail = kind (place|service), term = what was asked (no centre: the
+  service-wide rows stay few, one per term).
+- ``search_at`` — the found searches again, by the first centre found (centre_id): what a
+  clerk's page reads.
 - ``keyword`` — an unrecognised SMS keyword: term = the word.
 - ``sms`` — outbound SMS: channel = queue, detail = outcome (delivered, failed, opted_out,
   sent = awaiting its report, pending = not yet sent), term = failure reason, centre_id = the
@@ -118,10 +120,15 @@ def _searches(conn, day, start, end) -> list[dict]:
                 UsageSearch.centre_id, func.count())
          .where(UsageSearch.at >= start, UsageSearch.at < end)
          .group_by(UsageSearch.channel, UsageSearch.kind, UsageSearch.term, UsageSearch.found, UsageSearch.centre_id))
+    wide: Counter = Counter()
     out = []
     for channel, kind, term, found, centre_id, n in conn.execute(q):
         metric = "keyword" if kind == "keyword" else ("search" if found else "search_none")
-        out.append(_row(day, metric, n, centre_id=centre_id, channel=channel, detail=kind, term=term))
+        wide[(metric, channel, kind, term)] += n
+        if metric == "search" and centre_id:
+            out.append(_row(day, "search_at", n, centre_id=centre_id, channel=channel, detail=kind, term=term))
+    out += [_row(day, metric, n, channel=channel, detail=kind, term=term)
+            for (metric, channel, kind, term), n in sorted(wide.items(), key=lambda kv: tuple(map(str, kv[0])))]
     return out
 
 

@@ -144,3 +144,23 @@ def test_sms_searches_and_unknown_keywords_are_recorded_once(seeded, client, tex
                                 UsageSearch.caller)).all()
     assert [tuple(r)[:4] for r in rows] == [expected]
     assert rows[0].caller == events.caller_hash(seeded.settings.analytics_key, PHONE)
+
+
+@pytest.mark.slow
+def test_a_worker_drains_the_stream_on_the_sweep_schedule(seeded, client, settings):
+    from tests.workers import running_workers, wait_until
+
+    for n in range(3):
+        phone = Dialer(client, f"+2782111000{n}")
+        phone.dial()
+        phone.press("1")
+    assert seeded.redis.xlen(events.STREAM) == 6
+
+    def stored() -> int:
+        with seeded.sessions() as s:
+            return len(s.scalars(select(UssdHopLog.id)).all())
+
+    with running_workers(settings, args=("--sweep-every", "0.5")):
+        wait_until(lambda: stored() == 6 and seeded.redis.xlen(events.STREAM) == 0, timeout=60)
+        Dialer(client, "+27821110009").dial()  # a later hop: drained by a later sweep
+        wait_until(lambda: stored() == 7, timeout=30)
