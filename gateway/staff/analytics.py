@@ -84,12 +84,15 @@ class _Reader:
     def _in_scope(self, centre_id: int) -> bool:
         return self.scope is None or centre_id in self.scope
 
-    def grouped(self, metric: str, by: tuple[str, ...], only_days: list[date] | None = None) -> dict[tuple, list[float]]:
-        """``metric`` summed (n, amount) over the period (or on ``only_days``), grouped by the
-        named columns."""
+    def grouped(self, metric: str, by: tuple[str, ...], only_days: list[date] | None = None,
+                span: tuple[date, date] | None = None) -> dict[tuple, list[float]]:
+        """``metric`` summed (n, amount) over the period — or over ``span`` (first and last day),
+        or on ``only_days`` — grouped by the named columns."""
+        first, last = span or (self.since, self.today)
         cols = [getattr(DailyFigure, c) for c in by]
         q = (select(*cols, func.sum(DailyFigure.n), func.sum(DailyFigure.amount))
-             .where(DailyFigure.metric == metric, DailyFigure.day >= self.since, DailyFigure.day < self.today)
+             .where(DailyFigure.metric == metric, DailyFigure.day >= first, DailyFigure.day <= last,
+                    DailyFigure.day < self.today)
              .group_by(*cols))
         if only_days is not None:
             q = q.where(DailyFigure.day.in_(only_days))
@@ -101,6 +104,8 @@ class _Reader:
                 key = tuple(row[:-2])
                 out[key][0] += int(row[-2] or 0)
                 out[key][1] += float(row[-1] or 0)
+        if last < self.today or (only_days is not None and self.today not in only_days):
+            return out
         for r in self.today_rows(metric):
             key = tuple(r[c] for c in by)
             out[key][0] += r["n"]
@@ -237,21 +242,27 @@ def _bucket(r: _Reader, day: date) -> str:
     return day.isoformat() if (r.today - r.since).days <= 31 else f"{day.year}-{day.month:02d}"
 
 
-def _bucket_ends(r: _Reader) -> list[date]:
-    """The last day of each bucket in the period (today for the current one)."""
-    ends: dict[str, date] = {}
+def _buckets(r: _Reader) -> dict[str, tuple[date, date]]:
+    """Each bucket's first and last day in the period (today for the current one)."""
+    spans: dict[str, tuple[date, date]] = {}
     for day in r.days():
-        ends[_bucket(r, day)] = day
-    return sorted(ends.values())
+        label = _bucket(r, day)
+        spans[label] = (spans.get(label, (day, day))[0], day)
+    return spans
+
+
+def _bucket_ends(r: _Reader) -> list[date]:
+    return sorted(last for _first, last in _buckets(r).values())
 
 
 def _feedback(r: _Reader) -> Figure:
     names = r.centre_names()
     sums: dict[tuple, list[float]] = defaultdict(lambda: [0, 0.0])
-    for (day, centre, rating), (n, _a) in r.grouped("feedback", ("day", "centre_id", "detail")).items():
-        s = sums[(centre, _bucket(r, day))]
-        s[0] += n
-        s[1] += n * int(rating)
+    for period, span in _buckets(r).items():  # summed in SQL per bucket: a year is 13 small queries
+        for (centre, rating), (n, _a) in r.grouped("feedback", ("centre_id", "detail"), span=span).items():
+            s = sums[(centre, period)]
+            s[0] += n
+            s[1] += n * int(rating)
     rows = sorted(([names.get(c, f"centre {c}"), period, int(n), round(total / n, 2)]
                    for (c, period), (n, total) in sums.items() if n), key=lambda x: (x[0], x[1]))
     periods = sorted({x[1] for x in rows})
