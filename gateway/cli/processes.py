@@ -48,14 +48,17 @@ def worker(burst: bool, name: str | None, sweep_every: float) -> None:
                 # One sweep per interval across all workers: whoever takes the lock queues it.
                 if rt.redis.set("sweep:lock", "1", nx=True, ex=max(int(sweep_every), 1)):
                     rt.queue(jobs.QUEUE_REPLIES).enqueue(jobs.SWEEP)
-                    # Analytics wait behind citizens' replies: the bulk queue.
-                    rt.queue(jobs.QUEUE_BULK).enqueue(jobs.USAGE, job_timeout=1800)
+                    # Analytics wait behind citizens' replies (the bulk queue); one waiting job
+                    # is enough, so a long broadcast does not pile them up.
+                    jobs.enqueue_once(rt, jobs.QUEUE_BULK, jobs.USAGE, flag=jobs.USAGE_FLAG,
+                                      job_timeout=jobs.USAGE_TIMEOUT)
             except Exception:
                 log.warning("sweep not queued (redis unavailable?)")
 
     try:
         rt.queue(jobs.QUEUE_REPLIES).enqueue(jobs.SWEEP)  # pick up what a dead worker left
-        rt.queue(jobs.QUEUE_BULK).enqueue(jobs.USAGE, job_timeout=1800)
+        jobs.enqueue_once(rt, jobs.QUEUE_BULK, jobs.USAGE, flag=jobs.USAGE_FLAG, job_timeout=jobs.USAGE_TIMEOUT,
+                          force=True)
         if not burst:
             threading.Thread(target=sweeper, daemon=True).start()
         # Jobs run in this process, not a fork per job: a send job then reuses the worker's

@@ -7,6 +7,7 @@ key), since they only change once a day.
 
 from __future__ import annotations
 
+from gateway import jobs
 from gateway.usage import events, retention
 
 SLOW_EVERY = 600
@@ -15,6 +16,7 @@ SLOW_FLAG = "usage:rollup:recent"
 
 def housekeep(rt) -> dict:
     """Drain the stream; now and then roll up closed days and apply retention."""
+    jobs.started(rt, jobs.USAGE_FLAG)
     done = {"hops_stored": events.drain(rt)}
     if rt.redis.set(SLOW_FLAG, "1", nx=True, ex=SLOW_EVERY):
         done["retention"] = retention.apply(rt)  # rolls up first
