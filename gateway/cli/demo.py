@@ -22,8 +22,8 @@ def demo() -> None:
 @click.option("--days", default=30, show_default=True, type=click.IntRange(1, 3650),
               help="Days of usage, ending today.")
 def seed(days: int) -> None:
-    """Write DAYS days of USSD sessions, searches, SMS, feedback and subscriptions (about 2,800
-    hops and 560 SMS a day) into an empty database, then roll them up for the analytics pages."""
+    """Write DAYS days of USSD sessions, searches, SMS, feedback and subscriptions (about 2,900
+    hops and 550 SMS a day) into an empty database, then roll them up for the analytics pages."""
     rt = runtime_for()
     try:
         db.upgrade(rt.engine)

@@ -3,12 +3,12 @@
 Contract: :func:`seed` writes ``days`` days ending today (Africa/Johannesburg; today up to now)
 of USSD sessions walked through the real journey's screens (hops, searches with found and
 not-found places, AT end notifications, drop-offs), SMS (inbound keywords and their replies,
-SMS-me, one broadcast a day to one centre's subscribers, with delivered / failed / opted-out
-outcomes and segments), feedback, citizens and subscriptions — about 2,800 hops and 560
+SMS-me, one broadcast each weekday to one centre's subscribers, with delivered / failed / opted-out
+outcomes and segments), feedback, citizens and subscriptions — about 2,900 hops and 550
 outbound SMS a day (365 days: over a million hops and 200,000 SMS) — with bulk inserts (COPY on
 PostgreSQL), then rolls up every closed day. Numbers are fictitious (+27 82 9xx xxxx);
 callers are hashed like real ones. Refused when the database already holds usage (it would
-mix with real figures) or in production. Deterministic for a given ``rng_seed``.
+mix with real figures) or in production. The same ``rng_seed`` and day give the same data.
 """
 
 from __future__ import annotations
