@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/ussd.py
 	$(BIN)/python bench/sms.py
 	$(BIN)/python bench/broadcast.py
+	$(BIN)/python bench/analytics.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

@@ -25,6 +25,9 @@ HANDLE_INBOUND = "workers.inbound.handle"  # (message_id) → parse keyword, rep
 DRAIN_INBOUND = "workers.inbound.drain"  # () → answer every stored inbound SMS, oldest first
 SEND_PENDING = "workers.sms.send_pending"  # (queue, release=False) → claim and send that queue's rows
 SWEEP = "workers.sms.sweep"  # () → leases, reconciliation deadlines, lost jobs
+USAGE = "workers.usage.housekeep"  # () → hop stream into SQL; now and then roll-ups and retention
+USAGE_FLAG = "usage:kick"
+USAGE_TIMEOUT = 1800  # the first roll-up of a year of detail takes about a minute
 FAN_OUT = "workers.broadcasts.fan_out"  # (broadcast_id) → one bulk outbox row per recipient
 FAN_OUT_TIMEOUT = 1800  # 100,000 recipients are 100 chunks of ~0.1 s; room for a slow database
 

@@ -21,12 +21,15 @@ from gateway.store.models import (
     Broadcast,
     Centre,
     Citizen,
+    DailyFigure,
     Feedback,
     Message,
     Municipality,
     PendingDeliveryReport,
     Staff,
     Subscription,
+    UsageSearch,
+    UssdHopLog,
     UssdSessionLog,
     Visit,
     centre_services,
@@ -96,6 +99,7 @@ def settings(tmp_path_factory, redis_url, database_url):
         "REDIS_URL": redis_url,
         "WEBHOOK_TOKEN": TOKEN,
         "SECRET_KEY": "test-secret",
+        "ANALYTICS_HASH_KEY": "test-analytics-key",
         "LOG_LEVEL": "WARNING",
         "BULK_SCHEDULE": ALWAYS_OPEN,
     })
@@ -141,7 +145,8 @@ def clean_database(rt) -> None:
         session.execute(delete(AuditEvent))
         session.execute(delete(staff_centres))
         session.execute(delete(Visit))
-        for table in (Message, PendingDeliveryReport, Broadcast, Subscription, Citizen, Staff, Feedback, UssdSessionLog):
+        for table in (Message, PendingDeliveryReport, Broadcast, Subscription, Citizen, Staff, Feedback, UssdSessionLog,
+                      UssdHopLog, UsageSearch, DailyFigure):
             session.execute(delete(table))
         session.execute(delete(centre_services))
         session.execute(delete(Centre))

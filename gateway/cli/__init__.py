@@ -5,7 +5,7 @@ Commands by module: :mod:`~gateway.cli.admin` (config, db, centres, staff),
 :mod:`~gateway.cli.worker` (worker), :mod:`~gateway.cli.processes` (web),
 :mod:`~gateway.cli.laptop` (run, simulate), :mod:`~gateway.cli.broadcasts`
 (broadcast send|list|status|cancel), :mod:`~gateway.cli.ops` (status, check, backup, restore),
-:mod:`~gateway.cli.privacy` (privacy export|delete);
+:mod:`~gateway.cli.privacy` (privacy export|delete), :mod:`~gateway.cli.demo` (demo seed);
 :mod:`~gateway.cli.common` holds what they share.
 
 A command's module is imported when that command runs (click's documented lazy group), so
@@ -34,6 +34,7 @@ COMMANDS = {
     "backup": "gateway.cli.ops:backup",
     "restore": "gateway.cli.ops:restore",
     "privacy": "gateway.cli.privacy:privacy_group",
+    "demo": "gateway.cli.demo:demo",
 }
 
 

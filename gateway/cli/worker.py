@@ -30,7 +30,8 @@ def worker(burst: bool, name: str | None, sweep_every: float) -> None:
     """Run one RQ worker on the queues `replies` (first) and `bulk`.
 
     It also runs RQ's scheduler (for retries with back-off) and, every --sweep-every seconds,
-    queues a sweep that re-queues work a killed worker left behind.
+    queues a sweep that re-queues work a killed worker left behind and the analytics job
+    (USSD hops from their Redis stream into SQL; daily roll-ups and retention).
     """
     settings = settings_or_exit()
     configure_logging(settings.LOG_LEVEL, settings.LOG_JSON)
@@ -43,11 +44,17 @@ def worker(burst: bool, name: str | None, sweep_every: float) -> None:
                 # One sweep per interval across all workers: whoever takes the lock queues it.
                 if rt.redis.set("sweep:lock", "1", nx=True, ex=max(int(sweep_every), 1)):
                     rt.queue(jobs.QUEUE_REPLIES).enqueue(jobs.SWEEP)
+                    # Analytics wait behind citizens' replies (the bulk queue); one waiting job
+                    # is enough, so a long broadcast does not pile them up.
+                    jobs.enqueue_once(rt, jobs.QUEUE_BULK, jobs.USAGE, flag=jobs.USAGE_FLAG,
+                                      job_timeout=jobs.USAGE_TIMEOUT)
             except Exception:
                 log.warning("sweep not queued (redis unavailable?)")
 
     try:
         rt.queue(jobs.QUEUE_REPLIES).enqueue(jobs.SWEEP)  # pick up what a dead worker left
+        jobs.enqueue_once(rt, jobs.QUEUE_BULK, jobs.USAGE, flag=jobs.USAGE_FLAG, job_timeout=jobs.USAGE_TIMEOUT,
+                          force=True)
         if not burst:
             threading.Thread(target=sweeper, daemon=True).start()
         # Jobs run in this process, not a fork per job: a send job then reuses the worker's

@@ -27,6 +27,7 @@ from gateway.sms import consent
 from gateway.sms.outbox import queue_sms, reply_route
 from gateway.sms.replies import answer
 from gateway.store.models import Message, insert_message, utcnow
+from gateway.usage.events import record_sms_searches
 from menus.keywords import parse
 
 log = logging.getLogger(__name__)
@@ -155,7 +156,9 @@ def _answer(rt, row: Message) -> str:
     command = parse(row.text)
     stored = consent.language_of(rt, row.phone)
     lang = command.language if command.language and command.language != "en" else stored
-    reply = answer(rt, row.phone, command, lang)
+    searches: list[dict] = []
+    reply = answer(rt, row.phone, command, lang, searches)
+    record_sms_searches(rt, row.id, row.phone, searches, row.created_at)
     if reply:
         queue_sms(rt, row.phone, reply, key=f"reply:{row.id}", **reply_route(rt.settings, row))
     return command.action

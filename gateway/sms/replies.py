@@ -4,7 +4,8 @@
 Contract: :func:`answer` takes a parsed :class:`menus.keywords.Command` and returns the reply
 text, or None when no reply is due (STOP/START confirm through :mod:`gateway.sms.optout`;
 an unknown keyword gets a short help at most once an hour per number). Consent changes
-(STOP, START, JOIN, LANG) are recorded here.
+(STOP, START, JOIN, LANG) are recorded here. Searches (``CENTRE``/``SERVICES`` with a place)
+and unrecognised keywords are appended to ``searches`` when given, for analytics.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from menus.render import short_centre_name
 HELP_THROTTLE_KEY = "unknown-help:"  # + E.164 number: one short help an hour
 
 
-def answer(rt, phone: str, command, lang: str) -> str | None:
+def answer(rt, phone: str, command, lang: str, searches: list[dict] | None = None) -> str | None:
     """The reply text for a command, or None when no reply is due (rate-limited help)."""
+    searches = [] if searches is None else searches
     code = rt.settings.ussd_service_codes[0]  # the one help texts show
     action, arg = command.action, command.argument
     # STOP and START are confirmed by the reply itself, so it goes back the way the SMS came.
@@ -48,6 +50,9 @@ def answer(rt, phone: str, command, lang: str) -> str | None:
         result = rt.directory.nearest(arg or "", 3) if arg else None
         if action == "join" and not arg:
             return reply_text("help", lang, code=code)
+        if action != "join":
+            searches.append({"k": "place", "t": arg, "f": bool(result and result.centres),
+                             "c": result.centres[0].centre.id if result and result.centres else None})
         if result is None or not result.centres:
             return reply_text("not_found", lang, place=arg[:40])
         if action == "nearest":
@@ -63,6 +68,8 @@ def answer(rt, phone: str, command, lang: str) -> str | None:
             return services_reply(lang, first.name, names)
         return _join(rt, phone, first.id, first.name, lang)
     # unknown: a short help, at most once per number per hour (never a reply storm)
+    if arg:
+        searches.append({"k": "keyword", "t": arg.split()[0], "f": False, "c": None})
     if rt.redis.set(HELP_THROTTLE_KEY + phone, "1", nx=True, ex=3600):
         return reply_text("unknown", lang, code=code)
     return None

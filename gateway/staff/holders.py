@@ -15,8 +15,9 @@ Kinds:
 - :class:`RedisKey` — one key named after the number (``ussd:p:+2782…``).
 - :class:`RedisScan` — keys of a family (``ussd:s:*``) whose value names the number; a SCAN,
   fine for a rare request (sessions live minutes, so the family is small).
-- :class:`RedisStreamEntries` — entries of one stream whose field equals a value derived from
-  the subject (e.g. a keyed hash of the caller in a stream of hops waiting to be drained).
+- :class:`RedisStreamEntries` — entries of one stream whose field (or a key of the JSON object
+  in it) equals a value derived from the subject: the keyed hash of the caller in the stream
+  of USSD hops waiting to be drained into analytics.
 
 The citizen row is not deleted but replaced by the opt-out marker (:func:`_leave_marker`):
 the number, ``opted_out`` and when — so bulk never reaches the number again.
@@ -35,7 +36,17 @@ from sqlalchemy import ColumnElement, Connection, Table, delete, insert, or_, se
 
 from config import Settings
 from gateway.sms.replies import HELP_THROTTLE_KEY
-from gateway.store.models import Citizen, Message, PendingDeliveryReport, Subscription, utcnow
+from gateway.store.models import (
+    Citizen,
+    Message,
+    PendingDeliveryReport,
+    Subscription,
+    UsageSearch,
+    UssdHopLog,
+    utcnow,
+)
+from gateway.usage.events import STREAM as USAGE_STREAM
+from gateway.usage.events import caller_hash
 from gateway.ussd.sessions import PROFILE_KEY, SESSION_KEY
 
 
@@ -121,10 +132,21 @@ class RedisStreamEntries:
     key: str
     field: str
     value: Callable[[Subject], str]
+    json_key: str | None = None  # the field holds a JSON object: compare this key of it
 
     def _matching(self, r: redis.Redis, subject: Subject) -> list[tuple[bytes, dict]]:
-        wanted, name = self.value(subject).encode(), self.field.encode()
-        return [(entry_id, fields) for entry_id, fields in r.xrange(self.key) if fields.get(name) == wanted]
+        wanted, name = self.value(subject), self.field.encode()
+        return [(entry_id, fields) for entry_id, fields in r.xrange(self.key)
+                if self._field(fields.get(name)) == wanted]
+
+    def _field(self, raw: bytes | None) -> str | None:
+        if raw is None or self.json_key is None:
+            return raw.decode("utf-8", errors="replace") if raw is not None else None
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            return None
+        return data.get(self.json_key) if isinstance(data, dict) else None
 
     def find(self, conn: Connection, r: redis.Redis, subject: Subject) -> list[dict]:
         return [{"key": self.key, "id": entry_id.decode(),
@@ -178,6 +200,11 @@ def _dump_key(r: redis.Redis, key: str) -> dict:
     return {"key": key, "type": kind, "ttl_seconds": r.ttl(key), "value": value}
 
 
+def _caller(subject: Subject) -> str:
+    """The keyed hash analytics records instead of the number."""
+    return caller_hash(subject.settings.analytics_key, subject.phone)
+
+
 def _citizen_ids(subject: Subject):
     return select(Citizen.id).where(Citizen.phone == subject.phone).scalar_subquery()
 
@@ -207,4 +234,9 @@ HOLDERS: tuple[Holder, ...] = (
     RedisKey("ussd_profile", PROFILE_KEY),
     RedisKey("sms_help_throttle", HELP_THROTTLE_KEY),
     RedisScan("ussd_sessions", SESSION_KEY + "*"),
+    # Analytics keep a keyed hash, not the number: still derived from it, so it goes too (the
+    # daily roll-ups keep only counts and stay).
+    SqlRows("usage_hops", UssdHopLog.__table__, lambda s: UssdHopLog.caller == _caller(s)),
+    SqlRows("usage_searches", UsageSearch.__table__, lambda s: UsageSearch.caller == _caller(s)),
+    RedisStreamEntries("usage_stream", USAGE_STREAM, "j", _caller, json_key="c"),
 )

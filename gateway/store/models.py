@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -211,7 +212,7 @@ class Message(Base):
     # The broadcast a bulk row belongs to (its key is ``bc:<id>:<phone>``): progress is one
     # grouped query. No foreign key: the outbox outlives whatever produced it.
     broadcast_id: Mapped[int | None] = mapped_column(Integer, index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
 
@@ -347,7 +348,7 @@ class Feedback(Base):
     rating: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str | None] = mapped_column(String(32))
     language: Mapped[str | None] = mapped_column(String(3))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
 
 class UssdSessionLog(Base):
@@ -365,7 +366,7 @@ class UssdSessionLog(Base):
     cost: Mapped[str | None] = mapped_column(String(USSD_END_LIMITS["cost"]))
     input: Mapped[str | None] = mapped_column(String(USSD_END_LIMITS["input"]))
     last_app_response: Mapped[str | None] = mapped_column(String(USSD_END_LIMITS["last_app_response"]))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
 
 class PendingDeliveryReport(Base):
@@ -382,3 +383,76 @@ class PendingDeliveryReport(Base):
     failure_reason: Mapped[str | None] = mapped_column(String(DELIVERY_LIMITS["failure_reason"]))
     retry_count: Mapped[int | None] = mapped_column(Integer)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# --- usage analytics -----------------------------------------------------------------------
+# What analytics keeps: raw usage rows (USSD hops, searches) and the daily roll-up.
+#
+# - :class:`UssdHopLog` — one screen shown on one hop; the caller is a keyed hash (HMAC of the
+#   number, ``ANALYTICS_HASH_KEY``), never the number. Written in bulk by the drain job from
+#   the Redis stream the hop appends to (``gateway.usage.events``).
+# - :class:`UsageSearch` — a find-by-place or service search (USSD or SMS), or an SMS keyword
+#   we did not recognise: what was typed (``term``, emptied by retention) and whether a centre
+#   was found.
+# - :class:`DailyFigure` — the roll-up: one count (and an amount, e.g. segments) per day and
+#   dimension. Written whole per day by ``gateway.usage.rollup``; the analytics pages read only
+#   these (plus today, computed on demand), so they stay fast and keep their totals after
+#   retention empties the detail.
+
+CALLER_CHARS = 32  # hex of the first 128 bits of an HMAC-SHA256: unique enough, half the index
+TERM_CHARS = 80  # what a search screen accepts (menus.actions cuts typed text at 80)
+SCREEN_CHARS = 64
+
+
+class UssdHopLog(Base):
+    """One hop: the screen it showed and whether that screen ended the session."""
+
+    __tablename__ = "ussd_hops"
+    __table_args__ = (Index("ix_ussd_hops_at", "at"), Index("ix_ussd_hops_session", "session_id"))
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    # The Redis stream entry id: the drain inserts each entry once even if it dies between
+    # the insert and the delete from the stream. Seeded rows have none.
+    event_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    session_id: Mapped[str] = mapped_column(String(255))
+    caller: Mapped[str] = mapped_column(String(CALLER_CHARS))
+    screen: Mapped[str] = mapped_column(String(SCREEN_CHARS))
+    end: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class UsageSearch(Base):
+    """A search (``kind`` place | service) or an unrecognised SMS keyword (``kind`` keyword)."""
+
+    __tablename__ = "usage_searches"
+    __table_args__ = (Index("ix_usage_searches_at", "at"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    event_id: Mapped[str | None] = mapped_column(String(40), unique=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    channel: Mapped[str] = mapped_column(String(8))  # ussd | sms
+    kind: Mapped[str] = mapped_column(String(16))  # place | service | keyword
+    term: Mapped[str | None] = mapped_column(String(TERM_CHARS))  # typed: emptied by retention
+    found: Mapped[bool] = mapped_column(Boolean, default=False)
+    centre_id: Mapped[int | None] = mapped_column(Integer)  # the first centre found, for scoping
+    caller: Mapped[str | None] = mapped_column(String(CALLER_CHARS))
+
+
+class DailyFigure(Base):
+    """One rolled-up figure: ``metric`` on ``day`` (Africa/Johannesburg) for one dimension.
+
+    ``centre_id`` 0 means "no centre" (so the row is unique without NULL tricks); ``detail``
+    and ``term`` hold the dimension's values (a screen, a rating and its reason, an outcome
+    and its failure reason…) as each metric in ``gateway.usage.rollup`` documents.
+    """
+
+    __tablename__ = "daily_figures"
+    __table_args__ = (Index("ix_daily_figures_metric_day", "metric", "day"),
+                      Index("ix_daily_figures_day", "day"))
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    metric: Mapped[str] = mapped_column(String(24))
+    centre_id: Mapped[int] = mapped_column(Integer, default=0)
+    channel: Mapped[str] = mapped_column(String(16), default="")
+    detail: Mapped[str] = mapped_column(String(SCREEN_CHARS), default="")
+    term: Mapped[str] = mapped_column(String(TERM_CHARS), default="")
+    n: Mapped[int] = mapped_column(BigInteger, default=0)
+    amount: Mapped[float] = mapped_column(Float, default=0.0)

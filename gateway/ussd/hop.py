@@ -21,6 +21,7 @@ from config.logging import mask_phone
 from gateway.channels.africastalking import UssdEnd, UssdHop
 from gateway.metrics import USSD_APOLOGIES
 from gateway.store.models import UssdSessionLog
+from gateway.usage.events import hop_event
 from gateway.ussd.ports import UssdPorts
 from gateway.ussd.sessions import RESUME_WINDOW, SessionStore, StoredHop
 from menus.engine import apology_text, other_code_text, step
@@ -58,8 +59,10 @@ def _answer(rt, hop: UssdHop) -> tuple[str, bool]:
     ports = UssdPorts(rt, hop.phone, hop.session_id, state.get("lang", "en"))
     reply, state = step(journey, state, user_input, ports)
     _remember(profile, state, reply.end, ports.language)
+    usage = hop_event(rt.settings.analytics_key, hop.phone, hop.session_id, str(state.get("screen", "")),
+                      reply.end, ports.searches, time.time())
     store.save_with_profile(hop.session_id, StoredHop(state, hop.text, reply.text, reply.end),
-                            hop.phone, profile)
+                            hop.phone, profile, usage)
     return reply.text, reply.end
 
 

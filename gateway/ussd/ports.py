@@ -45,6 +45,8 @@ class UssdPorts:
 
     def __init__(self, rt, phone: str, session_id: str, language: str = "en"):
         self.rt, self.phone, self.session_id, self.language = rt, phone, session_id, language
+        # The searches of this hop, for its usage entry: kind, typed term, found, first centre.
+        self.searches: list[dict] = []
 
     # --- reads -------------------------------------------------------------------------
 
@@ -70,6 +72,8 @@ class UssdPorts:
 
     def nearest(self, place_text: str, limit: int = 3) -> tuple[str | None, list[CentreSummary]]:
         result = self.rt.directory.nearest(place_text, limit)
+        self.searches.append({"k": "place", "t": place_text, "f": bool(result.centres),
+                              "c": result.centres[0].centre.id if result.centres else None})
         if result.place is None:
             return None, []
         return screen_place_name(result.place.name), [
@@ -83,6 +87,13 @@ class UssdPorts:
     def centres_offering(self, service_code: str, place_text: str | None = None,
                          province_id: int | None = None, limit: int = 3) -> list[CentreSummary]:
         """Active centres recorded as offering the service, nearest to a place or in a province."""
+        found = self._centres_offering(service_code, place_text, province_id, limit)
+        self.searches.append({"k": "service", "t": service_code, "f": bool(found),
+                              "c": found[0].id if found else None})
+        return found
+
+    def _centres_offering(self, service_code: str, place_text: str | None, province_id: int | None,
+                          limit: int) -> list[CentreSummary]:
         with self.rt.sessions() as s:
             q = (select(Centre.id, Centre.province_id).join(Centre.services)
                  .where(Service.code == service_code, Centre.active.is_(True)))

@@ -8,6 +8,9 @@ Two keys, both small JSON:
 - ``ussd:p:<phone>`` — what we keep per number between sessions: the chosen language and the
   last unfinished journey point with its time, for "continue where you left off" within
   ``RESUME_WINDOW`` seconds. Lives ``PROFILE_TTL``.
+
+Saving a hop also appends its usage entry to the analytics stream (``gateway.usage.events``)
+in the same pipeline: recording costs the hop no round trip.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import json
 from dataclasses import dataclass
 
 import redis
+
+from gateway.usage.events import STREAM, STREAM_CAP
 
 SESSION_TTL = 300
 PROFILE_TTL = 90 * 24 * 3600
@@ -44,11 +49,15 @@ class SessionStore:
         raw_hop, raw_profile = self._r.mget(SESSION_KEY + session_id, PROFILE_KEY + phone)
         return _hop(raw_hop), (json.loads(raw_profile) if raw_profile else {})
 
-    def save_with_profile(self, session_id: str, hop: StoredHop, phone: str, profile: dict) -> None:
-        """Both keys in one round trip (no MULTI: each key stands alone, and a hop is short)."""
+    def save_with_profile(self, session_id: str, hop: StoredHop, phone: str, profile: dict,
+                          usage: dict[str, str] | None = None) -> None:
+        """Both keys, and the hop's usage entry when given, in one round trip (no MULTI: each
+        stands alone, and a hop is short). The stream is capped approximately (cheap)."""
         pipe = self._r.pipeline(transaction=False)
         pipe.set(SESSION_KEY + session_id, _hop_json(hop, phone), ex=SESSION_TTL)
         pipe.set(PROFILE_KEY + phone, json.dumps(profile, separators=(",", ":")), ex=PROFILE_TTL)
+        if usage is not None:
+            pipe.xadd(STREAM, usage, maxlen=STREAM_CAP, approximate=True)
         pipe.execute()
 
     def drop(self, session_id: str) -> None:

@@ -2,7 +2,8 @@ import pytest
 
 from config import ConfigError, describe_settings, load_settings, mask_phone
 
-PRODUCTION = {"THUSONG_ENV": "production", "SECRET_KEY": "k", "WEBHOOK_TOKEN": "t", "METRICS_TOKEN": "m"}
+PRODUCTION = {"THUSONG_ENV": "production", "SECRET_KEY": "k", "WEBHOOK_TOKEN": "t", "METRICS_TOKEN": "m",
+              "ANALYTICS_HASH_KEY": "a"}
 
 
 def test_defaults_are_development_with_sqlite_in_instance():
@@ -28,6 +29,8 @@ def test_defaults_are_development_with_sqlite_in_instance():
         ({"THUSONG_ENV": "production", "SECRET_KEY": "x", "METRICS_TOKEN": "m"}, "WEBHOOK_TOKEN"),
         ({"THUSONG_ENV": "production", "SECRET_KEY": "x", "WEBHOOK_TOKEN": "t"}, "METRICS_TOKEN"),
         ({**PRODUCTION, "METRICS_TOKEN": " , "}, "METRICS_TOKEN"),
+        ({**PRODUCTION, "ANALYTICS_HASH_KEY": ""}, "ANALYTICS_HASH_KEY"),
+        ({"RETENTION_DAYS": "0"}, "RETENTION_DAYS"),
         ({"TRUSTED_PROXIES": "nginx"}, "TRUSTED_PROXIES"),
         ({"TRUSTED_PROXIES": "-1"}, "TRUSTED_PROXIES"),
         ({"MAX_CONTENT_LENGTH": "0"}, "MAX_CONTENT_LENGTH"),
@@ -133,9 +136,10 @@ def test_log_records_are_masked():
 
 @pytest.mark.parametrize("env, expected", [
     ({}, False),
-    ({"THUSONG_ENV": "production", "SECRET_KEY": "k" * 32, "WEBHOOK_TOKEN": "t" * 32, "METRICS_TOKEN": "m" * 32}, True),
     ({"THUSONG_ENV": "production", "SECRET_KEY": "k" * 32, "WEBHOOK_TOKEN": "t" * 32, "METRICS_TOKEN": "m" * 32,
-      "BROADCAST_APPROVAL": "false"}, False),
+      "ANALYTICS_HASH_KEY": "a" * 32}, True),
+    ({"THUSONG_ENV": "production", "SECRET_KEY": "k" * 32, "WEBHOOK_TOKEN": "t" * 32, "METRICS_TOKEN": "m" * 32,
+      "ANALYTICS_HASH_KEY": "a" * 32, "BROADCAST_APPROVAL": "false"}, False),
     ({"BROADCAST_APPROVAL": "yes"}, True),
 ], ids=["development-off", "production-on", "production-turned-off", "development-turned-on"])
 def test_the_two_person_rule_is_on_in_production_by_default(env, expected):

@@ -7,7 +7,8 @@ adds its views to that blueprint: :mod:`~gateway.web.staff.home`,
 :mod:`~gateway.web.staff.centres` (list and edit: clerks their centres; CSV: admins).
 :mod:`~gateway.web.staff.broadcasts` (every role; worded by
 :mod:`~gateway.web.staff.broadcast_text`), :mod:`~gateway.web.staff.visits` (service visits,
-every role), :mod:`~gateway.web.staff.privacy` (admins: POPIA export and deletion of one number).
+every role), :mod:`~gateway.web.staff.analytics` (every role: clerks see their centres'
+figures; charts by the vendored Chart.js), :mod:`~gateway.web.staff.privacy` (admins: POPIA export and deletion of one number).
 Citizens' numbers appear on pages only through the ``masked`` filter: the same
 :func:`config.mask_phone` the logs use, so staff see ``+2782****567`` wherever a log would.
 The pages work without JavaScript;
@@ -22,11 +23,11 @@ from flask import Flask
 
 from config import mask_phone
 from gateway.runtime import Runtime
-from gateway.web.staff import accounts, audit, broadcasts, centres, home, privacy, visits
+from gateway.web.staff import accounts, analytics, audit, broadcasts, centres, home, privacy, visits
 from gateway.web.staff.auth import bp, current_member, init_auth, role_required
 
 __all__ = ["bp", "current_member", "register_dashboard", "role_required"]
-PAGES = (accounts, audit, broadcasts, centres, home, privacy, visits)  # imported for the routes they add to ``bp``
+PAGES = (accounts, analytics, audit, broadcasts, centres, home, privacy, visits)  # imported for the routes they add to ``bp``
 
 
 def register_dashboard(app: Flask, runtime: Runtime) -> None:
