@@ -20,6 +20,7 @@ from gateway.staff.holders import HOLDERS, REDIS_HOLDERS, RedisStreamEntries
 from gateway.store.models import AuditEvent, Citizen, Message, Subscription
 from tests.fake_at import FakeAT
 from tests.staff.privacy_seeding import (
+    DERIVED,
     FORMS,
     OTHER,
     PHONE,
@@ -62,6 +63,7 @@ def test_the_export_holds_every_row_and_key_about_the_number(everywhere, seeded)
     assert counts["messages"] >= 7 and counts["subscriptions"] == 1 and counts["citizens"] == 1
     assert counts["pending_delivery_reports"] == 1 and counts["ussd_profile"] == 1
     assert counts["sms_help_throttle"] == 1 and counts["ussd_sessions"] == 1
+    assert counts["usage_hops"] >= 2 and counts["usage_searches"] >= 1 and counts["usage_stream"] >= 1
     assert json.loads(json.dumps(held)) == held  # JSON-safe as it is
     # The other number's data is not in it.
     assert OTHER not in json.dumps(held)
@@ -75,12 +77,12 @@ def test_delete_leaves_only_the_opt_out_marker_in_the_database_and_nothing_in_re
 
     rows = table_rows(seeded)
     holding = [(name, row) for name, items in rows.items() for row in items
-               if any(form in str(v) for v in row.values() for form in FORMS)]
+               if any(form in str(v) for v in row.values() for form in DERIVED)]
     assert [name for name, _row in holding] == ["citizens"], holding
     marker = holding[0][1]
     assert marker["phone"] == PHONE and marker["opted_out"] in (True, 1)
     assert marker["opted_in_at"] is None and marker["opt_out_sender_id"] is None and marker["language"] == "en"
-    lines = [line for line in dump_text(seeded).splitlines() if any(form in line for form in FORMS)]
+    lines = [line for line in dump_text(seeded).splitlines() if any(form in line for form in DERIVED)]
     assert len(lines) == 1 and "citizens" in lines[0], lines
     assert redis_keys_about(seeded.redis) == set()
     assert rows_about_other(seeded) == before_other  # the other caller's data is untouched

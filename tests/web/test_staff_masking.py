@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from config import mask_phone
+from gateway.staff import analytics as usage_report
 from gateway.staff import audit, visits
 from gateway.staff import broadcasts as bc
 from gateway.store.models import Broadcast, Staff
@@ -37,6 +38,7 @@ def test_no_staff_page_shows_a_full_number(seeded, app, client, auth):
                "staff_id": s.scalar(select(Staff.id))}
     details = visits.check(seeded, "SASSA", date.today() + timedelta(days=10), time(9), time(14))
     ids["visit_id"] = visits.create(seeded, bc.Actor.of(admin), centre, details).id
+    ids["key"] = "sessions"  # each analytics CSV is added below
     assert bc.get(seeded, ids["broadcast_id"])
     pages = []
     for rule in app.url_map.iter_rules():
@@ -45,6 +47,7 @@ def test_no_staff_page_shows_a_full_number(seeded, app, client, auth):
     assert len(pages) >= 12
     # The pages that show a number by design: the privacy look-up (masked) and the audit log.
     shown = {}
+    pages += [f"/staff/analytics/{key}.csv?days=365" for key in usage_report.keys()]
     for path in pages + ["/staff/audit?action=csv"]:
         resp = client.get(path)
         assert resp.status_code == 200, path
