@@ -108,7 +108,7 @@ def main() -> None:
     from gateway.store.engine import upgrade
     from tests.web.test_nginx_slowloris import running_nginx
 
-    console = Console()
+    console = Console(width=200)
     folder = tempfile.mkdtemp(prefix="thusong-bench-servers-")
     settings = load_settings({"INSTANCE_PATH": folder, "WEBHOOK_TOKEN": TOKEN, "SECRET_KEY": "bench",
                               "LOG_LEVEL": "WARNING", "REDIS_URL": os.environ.get("REDIS_URL", ""),

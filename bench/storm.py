@@ -337,7 +337,7 @@ def main() -> None:
 
     from rich.console import Console
 
-    console = Console()
+    console = Console(width=200)
     folder = tempfile.mkdtemp(prefix="thusong-bench-storm-")
     started = time.perf_counter()
     try:
