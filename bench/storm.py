@@ -206,7 +206,8 @@ def run(args, folder: str, console) -> dict:
             "INSTANCE_PATH": folder, "WEBHOOK_TOKEN": TOKEN, "SECRET_KEY": "bench", "LOG_LEVEL": "WARNING",
             "REDIS_URL": os.environ.get("REDIS_URL", ""), "AT_USERNAME": "sandbox", "AT_API_KEY": "bench-key",
             "AT_SENDER_ID": "THUSONG", "AT_API_URL": fake.base_url, "SMS_RATE_PER_SECOND": str(RATE),
-            "BULK_SCHEDULE": ALWAYS_OPEN, "AT_TIMEOUT_SECONDS": "9", "BROADCAST_APPROVAL": "false"})
+            "BULK_SCHEDULE": ALWAYS_OPEN, "AT_TIMEOUT_SECONDS": "9", "BROADCAST_APPROVAL": "false",
+            "SMS_REPLY_SHARE": str(args.reply_share)})
         rt = Runtime.from_settings(settings)
         procs: list[subprocess.Popen] = []
         try:
@@ -289,7 +290,7 @@ def report(console, args, r: dict) -> bool:
     back = recovery(r["bulk"], r["storm_end"], after_end, min(before, RATE))
 
     t = Table(title=f"Storm: {args.recipients:,} recipients at {RATE}/s; {args.ussd_rate:.0f} USSD hops/s + "
-                    f"{args.sms_rate:.0f} SMS/s for {args.storm:.0f} s")
+                    f"{args.sms_rate:.0f} SMS/s for {args.storm:.0f} s; SMS_REPLY_SHARE {args.reply_share}")
     for col in ("measure", "value", "goal", "verdict"):
         t.add_column(col, justify="left" if col == "measure" else "right")
 
@@ -326,6 +327,8 @@ def main() -> None:
     parser.add_argument("--ussd-rate", type=float, default=200.0, help="USSD hops a second")
     parser.add_argument("--sms-rate", type=float, default=50.0, help="inbound SMS a second")
     parser.add_argument("--workers", type=int, default=3, help="RQ worker processes")
+    parser.add_argument("--reply-share", type=float, default=0.25,
+                        help="SMS_REPLY_SHARE (0: replies share the broadcast's bucket, as before the setting)")
     args = parser.parse_args()
     args.recipients = args.recipients or (10_000 if args.quick else 100_000)
     args.storm = args.storm or (15.0 if args.quick else 60.0)
