@@ -39,6 +39,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/sms.py
 	$(BIN)/python bench/broadcast.py
 	$(BIN)/python bench/analytics.py
+	$(BIN)/python bench/storm.py
+	$(BIN)/python bench/servers.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

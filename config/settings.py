@@ -58,6 +58,7 @@ class Settings:
     LOG_LEVEL: str = _help("Python logging level name.", "INFO")
     LOG_JSON: bool = _help("Write logs as one JSON object per line.", False)
     SMS_RATE_PER_SECOND: float = _help("Outbound SMS segments per second, per channel.", 20.0)
+    SMS_REPLY_SHARE: float = _help("Share of SMS_RATE_PER_SECOND reserved for replies while they wait (a broadcast has the whole rate when none does); 0 for none.", 0.25)
     SMS_RETRY_DEADLINE_SECONDS: float = _help("Give up retrying a failed send after this long.", 3600.0)
     SMS_BATCH_SIZE: float = _help("Most recipients sharing one text in one AT request.", 100.0)
     SMS_SEND_LEASE_SECONDS: float = _help("A send still 'sending' after this long belonged to a dead worker.", 120.0)
@@ -201,6 +202,8 @@ def _validate(s: Settings) -> None:
                  "AT_TIMEOUT_SECONDS", "SMS_CREDIT_PROBE_SECONDS"):
         if getattr(s, name) <= 0:
             raise ConfigError(f"{name}: must be positive")
+    if not 0 <= s.SMS_REPLY_SHARE < 1:
+        raise ConfigError("SMS_REPLY_SHARE: expected a fraction from 0 to below 1")
     if s.SMS_COST_PER_SEGMENT < 0:
         raise ConfigError("SMS_COST_PER_SEGMENT: must not be negative")
     if s.BROADCAST_APPROVAL.strip().lower() not in _TRUE | _FALSE:

@@ -45,9 +45,9 @@ def http(port: int, method: str, path: str, form: dict | None = None, timeout: f
 
 
 @contextmanager
-def thusong_web(settings, workers: int = 2, **changes):
-    """``thusong web`` (gunicorn, sync workers) on a free loopback port, sharing the tests'
-    Redis and database, once ``/healthz`` answers: yields the port."""
+def thusong_web(settings, workers: int = 2, server: str = "gunicorn", **changes):
+    """``thusong web --server server`` (default gunicorn, sync workers) on a free loopback
+    port, sharing the tests' Redis and database, once ``/healthz`` answers: yields the port."""
     import os
     import signal
     import subprocess
@@ -59,7 +59,7 @@ def thusong_web(settings, workers: int = 2, **changes):
     port = free_port()
     env = {**os.environ, **settings.with_(**changes).as_environ()}
     proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "web", "--port", str(port),
-                             "--workers", str(workers)], cwd=ROOT, env=env)
+                             "--workers", str(workers), "--server", server], cwd=ROOT, env=env)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -72,7 +72,7 @@ def thusong_web(settings, workers: int = 2, **changes):
             time.sleep(0.05)
         yield port
     finally:
-        proc.send_signal(signal.SIGINT)  # gunicorn's quick shutdown: tests need no graceful drain
+        proc.send_signal(signal.SIGINT)  # a quick shutdown (gunicorn's, granian's): tests need no graceful drain
         try:
             proc.wait(15)
         except subprocess.TimeoutExpired:

@@ -1,4 +1,4 @@
-"""``thusong web``: gunicorn, or the development server. (``thusong worker`` is in
+"""``thusong web``: gunicorn (default) or granian, or the development server. (``thusong worker`` is in
 :mod:`gateway.cli.worker`: a worker must not pay for importing the web app.)"""
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 import click
+from granian.constants import Interfaces
+from granian.server import Server
 from gunicorn.app.base import BaseApplication
 from prometheus_client import multiprocess
 from werkzeug.serving import run_simple
@@ -18,18 +20,24 @@ from gateway.cli.common import settings_or_exit
 from gateway.web.app import create_app
 
 log = logging.getLogger("thusong")
+SERVERS = ("gunicorn", "granian")  # the first is the default
 
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--workers", default=2, show_default=True, type=int, help="gunicorn worker processes.")
-@click.option("--dev", is_flag=True, help="Use the single-process development server instead of gunicorn.")
-def web(host: str, port: int, workers: int, dev: bool) -> None:
+@click.option("--workers", default=2, show_default=True, type=int, help="Worker processes.")
+@click.option("--server", type=click.Choice(SERVERS), default=SERVERS[0], show_default=True,
+              help="gunicorn (sync workers; gthread with --threads above 1) or granian (Rust, WSGI). "
+                   "The README's server table says how they compare.")
+@click.option("--threads", default=1, show_default=True, type=int,
+              help="Threads per worker (gunicorn: above 1 selects its gthread workers; granian: blocking threads).")
+@click.option("--dev", is_flag=True, help="Use the single-process development server instead.")
+def web(host: str, port: int, workers: int, server: str, threads: int, dev: bool) -> None:
     """Serve the web app (webhooks, simulator, health and metrics).
 
-    gunicorn's sync workers must not face the internet: put the nginx site in deploy/nginx/
-    in front (it buffers slow clients) and set TRUSTED_PROXIES=1.
+    Neither server may face the internet: put the nginx site in deploy/nginx/ in front (it
+    buffers slow clients) and set TRUSTED_PROXIES=1.
     """
     settings = settings_or_exit()
     if dev:
@@ -43,7 +51,11 @@ def web(host: str, port: int, workers: int, dev: bool) -> None:
         _empty_metrics_folder(Path(folder))
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
         os.execv(sys.executable, [sys.executable, "-m", "gateway.cli", "web", "--host", host,
-                                  "--port", str(port), "--workers", str(workers)])
+                                  "--port", str(port), "--workers", str(workers), "--server", server,
+                                  "--threads", str(threads)])
+    if server == "granian":
+        _granian(host, port, workers, threads)
+        return
     settings = settings.with_(PROMETHEUS_MULTIPROC_DIR=folder)
 
     def child_exit(_server, worker) -> None:
@@ -53,6 +65,7 @@ def web(host: str, port: int, workers: int, dev: bool) -> None:
         def load_config(self):
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
+            self.cfg.set("threads", threads)  # above 1: gunicorn runs gthread workers
             self.cfg.set("accesslog", None)
             self.cfg.set("child_exit", child_exit)
 
@@ -62,6 +75,15 @@ def web(host: str, port: int, workers: int, dev: bool) -> None:
             return app
 
     _App().run()
+
+
+def _granian(host: str, port: int, workers: int, threads: int) -> None:
+    """granian's WSGI workers (separate processes) import the app from ``gateway.web.wsgi``,
+    settings from the environment — which holds PROMETHEUS_MULTIPROC_DIR by now. granian has
+    no hook for a worker's exit: a respawned worker's live gauges stay in the folder until the
+    next start empties it (counters are unaffected)."""
+    Server("gateway.web.wsgi:app", address=host, port=port, interface=Interfaces.WSGI, workers=workers,
+           blocking_threads=threads, log_access=False, respawn_failed_workers=True).serve()
 
 
 def _empty_metrics_folder(folder: Path) -> None:

@@ -36,6 +36,7 @@ from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+from redis.exceptions import LockError
 from sqlalchemy import bindparam, or_, select, update
 
 from gateway import jobs
@@ -48,6 +49,7 @@ from gateway.store.models import Citizen, Message, as_utc, utcnow
 
 log = logging.getLogger(__name__)
 SEND_SLICE_SECONDS = 60.0  # a send job hands over to a fresh one after this long
+BULK_DRAINER = "sms:drain:bulk"  # the Redis lease of the one job draining the bulk queue
 SEND_CONCURRENCY = 4  # AT requests in flight at once per worker, for batches of different texts
 PERMANENT_REASONS = {401, 402, 403, 404, 406, 407, 409}
 _T = Message.__table__
@@ -104,39 +106,68 @@ def send_pending(rt, queue: str, release: bool = False, slice_seconds: float | N
     longer than a job may run, and a job killed by its timeout mid-request would leave sends
     whose outcome is unknown.
 
-    Bulk only (:mod:`gateway.sms.bulk`): outside the quiet-hours window the job stops before
-    the next batch and a continuation is scheduled for when the window opens; claimed rows to
+    Bulk only (:mod:`gateway.sms.bulk`): one job drains at a time (a Redis lease,
+    :data:`BULK_DRAINER`); another bulk job — the sweeper queues one whenever rows wait —
+    returns at once instead of booking the same batch against the rate a second time and
+    holding a worker a reply needs. Outside the quiet-hours window the job stops before the
+    next batch and a continuation is scheduled for when the window opens; claimed rows to
     numbers that opted out meanwhile are skipped; broadcasts with nothing left are ``sent``.
     """
-    deadline = time.monotonic() + (SEND_SLICE_SECONDS if slice_seconds is None else slice_seconds)
-    sender = rt.sms_sender
-    limiter = RateLimiter(rt.redis, "sms", rt.settings.SMS_RATE_PER_SECOND)
-    batch = int(rt.settings.SMS_BATCH_SIZE)
-    handled = 0
     jobs.started(rt, kick_flag(queue))
     if release:
         release_due_retries(rt)
+    if queue != jobs.QUEUE_BULK:
+        return _drain(rt, queue, slice_seconds, None)[0]
+    rate = float(rt.settings.SMS_RATE_PER_SECOND)
+    lease = rt.redis.lock(BULK_DRAINER, timeout=rt.settings.SMS_SEND_LEASE_SECONDS
+                          + 2 * rt.settings.SMS_BATCH_SIZE / rate, blocking=False)
+    if not lease.acquire():
+        return 0  # the drainer sees the rows; if it is finishing, it looks again after letting go
+    try:
+        handled, drained = _drain(rt, queue, slice_seconds, lease)
+    finally:
+        try:
+            lease.release()
+        except LockError:
+            pass  # expired: another job may drain already
+    if drained and _peek(rt, queue, 1):
+        kick(rt, queue)  # written while we finished, its job turned away by our lease
+    return handled
+
+
+def _drain(rt, queue: str, slice_seconds: float | None, lease) -> tuple[int, bool]:
+    """:func:`send_pending`'s loop: (rows handled, whether it stopped because none were left)."""
+    deadline = time.monotonic() + (SEND_SLICE_SECONDS if slice_seconds is None else slice_seconds)
+    sender = rt.sms_sender
+    limiter = RateLimiter(rt.redis, "sms", rt.settings.SMS_RATE_PER_SECOND,
+                          reply_share=rt.settings.SMS_REPLY_SHARE)
+    batch = int(rt.settings.SMS_BATCH_SIZE)
+    handled = 0
     bulk = queue == jobs.QUEUE_BULK
     if bulk:
         if bulk_rules.hold_if_quiet(rt) is not None:
-            return 0  # quiet hours: a job is scheduled for the window's opening
+            return 0, False  # quiet hours: a job is scheduled for the window's opening
         bulk_rules.resume_paused(rt)
     while True:
         if time.monotonic() > deadline:
             kick(rt, queue, force=True)  # the rest goes on in a fresh job
-            break
+            return handled, False
+        if lease is not None:
+            _renew(lease)
         peeked = _peek(rt, queue, batch)
         if not peeked:
             if bulk:
                 bulk_rules.finish_done(rt)
-            break
+            return handled, True
         if bulk and credit.hold_bulk(rt) is not None:
-            break  # out of credit: a job is scheduled for the next probe
+            return handled, False  # out of credit: a job is scheduled for the next probe
         # Wait for the rate limit BEFORE claiming, so claimed rows leave at once: the gap
         # between 'sending' and the request is as short as it can be.
-        limiter.acquire(sum(seg for _i, seg in peeked))
+        limiter.acquire(sum(seg for _i, seg in peeked), reply=not bulk)
+        if lease is not None:
+            _renew(lease)
         if bulk and bulk_rules.hold_if_quiet(rt) is not None:
-            break  # the window closed (or never opened): a job is scheduled for its opening
+            return handled, False  # the window closed (or never opened): a job is scheduled for its opening
         rows = _claim(rt, [i for i, _seg in peeked], bulk=bulk)
         calls = requests_for(rows)
         # Different texts are separate AT requests: make a few at once (replies to a burst of
@@ -152,14 +183,21 @@ def send_pending(rt, queue: str, release: bool = False, slice_seconds: float | N
         if len(peeked) < batch:
             if bulk:
                 bulk_rules.finish_done(rt)
-            break  # drained; a row written since our flag was cleared has queued its own job
-        if queue == jobs.QUEUE_BULK and _replies_waiting(rt):
+            return handled, True  # drained; a row written since our flag was cleared has queued its own job
+        if bulk and _replies_waiting(rt):
             # A citizen's reply must not wait for a broadcast: hand the rest of the broadcast to
             # a fresh job behind it; this worker then takes the reply first (it serves `replies`
             # before `bulk`).
             kick(rt, queue, force=True)
-            break
-    return handled
+            return handled, False
+
+
+def _renew(lease) -> None:
+    """Restart the bulk lease's clock; a lease lost meanwhile (a very slow batch) is taken again."""
+    try:
+        lease.reacquire()
+    except LockError:
+        lease.acquire()
 
 
 def _replies_waiting(rt) -> bool:
