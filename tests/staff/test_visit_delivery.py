@@ -56,5 +56,7 @@ def test_notice_and_reminder_reach_every_subscriber_exactly_once(seeded, setting
     assert Counter(n for n, text, _f in texts if text == reminder_text) == Counter(phones)
     assert len(texts) == 2 * len(phones)
     reminder_sent = [r.at for r in fake.requests if r.form.get("message") == reminder_text]
-    assert min(reminder_sent) >= due.timestamp() - 0.05, "a reminder left before it was due"
+    # RQ's scheduler keeps whole seconds (it floors the time): a job may start up to 1 s before
+    # its moment, never sooner (and the bulk sender still keeps the window).
+    assert min(reminder_sent) >= due.timestamp() - 1.0, "a reminder left before it was due"
     assert bc.get(seeded, notice.id).status == "sent"
