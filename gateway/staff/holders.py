@@ -79,16 +79,11 @@ class SqlRows:
         return conn.execute(delete(self.table).where(self.where(subject))).rowcount
 
 
-@dataclass(frozen=True)
-class RedisKey:
-    """The key ``prefix`` + the number."""
-
-    name: str
-    prefix: str
+class _WholeKeys:
+    """Holders of whole Redis keys: ``keys`` names them; exported dumped, erased by DEL."""
 
     def keys(self, r: redis.Redis, subject: Subject) -> list[str]:
-        key = self.prefix + subject.phone
-        return [key] if r.exists(key) else []
+        raise NotImplementedError
 
     def find(self, conn: Connection, r: redis.Redis, subject: Subject) -> list[dict]:
         return [_dump_key(r, key) for key in self.keys(r, subject)]
@@ -99,7 +94,19 @@ class RedisKey:
 
 
 @dataclass(frozen=True)
-class RedisScan:
+class RedisKey(_WholeKeys):
+    """The key ``prefix`` + the number."""
+
+    name: str
+    prefix: str
+
+    def keys(self, r: redis.Redis, subject: Subject) -> list[str]:
+        key = self.prefix + subject.phone
+        return [key] if r.exists(key) else []
+
+
+@dataclass(frozen=True)
+class RedisScan(_WholeKeys):
     """Keys matching ``pattern`` whose string value contains the number."""
 
     name: str
@@ -114,13 +121,6 @@ class RedisScan:
         values = pipe.execute(raise_on_error=False) if keys else []  # a non-string answers an error
         return sorted(key.decode() for key, value in zip(keys, values, strict=True)
                       if isinstance(value, bytes) and needle in value)
-
-    def find(self, conn: Connection, r: redis.Redis, subject: Subject) -> list[dict]:
-        return [_dump_key(r, key) for key in self.keys(r, subject)]
-
-    def erase(self, conn: Connection, r: redis.Redis, subject: Subject) -> int:
-        keys = self.keys(r, subject)
-        return r.delete(*keys) if keys else 0
 
 
 @dataclass(frozen=True)
