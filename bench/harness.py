@@ -2,7 +2,8 @@
 
 :func:`serve` starts an app under gunicorn (sync workers, 2) on a free port and waits until its
 ``/healthz`` answers (:func:`serve_real_and_bare`: the product beside a bare Flask baseline);
-:func:`stop` ends server or worker processes. :func:`load` drives a port
+:func:`stop` ends server or worker processes; :data:`BARE_APP` is the baseline app and
+:class:`PipedProcess` runs the fake AT in a process of its own. :func:`load` drives a port
 from processes × threads for a time, one TCP connection per request as AT does, and reports
 requests/s, p50 and p99 and what the responses were. The traffic is a module-level function
 ``traffic(worker, thread)`` yielding ``(path, form)`` forever, and ``judge(status, body)``
@@ -21,6 +22,54 @@ import threading
 import time
 import urllib.parse
 from collections import Counter
+
+# The baseline every HTTP benchmark compares against: Flask answering each webhook at once.
+BARE_APP = '''
+from flask import Flask, Response, jsonify
+app = Flask(__name__)
+
+@app.get("/healthz")
+def health():
+    return "ok"
+
+@app.post("/webhooks/at/ussd")
+def hop():
+    return Response("CON hello", mimetype="text/plain")
+
+@app.post("/webhooks/at/sms")
+def sms():
+    return jsonify(ok=True, duplicate=False)
+'''
+
+
+class PipedProcess:
+    """A helper process (the fake AT) driven over a pipe: ``target(conn)`` sends its base URL
+    first, then answers each command :meth:`ask` sends until 'stop'. Its own process, so that
+    neither the load generator nor the bench shares its GIL."""
+
+    def __init__(self, target):
+        self._target = target
+
+    def __enter__(self):
+        self._conn, child = mp.Pipe()
+        self._proc = mp.Process(target=self._target, args=(child,), daemon=True)
+        self._proc.start()
+        self.base_url = self._conn.recv()
+        return self
+
+    def ask(self, cmd: str):
+        self._conn.send(cmd)
+        return self._conn.recv()
+
+    def __exit__(self, *exc) -> None:
+        try:
+            self._conn.send("stop")
+        except OSError:
+            pass
+        self._proc.join(timeout=10)
+        if self._proc.is_alive():
+            self._proc.terminate()
+            self._proc.join()
 
 
 def free_port() -> int:

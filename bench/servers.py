@@ -29,30 +29,13 @@ import time
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from harness import free_port, load, serve, stop
+from harness import BARE_APP, free_port, load, serve, stop
 from sms import acknowledged, inbound_sms
 from ussd import con_or_end, journeys
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 TOKEN = "bench-token"
-
-BARE_APP = '''
-from flask import Flask, Response, jsonify
-app = Flask(__name__)
-
-@app.get("/healthz")
-def health():
-    return "ok"
-
-@app.post("/webhooks/at/ussd")
-def hop():
-    return Response("CON hello", mimetype="text/plain")
-
-@app.post("/webhooks/at/sms")
-def sms():
-    return jsonify(ok=True, duplicate=False)
-'''
 
 
 def _answering(port: int, proc: subprocess.Popen, what: str) -> None:

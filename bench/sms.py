@@ -37,7 +37,6 @@ import argparse
 import itertools
 import json
 import math
-import multiprocessing as mp
 import os
 import shutil
 import subprocess
@@ -46,7 +45,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import load, serve_real_and_bare, stop
+from harness import BARE_APP, PipedProcess, load, serve_real_and_bare, stop
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -57,20 +56,6 @@ BROADCASTS = 3
 # Bulk SMS keep quiet hours (no Sundays, nights, holidays); a benchmark runs at any hour.
 ALWAYS_OPEN = "2000-01-01T00:00:00+00:00/2100-01-01T00:00:00+00:00"
 INBOUND_TEXTS = ["CENTRE Soweto", "SERVICES Khayelitsha", "HELP", "JOIN Umtata", "STOP", "hello"]
-
-BARE_APP = '''
-from flask import Flask, jsonify
-app = Flask(__name__)
-
-@app.get("/healthz")
-def health():
-    return jsonify(ok=True)
-
-@app.post("/webhooks/at/sms")
-def sms():
-    return jsonify(ok=True, duplicate=False)
-'''
-
 
 # --- processes -------------------------------------------------------------------------------
 
@@ -107,35 +92,20 @@ def _fake_at(conn) -> None:
                     })
 
 
-class FakeProcess:
-    def __enter__(self) -> FakeProcess:
-        self._conn, child = mp.Pipe()
-        self._proc = mp.Process(target=_fake_at, args=(child,), daemon=True)
-        self._proc.start()
-        self.base_url = self._conn.recv()
-        return self
+class FakeProcess(PipedProcess):
+    """The fake AT of :func:`_fake_at` in its own process."""
+
+    def __init__(self):
+        super().__init__(_fake_at)
 
     def reset(self) -> None:
-        self._conn.send("reset")
-        self._conn.recv()
+        self.ask("reset")
 
     def summary(self) -> dict:
-        self._conn.send("summary")
-        return self._conn.recv()
+        return self.ask("summary")
 
     def count(self) -> int:
-        self._conn.send("count")
-        return self._conn.recv()
-
-    def __exit__(self, *exc) -> None:
-        try:
-            self._conn.send("stop")
-        except OSError:
-            pass
-        self._proc.join(timeout=10)
-        if self._proc.is_alive():
-            self._proc.terminate()
-            self._proc.join()
+        return self.ask("count")
 
 
 # --- inbound ---------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from harness import serve, stop
+from harness import PipedProcess, serve, stop
 from sms import start_workers
 from ussd import con_or_end, journeys
 
@@ -82,29 +82,6 @@ def _fake_at(conn) -> None:
             elif cmd == "twice":
                 counts = Counter(n for r in requests for n in r.accepted)
                 conn.send([n for n, c in counts.items() if c > 1])
-
-
-class Fake:
-    def __enter__(self) -> Fake:
-        self._conn, child = mp.Pipe()
-        self._proc = mp.Process(target=_fake_at, args=(child,), daemon=True)
-        self._proc.start()
-        self.base_url = self._conn.recv()
-        return self
-
-    def ask(self, cmd: str):
-        self._conn.send(cmd)
-        return self._conn.recv()
-
-    def __exit__(self, *exc) -> None:
-        try:
-            self._conn.send("stop")
-        except OSError:
-            pass
-        self._proc.join(timeout=10)
-        if self._proc.is_alive():
-            self._proc.terminate()
-            self._proc.join()
 
 
 # --- paced (open-loop) load -----------------------------------------------------------------
@@ -202,7 +179,7 @@ def run(args, folder: str, console) -> dict:
     from gateway.store.engine import upgrade
     from tests.broadcasting import add_subscribers, centre_id
 
-    with Fake() as fake:
+    with PipedProcess(_fake_at) as fake:
         settings = load_settings({
             "INSTANCE_PATH": folder, "WEBHOOK_TOKEN": TOKEN, "SECRET_KEY": "bench", "LOG_LEVEL": "WARNING",
             "REDIS_URL": os.environ.get("REDIS_URL", ""), "AT_USERNAME": "sandbox", "AT_API_KEY": "bench-key",

@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from harness import load, serve_real_and_bare, stop
+from harness import BARE_APP, load, serve_real_and_bare, stop
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -33,19 +33,6 @@ JOURNEYS = [
     ["", "3"],
     ["", "2", "98", "0"],
 ]
-
-BARE_APP = '''
-from flask import Flask, Response
-app = Flask(__name__)
-
-@app.get("/healthz")
-def health():
-    return "ok"
-
-@app.post("/webhooks/at/ussd")
-def hop():
-    return Response("CON hello", mimetype="text/plain")
-'''
 
 
 def journeys(worker: int, tid: int):
