@@ -13,7 +13,7 @@ import io
 import os
 import subprocess
 import sys
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -35,11 +35,13 @@ OPTED_OUT = "('OptedOut', 'UserInBlacklist', 'UserInBlackList')"
 
 
 def local_days(n: int = 7):
+    """The last ``n`` South African days, each with its bounds in UTC: a raw SQL parameter
+    reaches SQLite as text, where a SAST bound against UTC timestamps is two hours off."""
     today = datetime.now(SAST).date()
     for i in range(n - 1, -1, -1):
         day = today - timedelta(days=i)
         start = datetime.combine(day, time(0), SAST)
-        yield day, start, start + timedelta(days=1)
+        yield day, start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
 
 
 def table(page, key: str) -> list[list[str]]:
