@@ -5,7 +5,9 @@
 :func:`stop` ends server or worker processes; :data:`BARE_APP` is the baseline app and
 :class:`PipedProcess` runs the fake AT in a process of its own. :func:`load` drives a port
 from processes × threads for a time, one TCP connection per request as AT does, and reports
-requests/s, p50 and p99 and what the responses were. The traffic is a module-level function
+requests/s, p50 and p99, what the responses were and the load generator's own CPU; :class:`CpuMeter`
+says how much CPU a server's processes (and Redis) spent meanwhile, and :func:`thusong_web` serves
+the product as production does. The traffic is a module-level function
 ``traffic(worker, thread)`` yielding ``(path, form)`` forever, and ``judge(status, body)``
 names the counters a response adds to ("ok", "errors", …); both must be picklable.
 """
@@ -14,6 +16,8 @@ from __future__ import annotations
 
 import http.client
 import multiprocessing as mp
+import os
+import resource
 import socket
 import statistics
 import subprocess
@@ -22,6 +26,7 @@ import threading
 import time
 import urllib.parse
 from collections import Counter
+from contextlib import contextmanager
 
 # The baseline every HTTP benchmark compares against: Flask answering each webhook at once.
 BARE_APP = '''
@@ -112,6 +117,79 @@ def serve_real_and_bare(root: str, folder: str, bare_app_source: str, env: dict)
     return [real, bare], real_port, bare_port
 
 
+@contextmanager
+def thusong_web(env: dict, args: list[str], cwd: str):
+    """``thusong web`` with ``args`` on a free loopback port, once ``/healthz`` answers 200:
+    yields ``(process, port)``."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "web", "--port", str(port), *args],
+                            cwd=cwd, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+                conn.request("GET", "/healthz")
+                if conn.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"thusong web {' '.join(args)} did not start")
+            time.sleep(0.05)
+        yield proc, port
+    finally:
+        stop([proc])
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and every process below it (a server's master and its workers)."""
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        try:
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    todo.extend(int(c) for c in f.read().split())
+        except OSError:
+            pass
+    return found
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0  # gone (a worker recycled): its CPU is lost to the count, not double-counted
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+class CpuMeter:
+    """CPU seconds spent by a server's process tree (user + system, from ``/proc/<pid>/stat``)
+    and, when given a client, by the Redis server it uses (``INFO cpu``), between
+    :meth:`start` and :meth:`stop`. The tree is read at the start: workers must be up."""
+
+    def __init__(self, server_pid: int, redis_client=None):
+        self._pid, self._redis = server_pid, redis_client
+
+    def _read(self) -> tuple[dict[int, float], float]:
+        redis_s = 0.0
+        if self._redis is not None:
+            info = self._redis.info("cpu")
+            redis_s = float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+        return {p: _cpu_seconds(p) for p in process_tree(self._pid)}, redis_s
+
+    def start(self) -> None:
+        self._before = self._read()
+
+    def stop(self) -> dict:
+        (procs0, redis0), (procs1, redis1) = self._before, self._read()
+        web = sum(procs1.get(p, 0.0) - t for p, t in procs0.items())
+        return {"web_cpu_s": web, "redis_cpu_s": redis1 - redis0}
+
+
 def stop(procs: list[subprocess.Popen], timeout: float = 15) -> None:
     """Terminate, wait, and kill what does not stop in time."""
     for p in procs:
@@ -169,18 +247,22 @@ def load(port: int, seconds: float, concurrency: int, traffic, judge) -> dict:
     procs = [mp.Process(target=_client, args=(port, seconds, traffic, judge, w, threads, q))
              for w in range(procs_n)]
     start = time.perf_counter()
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     for p in procs:
         p.start()
     results = [q.get() for _ in procs]
     for p in procs:
         p.join()
     wall = time.perf_counter() - start
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    client_cpu = (children.ru_utime + children.ru_stime) - (children_before.ru_utime + children_before.ru_stime)
     lat = sorted(x for r in results for x in r[0])
     counts: Counter = Counter()
     for r in results:
         counts.update(r[1])
     return {
         **counts, "errors": counts["errors"], "requests": len(lat), "rps": len(lat) / wall,
+        "client_cpu_s": client_cpu,
         "p50_ms": statistics.median(lat) * 1000 if lat else float("nan"),
         "p99_ms": lat[max(int(len(lat) * 0.99) - 1, 0)] * 1000 if lat else float("nan"),
     }

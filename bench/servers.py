@@ -19,51 +19,21 @@ Figures are only worth comparing on a quiet machine: note ``uptime`` beside them
 from __future__ import annotations
 
 import argparse
-import http.client
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
-from harness import BARE_APP, free_port, load, serve, stop
+from harness import BARE_APP, load, serve, stop, thusong_web
 from sms import acknowledged, inbound_sms
 from ussd import con_or_end, journeys
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 TOKEN = "bench-token"
-
-
-def _answering(port: int, proc: subprocess.Popen, what: str) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"{what} did not start")
-        time.sleep(0.05)
-
-
-@contextmanager
-def thusong_web(env: dict, args: list[str]):
-    """``thusong web`` with ``args`` on a free loopback port, once it answers: yields the port."""
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "web", "--port", str(port), *args],
-                            cwd=ROOT, env=env)
-    try:
-        _answering(port, proc, f"thusong web {' '.join(args)}")
-        yield port
-    finally:
-        stop([proc])
 
 
 def measure(port: int, args) -> dict:
@@ -123,7 +93,7 @@ def main() -> None:
             prefix = Path(folder, f"nginx-{len(results)}")
             prefix.mkdir()
             with ExitStack() as stack:
-                app_port = stack.enter_context(thusong_web(env, server_args))
+                _, app_port = stack.enter_context(thusong_web(env, server_args, str(ROOT)))
                 port = stack.enter_context(running_nginx(app_port, prefix))
                 results[label] = measure(port, args)
             console.print(f"[dim]{label}: done[/dim]")

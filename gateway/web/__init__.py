@@ -4,7 +4,8 @@ Owns the app factory (:mod:`~gateway.web.app`), the request's runtime (:mod:`~ga
 and one blueprint per audience: AT's callbacks (:mod:`~gateway.web.webhooks`), the phone
 simulator (:mod:`~gateway.web.simulator`), health and metrics (:mod:`~gateway.web.health`),
 the staff dashboard (:mod:`gateway.web.staff`). :mod:`~gateway.web.security` adds the security
-headers, cookie flags and CSRF to all of them.
+headers to all of them, and the cookie flags and CSRF to the browser-facing ones (AT's callbacks
+are served by an app of their own, without them: see :mod:`~gateway.web.app`).
 Blueprints parse and answer; the work is done by the capability packages below (``ussd``,
 ``sms``, ``directory``, ``staff``), which never import Flask.
 """

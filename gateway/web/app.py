@@ -1,8 +1,16 @@
-"""The Flask application factory: one app per runtime, every blueprint registered here, the
-browser protections (:mod:`~gateway.web.security`) applied to all of them.
+"""The Flask application factory: one app per runtime, every blueprint registered here.
 
-The app trusts ``X-Forwarded-For``/``-Proto`` only for ``TRUSTED_PROXIES`` hops (werkzeug's
-ProxyFix; 0 ignores them) and refuses bodies over ``MAX_CONTENT_LENGTH`` with 413.
+Two audiences, two Flask apps behind one WSGI callable (werkzeug's ``DispatcherMiddleware``):
+- **pages** (the returned app): the staff dashboard, the simulator, health and metrics, with
+  the browser protections of :mod:`~gateway.web.security` (CSRF, cookie flags, sessions,
+  Flask-Login, the login throttle);
+- **machines**, mounted at :data:`WEBHOOKS`: Africa's Talking's callbacks. Machines bring no
+  cookie and post no browser form, so none of that runs on their hot path (it cost every
+  USSD hop and inbound SMS about 60 µs of CPU); they keep the security headers.
+
+Both share the runtime, trust ``X-Forwarded-For``/``-Proto`` only for ``TRUSTED_PROXIES``
+hops (werkzeug's ProxyFix, outermost; 0 ignores them) and refuse bodies over
+``MAX_CONTENT_LENGTH`` with 413.
 """
 
 from __future__ import annotations
@@ -11,18 +19,20 @@ import logging
 
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Settings, configure_logging, load_settings
 from gateway.runtime import Runtime
 from gateway.web.context import EXTENSION
 from gateway.web.health import bp as health_bp
-from gateway.web.security import protect
+from gateway.web.security import add_headers, protect
 from gateway.web.simulator import bp as simulator_bp
 from gateway.web.staff import register_dashboard
 from gateway.web.webhooks import bp as webhooks_bp
 
 log = logging.getLogger(__name__)
+WEBHOOKS = "/webhooks/at"  # where AT's callbacks are mounted (the machines app)
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
@@ -35,20 +45,32 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app = Flask(__name__, instance_path=str(settings.instance_path))
     app.config.update(SECRET_KEY=settings.SECRET_KEY or None, THUSONG_SETTINGS=settings,
                       MAX_CONTENT_LENGTH=settings.MAX_CONTENT_LENGTH)
+    app.extensions[EXTENSION] = runtime
+    app.session_interface = CookieOnlyWhenUsed()
+    csrf = protect(app, settings)
+    for blueprint in (health_bp, simulator_bp):
+        app.register_blueprint(blueprint)
+    csrf.exempt(simulator_bp)  # the simulator's JSON calls, made by our own page's script
+    register_dashboard(app, runtime)
+    app.wsgi_app = DispatcherMiddleware(  # type: ignore[method-assign]
+        app.wsgi_app, {WEBHOOKS: _machines_app(runtime).wsgi_app})
     if settings.TRUSTED_PROXIES:
         # Each proxy appends the address it saw: believe only the last N entries, so a client's
         # own X-Forwarded-For (which nginx keeps in front of them) changes nothing.
         hops = settings.TRUSTED_PROXIES
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+    return app
+
+
+def _machines_app(runtime: Runtime) -> Flask:
+    """AT's callbacks (:mod:`~gateway.web.webhooks`; they carry the shared token instead of a
+    session), answered by a Flask app with nothing browser-facing in it."""
+    settings = runtime.settings
+    app = Flask(__name__, instance_path=str(settings.instance_path))
+    app.config.update(THUSONG_SETTINGS=settings, MAX_CONTENT_LENGTH=settings.MAX_CONTENT_LENGTH)
     app.extensions[EXTENSION] = runtime
-    app.session_interface = CookieOnlyWhenUsed()
-    csrf = protect(app, settings)
-    for blueprint in (health_bp, webhooks_bp, simulator_bp):
-        app.register_blueprint(blueprint)
-    # Machines post here, not browsers: AT (its shared token instead) and the simulator's JSON.
-    csrf.exempt(webhooks_bp)
-    csrf.exempt(simulator_bp)
-    register_dashboard(app, runtime)
+    add_headers(app, settings)
+    app.register_blueprint(webhooks_bp)  # at WEBHOOKS: the dispatcher strips the prefix
     return app
 
 

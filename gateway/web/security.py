@@ -6,9 +6,8 @@
   production, where TLS is terminated in front of us.
 - Session cookie: ``HttpOnly``, ``SameSite=Lax``, ``Secure`` in production; staff sessions
   last at most :data:`SESSION_HOURS`.
-- CSRF (Flask-WTF) on every POST: a missing or wrong token is 400. Blueprints that serve
-  machines, not browsers (AT's webhooks, the simulator's JSON calls), are exempted by
-  ``create_app``.
+- CSRF (Flask-WTF) on every POST: a missing or wrong token is 400. The simulator's JSON calls
+  are exempted by ``create_app``; AT's webhooks are served by an app of their own without it.
 """
 
 from __future__ import annotations
@@ -41,9 +40,20 @@ HSTS = "max-age=31536000; includeSubDomains"
 SESSION_HOURS = 12
 
 
+def add_headers(app: Flask, settings: Settings) -> None:
+    """Add the security headers to every response of ``app`` (a view's own value wins)."""
+    headers = dict(HEADERS, **({"Strict-Transport-Security": HSTS} if settings.is_production else {}))
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        for name, value in headers.items():
+            response.headers.setdefault(name, value)
+        return response
+
+
 def protect(app: Flask, settings: Settings) -> CSRFProtect:
     """Set the cookie flags, add the headers to every response, switch CSRF on; the
-    ``CSRFProtect`` is returned so the caller can exempt machine-facing blueprints."""
+    ``CSRFProtect`` is returned so the caller can exempt blueprints that browsers do not post to."""
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -54,12 +64,5 @@ def protect(app: Flask, settings: Settings) -> CSRFProtect:
         PERMANENT_SESSION_LIFETIME=timedelta(hours=SESSION_HOURS),
         WTF_CSRF_TIME_LIMIT=SESSION_HOURS * 3600,
     )
-    headers = dict(HEADERS, **({"Strict-Transport-Security": HSTS} if settings.is_production else {}))
-
-    @app.after_request
-    def _headers(response: Response) -> Response:
-        for name, value in headers.items():
-            response.headers.setdefault(name, value)
-        return response
-
+    add_headers(app, settings)
     return CSRFProtect(app)

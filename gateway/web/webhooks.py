@@ -20,7 +20,7 @@ from gateway.web.context import runtime_of
 from gateway.web.tokens import token_matches
 
 log = logging.getLogger(__name__)
-bp = Blueprint("webhooks", __name__, url_prefix="/webhooks/at")
+bp = Blueprint("webhooks", __name__)  # mounted at /webhooks/at (gateway.web.app.WEBHOOKS)
 
 
 @bp.before_request
