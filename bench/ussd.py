@@ -82,6 +82,7 @@ def _flame(server_pid: int, out: str, seconds: float) -> subprocess.Popen:
         sys.exit("--flame needs py-spy (pip install py-spy)")
     workers = [p for p in process_tree(server_pid) if p != server_pid]
     cmd = [py_spy, "record", "--format", os.environ.get("FLAME_FORMAT", "flamegraph"), "--output", out, "--rate", "250",
+           *os.environ.get("FLAME_EXTRA", "").split(),
            "--duration", str(max(1, int(seconds) - 1)), "--nonblocking"]
     # py-spy records one process tree: the master with --subprocesses covers every worker.
     return subprocess.Popen([*cmd, "--subprocesses", "--pid", str(server_pid)] if workers else

@@ -19,6 +19,7 @@ import json
 import logging
 from datetime import UTC, datetime
 
+import orjson
 from sqlalchemy import insert
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -43,10 +44,10 @@ def clean_term(text: str) -> str:
 
 
 def hop_event(key: bytes, phone: str, session_id: str, screen: str, end: bool,
-              searches: list[dict], at: float) -> dict[str, str]:
+              searches: list[dict], at: float) -> dict[str, bytes]:
     """The stream entry for one hop: a single JSON field (one allocation, one parse)."""
-    return {"j": json.dumps({"t": at, "s": session_id, "c": caller_hash(key, phone), "sc": screen[:64],
-                             "e": int(end), "q": searches}, separators=(",", ":"))}
+    return {"j": orjson.dumps({"t": at, "s": session_id, "c": caller_hash(key, phone), "sc": screen[:64],
+                               "e": int(end), "q": searches})}
 
 
 def _insert(engine, model):

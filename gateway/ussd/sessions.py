@@ -15,9 +15,9 @@ in the same pipeline: recording costs the hop no round trip.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
+import orjson
 import redis
 
 from gateway.usage.events import STREAM, STREAM_CAP
@@ -47,7 +47,7 @@ class SessionStore:
     def load_with_profile(self, session_id: str, phone: str) -> tuple[StoredHop | None, dict]:
         """The session and the caller's profile in one round trip (a hop has ~10 s, we want ms)."""
         raw_hop, raw_profile = self._r.mget(SESSION_KEY + session_id, PROFILE_KEY + phone)
-        return _hop(raw_hop), (json.loads(raw_profile) if raw_profile else {})
+        return _hop(raw_hop), (orjson.loads(raw_profile) if raw_profile else {})
 
     def save_with_profile(self, session_id: str, hop: StoredHop, phone: str, profile: dict,
                           usage: dict[str, str] | None = None) -> None:
@@ -55,7 +55,7 @@ class SessionStore:
         stands alone, and a hop is short). The stream is capped approximately (cheap)."""
         pipe = self._r.pipeline(transaction=False)
         pipe.set(SESSION_KEY + session_id, _hop_json(hop, phone), ex=SESSION_TTL)
-        pipe.set(PROFILE_KEY + phone, json.dumps(profile, separators=(",", ":")), ex=PROFILE_TTL)
+        pipe.set(PROFILE_KEY + phone, orjson.dumps(profile), ex=PROFILE_TTL)
         if usage is not None:
             pipe.xadd(STREAM, usage, maxlen=STREAM_CAP, approximate=True)
         pipe.execute()
@@ -65,19 +65,19 @@ class SessionStore:
 
     def profile(self, phone: str) -> dict:
         raw = self._r.get(PROFILE_KEY + phone)
-        return json.loads(raw) if raw else {}
+        return orjson.loads(raw) if raw else {}
 
     def save_profile(self, phone: str, profile: dict) -> None:
-        self._r.set(PROFILE_KEY + phone, json.dumps(profile, separators=(",", ":")), ex=PROFILE_TTL)
+        self._r.set(PROFILE_KEY + phone, orjson.dumps(profile), ex=PROFILE_TTL)
 
 
 def _hop(raw) -> StoredHop | None:
     if not raw:
         return None
-    data = json.loads(raw)
+    data = orjson.loads(raw)
     return StoredHop(data["state"], data["text"], data["reply"], data["end"])
 
 
-def _hop_json(hop: StoredHop, phone: str) -> str:
-    return json.dumps({"state": hop.state, "text": hop.text, "reply": hop.reply, "end": hop.end,
-                       "caller": phone}, separators=(",", ":"))
+def _hop_json(hop: StoredHop, phone: str) -> bytes:
+    return orjson.dumps({"state": hop.state, "text": hop.text, "reply": hop.reply, "end": hop.end,
+                         "caller": phone})
