@@ -15,12 +15,15 @@ from gunicorn.app.base import BaseApplication
 from prometheus_client import multiprocess
 from werkzeug.serving import run_simple
 
-from config.logging import route_to_root
+from config.logging import configure_logging, route_to_root
 from gateway.cli.common import settings_or_exit
 from gateway.web.app import create_app
 
 log = logging.getLogger("thusong")
 SERVERS = ("gunicorn", "granian")  # the first is the default
+# granian's own loggers write to its console handler: send them through the masked root handler
+# instead (a line about a failed request can carry its URI, token included, or a caller's number).
+GRANIAN_LOGGING = {"loggers": {name: {"handlers": [], "propagate": True} for name in ("_granian", "granian.access")}}
 
 
 @click.command()
@@ -54,7 +57,7 @@ def web(host: str, port: int, workers: int, server: str, threads: int, dev: bool
                                   "--port", str(port), "--workers", str(workers), "--server", server,
                                   "--threads", str(threads)])
     if server == "granian":
-        _granian(host, port, workers, threads)
+        _granian(host, port, workers, threads, settings)
         return
     settings = settings.with_(PROMETHEUS_MULTIPROC_DIR=folder)
 
@@ -77,13 +80,15 @@ def web(host: str, port: int, workers: int, server: str, threads: int, dev: bool
     _App().run()
 
 
-def _granian(host: str, port: int, workers: int, threads: int) -> None:
+def _granian(host: str, port: int, workers: int, threads: int, settings) -> None:
     """granian's WSGI workers (separate processes) import the app from ``gateway.web.wsgi``,
     settings from the environment — which holds PROMETHEUS_MULTIPROC_DIR by now. granian has
     no hook for a worker's exit: a respawned worker's live gauges stay in the folder until the
     next start empties it (counters are unaffected)."""
+    configure_logging(settings.LOG_LEVEL, settings.LOG_JSON)  # this process logs only granian's lines
     Server("gateway.web.wsgi:app", address=host, port=port, interface=Interfaces.WSGI, workers=workers,
-           blocking_threads=threads, log_access=False, respawn_failed_workers=True).serve()
+           blocking_threads=threads, log_access=False, log_dictconfig=GRANIAN_LOGGING,
+           respawn_failed_workers=True).serve()
 
 
 def _empty_metrics_folder(folder: Path) -> None:

@@ -24,3 +24,38 @@ def test_granian_serves_ussd_hops_and_an_inbound_sms(seeded, settings):
     with seeded.sessions() as s:
         row = s.scalars(select(Message).where(Message.direction == "in")).one()
     assert (row.text, row.status) == ("CENTRE Soweto", "received")
+
+
+def test_granians_own_lines_go_through_the_masked_handler(settings, tmp_path):
+    """granian's lines (a worker that died, an exception with its request) come out through the
+    product's masking handler, in its format, never granian's own console handler."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.live import free_port
+    from tests.workers import ROOT
+
+    port, out = free_port(), tmp_path / "web.log"
+    env = {**os.environ, **settings.as_environ(), "LOG_LEVEL": "INFO"}
+    with out.open("w") as sink:
+        proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "web", "--port", str(port),
+                                 "--server", "granian"], cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if http(port, "GET", "/healthz", timeout=1)[0] == 200:
+                        break
+                except OSError:
+                    pass
+                assert proc.poll() is None and time.monotonic() < deadline, out.read_text()
+                time.sleep(0.05)
+        finally:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(15)
+    lines = out.read_text().splitlines()
+    assert [line for line in lines if " INFO _granian: Starting granian" in line], lines
+    assert not [line for line in lines if line.startswith("[")], lines  # granian's "[INFO] …" format
