@@ -2,7 +2,8 @@
 
 With ``SMS_RATE_PER_SECOND=200``: a broadcast to N subscribers (default 100,000) drains through
 the local fake AT (``tests/fake_at.py``, in its own process) via real RQ worker processes; the
-real app runs under gunicorn (sync workers, 2, as ``bench/ussd.py`` serves it). Once the
+real app runs under ``thusong web`` (its default server, 2 workers, as ``bench/ussd.py`` serves it;
+``--server`` picks the other). Once the
 broadcast is sending, its rate is taken for ``--before`` seconds; then for ``--storm`` seconds
 200 USSD hops/s of whole journeys (``bench/ussd.py``'s mix) and 50 ``CENTRE <town>`` SMS/s
 arrive, each paced open-loop (a request goes at its scheduled time whether or not the last one
@@ -35,9 +36,10 @@ import tempfile
 import threading
 import time
 import urllib.parse
+from contextlib import ExitStack
 from pathlib import Path
 
-from harness import PipedProcess, serve, stop
+from harness import PipedProcess, stop, thusong_web
 from sms import start_workers
 from ussd import con_or_end, journeys
 
@@ -188,14 +190,15 @@ def run(args, folder: str, console) -> dict:
             "SMS_REPLY_SHARE": str(args.reply_share)})
         rt = Runtime.from_settings(settings)
         procs: list[subprocess.Popen] = []
+        web = ExitStack()
         try:
             upgrade(rt.engine)
             seed_if_empty(rt)
             soweto = centre_id(rt, "Soweto")
             add_subscribers(rt, [f"{BULK_PREFIX}{i:07d}" for i in range(args.recipients)], soweto)
             env = {**os.environ, **rt.child_environ(), "PYTHONPATH": str(ROOT)}
-            server, port = serve("gateway.web.wsgi:app", env, str(ROOT))
-            procs.append(server)
+            web_args = ["--workers", "2", *(["--server", args.server] if args.server else [])]
+            _server, port = web.enter_context(thusong_web(env, web_args, str(ROOT)))
             procs.extend(start_workers(rt, args.workers, env))
             # Warm the app (imports, gazetteer) with a few hops and one SMS before anything counts.
             warm, wq = paced(port, time.time(), 1.0, 20, 1, 2, journeys, 9)
@@ -234,6 +237,7 @@ def run(args, folder: str, console) -> dict:
                 bc.cancel(rt, bc.CLI, b.id)  # the rest is not part of the measurement
         finally:
             stop(procs)
+            web.close()
             rt.close()
     return {"ussd": ussd, "sms": sms, "others": others, "bulk": bulk, "twice": twice,
             "first_sent": first_sent, "storm_start": storm_start, "storm_end": storm_end, "status": status}
@@ -309,6 +313,7 @@ def main() -> None:
     parser.add_argument("--ussd-rate", type=float, default=200.0, help="USSD hops a second")
     parser.add_argument("--sms-rate", type=float, default=50.0, help="inbound SMS a second")
     parser.add_argument("--workers", type=int, default=3, help="RQ worker processes")
+    parser.add_argument("--server", choices=["gunicorn", "granian"], help="thusong web's server (default: its default)")
     parser.add_argument("--reply-share", type=float, default=0.25,
                         help="SMS_REPLY_SHARE (0: replies share the broadcast's bucket, as before the setting)")
     args = parser.parse_args()

@@ -116,7 +116,9 @@ def main() -> None:
     try:
         upgrade(rt.engine)
         seed_if_empty(rt)
-        env = {**os.environ, **rt.child_environ(), "PYTHONPATH": str(ROOT)}
+        # The checkout first, after any path the caller set (to measure other library versions).
+        path = os.pathsep.join(p for p in (os.environ.get("PYTHONPATH"), str(ROOT)) if p)
+        env = {**os.environ, **rt.child_environ(), "PYTHONPATH": path}
         Path(folder, "bare_app.py").write_text(BARE_APP)
         bare_proc, bare_port = serve("bare_app:app", {**env, "PYTHONPATH": folder}, folder)
         servers.append(bare_proc)
