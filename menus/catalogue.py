@@ -8,7 +8,6 @@ never evaluated.
 
 from __future__ import annotations
 
-import string
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -76,7 +75,8 @@ class Catalogues:
         template = self.raw(lang, key)
         if not values and "{" not in template:
             return template
-        return string.Formatter().vformat(template, (), _Blank({k: "" if v is None else v for k, v in values.items()}))
+        # str.format_map (C) rather than string.Formatter (Python, ~5× slower): several per hop.
+        return template.format_map(_Blank({k: "" if v is None else v for k, v in values.items()}))
 
     def missing(self, lang: str) -> list[str]:
         english = self.by_code[FALLBACK].strings
