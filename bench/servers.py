@@ -8,7 +8,8 @@ baseline. Each is driven by ``bench/harness.py``'s load generator (processes × 
 TCP connection per request, as AT does) for the same time: first the USSD journey mix
 (``bench/ussd.py``), then the inbound SMS webhook (``bench/sms.py``'s traffic; no worker
 runs, so what is measured is store + enqueue). Reports requests/s, p50 and p99 per server and
-the ratio to the bare endpoint in the same run.
+the ratio to the bare endpoint in the same run, and CPU per request: the server's processes
+(master and workers) plus Redis (the bare app uses none); nginx's own is left out, the same for all.
 
     .venv/bin/python bench/servers.py [--seconds 10] [--concurrency 16] [--workers 2] [--threads 4]
     .venv/bin/python bench/servers.py --quick      # 3 s per load (about a minute)
@@ -27,7 +28,7 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from harness import BARE_APP, load, serve, stop, thusong_web
+from harness import BARE_APP, CpuMeter, load, serve, stop, thusong_web
 from sms import acknowledged, inbound_sms
 from ussd import con_or_end, journeys
 
@@ -36,10 +37,18 @@ sys.path.insert(0, str(ROOT))
 TOKEN = "bench-token"
 
 
-def measure(port: int, args) -> dict:
+def measure(port: int, args, server_pid: int, redis_client=None) -> dict:
+    """Both loads through ``port``, each with the server's CPU (and Redis') per request."""
     load(port, 1.0, args.concurrency, journeys, con_or_end)  # warm up: imports, gazetteer, connections
-    return {"ussd": load(port, args.seconds, args.concurrency, journeys, con_or_end),
-            "sms": load(port, args.seconds, args.concurrency, inbound_sms, acknowledged)}
+    results = {}
+    for key, traffic, judge in (("ussd", journeys, con_or_end), ("sms", inbound_sms, acknowledged)):
+        meter = CpuMeter(server_pid, redis_client)
+        meter.start()
+        r = load(port, args.seconds, args.concurrency, traffic, judge)
+        r.update(meter.stop())
+        r["cpu_us"] = (r["web_cpu_s"] + r["redis_cpu_s"]) / max(r["requests"], 1) * 1e6
+        results[key] = r
+    return results
 
 
 def main() -> None:
@@ -86,16 +95,16 @@ def main() -> None:
             prefix = Path(folder, "nginx-bare")
             prefix.mkdir()
             with running_nginx(bare_port, prefix) as port:
-                results["bare Flask, gunicorn sync ×2 (baseline)"] = measure(port, args)
+                results["bare Flask, gunicorn sync ×2 (baseline)"] = measure(port, args, bare.pid)
         finally:
             stop([bare])
         for label, server_args in servers:
             prefix = Path(folder, f"nginx-{len(results)}")
             prefix.mkdir()
             with ExitStack() as stack:
-                _, app_port = stack.enter_context(thusong_web(env, server_args, str(ROOT)))
+                web, app_port = stack.enter_context(thusong_web(env, server_args, str(ROOT)))
                 port = stack.enter_context(running_nginx(app_port, prefix))
-                results[label] = measure(port, args)
+                results[label] = measure(port, args, web.pid, rt.redis)
             console.print(f"[dim]{label}: done[/dim]")
     finally:
         rt.close()
@@ -103,14 +112,14 @@ def main() -> None:
 
     base = next(iter(results.values()))
     t = Table(title=f"Behind nginx, {args.concurrency} connections, {args.seconds:.0f} s per load")
-    for col in ("server", "journeys req/s", "÷ bare", "p50 ms", "p99 ms",
-                "SMS webhook req/s", "÷ bare", "p50 ms", "p99 ms", "errors"):
+    for col in ("server", "journeys req/s", "÷ bare", "p50 ms", "p99 ms", "CPU µs/hop",
+                "SMS webhook req/s", "÷ bare", "p50 ms", "p99 ms", "CPU µs/SMS", "errors"):
         t.add_column(col, justify="left" if col == "server" else "right")
     for label, r in results.items():
         u, s = r["ussd"], r["sms"]
         t.add_row(label, f"{u['rps']:.0f}", f"{u['rps'] / base['ussd']['rps']:.2f}", f"{u['p50_ms']:.1f}",
-                  f"{u['p99_ms']:.1f}", f"{s['rps']:.0f}", f"{s['rps'] / base['sms']['rps']:.2f}",
-                  f"{s['p50_ms']:.1f}", f"{s['p99_ms']:.1f}", str(u["errors"] + s["errors"]))
+                  f"{u['p99_ms']:.1f}", f"{u['cpu_us']:.0f}", f"{s['rps']:.0f}", f"{s['rps'] / base['sms']['rps']:.2f}",
+                  f"{s['p50_ms']:.1f}", f"{s['p99_ms']:.1f}", f"{s['cpu_us']:.0f}", str(u["errors"] + s["errors"]))
     console.print(t)
     load1 = os.getloadavg()[0]
     console.print(f"[dim]took {time.perf_counter() - started:.0f} s; {os.cpu_count()} CPUs; load average "
