@@ -214,13 +214,32 @@ def rt(runtime):
     yield runtime
 
 
+_seed_rows: dict = {}  # table → the rows the first import wrote, for the tests after it
+
+
 @pytest.fixture
 def seeded(rt):
-    """The runtime with the shipped seed centres imported."""
-    from gateway.directory.centre_csv import import_centres
+    """The runtime with the shipped seed centres imported: by ``import_centres`` the first time
+    in this process; after that the rows it wrote (same ids, fresh ``updated_at``) are copied
+    back, since the import (the gazetteer's geocoding, the upsert) took most of the setup of
+    hundreds of tests. The import itself is tested in tests/directory/."""
+    from sqlalchemy import insert, select
 
-    report = import_centres(rt.sessions, SEED.read_text(encoding="utf-8"), rt.gazetteer)
-    assert report.inserted == SEED_ROWS and not report.rejected
+    from gateway.directory.centre_csv import import_centres
+    from gateway.store.models import utcnow
+
+    tables = (Municipality.__table__, Centre.__table__, centre_services)
+    if not _seed_rows:
+        report = import_centres(rt.sessions, SEED.read_text(encoding="utf-8"), rt.gazetteer)
+        assert report.inserted == SEED_ROWS and not report.rejected
+        with rt.engine.connect() as conn:
+            _seed_rows.update({t.name: [dict(r) for r in conn.execute(select(t)).mappings()] for t in tables})
+    else:
+        now = utcnow()
+        with rt.engine.begin() as conn:
+            for t in tables:
+                rows = _seed_rows[t.name]
+                conn.execute(insert(t), [{**r, "updated_at": now} for r in rows] if "updated_at" in t.c else rows)
     rt.directory.refresh()
     return rt
 
