@@ -30,8 +30,11 @@ nginx:
 
 # Bytecode is cached even where the environment says not to: the tests start worker, server
 # and command processes by the hundred, and each would compile the project again.
+# Two pytest processes (pytest-xdist): most of a slow test is spent waiting on the worker,
+# server and browser processes it starts, so two at once fill the two cores; each has its own
+# SQLite file or PostgreSQL database NAME_gwN and Redis database (tests/conftest.py).
 test: lint browser nginx
-	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n 2 --dist loadgroup
 
 bench: $(STAMP)
 	$(BIN)/python bench/resolve.py

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import time
 from contextlib import contextmanager
 
 import pytest
@@ -61,11 +62,61 @@ def cheap_password_hashes():
     accounts._hasher = product
 
 
+def xdist_worker() -> int:
+    """This process's number among pytest-xdist's workers (``-n``): 0 for gw0 and without xdist."""
+    name = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return int(name[2:]) if name.startswith("gw") else 0
+
+
+def worker_redis_url(url: str, worker: int) -> str:
+    """``REDIS_URL`` for xdist worker ``worker``: its own database number, counting down from
+    the given one (…/15 → gw0 15, gw1 14), since every test flushes the database it uses."""
+    if not worker:
+        return url
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(url)
+    db = parts.path.lstrip("/") or "0"
+    assert parts.scheme in ("redis", "rediss") and db.isdigit() and int(db) >= worker, \
+        f"REDIS_URL {url!r}: xdist worker {worker} needs a redis:// URL ending in a database number >= {worker}"
+    return parts._replace(path=f"/{int(db) - worker}").geturl()
+
+
+def worker_database_url(url: str, worker: int) -> str:
+    """``TEST_DATABASE_URL`` for xdist worker ``worker``: PostgreSQL database NAME_gwN beside
+    the given one, created on first use (each worker drops and recreates its schema)."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return url
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    given = make_url(url)
+    if given.get_backend_name() != "postgresql":
+        return url
+    name = f"{given.database}_gw{worker}"
+    engine = gdb.make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        for attempt in range(5):  # the workers create theirs at once: PostgreSQL may refuse one a moment
+            with engine.connect() as conn:
+                if conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
+                    break
+                try:
+                    conn.execute(text(f'CREATE DATABASE "{name}"'))
+                    break
+                except Exception:
+                    if attempt == 4:
+                        raise
+            time.sleep(1)
+    finally:
+        engine.dispose()
+    return given.set(database=name).render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory):
     url = os.environ.get("REDIS_URL")
     if url:
-        yield url
+        yield worker_redis_url(url, xdist_worker())
         return
     from gateway.redis_server import start_embedded
 
@@ -78,6 +129,7 @@ def redis_url(tmp_path_factory):
 def database_url(tmp_path_factory):
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
+        url = worker_database_url(url, xdist_worker())
         engine = gdb.make_engine(url)
         from sqlalchemy import text
 
@@ -162,13 +214,32 @@ def rt(runtime):
     yield runtime
 
 
+_seed_rows: dict = {}  # table → the rows the first import wrote, for the tests after it
+
+
 @pytest.fixture
 def seeded(rt):
-    """The runtime with the shipped seed centres imported."""
-    from gateway.directory.centre_csv import import_centres
+    """The runtime with the shipped seed centres imported: by ``import_centres`` the first time
+    in this process; after that the rows it wrote (same ids, fresh ``updated_at``) are copied
+    back, since the import (the gazetteer's geocoding, the upsert) took most of the setup of
+    hundreds of tests. The import itself is tested in tests/directory/."""
+    from sqlalchemy import insert, select
 
-    report = import_centres(rt.sessions, SEED.read_text(encoding="utf-8"), rt.gazetteer)
-    assert report.inserted == SEED_ROWS and not report.rejected
+    from gateway.directory.centre_csv import import_centres
+    from gateway.store.models import utcnow
+
+    tables = (Municipality.__table__, Centre.__table__, centre_services)
+    if not _seed_rows:
+        report = import_centres(rt.sessions, SEED.read_text(encoding="utf-8"), rt.gazetteer)
+        assert report.inserted == SEED_ROWS and not report.rejected
+        with rt.engine.connect() as conn:
+            _seed_rows.update({t.name: [dict(r) for r in conn.execute(select(t)).mappings()] for t in tables})
+    else:
+        now = utcnow()
+        with rt.engine.begin() as conn:
+            for t in tables:
+                rows = _seed_rows[t.name]
+                conn.execute(insert(t), [{**r, "updated_at": now} for r in rows] if "updated_at" in t.c else rows)
     rt.directory.refresh()
     return rt
 

@@ -11,12 +11,13 @@ delivery reports back to a URL, as AT does for every message it accepted.
 from __future__ import annotations
 
 import dataclasses
+import http.client
 import json
+import queue
 import random
 import threading
 import time
 import urllib.parse
-import urllib.request
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -42,10 +43,18 @@ class _Server(ThreadingHTTPServer):
 class FakeAT:
     """``with FakeAT() as fake: fake.base_url`` → ``http://127.0.0.1:PORT/version1``."""
 
-    def __init__(self, dlr_url: str | None = None, dlr_delay: float = 0.05):
+    def __init__(self, dlr_url: str | None = None, dlr_delay: float = 0.05, dlr_senders: int = 4):
         self.requests: list[Recorded] = []
         self.dlr_url = dlr_url
         self.dlr_delay = dlr_delay
+        # Delivery reports leave in the order AT accepted their messages, from a few senders
+        # holding their connections open: a report waits behind those accepted before it, never
+        # behind every later one (a thread a request let them all contend at once, so under a
+        # 10,000-message broadcast one could come tens of seconds after its message).
+        self._reports: queue.Queue = queue.Queue()
+        self._dlr_senders = [threading.Thread(target=self._send_reports, daemon=True)
+                             for _ in range(dlr_senders if dlr_url else 0)]
+        self._closing = threading.Event()
         self.status_for: dict[str, int] = {}  # number → statusCode to answer with
         self.status_for_all: int | None = None  # when set, every recipient gets this statusCode
         self._fail: list[str] = []
@@ -110,9 +119,14 @@ class FakeAT:
 
     def __enter__(self) -> FakeAT:
         self._thread.start()
+        for sender in self._dlr_senders:
+            sender.start()
         return self
 
     def __exit__(self, *exc) -> None:
+        self._closing.set()
+        for _ in self._dlr_senders:
+            self._reports.put(None)
         self._server.shutdown()
         self._server.server_close()
 
@@ -203,8 +217,9 @@ class FakeAT:
             self._codes[(n, id(form))] = self._code(n)
         accepted = [n for n in numbers if self._codes[(n, id(form))] in (100, 101, 102)]
         if self.dlr_url:
-            reports = [(self._ids[(n, id(form))], n) for n in accepted]
-            threading.Thread(target=self._post_reports, args=(reports,), daemon=True).start()
+            accepted_at = time.monotonic()
+            for n in accepted:
+                self._reports.put((accepted_at, self._ids[(n, id(form))], n))
         return accepted
 
     def _response(self, form: dict, accepted: list[str]) -> dict:
@@ -219,15 +234,38 @@ class FakeAT:
         return {"SMSMessageData": {"Message": f"Sent to {len(accepted)}/{len(recipients)} Total Cost: ZAR 0.35",
                                    "Recipients": recipients}}
 
-    def _post_reports(self, reports: list[tuple[str, str]]) -> None:
-        time.sleep(self.dlr_delay)
-        for message_id, number in reports:
-            data = urllib.parse.urlencode({"id": message_id, "status": "Success", "phoneNumber": number,
-                                           "networkCode": "65501", "retryCount": "0"}).encode()
-            try:
-                urllib.request.urlopen(self.dlr_url, data=data, timeout=5).read()
-            except OSError:
-                pass
+    def _send_reports(self) -> None:
+        """One delivery-report sender: the oldest waiting report first, ``dlr_delay`` after its
+        message was accepted, each POST a request of its own on a kept-alive connection, tried
+        again until it is answered (a report silently lost to a timeout on a loaded machine
+        left its unknown row waiting out the whole reconcile window)."""
+        url = urllib.parse.urlsplit(self.dlr_url)
+        path = f"{url.path}?{url.query}" if url.query else url.path
+        conn = None
+        while True:
+            item = self._reports.get()
+            if item is None or self._closing.is_set():
+                break
+            accepted_at, message_id, number = item
+            wait = accepted_at + self.dlr_delay - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            body = urllib.parse.urlencode({"id": message_id, "status": "Success", "phoneNumber": number,
+                                           "networkCode": "65501", "retryCount": "0"})
+            while not self._closing.is_set():  # AT retries a report it could not deliver
+                try:
+                    if conn is None:
+                        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+                    conn.request("POST", path, body, {"Content-Type": "application/x-www-form-urlencoded"})
+                    conn.getresponse().read()
+                    break
+                except (OSError, http.client.HTTPException):
+                    if conn is not None:
+                        conn.close()
+                    conn = None  # a fresh connection: the kept one may have been closed
+                    time.sleep(0.05)
+        if conn is not None:
+            conn.close()
 
 
 def at_runtime(rt, fake: FakeAT, **settings):

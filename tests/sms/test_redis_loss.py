@@ -4,12 +4,14 @@ for them again (docs/operating.md, "What Redis holds")."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from gateway import jobs
 from gateway.sms import outbox
-from gateway.store.models import Message
+from gateway.store.models import Message, utcnow
 from tests.workers import start_worker
 
 PHONES = [f"+2782555{i:04d}" for i in range(30)]
@@ -27,8 +29,12 @@ def test_queued_replies_and_an_unanswered_sms_survive_an_empty_redis(seeded, cli
     assert seeded.queue(jobs.QUEUE_REPLIES).count == 0
 
     # A worker's sweep (the one it queues at start; then every --sweep-every) finds the rows:
-    # outbound at once, inbound once it waited longer than SMS_INBOUND_LEASE_SECONDS (60).
-    worker = start_worker(settings, "--burst", env={"SMS_INBOUND_LEASE_SECONDS": "1"})
+    # outbound at once, inbound once it waited longer than SMS_INBOUND_LEASE_SECONDS (60). The
+    # SMS has waited two minutes (the outage); a 1 s lease left it to chance whether the burst
+    # worker's one sweep came a second after the webhook (it did not on an idle machine).
+    with seeded.sessions.begin() as s:
+        s.execute(update(Message).where(Message.direction == "in").values(updated_at=utcnow() - timedelta(minutes=2)))
+    worker = start_worker(settings, "--burst")
     assert worker.wait(60) == 0
 
     with seeded.sessions() as s:

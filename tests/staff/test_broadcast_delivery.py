@@ -51,11 +51,15 @@ def test_ten_thousand_exactly_once_across_a_killed_worker_with_opt_outs_and_a_ca
     late = phones[-50:]  # opt out after their rows are queued (sent last: rows go in order)
     with serving(app) as base, FakeAT(dlr_url=f"{base}/webhooks/at/sms/delivery?token={TOKEN}") as fake:
         # The killed worker's last request may have reached AT: its rows wait as 'unknown' for
-        # their delivery reports, which queue up behind thousands of others here (this process
-        # serves them while it also plays AT). The reconcile window (resend when no report came)
-        # must outlast that queue, as in production (15 min). AT's answer gets production's
-        # patience too: a 1 s read timeout on this loaded box makes every slow answer 'unknown'.
-        env = at_env(fake, SMS_RATE_PER_SECOND="1500", SMS_RECONCILE_SECONDS="120", AT_TIMEOUT_SECONDS="9",
+        # their delivery reports, which the fake AT sends in the order it accepted the messages
+        # and retries until answered (this process serves them while it also plays AT): behind
+        # the ~1,500 accepted before the kill, and every report of the run came within 3-9 s of
+        # its message on this machine under load. The reconcile window (resend when no report
+        # came) must outlast that, as production's (15 min) outlasts AT's; 20 s leaves twice
+        # the margin, and is also what a batch claimed but never sent waits before its resend.
+        # AT's answer gets production's patience too: a 1 s read timeout on this loaded box
+        # makes every slow answer 'unknown'.
+        env = at_env(fake, SMS_RATE_PER_SECOND="1500", SMS_RECONCILE_SECONDS="20", AT_TIMEOUT_SECONDS="9",
                      SMS_CREDIT_PROBE_SECONDS="0.5")
         args = ("--sweep-every", "0.5")
         # AT says "out of credit" until the stage is set: the rows wait queued (as they would for

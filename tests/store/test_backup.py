@@ -108,7 +108,7 @@ def test_postgresql_round_trip(seeded, pg_target, tmp_path):
     for i in range(25):
         insert_message(seeded.engine, direction="out", idempotency_key=f"backup:{i}", phone=f"+2782555{i:04d}",
                        text="Your nearest centre", queue="replies", status="sent", segments=1, encoding="GSM-7")
-    manifest = round_trip(PG_URL, pg_target, tmp_path)
+    manifest = round_trip(seeded.settings.DATABASE_URL, pg_target, tmp_path)  # this run's (xdist: this worker's)
     assert manifest["database"] == "postgresql"
     with tarfile.open(tmp_path / "thusong.tar") as tar:
         assert tar.getnames() == ["manifest.json", "database.pgdump"]
