@@ -58,8 +58,11 @@ def thusong_web(settings, workers: int = 2, server: str = "gunicorn", **changes)
 
     port = free_port()
     env = {**os.environ, **settings.with_(**changes).as_environ()}
+    # Its own process group: if it does not stop, its workers are killed with it, not left
+    # serving (granian can hang on a signal that comes while a worker starts).
     proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "web", "--port", str(port),
-                             "--workers", str(workers), "--server", server], cwd=ROOT, env=env)
+                             "--workers", str(workers), "--server", server], cwd=ROOT, env=env,
+                            start_new_session=True)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -76,5 +79,5 @@ def thusong_web(settings, workers: int = 2, server: str = "gunicorn", **changes)
         try:
             proc.wait(15)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()

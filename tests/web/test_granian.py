@@ -42,7 +42,8 @@ def test_granians_own_lines_go_through_the_masked_handler(settings, tmp_path):
     env = {**os.environ, **settings.as_environ(), "LOG_LEVEL": "INFO"}
     with out.open("w") as sink:
         proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "web", "--port", str(port),
-                                 "--server", "granian"], cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT)
+                                 "--server", "granian"], cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT,
+                                start_new_session=True)
         try:
             deadline = time.monotonic() + 30
             while True:
@@ -62,7 +63,7 @@ def test_granians_own_lines_go_through_the_masked_handler(settings, tmp_path):
             try:
                 proc.wait(15)
             except subprocess.TimeoutExpired:
-                proc.kill()  # what is asserted below was written at start-up
+                os.killpg(proc.pid, signal.SIGKILL)  # workers too; what is asserted was written at start-up
                 proc.wait()
     lines = out.read_text().splitlines()
     assert [line for line in lines if " INFO _granian: Starting granian" in line], lines
