@@ -45,9 +45,10 @@ def http(port: int, method: str, path: str, form: dict | None = None, timeout: f
 
 
 @contextmanager
-def thusong_web(settings, workers: int = 2, server: str = "gunicorn", **changes):
+def thusong_web(settings, workers: int = 2, server: str = "gunicorn", output=None, **changes):
     """``thusong web --server server`` (default gunicorn, sync workers) on a free loopback
-    port, sharing the tests' Redis and database, once ``/healthz`` answers: yields the port."""
+    port, sharing the tests' Redis and database, once ``/healthz`` answers: yields the port.
+    ``output``: a path that gets everything it prints (standard output and error)."""
     import os
     import signal
     import subprocess
@@ -60,9 +61,10 @@ def thusong_web(settings, workers: int = 2, server: str = "gunicorn", **changes)
     env = {**os.environ, **settings.with_(**changes).as_environ()}
     # Its own process group: if it does not stop, its workers are killed with it, not left
     # serving (granian can hang on a signal that comes while a worker starts).
+    sink = open(output, "w") if output else None  # open as long as the server runs
     proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "web", "--port", str(port),
                              "--workers", str(workers), "--server", server], cwd=ROOT, env=env,
-                            start_new_session=True)
+                            stdout=sink, stderr=subprocess.STDOUT if sink else None, start_new_session=True)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -81,3 +83,5 @@ def thusong_web(settings, workers: int = 2, server: str = "gunicorn", **changes)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+        if sink:
+            sink.close()

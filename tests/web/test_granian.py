@@ -29,42 +29,15 @@ def test_granian_serves_ussd_hops_and_an_inbound_sms(seeded, settings):
 def test_granians_own_lines_go_through_the_masked_handler(settings, tmp_path):
     """granian's lines (a worker that died, an exception with its request) come out through the
     product's masking handler, in its format, never granian's own console handler."""
-    import os
-    import signal
-    import subprocess
-    import sys
     import time
 
-    from tests.live import free_port
-    from tests.workers import ROOT
-
-    port, out = free_port(), tmp_path / "web.log"
-    env = {**os.environ, **settings.as_environ(), "LOG_LEVEL": "INFO"}
-    with out.open("w") as sink:
-        proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "web", "--port", str(port),
-                                 "--server", "granian"], cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if http(port, "GET", "/healthz", timeout=1)[0] == 200:
-                        break
-                except OSError:
-                    pass
-                assert proc.poll() is None and time.monotonic() < deadline, out.read_text()
-                time.sleep(0.05)
-            # granian left waiting for a worker when the signal came before that worker had started
-            # (seen: "Shutting down granian", then "Started worker-1", then nothing).
-            while not all(f"Started worker-{n}" in out.read_text() for n in (1, 2)) and time.monotonic() < deadline:
-                time.sleep(0.05)
-        finally:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)  # workers too; what is asserted was written at start-up
-                proc.wait()
+    out = tmp_path / "web.log"
+    with thusong_web(settings, server="granian", output=out, LOG_LEVEL="INFO"):
+        # granian left waiting for a worker when the signal came before that worker had started
+        # (seen: "Shutting down granian", then "Started worker-1", then nothing).
+        deadline = time.monotonic() + 30
+        while not all(f"Started worker-{n}" in out.read_text() for n in (1, 2)) and time.monotonic() < deadline:
+            time.sleep(0.05)
     lines = out.read_text().splitlines()
     assert [line for line in lines if " INFO _granian: Starting granian" in line], lines
     assert not [line for line in lines if line.startswith("[")], lines  # granian's "[INFO] …" format
