@@ -203,9 +203,15 @@ def create(rt, actor: Actor, centre_id: int, details: Details) -> Visit:
     """Register a visit: it waits for approval (two-person rule) or is approved at once."""
     _check_centre(actor, centre_id)
     _centre_name(rt, centre_id)
+    return _propose(rt, actor, centre_id, details)
+
+
+def _propose(rt, actor: Actor, centre_id: int, details: Details, replaces_id: int | None = None) -> Visit:
+    """A new visit row waiting for approval (a new visit, or a new version of ``replaces_id``),
+    released at once when the actor needs no approver."""
     with rt.sessions.begin() as s:
         row = Visit(centre_id=centre_id, service=details.service, day=details.day, starts=details.starts,
-                    ends=details.ends, status="pending_approval", author_id=actor.staff_id)
+                    ends=details.ends, status="pending_approval", replaces_id=replaces_id, author_id=actor.staff_id)
         s.add(row)
     if broadcasts.needs_approval(rt, actor):
         return row
@@ -256,13 +262,7 @@ def edit(rt, actor: Actor, visit_id: int, details: Details) -> Visit:
     if waiting is not None:
         raise WrongState(f"a change to visit {visit_id} already waits for approval (visit {waiting.id}): "
                          "change or cancel that one")
-    with rt.sessions.begin() as s:
-        new = Visit(centre_id=row.centre_id, service=details.service, day=details.day, starts=details.starts,
-                    ends=details.ends, status="pending_approval", replaces_id=visit_id, author_id=actor.staff_id)
-        s.add(new)
-    if broadcasts.needs_approval(rt, actor):
-        return new
-    return _release(rt, new.id, actor.staff_id)
+    return _propose(rt, actor, row.centre_id, details, replaces_id=visit_id)
 
 
 def cancel(rt, actor: Actor, visit_id: int) -> Visit:
