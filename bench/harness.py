@@ -77,6 +77,21 @@ class PipedProcess:
             self._proc.join()
 
 
+def serve_fake_at(conn, answer) -> None:
+    """A :class:`PipedProcess` target's body: the fake AT (``tests/fake_at.py``) on loopback,
+    its base URL sent first, then ``answer(fake, command)`` sent back for each command until
+    'stop'. ``answer`` takes ``fake._lock`` while it reads ``fake.requests``."""
+    from tests.fake_at import FakeAT
+
+    with FakeAT() as fake:
+        # http.server writes headers and body separately; on a kept-alive connection Nagle plus
+        # the client's delayed ACK would add ~40 ms per answer, which real AT does not.
+        fake._server.RequestHandlerClass.disable_nagle_algorithm = True
+        conn.send(fake.base_url)
+        while (command := conn.recv()) != "stop":
+            conn.send(answer(fake, command))
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

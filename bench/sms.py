@@ -45,7 +45,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import BARE_APP, PipedProcess, load, serve_real_and_bare, stop
+from harness import BARE_APP, PipedProcess, load, serve_fake_at, serve_real_and_bare, stop
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -61,35 +61,29 @@ INBOUND_TEXTS = ["CENTRE Soweto", "SERVICES Khayelitsha", "HELP", "JOIN Umtata",
 
 def _fake_at(conn) -> None:
     """The fake AT in its own process, so neither the raw sender nor the bench shares its GIL.
-    Commands over ``conn``: 'reset', 'summary', 'stop'."""
+    Commands over ``conn``: 'reset', 'count', 'summary', 'stop'."""
+    serve_fake_at(conn, _answer)
+
+
+def _answer(fake, cmd: str):
     from collections import Counter
 
-    from tests.fake_at import FakeAT
-
-    with FakeAT() as fake:
-        # http.server writes headers and body separately; on a kept-alive connection Nagle plus
-        # the client's delayed ACK would add ~40 ms per answer, which real AT does not.
-        fake._server.RequestHandlerClass.disable_nagle_algorithm = True
-        conn.send(fake.base_url)
-        while True:
-            cmd = conn.recv()
-            if cmd == "stop":
-                break
-            with fake._lock:
-                if cmd == "reset":
-                    fake.requests.clear()
-                    conn.send(True)
-                elif cmd == "count":  # cheap progress: accepted recipients so far
-                    conn.send(sum(len(r.accepted) for r in fake.requests))
-                elif cmd == "summary":
-                    conn.send({
-                        "requests": len(fake.requests),
-                        "first_at": min((r.at for r in fake.requests), default=None),
-                        "last_at": max((r.at for r in fake.requests), default=None),
-                        "outcomes": dict(Counter(r.outcome for r in fake.requests)),
-                        "accepted": [(n, r.form.get("message", ""), r.form.get("from"), r.form.get("enqueue"))
-                                     for r in fake.requests for n in r.accepted],
-                    })
+    with fake._lock:
+        if cmd == "reset":
+            fake.requests.clear()
+            return True
+        if cmd == "count":  # cheap progress: accepted recipients so far
+            return sum(len(r.accepted) for r in fake.requests)
+        if cmd == "summary":
+            return {
+                "requests": len(fake.requests),
+                "first_at": min((r.at for r in fake.requests), default=None),
+                "last_at": max((r.at for r in fake.requests), default=None),
+                "outcomes": dict(Counter(r.outcome for r in fake.requests)),
+                "accepted": [(n, r.form.get("message", ""), r.form.get("from"), r.form.get("enqueue"))
+                             for r in fake.requests for n in r.accepted],
+            }
+    return None
 
 
 class FakeProcess(PipedProcess):

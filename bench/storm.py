@@ -39,7 +39,7 @@ import urllib.parse
 from contextlib import ExitStack
 from pathlib import Path
 
-from harness import PipedProcess, stop, thusong_web
+from harness import PipedProcess, serve_fake_at, stop, thusong_web
 from sms import start_workers
 from ussd import con_or_end, journeys
 
@@ -58,32 +58,28 @@ GOALS = {"ussd_p99_ms": 100.0, "reply_p99_s": 5.0, "recovery_s": 10.0}
 def _fake_at(conn) -> None:
     """Commands over ``conn``: 'bulk' → [(at, recipients)] of broadcast requests; 'others' →
     {number: first at} for every other number; 'twice' → numbers seen more than once; 'stop'."""
+    serve_fake_at(conn, _answer)
+
+
+def _answer(fake, cmd: str):
     from collections import Counter
 
-    from tests.fake_at import FakeAT
-
-    with FakeAT() as fake:
-        fake._server.RequestHandlerClass.disable_nagle_algorithm = True  # see bench/sms.py
-        conn.send(fake.base_url)
-        while True:
-            cmd = conn.recv()
-            if cmd == "stop":
-                break
-            with fake._lock:
-                requests = list(fake.requests)
-            if cmd == "bulk":
-                conn.send([(r.at, sum(1 for n in r.accepted if n.startswith(BULK_PREFIX))) for r in requests
-                           if any(n.startswith(BULK_PREFIX) for n in r.accepted)])
-            elif cmd == "others":
-                seen: dict[str, float] = {}
-                for r in requests:
-                    for n in r.accepted:
-                        if not n.startswith(BULK_PREFIX):
-                            seen.setdefault(n, r.at)
-                conn.send(seen)
-            elif cmd == "twice":
-                counts = Counter(n for r in requests for n in r.accepted)
-                conn.send([n for n, c in counts.items() if c > 1])
+    with fake._lock:
+        requests = list(fake.requests)
+    if cmd == "bulk":
+        return [(r.at, sum(1 for n in r.accepted if n.startswith(BULK_PREFIX))) for r in requests
+                if any(n.startswith(BULK_PREFIX) for n in r.accepted)]
+    if cmd == "others":
+        seen: dict[str, float] = {}
+        for r in requests:
+            for n in r.accepted:
+                if not n.startswith(BULK_PREFIX):
+                    seen.setdefault(n, r.at)
+        return seen
+    if cmd == "twice":
+        counts = Counter(n for r in requests for n in r.accepted)
+        return [n for n, c in counts.items() if c > 1]
+    return None
 
 
 # --- paced (open-loop) load -----------------------------------------------------------------
