@@ -17,9 +17,10 @@ Contract:
   ``extra={"repeat_summary": "... {n} more in the last {seconds} s ..."}``.
 - Library chatter is DEBUG: INFO records of the loggers in :data:`CHATTER` (RQ's job start and
   finish lines, the sweep's among them; Alembic's plugin and migration lines; the development
-  server's access log; the embedded Redis's start and stop) are written as DEBUG, so at the usual INFO a console shows the events a
-  person cares about (an SMS in or out, a broadcast's progress, an error) and ``LOG_LEVEL=DEBUG``
-  (``thusong run --verbose``) shows everything. Their warnings and errors keep their level.
+  server's access log; the embedded Redis's start and stop) are written as DEBUG, so at the
+  usual INFO a console shows the events a person cares about (an SMS in or out, a broadcast's
+  progress, an error) and ``LOG_LEVEL=DEBUG`` (``thusong run --verbose``) shows everything.
+  Their warnings and errors keep their level.
 """
 
 from __future__ import annotations

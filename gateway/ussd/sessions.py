@@ -50,7 +50,7 @@ class SessionStore:
         return _hop(raw_hop), (orjson.loads(raw_profile) if raw_profile else {})
 
     def save_with_profile(self, session_id: str, hop: StoredHop, phone: str, profile: dict,
-                          usage: dict[str, str] | None = None) -> None:
+                          usage: dict[str, bytes] | None = None) -> None:
         """Both keys, and the hop's usage entry when given, in one round trip (no MULTI: each
         stands alone, and a hop is short). The stream is capped approximately (cheap)."""
         pipe = self._r.pipeline(transaction=False)

@@ -6,7 +6,7 @@ Two audiences, two Flask apps behind one WSGI callable (werkzeug's ``DispatcherM
   Flask-Login, the login throttle);
 - **machines**, mounted at :data:`WEBHOOKS`: Africa's Talking's callbacks. Machines bring no
   cookie and post no browser form, so none of that runs on their hot path (it cost every
-  USSD hop and inbound SMS about 60 µs of CPU); they keep the security headers.
+  USSD hop and inbound SMS about 50 µs of CPU); they keep the security headers.
 
 Both share the runtime, trust ``X-Forwarded-For``/``-Proto`` only for ``TRUSTED_PROXIES``
 hops (werkzeug's ProxyFix, outermost; 0 ignores them) and refuse bodies over
