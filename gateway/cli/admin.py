@@ -21,7 +21,7 @@ from gateway.staff.accounts import (
     reset_password,
     set_active,
 )
-from gateway.staff.centres import export_csv, import_csv
+from gateway.staff.centres import export_csv, import_csv, search_centres
 from gateway.store.engine import make_engine, upgrade
 
 
@@ -56,7 +56,25 @@ def db_upgrade(revision: str) -> None:
 
 @click.group()
 def centres() -> None:
-    """Import and export the centres directory (CSV)."""
+    """List the centres with their ids; import and export the directory (CSV)."""
+
+
+@centres.command("list")
+@click.argument("search", required=False, default="")
+def centres_list(search: str) -> None:
+    """Each centre's id, name, town and province (the ids `broadcast send --to centre:ID` and
+    `staff add --centre ID` take); SEARCH keeps those whose name, town or province contains it."""
+    rt = runtime_for()
+    try:
+        found = search_centres(rt, audit.CLI, search)
+    finally:
+        rt.close()
+    if not found:
+        raise click.ClickException(f"no centre matches {search!r}")
+    width = len(str(max(c.id for c in found)))
+    for c in found:
+        where = ", ".join(v for v in (c.town, c.province) if v)
+        click.echo(f"{c.id:>{width}}  {c.name}" + (f"  ({where})" if where else "") + ("" if c.active else "  [inactive]"))
 
 
 def _print_report(report) -> None:

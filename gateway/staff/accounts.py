@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
+from gateway.staff.targets import LIST_CENTRES
 from gateway.store.models import Centre, Staff
 
 _hasher = PasswordHasher()
@@ -89,7 +90,7 @@ def _centres(session: Session, centre_ids: Iterable[int]) -> list[Centre]:
     found = session.scalars(select(Centre).where(Centre.id.in_(wanted))).all() if wanted else []
     missing = sorted(set(wanted) - {c.id for c in found})
     if missing:
-        raise StaffError(f"no centre with id {', '.join(map(str, missing))}")
+        raise StaffError(f"no centre with id {', '.join(map(str, missing))} (`{LIST_CENTRES}` gives each centre's id)")
     return list(found)
 
 

@@ -42,6 +42,10 @@ VISIT_KINDS = ("visit", "told")
 TOLD = ("sending", "sent", "delivered", "simulated", "unknown")
 
 
+# The command that shows centre ids; refusals name it (the CSV export has no ids: rows match by name).
+LIST_CENTRES = "thusong centres list"
+
+
 class TargetError(ValueError):
     """A target spec is malformed or names nothing that exists; the message says what does."""
 
@@ -71,7 +75,8 @@ def parse(spec: str) -> Target:
     if kind == "centre":
         ids = [x.strip() for x in value.split(",")]
         if not all(x.isdigit() for x in ids):
-            raise TargetError(f"centre: expected numeric ids separated by commas, got {value!r}")
+            raise TargetError(f"centre: expected numeric ids separated by commas, got {value!r} "
+                              f"(`{LIST_CENTRES}` gives each centre's id)")
         value = ",".join(str(int(x)) for x in dict.fromkeys(ids))
     if kind in VISIT_KINDS:
         if not value.isdigit():
@@ -126,7 +131,7 @@ def centre_ids(session: Session, target: Target) -> list[int] | None:
             lo, hi, n = session.execute(select(func.min(Centre.id), func.max(Centre.id), func.count())).one()
             exists = f"{n} centres exist, ids {lo}–{hi}" if n else "no centres exist yet"
             raise TargetError(f"no centre with id {', '.join(map(str, missing))}; {exists} "
-                              "(`thusong centres export` lists them)")
+                              f"(`{LIST_CENTRES}` gives each centre's id)")
         return wanted
     codes = list(session.scalars(select(Service.code).order_by(Service.code)))
     if target.value.lower() not in codes:

@@ -4,6 +4,7 @@ types them; the other paths in process (Click's runner: each subprocess costs se
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -67,3 +68,17 @@ def test_a_later_broadcast_says_when_it_starts_and_can_be_cancelled(seeded, sett
     events = [(e.action, e.actor, e.target) for e in reversed(audit.events(seeded.sessions, "broadcast").events)]
     assert events == [(f"broadcast.{a}", "cli", f"broadcast {broadcast_id}") for a in ("created", "sent", "cancelled")]
     assert "no broadcast 999999" in run(settings, "status", "999999").output
+
+
+def test_a_missing_centre_id_points_to_a_command_that_lists_the_ids(seeded, settings):
+    bad = run(settings, "send", "--to", "centre:9999", "--message", "Hello", "--yes")
+    assert bad.exit_code == 1 and "no centre with id 9999" in bad.output
+    named = re.search(r"`thusong ([^`]+)`", bad.output)
+    assert named, bad.output
+    listing = CliRunner().invoke(main, [*named.group(1).split(), "Kagiso"], env=settings.as_environ())
+    assert listing.exit_code == 0, listing.output
+    kagiso = centre_id(seeded, "Kagiso")
+    assert re.search(rf"^\s*{kagiso}\s+Kagiso Thusong Service Centre\b", listing.output, re.M), listing.output
+    assert "Soweto" not in listing.output  # the search narrows the list
+    typed_name = run(settings, "send", "--to", "centre:Kagiso", "--message", "Hello", "--yes")
+    assert typed_name.exit_code == 1 and named.group(0) in typed_name.output
