@@ -66,12 +66,18 @@ _RECORD_FAILED = update(_T).where(_T.c.id == bindparam("row_id"), _MINE).values(
     cost=bindparam("cost"), updated_at=bindparam("updated_at"))
 
 
-def _peek(rt, queue: str, limit: int) -> list[tuple[int, int]]:
-    """(id, segments) of the next queued rows of ``queue``, oldest first."""
+def _peek(rt, queue: str, limit: int, after: int = 0) -> list[tuple[int, int]]:
+    """(id, segments) of the next queued rows of ``queue`` with an id above ``after``, oldest first.
+
+    :func:`_drain` passes the last id of its previous batch: in id order alone, PostgreSQL's
+    planner expects queued rows spread evenly over the table and walks the primary key from
+    the start, past every row a broadcast has sent so far, so each batch cost more than the
+    one before."""
     with rt.sessions() as s:
         return [(i, seg or 1) for i, seg in s.execute(
-            select(Message.id, Message.segments).where(Message.direction == "out", Message.queue == queue,
-                                                        Message.status == "queued").order_by(Message.id).limit(limit))]
+            select(Message.id, Message.segments).where(Message.id > after, Message.direction == "out",
+                                                        Message.queue == queue, Message.status == "queued")
+            .order_by(Message.id).limit(limit))]
 
 
 def _claim(rt, ids: list[int], bulk: bool) -> list[Message]:
@@ -148,13 +154,18 @@ def _drain(rt, queue: str, slice_seconds: float | None, lease) -> tuple[int, boo
         if bulk_rules.hold_if_quiet(rt) is not None:
             return 0, False  # quiet hours: a job is scheduled for the window's opening
         bulk_rules.resume_paused(rt)
+    after = 0  # where the next peek starts: the last id of the previous batch (0: the start)
     while True:
         if time.monotonic() > deadline:
             kick(rt, queue, force=True)  # the rest goes on in a fresh job
             return handled, False
         if lease is not None:
             _renew(lease)
-        peeked = _peek(rt, queue, batch)
+        looked_from = after
+        peeked = _peek(rt, queue, batch, after)
+        if not peeked and looked_from:
+            after = 0  # the end: look once from the start for rows put back behind us (retries, credit)
+            continue
         if not peeked:
             if bulk:
                 bulk_rules.finish_done(rt)
@@ -180,10 +191,11 @@ def _drain(rt, queue: str, slice_seconds: float | None, lease) -> tuple[int, boo
         _record(rt, sender, [(group, results, error) for group, (results, error)
                              in zip(calls, outcomes, strict=True)], bulk)
         handled += len(rows)
-        if len(peeked) < batch:
+        if len(peeked) < batch and not looked_from:
             if bulk:
                 bulk_rules.finish_done(rt)
             return handled, True  # drained; a row written since our flag was cleared has queued its own job
+        after = 0 if len(peeked) < batch else peeked[-1][0]
         if bulk and _replies_waiting(rt):
             # A citizen's reply must not wait for a broadcast: hand the rest of the broadcast to
             # a fresh job behind it; this worker then takes the reply first (it serves `replies`

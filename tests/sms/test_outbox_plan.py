@@ -1,0 +1,87 @@
+"""How the sender finds the next batch: an index probe on the queued rows, however many sent
+rows the table holds. Reading past every sent row in id order made each batch of a broadcast
+slower than the last (a peek read 25,000 rows at 25,000 sent) and every batch of a
+long-running service slower with each message it had ever sent."""
+
+from __future__ import annotations
+
+from sqlalchemy import event, func, insert, select, text
+
+from gateway import jobs
+from gateway.sms import sending
+from gateway.store.models import Message, utcnow
+from tests.fake_at import FakeAT, at_runtime
+
+SENT, QUEUED = 3000, 3000
+
+
+def _fill(rt) -> None:
+    now = utcnow()
+    rows = [{"direction": "out", "idempotency_key": f"plan:{i}", "phone": f"+2776{i:07d}", "text": "Clinic day",
+             "queue": jobs.QUEUE_BULK, "status": "sent" if i < SENT else "queued", "created_at": now,
+             "updated_at": now} for i in range(SENT + QUEUED)]
+    with rt.sessions.begin() as s:
+        s.execute(insert(Message), rows)
+        s.execute(text("ANALYZE"))
+
+
+def _peek_statement(rt, after: int) -> tuple[str, object]:
+    seen = []
+
+    def grab(_conn, _cursor, statement, parameters, _context, _many):
+        seen.append((statement, parameters))
+
+    event.listen(rt.engine, "before_cursor_execute", grab)
+    try:
+        found = sending._peek(rt, jobs.QUEUE_BULK, 100, after)
+    finally:
+        event.remove(rt.engine, "before_cursor_execute", grab)
+    assert [i for i, _seg in found] == sorted(i for i, _seg in found) and len(found) == 100
+    assert found[0][0] > after
+    (statement, parameters), = [(s, p) for s, p in seen if s.lstrip().upper().startswith("SELECT")]
+    return statement, parameters
+
+
+def test_the_next_batch_is_an_index_probe_not_a_walk_past_the_sent_rows(rt):
+    """A broadcast half sent: the sender's next batch (it passes the last id of its previous
+    one) reads the next queued rows, not the sent ones before them."""
+    _fill(rt)
+    with rt.sessions() as s:
+        last_of_previous_batch = s.scalar(select(func.max(Message.id)).where(Message.status == "sent"))
+    statement, parameters = _peek_statement(rt, last_of_previous_batch)
+    with rt.engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        cur = raw.cursor()
+        if rt.engine.dialect.name == "postgresql":
+            cur.execute("EXPLAIN (ANALYZE, FORMAT TEXT) " + statement, parameters)
+        else:
+            cur.execute("EXPLAIN QUERY PLAN " + statement, parameters)
+        plan = "\n".join(" ".join(str(c) for c in row) for row in cur.fetchall())
+    print(plan)
+    if rt.engine.dialect.name == "postgresql":
+        # read in id order from an index of the queued rows: no sent row read and dropped, no sort
+        assert "Rows Removed by Filter" not in plan and "Sort" not in plan and "Seq Scan" not in plan
+    else:
+        # an index search whose entries come in rowid (= id) order: no table scan, no sort
+        assert "SEARCH messages USING" in plan and "SCAN messages" not in plan and "TEMP B-TREE" not in plan
+
+
+def test_a_drain_starts_each_peek_after_the_previous_batch_and_looks_back_once_at_the_end(rt, monkeypatch):
+    _fill(rt)
+    peeks: list[int] = []
+    real = sending._peek
+
+    def spy(rt_, queue, limit, after=0):
+        peeks.append(after)
+        return real(rt_, queue, limit, *([after] if after else []))
+
+    monkeypatch.setattr(sending, "_peek", spy)
+    with FakeAT() as fake:
+        assert sending.send_pending(at_runtime(rt, fake, SMS_RATE_PER_SECOND=1_000_000), jobs.QUEUE_BULK) == QUEUED
+    counts = fake.accepted_counts()
+    assert len(counts) == QUEUED and set(counts.values()) == {1}
+    with rt.sessions() as s:
+        first = s.scalar(select(Message.id).where(Message.idempotency_key == f"plan:{SENT}"))
+    # from the start; after each full batch, from its last id; at the end, once more from the
+    # start (rows put back behind it), and send_pending's own last look
+    assert peeks == [0] + [first + 100 * k - 1 for k in range(1, QUEUED // 100 + 1)] + [0, 0]
