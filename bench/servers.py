@@ -78,10 +78,10 @@ def main() -> None:
     rt = Runtime.from_settings(settings)
     w = str(args.workers)
     servers = [
-        (f"gunicorn sync ×{w} (default)", ["--server", "gunicorn", "--workers", w]),
+        (f"gunicorn sync ×{w}", ["--server", "gunicorn", "--workers", w]),
         (f"gunicorn gthread ×{w}, {args.threads} threads", ["--server", "gunicorn", "--workers", w,
                                                             "--threads", str(args.threads)]),
-        (f"granian ×{w}", ["--server", "granian", "--workers", w]),
+        (f"granian ×{w} (default)", ["--server", "granian", "--workers", w]),
     ]
     results: dict[str, dict] = {}
     started = time.perf_counter()

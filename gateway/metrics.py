@@ -1,6 +1,6 @@
 """Prometheus metrics the product exposes on ``/metrics`` (prometheus-client).
 
-Counters and histograms here count in the process that serves ``/metrics`` (every gunicorn
+Counters and histograms here count in the process that serves ``/metrics`` (every web
 worker's, added up). What the RQ workers know lives in Redis and is read at scrape time by
 :class:`SharedState`, so it is the same whichever web worker answers; what the database knows
 (the outbox's backlog, running broadcasts) is read at scrape time by :class:`BacklogState`.

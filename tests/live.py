@@ -45,9 +45,9 @@ def http(port: int, method: str, path: str, form: dict | None = None, timeout: f
 
 
 @contextmanager
-def thusong_web(settings, workers: int = 2, server: str = "gunicorn", output=None, **changes):
-    """``thusong web --server server`` (default gunicorn, sync workers) on a free loopback
-    port, sharing the tests' Redis and database, once ``/healthz`` answers: yields the port.
+def thusong_web(settings, workers: int = 2, server: str | None = None, output=None, **changes):
+    """``thusong web`` (``--server server``, else its default) on a free loopback port, sharing
+    the tests' Redis and database, once ``/healthz`` answers: yields the port.
     ``output``: a path that gets everything it prints (standard output and error)."""
     import os
     import signal
@@ -60,10 +60,11 @@ def thusong_web(settings, workers: int = 2, server: str = "gunicorn", output=Non
     port = free_port()
     env = {**os.environ, **settings.with_(**changes).as_environ()}
     # Its own process group: if it does not stop, its workers are killed with it, not left
-    # serving (granian can hang on a signal that comes while a worker starts).
+    # serving (granian waits GRANIAN_KILL_TIMEOUT, 20 s, for a worker a signal reached while it
+    # was starting; a test need not).
     sink = open(output, "w") if output else None  # open as long as the server runs
     proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "web", "--port", str(port),
-                             "--workers", str(workers), "--server", server], cwd=ROOT, env=env,
+                             "--workers", str(workers), *(["--server", server] if server else [])], cwd=ROOT, env=env,
                             stdout=sink, stderr=subprocess.STDOUT if sink else None, start_new_session=True)
     try:
         deadline = time.monotonic() + 30
@@ -85,3 +86,25 @@ def thusong_web(settings, workers: int = 2, server: str = "gunicorn", output=Non
             proc.wait()
         if sink:
             sink.close()
+
+
+def web_processes(port: int) -> tuple[int, list[int]]:
+    """(the pid of `thusong web` serving ``port``, the pids of its worker processes). granian's
+    workers carry its command line too; the server is the one with children."""
+    from pathlib import Path
+
+    found = None
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            args = (proc / "cmdline").read_bytes().split(b"\0")
+            children = [int(c) for c in (proc / "task" / proc.name / "children").read_text().split()]
+        except OSError:
+            continue
+        if b"gateway.cli" in args and b"web" in args and str(port).encode() in args:
+            if children:
+                return int(proc.name), children
+            found = found or int(proc.name)
+    assert found, "no thusong web process found"
+    return found, []  # its workers are still starting

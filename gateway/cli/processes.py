@@ -1,4 +1,4 @@
-"""``thusong web``: gunicorn (default) or granian, or the development server. (``thusong worker`` is in
+"""``thusong web``: granian (default) or gunicorn, or the development server. (``thusong worker`` is in
 :mod:`gateway.cli.worker`: a worker must not pay for importing the web app.)"""
 
 from __future__ import annotations
@@ -20,7 +20,14 @@ from gateway.cli.common import settings_or_exit
 from gateway.web.app import create_app
 
 log = logging.getLogger("thusong")
-SERVERS = ("gunicorn", "granian")  # the first is the default
+# The first is the default: granian answers a USSD hop with 10-15 % less CPU than gunicorn's sync
+# workers (the README's server table). It has no arbiter killing a worker stuck on a request, so
+# the web app's database timeouts (gateway.web.app.WEB_DB_TIMEOUTS) bound what a request waits for.
+SERVERS = ("granian", "gunicorn")
+# A granian worker still busy this long after a stop signal is killed: longer than nginx lets any
+# webhook run (10 s), shorter than systemd's TimeoutStopSec (30 s). It also ends the wait for a
+# worker the signal reached while it was starting, which granian would otherwise wait for forever.
+GRANIAN_KILL_TIMEOUT = 20
 # granian's own loggers write to its console handler: send them through the masked root handler
 # instead (a line about a failed request can carry its URI, token included, or a caller's number).
 GRANIAN_LOGGING = {"loggers": {name: {"handlers": [], "propagate": True} for name in ("_granian", "granian.access")}}
@@ -31,7 +38,7 @@ GRANIAN_LOGGING = {"loggers": {name: {"handlers": [], "propagate": True} for nam
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int, help="Worker processes.")
 @click.option("--server", type=click.Choice(SERVERS), default=SERVERS[0], show_default=True,
-              help="gunicorn (sync workers; gthread with --threads above 1) or granian (Rust, WSGI). "
+              help="granian (Rust, WSGI) or gunicorn (sync workers; gthread with --threads above 1). "
                    "The README's server table says how they compare.")
 @click.option("--threads", default=1, show_default=True, type=int,
               help="Threads per worker (gunicorn: above 1 selects its gthread workers; granian: blocking threads).")
@@ -50,7 +57,7 @@ def web(host: str, port: int, workers: int, server: str, threads: int, dev: bool
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR") != folder:
         # prometheus-client picks its value store when first imported, and this process has
         # imported it already (the app's metrics): start again with the folder in the
-        # environment, so the gunicorn workers forked from here count into shared files.
+        # environment, so the server's workers (forked or spawned from here) count into shared files.
         _empty_metrics_folder(Path(folder))
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
         os.execv(sys.executable, [sys.executable, "-m", "gateway.cli", "web", "--host", host,
@@ -84,11 +91,12 @@ def _granian(host: str, port: int, workers: int, threads: int, settings) -> None
     """granian's WSGI workers (separate processes) import the app from ``gateway.web.wsgi``,
     settings from the environment — which holds PROMETHEUS_MULTIPROC_DIR by now. granian has
     no hook for a worker's exit: a respawned worker's live gauges stay in the folder until the
-    next start empties it (counters are unaffected)."""
+    next start empties it (counters are unaffected). SIGTERM or SIGINT: it stops accepting, lets the
+    requests in flight finish, then exits (a worker still busy after GRANIAN_KILL_TIMEOUT is killed)."""
     configure_logging(settings.LOG_LEVEL, settings.LOG_JSON)  # this process logs only granian's lines
     Server("gateway.web.wsgi:app", address=host, port=port, interface=Interfaces.WSGI, workers=workers,
            blocking_threads=threads, log_access=False, log_dictconfig=GRANIAN_LOGGING,
-           respawn_failed_workers=True).serve()
+           respawn_failed_workers=True, workers_kill_timeout=GRANIAN_KILL_TIMEOUT).serve()
 
 
 def _empty_metrics_folder(folder: Path) -> None:

@@ -9,7 +9,7 @@ Freshness across processes: every edit or import calls :meth:`Directory.changed`
 version held in Redis (:data:`VERSION_KEY`). Each process compares that version with the one
 it loaded at most once every ``check_every`` seconds (1 s: a hop in between pays one
 ``time.monotonic()``, no Redis round trip) and reloads when it moved, so an edit shows in every
-gunicorn worker and RQ worker within about a second. The TTL reload stays as a backstop for a
+web worker and RQ worker within about a second. The TTL reload stays as a backstop for a
 change that bypassed :meth:`~Directory.changed` (SQL by hand) or a Redis that was unreachable.
 """
 

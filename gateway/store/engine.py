@@ -5,14 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL and a busy timeout so web and worker can share it."""
+def make_engine(url: str, *, statement_timeout_ms: int = 0, lock_timeout_ms: int = 0) -> Engine:
+    """An engine for ``url``; SQLite gets WAL and a busy timeout so web and worker can share it.
+
+    PostgreSQL: a nonzero ``statement_timeout_ms``/``lock_timeout_ms`` is set on every connection
+    (as ``-c`` options at connect, after any ``options`` the URL gives), so a statement running or
+    waiting for a lock longer than that fails with ``OperationalError``; 0 is no limit, as
+    PostgreSQL's default. SQLite ignores both."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -30,7 +35,14 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True)
+    limits = [f"-c {name}={ms}" for name, ms in (("statement_timeout", statement_timeout_ms),
+                                                  ("lock_timeout", lock_timeout_ms)) if ms]
+    if not limits or not url.startswith("postgresql"):
+        return create_engine(url, pool_pre_ping=True)
+    # connect_args would replace the URL's own ``options``, not add to them: keep both.
+    given = make_url(url).query.get("options", "")
+    options = " ".join([*([given] if isinstance(given, str) else given), *limits]).strip()
+    return create_engine(url, pool_pre_ping=True, connect_args={"options": options})
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from config.logging import mask_phone
 from gateway.channels.africastalking import UssdEnd, UssdHop
@@ -37,11 +37,13 @@ def answer(rt, hop: UssdHop) -> tuple[str, bool]:
         if hop.service_code not in rt.settings.ussd_service_codes:
             return _not_served(rt, hop), True
         return _answer(rt, hop)
-    except Exception:
+    except Exception as exc:
         # One template for every hop, so an outage is one traceback and then a count.
         log.exception("ussd hop failed (session %s)", hop.session_id, extra=_REPEATS)
         USSD_APOLOGIES.inc()
-        return apology(rt, hop.phone), True
+        # After a database error the language comes from Redis only: asking the database again
+        # would wait out the same lock or statement timeout twice, past AT's ~10 s.
+        return apology(rt, hop.phone, ask_database=not isinstance(exc, DBAPIError)), True
 
 
 def _answer(rt, hop: UssdHop) -> tuple[str, bool]:
@@ -94,22 +96,24 @@ def _remember(profile: dict, state: dict, end: bool, lang: str) -> None:
         profile["resume"] = {"state": clean, "at": time.time()}
 
 
-def apology(rt, phone: str | None) -> str:
+def apology(rt, phone: str | None, *, ask_database: bool = True) -> str:
     """"Sorry, something went wrong" in the caller's language (English if unknown)."""
-    return apology_text(_caller_language(rt, phone))
+    return apology_text(_caller_language(rt, phone, ask_database))
 
 
-def _caller_language(rt, phone: str | None) -> str:
-    """The caller's language from the Redis profile, else the citizen row, else English;
-    never raises (it words apologies)."""
+def _caller_language(rt, phone: str | None, ask_database: bool = True) -> str:
+    """The caller's language from the Redis profile, else the citizen row (if ``ask_database``),
+    else English; never raises (it words apologies)."""
     if not phone:
         return "en"
     try:
         profile = SessionStore(rt.redis).profile(phone)
     except Exception:
         profile = {}
+    if profile.get("lang") or not ask_database:
+        return profile.get("lang") or "en"
     try:
-        return profile.get("lang") or UssdPorts.stored_language(rt, phone)
+        return UssdPorts.stored_language(rt, phone)
     except Exception:
         return "en"
 

@@ -33,13 +33,21 @@ from gateway.web.webhooks import bp as webhooks_bp
 
 log = logging.getLogger(__name__)
 WEBHOOKS = "/webhooks/at"  # where AT's callbacks are mounted (the machines app)
+# The web processes' PostgreSQL limits. AT gives up on a USSD hop after about 10 s, so a request
+# still waiting then has failed anyway: a lock held over 3 s (a migration's ALTER TABLE, a
+# transaction left open) or a statement over 8 s ends it with an error — the hop with its
+# apology, still inside AT's 10 s; an inbound SMS with a 500, which AT retries — instead of
+# holding a server worker until the lock goes (granian has no watchdog to kill a stuck worker).
+# RQ workers and commands keep no limit: fan-out, roll-ups and migrations run long.
+WEB_DB_TIMEOUTS = {"lock_timeout_ms": 3_000, "statement_timeout_ms": 8_000}
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
-    """Build the web app. With no runtime given, one is built from ``settings`` and owned here."""
+    """Build the web app. With no runtime given, one is built from ``settings`` and owned here,
+    its database connections limited by :data:`WEB_DB_TIMEOUTS`."""
     if runtime is None:
         settings = settings or load_settings()
-        runtime = Runtime.from_settings(settings)
+        runtime = Runtime.from_settings(settings, **WEB_DB_TIMEOUTS)
     settings = runtime.settings
     configure_logging(settings.LOG_LEVEL, settings.LOG_JSON)
     app = Flask(__name__, instance_path=str(settings.instance_path))

@@ -8,7 +8,7 @@
   and a ``detail`` object saying why a check failed and how long the worker took. The ping
   goes on the ``bulk`` queue, never ``replies``, where it would wait in front of a citizen.
 - ``/metrics`` needs the same bearer token whenever one is set (always in production).
-  Under gunicorn (``PROMETHEUS_MULTIPROC_DIR`` set) it adds up every worker's values; what
+  Under ``thusong web`` (``PROMETHEUS_MULTIPROC_DIR`` set) it adds up every worker's values; what
   the RQ workers know (the pause for credit, queue depths) is read from Redis, and the
   outbox's backlog and running broadcasts from the database, at scrape time
   (:mod:`gateway.sms.backlog`: a few index probes).
@@ -112,7 +112,7 @@ def _worker_round_trip(rt: Runtime, timeout: float) -> dict:
 
 
 def _registry() -> CollectorRegistry:
-    """This process's metrics, or every gunicorn worker's when they share a folder."""
+    """This process's metrics, or every web worker's when they share a folder."""
     folder = runtime_of().settings.PROMETHEUS_MULTIPROC_DIR
     if not folder:
         return REGISTRY

@@ -1,4 +1,5 @@
-"""WSGI entry point for gunicorn: ``gunicorn gateway.web.wsgi:app`` (settings from the env)."""
+"""WSGI entry point: granian's workers import it (``thusong web``), as would ``gunicorn
+gateway.web.wsgi:app``; settings from the environment."""
 
 from gateway.web.app import create_app
 

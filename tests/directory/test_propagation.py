@@ -1,6 +1,6 @@
-"""A centre edit reaches the USSD and SMS answers of every process within 2 s: the app under
-gunicorn with 2 sync workers and a real RQ worker, each holding its own directory snapshot
-(whose TTL is 60 s), all reloading on the Redis-held directory version."""
+"""A centre edit reaches the USSD and SMS answers of every process within 2 s: `thusong web`
+with 2 worker processes (its default server) and a real RQ worker, each holding its own
+directory snapshot (whose TTL is 60 s), all reloading on the Redis-held directory version."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from gateway.staff.centres import edit_centre, get_centre
 from gateway.store.models import Centre
 from tests.conftest import PASSWORD, TOKEN
 from tests.fake_at import FakeAT
-from tests.live import http, thusong_web
+from tests.live import http, thusong_web, web_processes
 from tests.workers import running_workers, wait_until
 
 _OPTION = re.compile(r"^(\d+)\. (.*)$", re.M)
@@ -60,21 +60,6 @@ def probe(port: int) -> tuple[str, str]:
     return listing, "\n".join(pages)
 
 
-def gunicorn_workers(port: int) -> list[int]:
-    """The pids of the gunicorn workers serving ``port`` (children of `thusong web`)."""
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            args = (proc / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"gateway.cli" in args and b"web" in args and str(port).encode() in args:
-            children = (proc / "task" / proc.name / "children").read_text().split()
-            return [int(c) for c in children]
-    raise AssertionError("no thusong web process found")
-
-
 def hops_answered(settings, pid: int) -> float:
     """USSD hops worker ``pid`` has answered: its own prometheus multiprocess file."""
     from prometheus_client.mmap_dict import MmapedDict
@@ -91,7 +76,7 @@ def hops_answered(settings, pid: int) -> float:
 
 
 def probes(port: int, count: int = 12) -> list[tuple[str, str]]:
-    with ThreadPoolExecutor(4) as pool:  # concurrent: both sync workers must take some
+    with ThreadPoolExecutor(4) as pool:  # concurrent: both workers must take some
         return list(pool.map(lambda _i: probe(port), range(count)))
 
 
@@ -106,7 +91,7 @@ def sms_reply(rt, fake: FakeAT, port: int, n: int) -> str:
 
 
 @pytest.mark.slow
-def test_an_edit_reaches_every_gunicorn_worker_and_the_sms_worker_within_2s(seeded, settings):
+def test_an_edit_reaches_every_web_worker_and_the_sms_worker_within_2s(seeded, settings):
     admin = add_staff(seeded.sessions, "admin@example.org", "Admin", "admin", PASSWORD)
     with seeded.sessions() as s:
         maponya = s.scalar(select(Centre.id).where(Centre.name.like("Maponya%")))
@@ -114,7 +99,7 @@ def test_an_edit_reaches_every_gunicorn_worker_and_the_sms_worker_within_2s(seed
     env = {"AT_USERNAME": "sandbox", "AT_API_KEY": "test-key", "AT_SENDER_ID": "THUSONG",
            "AT_API_URL": fake.base_url, "SMS_RATE_PER_SECOND": "5000", "AT_TIMEOUT_SECONDS": "1"}
     with fake, thusong_web(settings, workers=2) as port, running_workers(settings, env=env):
-        pids = wait_until(lambda: [pids for pids in [gunicorn_workers(port)] if len(pids) == 2], timeout=10)[0]
+        pids = wait_until(lambda: [pids for _, pids in [web_processes(port)] if len(pids) == 2], timeout=10)[0]
         # Every process loads its snapshot with the old values.
         for listing, details in probes(port):
             assert "Maponya Mall" in listing and NEW_PHONE not in details
@@ -136,7 +121,7 @@ def test_an_edit_reaches_every_gunicorn_worker_and_the_sms_worker_within_2s(seed
             assert "Maponya Square" in listing and "Maponya Mall" not in listing, listing
             assert f"Phone: {NEW_PHONE}" in details, details
         served = {pid: hops_answered(settings, pid) - answered[pid] for pid in pids}
-        assert all(served.values()), f"a gunicorn worker answered nothing: {served}"
+        assert all(served.values()), f"a web worker answered nothing: {served}"
         reply = sms_reply(seeded, fake, port, 2)
         assert "Maponya Square Thusong" in reply and NEW_PHONE in reply, reply
 

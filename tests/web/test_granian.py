@@ -1,14 +1,21 @@
 """``thusong web --server granian`` serves the real app: USSD hops, an inbound SMS stored for
-its answer, and one metrics count across its worker processes."""
+its answer, and one metrics count across its worker processes; told to stop (systemd's SIGTERM),
+it answers what is in flight and refuses what comes after."""
 
 from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import select
 
 from gateway.store.models import Message
 from tests.conftest import TOKEN
-from tests.live import http, thusong_web
+from tests.live import http, thusong_web, web_processes
 from tests.web.test_metrics import _dial_and_scrape
 
 pytestmark = pytest.mark.slow
@@ -41,3 +48,54 @@ def test_granians_own_lines_go_through_the_masked_handler(settings, tmp_path):
     lines = out.read_text().splitlines()
     assert [line for line in lines if " INFO _granian: Starting granian" in line], lines
     assert not [line for line in lines if line.startswith("[")], lines  # granian's "[INFO] …" format
+
+
+@contextmanager
+def messages_locked(rt):
+    """No inbound SMS is stored while inside: SQLite's write lock (the web waits out its busy
+    timeout), PostgreSQL's lock on the table (for less than the web's lock timeout)."""
+    raw = rt.engine.raw_connection()
+    try:
+        sql = "BEGIN IMMEDIATE" if rt.engine.dialect.name == "sqlite" else "LOCK TABLE messages IN EXCLUSIVE MODE"
+        raw.driver_connection.execute(sql)
+        yield
+    finally:
+        raw.rollback()
+        raw.close()
+
+
+def test_a_stop_signal_lets_the_request_in_flight_finish(rt, settings):
+    sms = {"from": "+27821234567", "to": "31234", "text": "CENTRE Soweto", "date": "2026-11-22 10:00:00",
+           "id": "ATXid_granian_stop", "linkId": "l1", "networkCode": "65501"}
+    answers = []
+    # One worker: once /healthz answers it has started, so the signal cannot reach one that is
+    # still starting (that one granian would wait for until GRANIAN_KILL_TIMEOUT).
+    with thusong_web(settings, workers=1, server="granian") as port:
+        server = web_processes(port)[0]
+        with messages_locked(rt):
+            in_flight = threading.Thread(target=lambda: answers.append(
+                http(port, "POST", f"/webhooks/at/sms?token={TOKEN}", sms, timeout=10)))
+            in_flight.start()
+            time.sleep(0.5)  # the request waits on the lock
+            os.kill(server, signal.SIGTERM)  # systemd's stop (KillMode=mixed: the main process)
+            time.sleep(0.5)
+            with pytest.raises(ConnectionRefusedError):  # no new requests once told to stop
+                http(port, "GET", "/healthz", timeout=2)
+            assert in_flight.is_alive()
+        in_flight.join(10)
+        assert answers and answers[0][0] == 200, answers  # stored, then answered
+        deadline = time.monotonic() + 10
+        while _running(server) and time.monotonic() < deadline:
+            time.sleep(0.05)  # it exits once nothing is in flight
+        assert not _running(server)
+    with rt.sessions() as s:
+        assert s.scalars(select(Message.at_message_id).where(Message.direction == "in")).all() == ["ATXid_granian_stop"]
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie waiting for its parent to reap it."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

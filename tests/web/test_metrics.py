@@ -45,7 +45,7 @@ def _hops_counted(text: str) -> float:
 
 def test_hop_counter_counts_across_every_gunicorn_worker(rt, settings):
     """Issue 9.3: each scrape showed only the answering worker's hops."""
-    with thusong_web(settings, workers=2) as port:
+    with thusong_web(settings, workers=2, server="gunicorn") as port:  # granian's: tests/web/test_granian.py
         _dial_and_scrape(port, hops=40)
 
 

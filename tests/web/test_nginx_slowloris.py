@@ -120,7 +120,7 @@ def timed_hop(port: int, timeout: float) -> tuple[float, str]:
 
 
 def test_slow_clients_block_bare_gunicorn_but_not_gunicorn_behind_nginx(rt, settings, tmp_path):
-    with thusong_web(settings, workers=2, TRUSTED_PROXIES=1) as app_port, \
+    with thusong_web(settings, workers=2, server="gunicorn", TRUSTED_PROXIES=1) as app_port, \
             running_nginx(app_port, tmp_path) as nginx_port:
         warm = [threading.Thread(target=timed_hop, args=(nginx_port, 5)) for _ in range(4)]
         for t in warm:  # at once, so both workers answer one: nothing below is a cold start
