@@ -182,10 +182,7 @@ class Message(Base):
 
     __tablename__ = "messages"
     # What is still to send, by status and queue, oldest first: read at every /metrics scrape.
-    # ix_messages_next: the sender's next batch (status, queue, then id order) is an index probe
-    # however many rows were ever sent; it also serves every lookup by status alone.
-    __table_args__ = (Index("ix_messages_outbox", "status", "queue", "created_at"),
-                      Index("ix_messages_next", "status", "queue", "id"))
+    __table_args__ = (Index("ix_messages_outbox", "status", "queue", "created_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     direction: Mapped[str] = mapped_column(String(3))  # "in" | "out"
     # Inbound keys carry AT's id whole (inbound.inbound_key): room for the prefix and the id.
@@ -193,7 +190,7 @@ class Message(Base):
     phone: Mapped[str] = mapped_column(String(16), index=True)  # E.164
     text: Mapped[str] = mapped_column(Text)
     queue: Mapped[str | None] = mapped_column(String(16))  # "replies" | "bulk" for outbound
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), index=True)
     # AT's id: inbound, or given to an outbound message and matched by delivery reports.
     at_message_id: Mapped[str | None] = mapped_column(String(AT_ID_CHARS), index=True)
     status_code: Mapped[int | None] = mapped_column(Integer)
