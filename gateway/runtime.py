@@ -45,7 +45,7 @@ class Runtime:
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock | None = None, *,
-                      statement_timeout_ms: int = 0, lock_timeout_ms: int = 0) -> Runtime:
+                      statement_timeout_ms: int = 0, lock_timeout_ms: int = 0, connect_timeout_s: int = 0) -> Runtime:
         """Connect. The timeouts go on every PostgreSQL connection (:func:`gateway.store.engine.make_engine`;
         0, the default, is no limit): the web app sets them, workers and commands run long."""
         embedded = None
@@ -57,7 +57,7 @@ class Runtime:
         client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=1,
                                       health_check_interval=10)
         engine = db.make_engine(settings.database_url, statement_timeout_ms=statement_timeout_ms,
-                                lock_timeout_ms=lock_timeout_ms)
+                                lock_timeout_ms=lock_timeout_ms, connect_timeout_s=connect_timeout_s)
         return cls(settings, client, engine, db.make_sessionmaker(engine), clock or Clock(), url, embedded)
 
     def queue(self, name: str) -> Queue:

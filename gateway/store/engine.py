@@ -11,13 +11,15 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def make_engine(url: str, *, statement_timeout_ms: int = 0, lock_timeout_ms: int = 0) -> Engine:
+def make_engine(url: str, *, statement_timeout_ms: int = 0, lock_timeout_ms: int = 0,
+                connect_timeout_s: int = 0) -> Engine:
     """An engine for ``url``; SQLite gets WAL and a busy timeout so web and worker can share it.
 
     PostgreSQL: a nonzero ``statement_timeout_ms``/``lock_timeout_ms`` is set on every connection
     (as ``-c`` options at connect, after any ``options`` the URL gives), so a statement running or
     waiting for a lock longer than that fails with ``OperationalError``; 0 is no limit, as
-    PostgreSQL's default. SQLite ignores both."""
+    PostgreSQL's default. A nonzero ``connect_timeout_s`` ends a connect that gets no answer
+    (libpq's ``connect_timeout``). SQLite ignores all three."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -35,14 +37,16 @@ def make_engine(url: str, *, statement_timeout_ms: int = 0, lock_timeout_ms: int
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if not url.startswith("postgresql"):
+        return create_engine(url, pool_pre_ping=True)
     limits = [f"-c {name}={ms}" for name, ms in (("statement_timeout", statement_timeout_ms),
                                                   ("lock_timeout", lock_timeout_ms)) if ms]
-    if not limits or not url.startswith("postgresql"):
-        return create_engine(url, pool_pre_ping=True)
-    # connect_args would replace the URL's own ``options``, not add to them: keep both.
-    given = make_url(url).query.get("options", "")
-    options = " ".join([*([given] if isinstance(given, str) else given), *limits]).strip()
-    return create_engine(url, pool_pre_ping=True, connect_args={"options": options})
+    connect_args: dict = {"connect_timeout": connect_timeout_s} if connect_timeout_s else {}
+    if limits:
+        # connect_args would replace the URL's own ``options``, not add to them: keep both.
+        given = make_url(url).query.get("options", "")
+        connect_args["options"] = " ".join([*([given] if isinstance(given, str) else given), *limits]).strip()
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -39,7 +39,8 @@ WEBHOOKS = "/webhooks/at"  # where AT's callbacks are mounted (the machines app)
 # apology, still inside AT's 10 s; an inbound SMS with a 500, which AT retries — instead of
 # holding a server worker until the lock goes (granian has no watchdog to kill a stuck worker).
 # RQ workers and commands keep no limit: fan-out, roll-ups and migrations run long.
-WEB_DB_TIMEOUTS = {"lock_timeout_ms": 3_000, "statement_timeout_ms": 8_000}
+# A database host that takes the connection and says nothing is given 3 s to answer, likewise.
+WEB_DB_TIMEOUTS = {"lock_timeout_ms": 3_000, "statement_timeout_ms": 8_000, "connect_timeout_s": 3}
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:

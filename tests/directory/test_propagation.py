@@ -115,13 +115,18 @@ def test_an_edit_reaches_every_web_worker_and_the_sms_worker_within_2s(seeded, s
         # The first answer with the new values, from whichever worker.
         wait_until(lambda: NEW_PHONE in probe(port)[1], timeout=2, every=0.05)
         time.sleep(max(0.0, edited + 2.0 - time.monotonic()))
-        # From 2 s on, every answer of every process is new.
+        # From 2 s on, every answer of every process is new: probe until each web worker has
+        # answered some (which worker accepts a connection is the kernel's and the server's
+        # choice), every answer checked.
         answered = {pid: hops_answered(settings, pid) for pid in pids}
-        for listing, details in probes(port, 16):
-            assert "Maponya Square" in listing and "Maponya Mall" not in listing, listing
-            assert f"Phone: {NEW_PHONE}" in details, details
-        served = {pid: hops_answered(settings, pid) - answered[pid] for pid in pids}
-        assert all(served.values()), f"a web worker answered nothing: {served}"
+        for _round in range(10):
+            for listing, details in probes(port, 8):
+                assert "Maponya Square" in listing and "Maponya Mall" not in listing, listing
+                assert f"Phone: {NEW_PHONE}" in details, details
+            served = {pid: hops_answered(settings, pid) - answered[pid] for pid in pids}
+            if all(served.values()):
+                break
+        assert all(served.values()), f"a web worker answered nothing in 80 journeys: {served}"
         reply = sms_reply(seeded, fake, port, 2)
         assert "Maponya Square Thusong" in reply and NEW_PHONE in reply, reply
 

@@ -9,6 +9,8 @@ the server's worker is free for the next request. PostgreSQL only: SQLite has ne
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
 
 import pytest
@@ -98,3 +100,31 @@ def test_the_timeouts_keep_the_options_the_database_url_gives(settings):
             "5MB", "1500ms", "0")
     finally:
         engine.dispose()
+
+
+def test_the_web_gives_up_connecting_to_a_database_that_does_not_answer():
+    """A database host that takes the connection and then says nothing (a hung server, packets
+    swallowed on the way) ends the web's connect after its connect timeout instead of holding
+    the server's worker. No PostgreSQL needed: a listener that never speaks."""
+    from gateway.store.engine import make_engine
+    from gateway.web.app import WEB_DB_TIMEOUTS
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    engine = make_engine(f"postgresql://thusong:x@127.0.0.1:{listener.getsockname()[1]}/thusong", **WEB_DB_TIMEOUTS)
+    outcome: list[tuple[str, float]] = []
+
+    def connect() -> None:
+        started = time.monotonic()
+        try:
+            engine.connect().close()
+        except Exception as exc:  # noqa: BLE001 - the kind is reported below
+            outcome.append((type(exc).__name__, time.monotonic() - started))
+
+    attempt = threading.Thread(target=connect, daemon=True)
+    attempt.start()
+    attempt.join(ANSWER_WITHIN + 5)
+    listener.close()
+    assert outcome, "still connecting 10 s later"
+    assert outcome[0][0] == "OperationalError" and outcome[0][1] < ANSWER_WITHIN, outcome
