@@ -408,7 +408,9 @@ class UssdHopLog(Base):
     """One hop: the screen it showed and whether that screen ended the session."""
 
     __tablename__ = "ussd_hops"
-    __table_args__ = (Index("ix_ussd_hops_at", "at"), Index("ix_ussd_hops_session", "session_id"))
+    # ix_ussd_hops_caller: a privacy export or delete finds one caller's hops among millions.
+    __table_args__ = (Index("ix_ussd_hops_at", "at"), Index("ix_ussd_hops_session", "session_id"),
+                      Index("ix_ussd_hops_caller", "caller"))
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     # The Redis stream entry id: the drain inserts each entry once even if it dies between
     # the insert and the delete from the stream. Seeded rows have none.
@@ -424,7 +426,7 @@ class UsageSearch(Base):
     """A search (``kind`` place | service) or an unrecognised SMS keyword (``kind`` keyword)."""
 
     __tablename__ = "usage_searches"
-    __table_args__ = (Index("ix_usage_searches_at", "at"),)
+    __table_args__ = (Index("ix_usage_searches_at", "at"), Index("ix_usage_searches_caller", "caller"))
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     event_id: Mapped[str | None] = mapped_column(String(40), unique=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
