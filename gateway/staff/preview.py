@@ -41,8 +41,18 @@ class Preview:
                 f"cost:       R{self.cost:,.2f} (estimate)"]
 
 
+# A message ending in none of these gets a full stop before the opt-out line: on a phone's
+# screen "…bring your ID Reply STOP to opt out" reads as one sentence.
+SENTENCE_ENDS = tuple('.!?…:;)"\'')
+
+
 def full_text(settings, text: str, language: str | None) -> str:
-    parts = [settings.BROADCAST_PREFIX.strip(), text.strip(), reply_text("optout_line", language or "en")]
+    """What each recipient gets: the sender's identity, the message (its last sentence closed),
+    the opt-out line in ``language`` (English if none). Counted whole by the preview."""
+    body = text.strip()
+    if body and not body.endswith(SENTENCE_ENDS):
+        body += "."
+    parts = [settings.BROADCAST_PREFIX.strip(), body, reply_text("optout_line", language or "en")]
     return " ".join(p for p in parts if p)
 
 

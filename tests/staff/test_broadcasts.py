@@ -111,9 +111,19 @@ def test_preview_gsm7_to_the_character(town):
     assert (p.recipients, p.cost) == (3, 0.75)  # 1 segment × 3 × R0.25
 
 
+def test_a_message_without_a_closing_stop_gets_one_before_the_opt_out_line(town):
+    """On a phone's screen "…bring your ID Reply STOP to opt out" reads as one sentence."""
+    p = bc.compose(town, "all", "Bring your ID book and proof of address")[1]
+    assert p.text == "Thusong: Bring your ID book and proof of address. Reply STOP to opt out"
+    assert p.characters == len(p.text)  # the full stop is counted like the rest
+    for ended in ("Clinic day Friday.", "Open on Saturday!", "Questions? Call 011 555 0101 (office)"):
+        assert bc.compose(town, "all", ended)[1].text == f"Thusong: {ended} Reply STOP to opt out"
+
+
 def test_preview_counts_the_prefix_and_the_opt_out_line_towards_segments(town):
-    # 160 GSM-7 characters is one segment; the prefix and opt-out line take 31 of them.
-    fits = "x" * (160 - len("Thusong: ") - len(" Reply STOP to opt out"))
+    # 160 GSM-7 characters is one segment; the prefix, the closing stop and the opt-out line
+    # take 32 of them.
+    fits = "x" * (160 - len("Thusong: ") - len(". Reply STOP to opt out"))
     assert bc.compose(town, "all", fits)[1].segments == 1
     over = bc.compose(town, "all", fits + "y")[1]
     assert (over.characters, over.segments, over.cost) == (161, 2, 3.0)  # 2 × 6 × 0.25
