@@ -1,16 +1,17 @@
 """How the sender finds the next batch: it reads on from its previous batch's last id, never
-past the rows already sent, however many the table holds. Reading past every sent row in id order made each batch of a broadcast
-slower than the last (a peek read 25,000 rows at 25,000 sent) and every batch of a
-long-running service slower with each message it had ever sent."""
+past the rows already sent, however many the table holds. Reading past every sent row in id
+order made each batch of a broadcast slower than the last (a peek read 25,000 rows at 25,000
+sent) and every batch of a long-running service slower with each message it had ever sent."""
 
 from __future__ import annotations
 
-from sqlalchemy import event, func, insert, select, text
+from sqlalchemy import func, insert, select, text
 
 from gateway import jobs
 from gateway.sms import sending
 from gateway.store.models import Citizen, Message, utcnow
 from tests.fake_at import FakeAT, at_runtime
+from tests.plans import plan, statements
 
 SENT, QUEUED = 3000, 3000
 
@@ -26,16 +27,8 @@ def _fill(rt) -> None:
 
 
 def _peek_statement(rt, after: int) -> tuple[str, object]:
-    seen = []
-
-    def grab(_conn, _cursor, statement, parameters, _context, _many):
-        seen.append((statement, parameters))
-
-    event.listen(rt.engine, "before_cursor_execute", grab)
-    try:
+    with statements(rt.engine) as seen:
         found = sending._peek(rt, jobs.QUEUE_BULK, 100, after)
-    finally:
-        event.remove(rt.engine, "before_cursor_execute", grab)
     assert [i for i, _seg in found] == sorted(i for i, _seg in found) and len(found) == 100
     assert found[0][0] > after
     (statement, parameters), = [(s, p) for s, p in seen if s.lstrip().upper().startswith("SELECT")]
@@ -48,22 +41,15 @@ def test_the_next_batch_reads_on_from_the_previous_one_not_past_the_sent_rows(rt
     _fill(rt)
     with rt.sessions() as s:
         last_of_previous_batch = s.scalar(select(func.max(Message.id)).where(Message.status == "sent"))
-    statement, parameters = _peek_statement(rt, last_of_previous_batch)
-    with rt.engine.connect() as conn:
-        raw = conn.connection.driver_connection
-        cur = raw.cursor()
-        if rt.engine.dialect.name == "postgresql":
-            cur.execute("EXPLAIN (ANALYZE, FORMAT TEXT) " + statement, parameters)
-        else:
-            cur.execute("EXPLAIN QUERY PLAN " + statement, parameters)
-        plan = "\n".join(" ".join(str(c) for c in row) for row in cur.fetchall())
-    print(plan)
+    explained = plan(rt.engine, *_peek_statement(rt, last_of_previous_batch), analyze=True)
+    print(explained)
     if rt.engine.dialect.name == "postgresql":
         # a primary-key range from the previous batch's last id: no sent row read and dropped, no sort
-        assert "Rows Removed by Filter" not in plan and "Sort" not in plan and "Seq Scan" not in plan
+        assert "Rows Removed by Filter" not in explained and "Sort" not in explained and "Seq Scan" not in explained
     else:
         # an index search whose entries come in rowid (= id) order: no table scan, no sort
-        assert "SEARCH messages USING" in plan and "SCAN messages" not in plan and "TEMP B-TREE" not in plan
+        assert ("SEARCH messages USING" in explained and "SCAN messages" not in explained
+                and "TEMP B-TREE" not in explained)
 
 
 def test_a_drain_starts_each_peek_after_the_previous_batch_and_looks_back_once_at_the_end(rt, monkeypatch):
@@ -97,25 +83,13 @@ def test_the_opt_out_look_before_sending_probes_each_number_not_every_citizen(rt
                                     for i in range(SENT + QUEUED)])
         s.execute(text("ANALYZE"))
         ids = list(s.scalars(select(Message.id).where(Message.status == "queued").order_by(Message.id).limit(100)))
-    seen = []
-
-    def grab(_conn, _cursor, statement, parameters, _context, _many):
-        if "citizens" in statement:
-            seen.append((statement, parameters))
-
-    event.listen(rt.engine, "before_cursor_execute", grab)
-    try:
+    with statements(rt.engine, lambda statement: "citizens" in statement) as seen:
         claimed = sending._claim(rt, ids, bulk=True)
-    finally:
-        event.remove(rt.engine, "before_cursor_execute", grab)
     assert len(claimed) == 100 - sum(1 for i in range(SENT, SENT + 100) if i % 7 == 0)
     assert seen
     if rt.engine.dialect.name == "postgresql":
         return  # PostgreSQL plans by cost: on a table this small a scan is cheaper (bench/broadcast.py: index at 100,000)
     for statement, parameters in seen:
-        with rt.engine.connect() as conn:
-            cur = conn.connection.driver_connection.cursor()
-            cur.execute("EXPLAIN QUERY PLAN " + statement, parameters)
-            plan = "\n".join(" ".join(str(c) for c in row) for row in cur.fetchall())
-        print(plan)
-        assert "SCAN citizens" not in plan
+        explained = plan(rt.engine, statement, parameters)
+        print(explained)
+        assert "SCAN citizens" not in explained

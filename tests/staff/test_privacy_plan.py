@@ -4,10 +4,11 @@ hop and search kept: a privacy export or delete through the dashboard runs under
 
 from __future__ import annotations
 
-from sqlalchemy import event, insert, text
+from sqlalchemy import insert, text
 
 from gateway.staff import privacy
 from gateway.store.models import UsageSearch, UssdHopLog, utcnow
+from tests.plans import plan, statements
 
 TABLES = ("ussd_hops", "usage_searches")
 
@@ -21,24 +22,12 @@ def test_export_and_delete_find_the_callers_analytics_rows_by_index(rt):
                                          "found": True, "caller": f"{i:032x}"} for i in range(2000)])
         s.execute(text("ANALYZE"))
     subject = privacy.subject_of(rt, "+27821234567")
-    seen = []
-
-    def grab(_conn, _cursor, statement, parameters, _context, _many):
-        if any(f" {table}" in statement for table in TABLES):
-            seen.append((statement, parameters))
-
-    event.listen(rt.engine, "before_cursor_execute", grab)
-    try:
+    with statements(rt.engine, lambda statement: any(f" {table}" in statement for table in TABLES)) as seen:
         privacy.export(rt, subject)
         privacy.erase(rt, subject)
-    finally:
-        event.remove(rt.engine, "before_cursor_execute", grab)
     assert len(seen) >= 4  # each table read for the export, then deleted from
     if rt.engine.dialect.name == "postgresql":
         return  # PostgreSQL plans by cost: on tables this small a scan is the cheaper plan
     for statement, parameters in seen:
-        with rt.engine.connect() as conn:
-            cur = conn.connection.driver_connection.cursor()
-            cur.execute("EXPLAIN QUERY PLAN " + statement, parameters)
-            plan = "\n".join(" ".join(str(c) for c in row) for row in cur.fetchall())
-        assert not any(f"SCAN {table}" in plan for table in TABLES), (statement, plan)
+        explained = plan(rt.engine, statement, parameters)
+        assert not any(f"SCAN {table}" in explained for table in TABLES), (statement, explained)
