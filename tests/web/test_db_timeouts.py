@@ -4,7 +4,8 @@ The web processes' PostgreSQL connections carry a lock and a statement timeout; 
 commands keep PostgreSQL's default, no limit. A USSD hop or an inbound SMS stuck behind a lock
 someone else holds (a migration's ALTER TABLE, a transaction left open) fails after the lock
 timeout: the caller gets the apology, AT gets a 500 for the SMS and sends it again later, and
-the server's worker is free for the next request. PostgreSQL only: SQLite has neither timeout.
+the server's worker is free for the next request. PostgreSQL only, as SQLite has neither
+timeout, but for the connect timeout, which needs no database at all.
 """
 
 from __future__ import annotations
@@ -15,7 +16,11 @@ import time
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
+from gateway.store.engine import make_engine
+from gateway.web.app import WEB_DB_TIMEOUTS, create_app
+from gateway.web.context import runtime_of
 from menus.engine import apology_text
 from tests.conftest import TOKEN
 from tests.live import http, thusong_web
@@ -74,9 +79,6 @@ def test_a_webhook_behind_a_held_lock_is_answered_within_seconds(rt, settings, s
 def test_only_the_web_apps_connections_have_the_timeouts(rt, settings):
     """The web app's runtime sets both timeouts on its connections; the runtime RQ workers and
     commands build (fan-out, migrations, backups run long) sets none."""
-    from gateway.web.app import WEB_DB_TIMEOUTS, create_app
-    from gateway.web.context import runtime_of
-
     _postgresql_only(settings)
     web = runtime_of(create_app(settings))
     try:
@@ -88,10 +90,6 @@ def test_only_the_web_apps_connections_have_the_timeouts(rt, settings):
 
 
 def test_the_timeouts_keep_the_options_the_database_url_gives(settings):
-    from sqlalchemy.engine import make_url
-
-    from gateway.store.engine import make_engine
-
     _postgresql_only(settings)
     url = make_url(settings.database_url).update_query_dict({"options": "-c work_mem=5MB"})
     engine = make_engine(url.render_as_string(hide_password=False), lock_timeout_ms=1_500)
@@ -106,9 +104,6 @@ def test_the_web_gives_up_connecting_to_a_database_that_does_not_answer():
     """A database host that takes the connection and then says nothing (a hung server, packets
     swallowed on the way) ends the web's connect after its connect timeout instead of holding
     the server's worker. No PostgreSQL needed: a listener that never speaks."""
-    from gateway.store.engine import make_engine
-    from gateway.web.app import WEB_DB_TIMEOUTS
-
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(8)

@@ -9,6 +9,7 @@ import signal
 import threading
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
@@ -37,8 +38,6 @@ def test_granian_serves_ussd_hops_and_an_inbound_sms(seeded, settings):
 def test_granians_own_lines_go_through_the_masked_handler(settings, tmp_path):
     """granian's lines (a worker that died, an exception with its request) come out through the
     product's masking handler, in its format, never granian's own console handler."""
-    import time
-
     out = tmp_path / "web.log"
     with thusong_web(settings, server="granian", output=out, LOG_LEVEL="INFO"):
         # granian left waiting for a worker when the signal came before that worker had started
@@ -89,10 +88,7 @@ def test_a_stop_signal_lets_the_request_in_flight_finish(rt, settings):
             assert in_flight.is_alive()
         in_flight.join(10)
         assert answers and answers[0][0] == 200, answers  # stored, then answered
-        deadline = time.monotonic() + 10
-        while _running(server) and time.monotonic() < deadline:
-            time.sleep(0.05)  # it exits once nothing is in flight
-        assert not _running(server)
+        wait_until(lambda: not _running(server), timeout=10, every=0.05)  # it exits once nothing is in flight
     with rt.sessions() as s:
         assert s.scalars(select(Message.at_message_id).where(Message.direction == "in")).all() == ["ATXid_granian_stop"]
 
@@ -116,11 +112,11 @@ def _listening(port: int) -> bool:
     """Something listens on loopback ``port`` (the kernel's TCP tables; state 0A is LISTEN)."""
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
-            rows = open(table).read().splitlines()[1:]
+            rows = Path(table).read_text().splitlines()[1:]
         except OSError:
             continue
         for row in rows:
-            local, state = row.split()[1], row.split()[3]
+            _slot, local, _remote, state, *_rest = row.split()
             if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:
                 return True
     return False
