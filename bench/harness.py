@@ -181,6 +181,12 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
+def redis_cpu_seconds(client) -> float:
+    """CPU seconds the Redis server behind ``client`` has used so far (user + system, ``INFO cpu``)."""
+    info = client.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
 class CpuMeter:
     """CPU seconds spent by a server's process tree (user + system, from ``/proc/<pid>/stat``)
     and, when given a client, by the Redis server it uses (``INFO cpu``), between
@@ -190,10 +196,7 @@ class CpuMeter:
         self._pid, self._redis = server_pid, redis_client
 
     def _read(self) -> tuple[dict[int, float], float]:
-        redis_s = 0.0
-        if self._redis is not None:
-            info = self._redis.info("cpu")
-            redis_s = float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+        redis_s = redis_cpu_seconds(self._redis) if self._redis is not None else 0.0
         return {p: _cpu_seconds(p) for p in process_tree(self._pid)}, redis_s
 
     def start(self) -> None:

@@ -27,6 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from harness import redis_cpu_seconds
 from ussd import JOURNEYS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,10 +56,6 @@ def main() -> None:
         seed_if_empty(rt)
         store, journey, phone = SessionStore(rt.redis), rt.journey, "+27820000001"
 
-        def redis_cpu() -> float:
-            info = rt.redis.info("cpu")
-            return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
-
         def replay(inputs: list[str]) -> tuple[dict, object]:
             ports = UssdPorts(rt, phone, "replay", "en")
             reply, state = step(journey, {"lang": "en"}, None, ports)
@@ -80,17 +77,17 @@ def main() -> None:
                 usage = {"c": "0" * 16, "s": "replay", "sc": str(state.get("screen")), "e": "0", "t": "0"}
                 store.save_with_profile("replay", hop, phone, profile, usage)
 
-                r0, t0 = redis_cpu(), time.process_time()
+                r0, t0 = redis_cpu_seconds(rt.redis), time.process_time()
                 for _ in range(args.rounds):
                     store.load_with_profile("replay", phone)
                     store.save_with_profile("replay", hop, phone, profile, usage)
                 load_save = (time.process_time() - t0) / args.rounds * 1e6
-                redis_us = (redis_cpu() - r0) / args.rounds * 1e6
+                redis_us = (redis_cpu_seconds(rt.redis) - r0) / args.rounds * 1e6
 
-                r1, t1 = redis_cpu(), time.process_time()
+                r1, t1 = redis_cpu_seconds(rt.redis), time.process_time()
                 for _ in range(args.rounds):
                     store.save_with_profile("replay", hop, phone, profile, usage)
-                save = (time.process_time() - t1) / args.rounds * 1e6 + (redis_cpu() - r1) / args.rounds * 1e6
+                save = ((time.process_time() - t1) + (redis_cpu_seconds(rt.redis) - r1)) / args.rounds * 1e6
 
                 t2 = time.process_time()
                 for _ in range(args.rounds):
