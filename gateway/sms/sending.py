@@ -87,12 +87,12 @@ def _claim(rt, ids: list[int], bulk: bool) -> list[Message]:
     now = utcnow()
     with rt.sessions.begin() as s:
         if bulk:
-            # The batch's numbers looked up by value (index probes on both databases): as a
+            # From the batch's rows to their citizens (a probe of the phone index each): as a
             # subquery over citizens, SQLite read the whole table for every batch.
-            phones = set(s.scalars(select(Message.phone).where(Message.id.in_(ids))))
-            out = list(s.scalars(select(Citizen.phone).where(Citizen.phone.in_(phones), Citizen.opted_out.is_(True))))
+            out = list(s.scalars(select(Message.id).join(Citizen, Citizen.phone == Message.phone)
+                                 .where(Message.id.in_(ids), Citizen.opted_out.is_(True))))
             if out:
-                s.execute(update(Message).where(Message.id.in_(ids), Message.status == "queued", Message.phone.in_(out))
+                s.execute(update(Message).where(Message.id.in_(out), Message.status == "queued")
                           .values(status="skipped", failure_reason="OptedOut", updated_at=now)
                           .execution_options(synchronize_session=False))
         # One conditional UPDATE: a row a concurrent worker claimed first no longer matches
