@@ -66,6 +66,8 @@ class Settings:
     SMS_INBOUND_ATTEMPTS: int = _help("Times an inbound SMS is tried (its answer raised, or the worker died on it) before it is marked failed.", 3)
     SMS_INBOUND_LEASE_SECONDS: float = _help("An inbound SMS still 'processing' after this long belonged to a dead worker and is tried again; one still waiting this long gets a drain job queued.", 60.0)
     SMS_CREDIT_PROBE_SECONDS: float = _help("After AT answers 405 (out of credit), bulk SMS wait; one bulk batch is tried again this often.", 300.0)
+    SMS_DRAIN_LEASE_SECONDS: float = _help("Life of the bulk drainer's lease in Redis, renewed every quarter of it while its holder lives: another worker takes bulk over this long after the holder dies.", 10.0)
+    WORKER_HEARTBEAT_SECONDS: float = _help("How often a worker writes its heartbeat to Redis (beside its jobs); one silent for three of them is reported dead.", 10.0)
     AT_TIMEOUT_SECONDS: float = _help("Read timeout for a request to Africa's Talking.", 9.05)
     BROADCAST_PREFIX: str = _help("Sender identity every broadcast starts with (POPIA s69); counted in its length.", "Thusong:")
     SMS_COST_PER_SEGMENT: float = _help("Rand per SMS segment, for a broadcast's cost estimate.", 0.25)
@@ -199,7 +201,8 @@ def _validate(s: Settings) -> None:
         raise ConfigError(f"AT_API_URL: expected an http(s) URL, got {s.AT_API_URL!r}")
     for name in ("SMS_RATE_PER_SECOND", "SMS_RETRY_DEADLINE_SECONDS", "SMS_BATCH_SIZE",
                  "SMS_SEND_LEASE_SECONDS", "SMS_RECONCILE_SECONDS", "SMS_INBOUND_LEASE_SECONDS",
-                 "AT_TIMEOUT_SECONDS", "SMS_CREDIT_PROBE_SECONDS"):
+                 "AT_TIMEOUT_SECONDS", "SMS_CREDIT_PROBE_SECONDS", "SMS_DRAIN_LEASE_SECONDS",
+                 "WORKER_HEARTBEAT_SECONDS"):
         if getattr(s, name) <= 0:
             raise ConfigError(f"{name}: must be positive")
     if not 0 <= s.SMS_REPLY_SHARE < 1:

@@ -17,11 +17,10 @@ import click
 import redis
 from rich.console import Console
 from rich.table import Table
-from rq import Worker
 from sqlalchemy import select
 
 from config import ConfigError, Settings, load_settings, mask_phone
-from gateway import jobs
+from gateway import fleet, jobs
 from gateway.channels.africastalking import PermanentSendError, SendError, account_balance
 from gateway.cli.common import runtime_for, settings_or_exit
 from gateway.directory.centre_csv import export_centres
@@ -71,8 +70,7 @@ def _redis_findings(rt: Runtime) -> list[Finding]:
     found = []
     for name in jobs.QUEUES:
         found.append(Finding(f"queue {name}", f"{rt.queue(name).count} jobs waiting"))
-    workers = len(Worker.all(connection=rt.redis))
-    found.append(Finding("workers", str(workers), None if workers else "no worker is running"))
+    found += _fleet_findings(rt)
     state = credit.state(rt)
     if state.paused:
         since = datetime.fromtimestamp(state.since or 0, UTC).isoformat(timespec="seconds")
@@ -83,6 +81,26 @@ def _redis_findings(rt: Runtime) -> list[Finding]:
         found.append(Finding("credit", "not paused"))
     error = credit.last_error(rt)
     found.append(Finding("last AT error", f"{error['at']} {error['kind']}: {error['text']}" if error else "none"))
+    return found
+
+
+def _fleet_findings(rt: Runtime) -> list[Finding]:
+    """Workers alive and dead by their heartbeat (not by RQ's registration, which outlives a
+    killed worker by up to a job's timeout), and the scheduler holding each queue's lock."""
+    every = rt.settings.WORKER_HEARTBEAT_SECONDS
+    members = fleet.workers(rt.redis, every)
+    alive = [m.name for m in members if m.alive]
+    found = [Finding("workers", f"{len(alive)} alive: {', '.join(alive)}" if alive else "none alive",
+                     None if alive else "no worker is running")]
+    found += [Finding("dead worker", m.name, f"{m.describe()}: killed or hung; its unit's restart under the "
+                                             "same name clears it (journalctl -u 'thusong-worker@*')")
+              for m in members if not m.alive]
+    held = fleet.schedulers(rt.redis, jobs.QUEUES, every)
+    orphaned = [queue for queue, m in held.items() if m is None or not m.alive]
+    holders = sorted({m.describe() for m in held.values() if m is not None and m.alive})
+    found.append(Finding("scheduler", "; ".join(holders) or "none",
+                         f"no live scheduler for {', '.join(orphaned)}: retries, quiet-hours resumes and credit "
+                         "probes wait until a worker starts one" if orphaned else None))
     return found
 
 

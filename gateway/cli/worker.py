@@ -9,21 +9,24 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 import click
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
 from config import configure_logging
-from gateway import jobs
+from gateway import fleet, jobs
 from gateway.cli.common import runtime_for, settings_or_exit
+from gateway.runtime import Runtime
 
 log = logging.getLogger("thusong")
 
 
 @click.command()
 @click.option("--burst", is_flag=True, help="Exit when the queues are empty (for scripts and tests).")
-@click.option("--name", default=None, help="Worker name (default: generated).")
+@click.option("--name", default=None,
+              help="Worker name (default: generated). A dead worker's registration of this name is cleared at start.")
 @click.option("--sweep-every", default=15.0, show_default=True, type=float,
               help="Seconds between housekeeping sweeps (lost jobs, expired leases).")
 def worker(burst: bool, name: str | None, sweep_every: float) -> None:
@@ -31,7 +34,9 @@ def worker(burst: bool, name: str | None, sweep_every: float) -> None:
 
     It also runs RQ's scheduler (for retries with back-off) and, every --sweep-every seconds,
     queues a sweep that re-queues work a killed worker left behind and the analytics job
-    (USSD hops from their Redis stream into SQL; daily roll-ups and retention).
+    (USSD hops from their Redis stream into SQL; daily roll-ups and retention). A thread beats
+    every WORKER_HEARTBEAT_SECONDS whatever the job in hand (`thusong status` calls a worker
+    silent for three beats dead) and registers the worker again if Redis restarted empty.
     """
     settings = settings_or_exit()
     configure_logging(settings.LOG_LEVEL, settings.LOG_JSON)
@@ -60,9 +65,44 @@ def worker(burst: bool, name: str | None, sweep_every: float) -> None:
         # Jobs run in this process, not a fork per job: a send job then reuses the worker's
         # runtime (SQL pool, Redis, SDK session) instead of building one each time (~0.1 s).
         # A worker killed mid-job loses nothing: the outbox lease and the sweeper recover.
+        if name:
+            _claim_name(rt, name)
+        every = settings.WORKER_HEARTBEAT_SECONDS
+        # RQ's main loop looks after the scheduler (starting one when no live worker holds its
+        # lock: the first start, a dead holder, a Redis that restarted empty) only between
+        # jobs and blocking reads, every maintenance_interval: RQ's 10 minutes and 405 s reads
+        # left retries unscheduled that long. Here a read blocks for a beat and the scheduler is
+        # looked after every three, and a lost Redis is tried again at least once a beat.
         w = SimpleWorker([rt.queue(q) for q in jobs.QUEUES], connection=rt.redis, name=name,
-                         serializer=JSONSerializer)
-        w.work(burst=burst, logging_level=settings.LOG_LEVEL, with_scheduler=True)
+                         serializer=JSONSerializer, worker_ttl=15 + max(int(every), 1),
+                         maintenance_interval=max(int(fleet.MISSED_BEATS * every), 1))
+        w.max_connection_wait_time = every
+        heartbeat = fleet.Heartbeat(w, every).start()
+        try:
+            w.work(burst=burst, logging_level=settings.LOG_LEVEL, with_scheduler=True)
+        finally:
+            heartbeat.stop()
     finally:
         stop.set()
         rt.close()
+
+
+def _claim_name(rt: Runtime, name: str) -> None:
+    """Free ``name`` of a dead worker's registration (systemd restarts a killed worker under
+    its unit's name at once). A namesake still beating may be an unrelated process that took
+    the dead one's pid: it is waited for until its beats would have run out; then a worker
+    truly alive under the name is an error."""
+    every = rt.settings.WORKER_HEARTBEAT_SECONDS
+    deadline = time.monotonic() + (fleet.MISSED_BEATS + 1) * every
+    while True:
+        try:
+            dead = fleet.clear_dead_namesake(rt.redis, name, every)
+        except fleet.NameTaken as exc:
+            if time.monotonic() > deadline:
+                raise click.ClickException(f"{exc}; give each worker a name of its own") from None
+            time.sleep(min(every, 1.0))
+            continue
+        if dead is not None:
+            log.warning("worker %s: cleared the registration a dead worker left under this name: %s",
+                        name, dead.describe())
+        return
