@@ -32,9 +32,8 @@ from datetime import datetime
 
 import redis
 from rq import SimpleWorker, worker_registration
-from rq.exceptions import SchedulerNotFound
-from rq.scheduler import RQScheduler
-from rq.utils import now, utcformat
+from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
+from rq.utils import decode_redis_hash, now, utcformat, utcparse
 
 log = logging.getLogger(__name__)
 MISSED_BEATS = 3  # silent this many periods: dead (one late beat on a loaded host is not death)
@@ -57,7 +56,7 @@ class Member:
     alive: bool
 
     def describe(self) -> str:
-        return f"{self.name} (pid {self.pid} on {self.host}, last heartbeat {_seconds(self.silent)} ago)"
+        return f"{self.name} (pid {self.pid or '?'} on {self.host}, last heartbeat {_seconds(self.silent)} ago)"
 
 
 def _seconds(value: float | None) -> str:
@@ -124,13 +123,17 @@ def schedulers(connection: redis.Redis, queues: tuple[str, ...], every: float,
     held = {}
     for queue in queues:
         name = connection.get(RQScheduler.get_locking_key(queue))
-        try:
-            scheduler = RQScheduler.fetch(name.decode(), connection) if name else None
-        except SchedulerNotFound:
-            scheduler = None
-        held[queue] = None if scheduler is None else _member(
-            scheduler.name, scheduler.hostname, scheduler.pid, sorted(scheduler._queue_names),
-            scheduler.last_heartbeat, every, at)
+        # Read as a plain hash: after Redis restarted empty, a scheduler that lived through it
+        # re-takes its lock and beats into a hash holding only last_heartbeat (RQScheduler.fetch
+        # raises on that).
+        if name is None:
+            held[queue] = None
+            continue
+        data = decode_redis_hash(connection.hgetall(SCHEDULER_KEY_TEMPLATE % name.decode()), decode_values=True)
+        beat = data.get("last_heartbeat")
+        held[queue] = _member(name.decode(), data.get("hostname"), int(data.get("pid") or 0),
+                              tuple(filter(None, data.get("queues", "").split(","))),
+                              utcparse(beat) if beat else None, every, at)
     return held
 
 

@@ -11,10 +11,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def start_worker(settings, *extra: str, env: dict | None = None, new_session: bool = False) -> subprocess.Popen:
+def start_worker(settings, *extra: str, env: dict | None = None, new_session: bool = False,
+                 stderr=None) -> subprocess.Popen:
     environ = {**os.environ, **settings.as_environ(), **(env or {})}
     return subprocess.Popen([sys.executable, "-m", "gateway.cli", "worker", *extra], cwd=ROOT, env=environ,
-                            start_new_session=new_session)
+                            start_new_session=new_session, stderr=stderr)
 
 
 @contextmanager

@@ -8,10 +8,12 @@ by systemd on a deploy and by the tests.
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import time
 
 import click
+import redis
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
@@ -57,34 +59,92 @@ def worker(burst: bool, name: str | None, sweep_every: float) -> None:
                 log.warning("sweep not queued (redis unavailable?)")
 
     try:
-        rt.queue(jobs.QUEUE_REPLIES).enqueue(jobs.SWEEP)  # pick up what a dead worker left
-        jobs.enqueue_once(rt, jobs.QUEUE_BULK, jobs.USAGE, flag=jobs.USAGE_FLAG, job_timeout=jobs.USAGE_TIMEOUT,
-                          force=True)
         if not burst:
             threading.Thread(target=sweeper, daemon=True).start()
-        # Jobs run in this process, not a fork per job: a send job then reuses the worker's
-        # runtime (SQL pool, Redis, SDK session) instead of building one each time (~0.1 s).
-        # A worker killed mid-job loses nothing: the outbox lease and the sweeper recover.
-        if name:
-            _claim_name(rt, name)
-        every = settings.WORKER_HEARTBEAT_SECONDS
-        # RQ's main loop looks after the scheduler (starting one when no live worker holds its
-        # lock: the first start, a dead holder, a Redis that restarted empty) only between
-        # jobs and blocking reads, every maintenance_interval: RQ's 10 minutes and 405 s reads
-        # left retries unscheduled that long. Here a read blocks for a beat and the scheduler is
-        # looked after every three, and a lost Redis is tried again at least once a beat.
-        w = SimpleWorker([rt.queue(q) for q in jobs.QUEUES], connection=rt.redis, name=name,
-                         serializer=JSONSerializer, worker_ttl=15 + max(int(every), 1),
-                         maintenance_interval=max(int(fleet.MISSED_BEATS * every), 1))
-        w.max_connection_wait_time = every
-        heartbeat = fleet.Heartbeat(w, every).start()
-        try:
-            w.work(burst=burst, logging_level=settings.LOG_LEVEL, with_scheduler=True)
-        finally:
-            heartbeat.stop()
+        # RQ's loop ends, without a stop asked for, when Redis fails outside its blocking read
+        # (a restart): its scheduler process is gone by then. Start again, same name, once
+        # Redis answers — under any supervisor, and without a crash loop while Redis is down.
+        while not _wait_for_redis(rt):
+            w = _Worker([rt.queue(q) for q in jobs.QUEUES], connection=rt.redis, name=name,
+                        serializer=JSONSerializer, every=settings.WORKER_HEARTBEAT_SECONDS)
+            name = w.name  # a generated name too: the next run clears this one's registration
+            try:
+                _run(rt, w, burst)
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                if burst:
+                    raise click.ClickException(f"redis unavailable: {exc}") from None
+                log.warning("worker %s: redis failed (%s): starting again once it answers", name, exc)
+            if burst or w.told_to_stop:
+                return
+            log.warning("worker %s: RQ's loop ended without a stop signal: starting again once redis answers", name)
     finally:
         stop.set()
         rt.close()
+
+
+class _Worker(SimpleWorker):
+    """RQ's in-process worker, tuned to notice failures in seconds, that remembers whether it
+    was told to stop (SIGTERM, SIGINT, ``rq shutdown``) — any other end of its loop is an
+    accident to recover from.
+
+    RQ's main loop looks after the scheduler (starting one when no live worker holds its lock:
+    the first start, a dead holder, a Redis that restarted empty) only between jobs and
+    blocking reads, every maintenance_interval: RQ's 10 minutes and 405 s reads left retries
+    unscheduled that long. Here a read blocks for one heartbeat, the scheduler is looked after
+    every three, and a lost Redis is tried again at least once a beat."""
+
+    told_to_stop = False
+
+    def __init__(self, queues, every: float, **kwargs):
+        super().__init__(queues, worker_ttl=15 + max(int(every), 1),
+                         maintenance_interval=max(int(fleet.MISSED_BEATS * every), 1), **kwargs)
+        self.max_connection_wait_time = every
+        self.every = every
+
+    def request_stop(self, signum, frame):
+        self.told_to_stop = True
+        super().request_stop(signum, frame)
+
+
+def _run(rt: Runtime, w: _Worker, burst: bool) -> None:
+    """One life of an RQ worker: housekeeping queued, the name claimed, the heartbeat beside."""
+    rt.queue(jobs.QUEUE_REPLIES).enqueue(jobs.SWEEP)  # pick up what a dead worker (or a lost Redis) left
+    jobs.enqueue_once(rt, jobs.QUEUE_BULK, jobs.USAGE, flag=jobs.USAGE_FLAG, job_timeout=jobs.USAGE_TIMEOUT,
+                      force=True)
+    _claim_name(rt, w.name)
+    heartbeat = fleet.Heartbeat(w, w.every).start()
+    try:
+        # Jobs run in this process, not a fork per job: a send job then reuses the worker's
+        # runtime (SQL pool, Redis, SDK session) instead of building one each time (~0.1 s).
+        # A worker killed mid-job loses nothing: the outbox lease and the sweeper recover.
+        w.work(burst=burst, logging_level=rt.settings.LOG_LEVEL, with_scheduler=True)
+    finally:
+        heartbeat.stop()
+        try:
+            w.unsubscribe()  # RQ's command listener, left running when its teardown failed
+        except redis.RedisError:
+            pass
+
+
+def _wait_for_redis(rt: Runtime) -> bool:
+    """Block until Redis answers a ping; True if SIGTERM or SIGINT came meanwhile (stop)."""
+    told = threading.Event()
+    before = {sig: signal.signal(sig, lambda *_: told.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    said = False
+    try:
+        while not told.is_set():
+            try:
+                rt.redis.ping()
+                return False
+            except redis.RedisError as exc:
+                if not said:
+                    log.warning("redis unavailable (%s): the worker starts once it answers", exc)
+                    said = True
+            told.wait(1.0)
+        return True
+    finally:
+        for sig, handler in before.items():  # until RQ installs its own: a signal ends the process
+            signal.signal(sig, handler)
 
 
 def _claim_name(rt: Runtime, name: str) -> None:
