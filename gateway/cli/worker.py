@@ -21,6 +21,7 @@ from config import configure_logging
 from gateway import fleet, jobs
 from gateway.cli.common import runtime_for, settings_or_exit
 from gateway.runtime import Runtime
+from gateway.sms import drain_lease
 
 log = logging.getLogger("thusong")
 
@@ -36,7 +37,8 @@ def worker(burst: bool, name: str | None, sweep_every: float) -> None:
 
     It also runs RQ's scheduler (for retries with back-off) and, every --sweep-every seconds,
     queues a sweep that re-queues work a killed worker left behind and the analytics job
-    (USSD hops from their Redis stream into SQL; daily roll-ups and retention). A thread beats
+    (USSD hops from their Redis stream into SQL; daily roll-ups and retention); between
+    sweeps it takes over a bulk drain whose worker died (gateway.sms.drain_lease). A thread beats
     every WORKER_HEARTBEAT_SECONDS whatever the job in hand (`thusong status` calls a worker
     silent for three beats dead) and registers the worker again if Redis restarted empty.
     """
@@ -46,8 +48,16 @@ def worker(burst: bool, name: str | None, sweep_every: float) -> None:
     stop = threading.Event()
 
     def sweeper() -> None:
-        while not stop.wait(sweep_every):
+        # Between sweeps, a look every quarter of the bulk drain lease: a drain whose lease
+        # lapsed (its worker died) is taken over now, not at the next sweep.
+        tick = min(sweep_every, settings.SMS_DRAIN_LEASE_SECONDS / 4)
+        due = time.monotonic() + sweep_every
+        while not stop.wait(tick):
             try:
+                drain_lease.take_over_if_orphaned(rt)
+                if time.monotonic() < due:
+                    continue
+                due = time.monotonic() + sweep_every
                 # One sweep per interval across all workers: whoever takes the lock queues it.
                 if rt.redis.set("sweep:lock", "1", nx=True, ex=max(int(sweep_every), 1)):
                     rt.queue(jobs.QUEUE_REPLIES).enqueue(jobs.SWEEP)

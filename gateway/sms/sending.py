@@ -36,20 +36,19 @@ from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from redis.exceptions import LockError
 from sqlalchemy import bindparam, or_, select, update
 
 from gateway import jobs
 from gateway.channels.africastalking import STATUS_NAMES, SendError, UnknownOutcome
 from gateway.sms import bulk as bulk_rules
 from gateway.sms import consent, credit, delivery
+from gateway.sms.drain_lease import DrainLease
 from gateway.sms.outbox import SEND_JOB_TIMEOUT, kick, kick_flag
 from gateway.sms.ratelimit import RateLimiter
 from gateway.store.models import Citizen, Message, as_utc, utcnow
 
 log = logging.getLogger(__name__)
 SEND_SLICE_SECONDS = 60.0  # a send job hands over to a fresh one after this long
-BULK_DRAINER = "sms:drain:bulk"  # the Redis lease of the one job draining the bulk queue
 SEND_CONCURRENCY = 4  # AT requests in flight at once per worker, for batches of different texts
 PERMANENT_REASONS = {401, 402, 403, 404, 406, 407, 409}
 _T = Message.__table__
@@ -115,8 +114,8 @@ def send_pending(rt, queue: str, release: bool = False, slice_seconds: float | N
     longer than a job may run, and a job killed by its timeout mid-request would leave sends
     whose outcome is unknown.
 
-    Bulk only (:mod:`gateway.sms.bulk`): one job drains at a time (a Redis lease,
-    :data:`BULK_DRAINER`); another bulk job — the sweeper queues one whenever rows wait —
+    Bulk only (:mod:`gateway.sms.bulk`): one job drains at a time (a short Redis lease
+    renewed by a heartbeat, :mod:`gateway.sms.drain_lease`); another bulk job — the sweeper queues one whenever rows wait —
     returns at once instead of booking the same batch against the rate a second time and
     holding a worker a reply needs. Outside the quiet-hours window the job stops before the
     next batch and a continuation is scheduled for when the window opens; claimed rows to
@@ -127,24 +126,19 @@ def send_pending(rt, queue: str, release: bool = False, slice_seconds: float | N
         release_due_retries(rt)
     if queue != jobs.QUEUE_BULK:
         return _drain(rt, queue, slice_seconds, None)[0]
-    rate = float(rt.settings.SMS_RATE_PER_SECOND)
-    lease = rt.redis.lock(BULK_DRAINER, timeout=rt.settings.SMS_SEND_LEASE_SECONDS
-                          + 2 * rt.settings.SMS_BATCH_SIZE / rate, blocking=False)
+    lease = DrainLease(rt)
     if not lease.acquire():
         return 0  # the drainer sees the rows; if it is finishing, it looks again after letting go
     try:
         handled, drained = _drain(rt, queue, slice_seconds, lease)
     finally:
-        try:
-            lease.release()
-        except LockError:
-            pass  # expired: another job may drain already
+        lease.release()
     if drained and _peek(rt, queue, 1):
         kick(rt, queue)  # written while we finished, its job turned away by our lease
     return handled
 
 
-def _drain(rt, queue: str, slice_seconds: float | None, lease) -> tuple[int, bool]:
+def _drain(rt, queue: str, slice_seconds: float | None, lease: DrainLease | None) -> tuple[int, bool]:
     """:func:`send_pending`'s loop: (rows handled, whether it stopped because none were left)."""
     deadline = time.monotonic() + (SEND_SLICE_SECONDS if slice_seconds is None else slice_seconds)
     sender = rt.sms_sender
@@ -162,8 +156,8 @@ def _drain(rt, queue: str, slice_seconds: float | None, lease) -> tuple[int, boo
         if time.monotonic() > deadline:
             kick(rt, queue, force=True)  # the rest goes on in a fresh job
             return handled, False
-        if lease is not None:
-            _renew(lease)
+        if lease is not None and lease.lost.is_set():
+            return handled, False  # another job drains now (we were held up past the lease)
         looked_from = after
         peeked = _peek(rt, queue, batch, after)
         if not peeked and looked_from:
@@ -178,8 +172,8 @@ def _drain(rt, queue: str, slice_seconds: float | None, lease) -> tuple[int, boo
         # Wait for the rate limit BEFORE claiming, so claimed rows leave at once: the gap
         # between 'sending' and the request is as short as it can be.
         limiter.acquire(sum(seg for _i, seg in peeked), reply=not bulk)
-        if lease is not None:
-            _renew(lease)
+        if lease is not None and lease.lost.is_set():
+            return handled, False
         if bulk and bulk_rules.hold_if_quiet(rt) is not None:
             return handled, False  # the window closed (or never opened): a job is scheduled for its opening
         rows = _claim(rt, [i for i, _seg in peeked], bulk=bulk)
@@ -205,14 +199,6 @@ def _drain(rt, queue: str, slice_seconds: float | None, lease) -> tuple[int, boo
             # before `bulk`).
             kick(rt, queue, force=True)
             return handled, False
-
-
-def _renew(lease) -> None:
-    """Restart the bulk lease's clock; a lease lost meanwhile (a very slow batch) is taken again."""
-    try:
-        lease.reacquire()
-    except LockError:
-        lease.acquire()
 
 
 def _replies_waiting(rt) -> bool:
