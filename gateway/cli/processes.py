@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
+import signal
 import sys
+from functools import partial
 from pathlib import Path
 
 import click
@@ -30,6 +33,8 @@ SERVERS = ("granian", "gunicorn")
 GRANIAN_KILL_TIMEOUT = 20
 # granian's own loggers write to its console handler: send them through the masked root handler
 # instead (a line about a failed request can carry its URI, token included, or a caller's number).
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when the thread that forked it ends
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
 GRANIAN_LOGGING = {"loggers": {name: {"handlers": [], "propagate": True} for name in ("_granian", "granian.access")}}
 
 
@@ -88,15 +93,31 @@ def web(host: str, port: int, workers: int, server: str, threads: int, dev: bool
 
 
 def _granian(host: str, port: int, workers: int, threads: int, settings) -> None:
-    """granian's WSGI workers (separate processes) import the app from ``gateway.web.wsgi``,
-    settings from the environment — which holds PROMETHEUS_MULTIPROC_DIR by now. granian has
+    """granian's WSGI workers (separate processes) build the app (:func:`_granian_worker_app`),
+    settings from the environment — which holds PROMETHEUS_MULTIPROC_DIR by now — and die with
+    this process. granian has
     no hook for a worker's exit: a respawned worker's live gauges stay in the folder until the
     next start empties it (counters are unaffected). SIGTERM or SIGINT: it stops accepting, lets the
     requests in flight finish, then exits (a worker still busy after GRANIAN_KILL_TIMEOUT is killed)."""
     configure_logging(settings.LOG_LEVEL, settings.LOG_JSON)  # this process logs only granian's lines
     Server("gateway.web.wsgi:app", address=host, port=port, interface=Interfaces.WSGI, workers=workers,
            blocking_threads=threads, log_access=False, log_dictconfig=GRANIAN_LOGGING,
-           respawn_failed_workers=True, workers_kill_timeout=GRANIAN_KILL_TIMEOUT).serve()
+           respawn_failed_workers=True, workers_kill_timeout=GRANIAN_KILL_TIMEOUT,
+           ).serve(target_loader=partial(_granian_worker_app, os.getpid()), wrap_loader=False)
+
+
+def _granian_worker_app(server_pid: int):
+    """What each granian worker serves (as ``gateway.web.wsgi:app``: settings from the
+    environment), loaded after the worker asked the kernel to signal it when the main process
+    dies. granian's workers do not watch their parent: a ``kill -9`` of the main process left
+    them serving the port, orphans, beside the listeners of the server systemd restarted.
+    SIGTERM, so a worker still answers the requests in hand (the web's database timeouts bound
+    them) but takes no new ones. Linux; elsewhere a worker outlives its parent as before."""
+    if _LIBC is not None:
+        _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != server_pid:  # it died before we asked: nobody would signal us now
+        os.kill(os.getpid(), signal.SIGTERM)
+    return create_app()
 
 
 def _empty_metrics_folder(folder: Path) -> None:

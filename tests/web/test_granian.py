@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -18,7 +20,7 @@ from gateway.store.models import Message
 from tests.conftest import TOKEN
 from tests.live import http, thusong_web, web_processes
 from tests.web.test_metrics import _dial_and_scrape
-from tests.workers import wait_until
+from tests.workers import ROOT, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -129,3 +131,36 @@ def _running(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def test_killing_granians_main_process_takes_its_workers_and_the_port_with_it(settings):
+    """``kill -9`` of the main process (an OOM kill, an operator): its workers must not go on
+    serving the port, orphaned, beside the restarted server's."""
+    with thusong_web(settings, workers=2, server="granian") as port:
+        server, workers = _server_and_workers(port, 2)
+        os.kill(server, signal.SIGKILL)
+        try:
+            wait_until(lambda: not _listening(port) and not any(map(_running, workers)), timeout=5, every=0.05)
+        finally:
+            try:
+                os.killpg(server, signal.SIGKILL)  # what is left of its process group, if the test failed
+            except ProcessLookupError:
+                pass
+
+
+def _server_and_workers(port: int, count: int) -> tuple[int, list[int]]:
+    """`thusong web`'s pid and its ``count`` workers' once all have started."""
+    def started():
+        server, workers = web_processes(port)
+        return (server, workers) if len(workers) == count else None
+
+    return wait_until(started, timeout=30, every=0.05)
+
+
+def test_a_worker_whose_server_died_before_it_asked_to_die_with_it_stops(settings):
+    """The kernel signals a worker only for a parent death after its request: a server gone
+    before that is found by the worker's own look at its parent."""
+    code = "from gateway.cli.processes import _granian_worker_app; _granian_worker_app(1); print('serving')"
+    env = {**os.environ, **settings.as_environ()}
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == -signal.SIGTERM and "serving" not in done.stdout, (done.returncode, done.stderr[-500:])
