@@ -124,3 +124,18 @@ def test_a_worker_redis_forgot_is_registered_again_by_its_heartbeat(rt):
     [member] = fleet.workers(rt.redis, 1.0)
     assert (member.name, member.pid, member.alive) == ("thusong-testhost-9", os.getpid(), True)
     assert member.queues == (jobs.QUEUE_REPLIES,)
+
+
+def test_a_worker_told_to_stop_stops_and_leaves_no_dead_registration(rt, settings):
+    name = "thusong-testhost-1"
+    worker = start_worker(settings, "--name", name, env=BEAT, new_session=True)
+    try:
+        wait_until(lambda: registered_pid(rt, name) == worker.pid, timeout=60)
+        # Listening: RQ's signal handlers are in place (before, a SIGTERM ends it at once).
+        key = SimpleWorker.redis_worker_namespace_prefix + name
+        wait_until(lambda: rt.redis.hget(key, "state") == b"idle", timeout=30, every=0.05)
+        worker.send_signal(signal.SIGTERM)  # systemd's stop
+        assert worker.wait(30) == 0
+        assert registered_pid(rt, name) is None and fleet.workers(rt.redis, 1.0) == []
+    finally:
+        kill(worker)

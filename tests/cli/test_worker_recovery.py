@@ -111,3 +111,27 @@ def test_a_worker_started_while_redis_is_down_waits_for_it(rt, settings, private
     finally:
         os.killpg(worker.pid, signal.SIGKILL)
         worker.wait()
+
+
+def test_a_worker_whose_job_ended_while_redis_was_down_starts_again(rt, settings, private_redis, monkeypatch,
+                                                                     tmp_path):
+    """Redis gone as a job ends: RQ cannot record the outcome, its loop quits on the error
+    (outside its blocking read, which would retry). The worker starts again once Redis answers."""
+    ours = settings.with_(REDIS_URL=private_redis.url)
+    log = tmp_path / "worker.log"
+    with open(log, "w") as sink:
+        worker = start_worker(ours, env=BEAT, new_session=True, stderr=sink)
+    try:
+        healthy(monkeypatch, ours)
+        client = redis.Redis.from_url(private_redis.url)
+        job = Queue(jobs.QUEUE_REPLIES, connection=client, serializer=JSONSerializer).enqueue("time.sleep", 2)
+        wait_until(lambda: job.get_status(refresh=True) == "started", timeout=30, every=0.05)
+        client.close()
+        private_redis.stop()
+        wait_until(lambda: worker.poll() is not None or "starting again once" in log.read_text(), timeout=60)
+        private_redis.start()
+        result = healthy(monkeypatch, ours)
+        assert "1 alive" in result.output and worker.poll() is None
+    finally:
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
