@@ -238,6 +238,9 @@ def _validate(s: Settings) -> None:
                             ("METRICS_TOKEN", s.metrics_tokens), ("ANALYTICS_HASH_KEY", s.ANALYTICS_HASH_KEY)):
             if not value:
                 raise ConfigError(f"{name}: required when THUSONG_ENV=production")
+        if not s.DATABASE_URL:
+            raise ConfigError("DATABASE_URL: required when THUSONG_ENV=production (the default is a "
+                              "SQLite file for a laptop)")
         if s.SIMULATOR_ENABLED:
             raise ConfigError(
                 "SIMULATOR_ENABLED: refused when THUSONG_ENV=production: the simulator lets anyone "
