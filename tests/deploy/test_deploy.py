@@ -3,9 +3,11 @@ hardened; the environment template names every setting with its help."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+import sys
 from dataclasses import fields
 from pathlib import Path
 
@@ -86,3 +88,13 @@ def test_every_metric_an_alert_rule_reads_is_on_metrics(client):
     assert names >= {"thusong_sms_credit_paused", "thusong_ussd_hop_seconds_bucket"}
     missing = [n for n in sorted(names) if not re.search(rf"^{n}[{{ ]", exposed, re.MULTILINE)]
     assert not missing, missing
+
+
+def test_the_plain_pytest_command_collects_the_suite():
+    """``.venv/bin/pytest`` (not only ``python -m pytest``) finds the config package, which
+    tests/config (a folder of tests) used to stand in for."""
+    pytest_script = Path(sys.executable).with_name("pytest")
+    done = subprocess.run([str(pytest_script), "--collect-only", "-q", "-p", "no:xdist", "tests/config",
+                           "tests/cli/test_cli.py"], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
