@@ -82,7 +82,7 @@ def test_a_hop_ended_by_an_error_counts_one_apology(seeded, client, monkeypatch)
     before = scrape(client)
     Dialer(client).dial()  # a good hop: no apology
     monkeypatch.setattr(ussd_hop, "_answer", broken)
-    screen = Dialer(client, "+27820000001").dial()
+    screen = Dialer(client, "+27820000001", failure_expected=True).dial()
     assert "sorry" in screen.lower()
     after = scrape(client)
     key = ("thusong_ussd_apologies_total", ())
