@@ -69,7 +69,7 @@ class Settings:
     AT_TIMEOUT_SECONDS: float = _help("Read timeout for a request to Africa's Talking.", 9.05)
     BROADCAST_PREFIX: str = _help("Sender identity every broadcast starts with (POPIA s69); counted in its length.", "Thusong:")
     SMS_COST_PER_SEGMENT: float = _help("Rand per SMS segment, for a broadcast's cost estimate.", 0.25)
-    BROADCAST_APPROVAL: str = _help("Two-person rule: a clerk's broadcast waits for an approver (true/false; unset: on in production only).", "")
+    BROADCAST_APPROVAL: str = _help("Two-person rule: a clerk's broadcast, service visit or visit edit, change to a centre's name, address or phone, and cancellation of someone else's approved visit wait for an approver (true/false; unset: on in production only).", "")
     ANALYTICS_HASH_KEY: str = _help("Key of the HMAC that stands for a caller's number in analytics (unique callers) instead of the number; required in production, and keep it: a new key makes every caller new.", "", secret=True)
     RETENTION_DAYS: int = _help("Message bodies and typed USSD inputs older than this many days are emptied by a daily job, after the daily roll-ups hold their counts.", 90)
     BULK_SCHEDULE: str = _help("Tests and operations only: comma-separated ISO 8601 START/END windows replacing the quiet-hours rule.", "")

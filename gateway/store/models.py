@@ -26,6 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
     insert,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # Columns holding AT's fields take their sizes from the AT module's limits tables (the module
@@ -331,6 +332,32 @@ class Visit(Base):
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id", ondelete="SET NULL"))
     author_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
     approved_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    rejected_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+CENTRE_CHANGE_STATES = ("pending", "approved", "rejected", "withdrawn")
+
+
+class CentreChange(Base):
+    """A clerk's change to what citizens read of a centre (its name, address and phone) held
+    for a second person under the two-person rule (``gateway.staff.centre_changes``). It holds
+    the three values wanted; ``version`` grows each time a pending one is altered, so an
+    approval given on an older version is refused. At most one is pending per centre."""
+
+    __tablename__ = "centre_changes"
+    __table_args__ = (Index("ix_centre_changes_one_pending", "centre_id", unique=True,
+                            sqlite_where=sql_text("status = 'pending'"), postgresql_where=sql_text("status = 'pending'")),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    centre_id: Mapped[int] = mapped_column(ForeignKey("centres.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True, default="pending")
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
     rejected_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

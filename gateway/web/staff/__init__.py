@@ -4,7 +4,8 @@
 Flask-Limiter), :func:`role_required` and :func:`current_member`; one module per page family
 adds its views to that blueprint: :mod:`~gateway.web.staff.home`,
 :mod:`~gateway.web.staff.accounts` (admins), :mod:`~gateway.web.staff.audit` (admins),
-:mod:`~gateway.web.staff.centres` (list and edit: clerks their centres; CSV: admins).
+:mod:`~gateway.web.staff.centres` (list and edit: clerks their centres; CSV: admins),
+:mod:`~gateway.web.staff.centre_changes` (approvers: clerks' centre text waiting for approval).
 :mod:`~gateway.web.staff.broadcasts` (every role; worded by
 :mod:`~gateway.web.staff.broadcast_text`), :mod:`~gateway.web.staff.visits` (service visits,
 every role), :mod:`~gateway.web.staff.analytics` (every role: clerks see their centres'
@@ -23,11 +24,21 @@ from flask import Flask
 
 from config import mask_phone
 from gateway.runtime import Runtime
-from gateway.web.staff import accounts, analytics, audit, broadcasts, centres, home, privacy, visits
+from gateway.web.staff import (
+    accounts,
+    analytics,
+    audit,
+    broadcasts,
+    centre_changes,
+    centres,
+    home,
+    privacy,
+    visits,
+)
 from gateway.web.staff.auth import bp, current_member, init_auth, role_required
 
 __all__ = ["bp", "current_member", "register_dashboard", "role_required"]
-PAGES = (accounts, analytics, audit, broadcasts, centres, home, privacy, visits)  # imported for the routes they add to ``bp``
+PAGES = (accounts, analytics, audit, broadcasts, centre_changes, centres, home, privacy, visits)  # imported for the routes they add to ``bp``
 
 
 def register_dashboard(app: Flask, runtime: Runtime) -> None:

@@ -1,5 +1,7 @@
 """Centres pages: list and search (every role, their own centres), edit a centre (clerks for
-their centres, admins for all), CSV export and import with a dry-run preview first (admins).
+their centres, admins for all; under the two-person rule a clerk's name, address and phone
+wait for an approver, and the page says so), CSV export and import with a dry-run preview
+first (admins).
 
 What the pages do, and who may do it, is :mod:`gateway.staff.centres`; these views only turn
 its refusals into answers: a centre the account may not see is 404 (typed URL or not), a form
@@ -12,7 +14,7 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_login import current_user
 
 from gateway.directory.hours import DAY_LABELS, DAYS
-from gateway.staff import centres
+from gateway.staff import centre_changes, centres
 from gateway.staff.accounts import ADMIN, CLERK
 from gateway.staff.centres import CentreError, CentreNotFound
 from gateway.web.context import runtime_of
@@ -47,30 +49,47 @@ def centre_edit(centre_id: int):
     except CentreNotFound:
         abort(404)
     blocks = centres.service_blocks(rt)
-    form = CentreForm(data=None if request.method == "POST" else _initial(record))
+    latest = centre_changes.latest(rt, member, centre_id)
+    held = centre_changes.needs_approval(rt, member)
+    form = CentreForm(data=None if request.method == "POST" else _initial(record, latest if held else None))
     if form.validate_on_submit():
         if form.centre_id.data != centre_id:
             abort(403)  # the hidden id was changed: never apply a form to another centre
         try:
-            changed = centres.edit_centre(rt, member, centre_id, _submitted(form), client_address())
+            edit = centres.edit_centre(rt, member, centre_id, _submitted(form), client_address())
         except CentreNotFound:
             abort(404)
-        except CentreError as exc:
+        except (CentreError, centre_changes.ChangeError) as exc:
             _show_error(form, exc)
         else:
-            flash(f"Saved {form.name.data}: {', '.join(changed)}." if changed else "Nothing changed.", "info")
+            flash(_saved(form.name.data if not edit.waiting else record.name, edit), "info")
             return redirect(url_for("staff.centre_edit", centre_id=centre_id))
     elif request.method == "POST" and form.centre_id.data not in (None, centre_id):
         abort(403)
     return render_template("staff/centre_edit.html", form=form, record=record, blocks=blocks, days=DAY_FIELDS,
-                           chosen=set(form.services.data or ()))
+                           chosen=set(form.services.data or ()), latest=latest, held=held)
 
 
-def _initial(record: centres.CentreRecord) -> dict:
+def _saved(name: str, edit: centres.Edit) -> str:
+    """The line that tells the editor what became of their edit."""
+    said = [f"Saved {name}: {', '.join(edit.applied)}."] if edit.applied else []
+    if edit.waiting:
+        said.append(f"Your change of the {', '.join(edit.waiting)} waits for an approver: "
+                    "citizens read the old text until it is approved.")
+    elif edit.withdrawn:
+        said.append("Your change waiting for approval is withdrawn: citizens read the text as it is.")
+    return " ".join(said) or "Nothing changed."
+
+
+def _initial(record: centres.CentreRecord, pending: centre_changes.Change | None = None) -> dict:
+    """The form as first shown: the centre as stored, with the text of a change of theirs still
+    waiting for approval (what the clerk asked for, not lost on the next save)."""
     data = {"centre_id": record.id, "name": record.name, "address": record.address, "phone": record.phone,
             "latitude": record.latitude, "longitude": record.longitude, "active": record.active,
             "services": sorted(record.services)}
     data.update({field: hours for (field, _label), hours in zip(DAY_FIELDS, record.hours, strict=True)})
+    if pending is not None and pending.status == "pending":
+        data.update({field: new for field, (_old, new) in pending.diff.items()})
     return data
 
 
@@ -80,8 +99,8 @@ def _submitted(form: CentreForm) -> dict:
     return values
 
 
-def _show_error(form: CentreForm, exc: CentreError) -> None:
-    field = getattr(form, exc.field, None) if exc.field else None
+def _show_error(form: CentreForm, exc: CentreError | centre_changes.ChangeError) -> None:
+    field = getattr(form, exc.field, None) if getattr(exc, "field", None) else None
     if field is not None:
         field.errors = [*field.errors, str(exc)]
     flash(f"Not saved: {exc}", "error")

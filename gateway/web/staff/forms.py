@@ -139,3 +139,15 @@ class VisitForm(FlaskForm):
     day = DateField("Day", validators=[DataRequired("Give the day.")])
     starts = TimeField("From (South African time)", validators=[DataRequired("Give the start time.")])
     ends = TimeField("Until", validators=[DataRequired("Give the end time.")])
+
+
+class CentreChangeForm(FlaskForm):
+    """Approve a centre's change: ``seen`` is the digest of what the page showed (a change
+    altered since is refused)."""
+
+    seen = HiddenField(validators=[DataRequired(), Length(max=64)])
+
+
+class CentreChangeRejectForm(CentreChangeForm):
+    reason = TextAreaField("Reason (shown to the clerk)",
+                           validators=[DataRequired("Give the clerk a reason."), Length(max=500)])
