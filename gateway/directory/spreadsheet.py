@@ -32,7 +32,7 @@ CELL_LIMIT = 131_072
 csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)  # ASCII digits only: "-٣" is text
 DELIMITERS = (",", ";")
 
 

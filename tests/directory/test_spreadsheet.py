@@ -34,6 +34,7 @@ CELLS = [
     ("e164-phone", "+27821234567", "+27821234567"),
     ("exponent", "-1.5e-3", "-1.5e-3"),
     ("spaced-phone", "+27 11 123 4567", "'+27 11 123 4567"),
+    ("other-script-digits", "-\u0663", "'-\u0663"),
     ("plain", "Maponya Mall Thusong", "Maponya Mall Thusong"),
     ("formula-later", "Soweto =1+1", "Soweto =1+1"),
     # Excel in South Africa splits a comma file's lines at ';': each piece is a cell's start.
