@@ -27,13 +27,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from gateway.directory.centre_csv import (
-    ImportReport,
-    centre_key,
-    check_point,
-    export_centres,
-    import_centres,
-)
+from gateway.directory.centre_csv import ImportReport, export_centres, import_centres
+from gateway.directory.centre_row import centre_key, check_point
 from gateway.directory.hours import DAYS, HoursError, compact, parse_day, week_of
 from gateway.runtime import Runtime
 from gateway.staff import audit, centre_changes
