@@ -34,7 +34,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from gateway.directory.centre_csv import centre_key
+from gateway.directory.centre_row import centre_key
 from gateway.runtime import Runtime
 from gateway.staff import audit
 from gateway.staff.accounts import ADMIN, APPROVER, CLERK, Member, StaffError, allowed_centre_ids
