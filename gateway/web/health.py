@@ -32,8 +32,8 @@ from prometheus_client import (
     multiprocess,
 )
 
-from gateway import jobs
-from gateway.metrics import BacklogState, SharedState
+from gateway import fleet, jobs
+from gateway.metrics import BacklogState, FleetState, SharedState
 from gateway.runtime import Runtime
 from gateway.sms import backlog, credit
 from gateway.web.context import runtime_of
@@ -128,4 +128,5 @@ def metrics():
     shared = CollectorRegistry(auto_describe=False)
     shared.register(SharedState(lambda: credit.state(rt)))
     shared.register(BacklogState(lambda: backlog.snapshot(rt)))
+    shared.register(FleetState(lambda: fleet.snapshot(rt)))
     return Response(generate_latest(_registry()) + generate_latest(shared), mimetype=CONTENT_TYPE_LATEST)

@@ -68,10 +68,27 @@ def test_nginx_proxies_to_the_port_the_web_unit_listens_on():
 RULES = ROOT / "deploy" / "prometheus" / "thusong-alerts.yml"
 
 
+RULE_TESTS = RULES.with_name("thusong-alerts.test.yml")
+SCRAPE = RULES.with_name("prometheus.yml")
+
+
 @pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed (apt-get install prometheus)")
-def test_alert_rules_pass_promtool():
-    done = subprocess.run(["promtool", "check", "rules", str(RULES)], capture_output=True, text=True, timeout=60)
+@pytest.mark.parametrize("args", [("check", "rules", RULES.name), ("test", "rules", RULE_TESTS.name),
+                                  ("check", "config", "--syntax-only", SCRAPE.name)],
+                         ids=["rules are valid", "rules' unit tests pass", "scrape config is valid"])
+def test_prometheus_files_pass_promtool(args):
+    done = subprocess.run(["promtool", *args], capture_output=True, text=True, timeout=60, cwd=RULES.parent)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_every_alert_has_a_unit_test_that_sees_it_fire():
+    """An alert nobody has seen fire (its series absent, a typo in a label) may never fire."""
+    import yaml
+
+    alerts = {r["alert"] for group in yaml.safe_load(RULES.read_text())["groups"] for r in group["rules"]}
+    firing = {case["alertname"] for test in yaml.safe_load(RULE_TESTS.read_text())["tests"]
+              for case in test.get("alert_rule_test", []) if case.get("exp_alerts")}
+    assert alerts == firing, alerts ^ firing
 
 
 def test_every_metric_an_alert_rule_reads_is_on_metrics(client):
