@@ -9,8 +9,9 @@ once, so a page added later is covered without doing anything.
   login page opens instead.
 - **Text no database can store** (a NUL byte: PostgreSQL refuses it in text): the submission is
   refused the same way, the NUL removed from what is shown back, with a line saying why.
-- **An id no row can have** (over PostgreSQL's ``integer``, 2³¹−1) in a staff URL: 404, before
-  any query.
+- **An id no row can have** (over PostgreSQL's ``integer``, 2³¹−1) in a staff URL, or a NUL in
+  its query: 404, before any query. (In a form, :func:`~gateway.web.staff.forms.record_id`
+  makes such an id the field's error.)
 - **Redis or the database unreachable** (a login, any page): a 503 page, logged, never a 500.
 """
 
@@ -27,10 +28,10 @@ from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException
 
 from gateway.web.staff.auth import bp
+from gateway.web.staff.forms import MAX_ID
 
 log = logging.getLogger(__name__)
 
-MAX_ID = 2**31 - 1  # PostgreSQL's integer: every id column
 STALE = "This page had expired, so nothing was done. Check what you typed and submit it again."
 NUL_REFUSED = ("A field held a character that cannot be stored (a NUL byte), so nothing was done. "
                "It has been removed: check what you typed and submit it again.")
@@ -47,6 +48,8 @@ def _ids_in_range(_endpoint: str | None, values: dict | None) -> None:
 
 @bp.before_request
 def _refuse_nul():
+    if any("\x00" in v for k, v in request.args.items(multi=True) if k != "next"):  # next: see the login
+        abort(404)  # no page is at such an address (and PostgreSQL could not look it up)
     if request.method != "POST" or not any("\x00" in v for v in request.form.values()):
         return None
     # Shown back without the NUL and without the token, so that no form validates.
