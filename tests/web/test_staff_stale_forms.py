@@ -142,3 +142,13 @@ def test_no_staff_post_acts_on_a_stale_token(app, rt, client, auth):
     assert _actions(rt) == ["login.ok"]
     with rt.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Staff)) == 2
+
+
+def test_a_stale_preview_then_a_stale_send_say_it_once(app, rt, client, auth):
+    """The compose page's live preview (a fragment) posts the same stale token first."""
+    auth.as_role("admin")
+    client.get("/staff/broadcasts/new")
+    stale = _expired(app, client)
+    client.post("/staff/broadcasts/preview", data={**COMPOSE, "csrf_token": stale})
+    page, _ = _shown_again(client.post("/staff/broadcasts/new", data={**COMPOSE, "csrf_token": stale}))
+    assert page.count(STALE) == 1

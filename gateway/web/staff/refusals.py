@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 
 import redis
-from flask import abort, current_app, flash, g, render_template, request
+from flask import abort, current_app, flash, g, render_template, request, session
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
@@ -68,13 +68,20 @@ def _shown_again(message: str):
     acted on: no form validates while ``g.csrf_valid`` is false and the token is not valid."""
     g.csrf_valid = False
     if request.endpoint != "staff.login" and not current_user.is_authenticated:
-        flash(ENDED, "error")
+        _say(ENDED)
         return current_app.login_manager.unauthorized()
-    flash(message, "error")
+    _say(message)
     try:
         return current_app.view_functions[request.endpoint](**(request.view_args or {}))
     except HTTPException as exc:  # the view's own 403/404/429, as if it had been reached
         return current_app.handle_user_exception(exc)
+
+
+def _say(message: str) -> None:
+    """Flash ``message`` once: a page fragment (the compose preview) leaves it for the next
+    page, which a second stale post must not show twice."""
+    if ("error", message) not in session.get("_flashes", []):
+        flash(message, "error")
 
 
 @bp.errorhandler(OperationalError)
