@@ -107,7 +107,7 @@ def dump(engine: Engine, out: Path, describe: Describe) -> dict:
                       f"--file={data}", f"--dbname={url}"], env)
         else:
             _sqlite_copy(engine.url.database, str(data))
-            copy = create_engine(f"sqlite:///{data}")
+            copy = create_engine(f"sqlite:///{data}", hide_parameters=True)
             try:
                 with copy.connect() as conn:
                     facts = _describe(conn, describe)

@@ -1,4 +1,10 @@
-"""Engine, sessions and migrations. Alembic owns the schema; ``upgrade`` is what ``run`` calls."""
+"""Engine, sessions and migrations. Alembic owns the schema; ``upgrade`` is what ``run`` calls.
+
+Every engine the product makes hides its bound parameters (``hide_parameters=True``): a failed
+statement's error, and so its log line and traceback, shows the SQL but never the values
+(password hashes, emails, citizens' numbers, message text). PostgreSQL's own ``DETAIL`` line,
+which quotes them back (``Key (email)=(…) already exists``, ``Failing row contains (…)``), is
+cut from the message too; it stays in the error's ``diag`` for code that needs it."""
 
 from __future__ import annotations
 
@@ -24,7 +30,7 @@ def make_engine(url: str, *, statement_timeout_ms: int = 0, lock_timeout_ms: int
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
@@ -38,7 +44,7 @@ def make_engine(url: str, *, statement_timeout_ms: int = 0, lock_timeout_ms: int
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if not url.startswith("postgresql"):
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, hide_parameters=True)
     limits = [f"-c {name}={ms}" for name, ms in (("statement_timeout", statement_timeout_ms),
                                                   ("lock_timeout", lock_timeout_ms)) if ms]
     connect_args: dict = {"connect_timeout": connect_timeout_s} if connect_timeout_s else {}
@@ -46,7 +52,18 @@ def make_engine(url: str, *, statement_timeout_ms: int = 0, lock_timeout_ms: int
         # connect_args would replace the URL's own ``options``, not add to them: keep both.
         given = make_url(url).query.get("options", "")
         connect_args["options"] = " ".join([*([given] if isinstance(given, str) else given), *limits]).strip()
-    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+    engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, hide_parameters=True)
+    event.listen(engine, "handle_error", _without_detail)
+    return engine
+
+
+def _without_detail(context) -> None:
+    """Cut PostgreSQL's DETAIL (and what follows it) from the driver's message and from
+    SQLAlchemy's, which quoted it already: the words the error is logged with. Only the
+    messages change; the exceptions raised are the same."""
+    for error in (context.original_exception, context.sqlalchemy_exception):
+        if error is not None and error.args and isinstance(error.args[0], str) and "\nDETAIL:" in error.args[0]:
+            error.args = (error.args[0].split("\nDETAIL:", 1)[0], *error.args[1:])
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -247,6 +247,8 @@ class Staff(Base):
     password_hash: Mapped[str] = mapped_column(String(256))  # argon2id
     role: Mapped[str] = mapped_column(String(16), default="clerk")  # clerk | approver | admin
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Raised by logout, disable and re-enable: part of the sessions' stamp, so older cookies die.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     centres: Mapped[list[Centre]] = relationship(secondary=staff_centres, order_by="Centre.id")
 

@@ -230,7 +230,7 @@ def test_every_staff_page_without_a_login_goes_to_the_login(app, client):
             assert response.status_code == 302 and response.headers["Location"].startswith("/staff/login"), path
 
 
-def test_a_post_without_a_valid_csrf_token_is_400(towns, seeded, client, auth):
+def test_a_post_without_a_valid_csrf_token_acts_on_nothing(towns, seeded, client, auth):
     auth.as_role("admin")
     row = bc.create(seeded, bc.CLI, f"centre:{towns['soweto']}", "Hello")
     for path in ("/staff/broadcasts/new", "/staff/broadcasts/preview", f"/staff/broadcasts/{row.id}/cancel",
@@ -238,5 +238,5 @@ def test_a_post_without_a_valid_csrf_token_is_400(towns, seeded, client, auth):
         for token in (None, "forged"):
             data = {"kind": "all", "message": "x", "action": "send", "reason": "no"}
             response = client.post(path, data={**data, **({"csrf_token": token} if token else {})})
-            assert response.status_code == 400, path
+            assert response.status_code in (200, 302), path  # shown again: tests/web/test_staff_stale_forms.py
     assert broadcasts(seeded) == 1 and bc.get(seeded, row.id).status == "draft"

@@ -245,5 +245,5 @@ def test_posts_without_a_csrf_token_are_refused(seeded, client, auth, path):
     mine = centre_ids(seeded, 1)[0]
     auth.as_role("admin")
     response = client.post(path.format(id=mine), data=form_of(seeded, mine, name="No token"))
-    assert response.status_code == 400 and "CSRF" in response.get_data(as_text=True)
+    assert response.status_code in (200, 302)  # shown again: tests/web/test_staff_stale_forms.py
     assert centre(seeded, mine).name != "No token"

@@ -26,6 +26,17 @@ from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optio
 from gateway.directory.hours import DAY_LABELS, DAYS
 from gateway.staff.accounts import MIN_PASSWORD, ROLES
 
+MAX_ID = 2**31 - 1  # PostgreSQL's integer: no row has a larger id
+
+
+def record_id(value) -> int:
+    """``coerce`` for a field naming a row by id: a number no row can have is the field's
+    error, not a query that overflows the database's integer."""
+    number = int(value)
+    if not 0 < number <= MAX_ID:
+        raise ValueError(f"no such record: {value}")
+    return number
+
 
 class LoginForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
@@ -41,7 +52,7 @@ class AddStaffForm(NewPasswordMixin, FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     name = StringField("Name", validators=[Optional(), Length(max=128)])
     role = SelectField("Role", choices=[SelectChoice(r) for r in ROLES])
-    centres = SelectMultipleField("Centres (clerks: at least one)", coerce=int, validate_choice=False)
+    centres = SelectMultipleField("Centres (clerks: at least one)", coerce=record_id, validate_choice=False)
 
 
 class ResetPasswordForm(NewPasswordMixin, FlaskForm):
@@ -93,7 +104,7 @@ class BroadcastForm(FlaskForm):
     kind = SelectField("Send to", choices=TARGET_KINDS, validate_choice=False)
     province = SelectField("Province", validate_choice=False)
     municipality = StringField("Municipality", validators=[Optional(), Length(max=120)])
-    centres = SelectMultipleField("Centres", coerce=int, validate_choice=False)
+    centres = SelectMultipleField("Centres", coerce=record_id, validate_choice=False)
     service = SelectField("Service", validate_choice=False)
     language = SelectField("Language", validate_choice=False,
                            choices=[SelectChoice("", "Every language")]
@@ -133,7 +144,7 @@ class VisitForm(FlaskForm):
     """Register or change a service visit. The centre's choices are the member's centres; the
     domain checks them again (and the details), and its refusal is shown on the form."""
 
-    centre = SelectField("Centre", coerce=int, validate_choice=False)
+    centre = SelectField("Centre", coerce=record_id, validate_choice=False)
     service = StringField("Service that visits (e.g. SASSA, Home Affairs)",
                           validators=[DataRequired("Name the service."), Length(max=24)])
     day = DateField("Day", validators=[DataRequired("Give the day.")])
