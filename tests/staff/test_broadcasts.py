@@ -17,8 +17,10 @@ from gateway.staff import broadcasts as bc
 from gateway.staff.accounts import add_staff
 from gateway.staff.targets import Target, TargetError, parse
 from gateway.store.models import Message, Service, centre_services
+from tests import fake_at
 from tests.broadcasting import add_subscribers, centre_id
 from tests.conftest import SEED_ROWS
+from tests.fake_at import FakeAT
 
 PHONES = [f"+2782300{i:04d}" for i in range(10)]
 
@@ -260,6 +262,15 @@ def test_a_clerk_sees_and_cancels_only_what_is_theirs(town, people):
     assert bc.cancel(town, clerk1, mine.id).status == "cancelled"
 
 
+def test_a_clerk_does_not_see_a_broadcast_to_their_centre_and_another_written_by_someone_else(town, people):
+    both = f"{people['soweto']},{centre_id(town, 'Worcester')}"
+    row = bc.create(town, people["admin1"], both, "Soweto and Worcester.")
+    with pytest.raises(bc.NotFound):
+        bc.get_for(town, people["clerk1"], row.id)  # Soweto is theirs, Worcester is not
+    assert row.id not in [r.id for r in bc.list_broadcasts(town, actor=people["clerk1"])]
+    assert bc.get_for(town, people["approver1"], row.id).id == row.id
+
+
 def test_an_approver_listing_centres_approves_only_for_them(town, people):
     worcester_approver = add_staff(town.sessions, "wa@thusong.test", "WA", "approver", "long enough pw",
                                    centre_ids=[centre_id(town, "Worcester")])
@@ -343,6 +354,25 @@ def test_fan_out_is_idempotent_cancel_stops_the_rest_and_progress_counts(town):
     assert sending.send_pending(town, jobs.QUEUE_BULK) == 0
     with pytest.raises(bc.WrongState, match="cancelled: cannot cancel"):
         bc.cancel(town, bc.CLI, row.id)
+
+
+def test_cancel_stops_the_rows_waiting_to_retry_too(town):
+    row = bc.submit(town, bc.CLI, bc.create(town, bc.CLI, "all", "Water outage Tuesday.").id)
+    with FakeAT() as fake:
+        sender = fake_at.at_runtime(town, fake)
+        fake.status_for.update(dict.fromkeys(PHONES, 500))  # AT fails them: each waits to retry
+        bc.fan_out(sender, row.id)
+        sending.send_pending(sender, jobs.QUEUE_BULK)
+        assert bc.progress(town, row.id)["queued"] == 6  # 'retry' rows are still to go
+        bc.cancel(town, bc.CLI, row.id)
+        fake.status_for.clear()  # AT is well again
+        with town.sessions.begin() as s:  # and every back-off is over
+            s.execute(Message.__table__.update().where(Message.broadcast_id == row.id)
+                      .values(updated_at=datetime.now(UTC) - timedelta(hours=1)))
+        sending.release_due_retries(sender)
+        sending.send_pending(sender, jobs.QUEUE_BULK)
+        assert not fake.accepted_counts()
+    assert bc.progress(town, row.id)["cancelled"] == 6
 
 
 def test_a_lost_fan_out_is_restarted_by_the_sweeper(town):

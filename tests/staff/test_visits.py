@@ -58,7 +58,8 @@ def test_the_reminder_goes_in_the_last_window_before_the_visit(day, notice_at, w
     (date(2026, 12, 7), sast(2026, 12, 5, 12, 0)),  # Saturday noon for Monday: the same window
     (date(2026, 12, 7), sast(2026, 12, 6, 12, 0)),  # Sunday (the notice waits for Monday 08:00)
     (date(2026, 12, 3), sast(2026, 12, 3, 10, 0)),  # the visit is today
-], ids=["day-before", "same-saturday-window", "after-the-last-window", "today"])
+    (date(2026, 12, 9), sast(2026, 12, 8, 8, 0)),  # the notice goes the moment Tuesday's window opens
+], ids=["day-before", "same-saturday-window", "after-the-last-window", "today", "as-the-window-opens"])
 def test_no_reminder_when_the_notice_goes_in_or_after_the_reminders_window(day, notice_at):
     assert visits.reminder_at(day, notice_at, CPA) is None
 

@@ -122,12 +122,14 @@ def test_a_clerks_tampered_form_is_refused_and_nothing_is_stored(towns, seeded, 
 def test_a_clerk_cannot_open_or_act_on_another_centres_broadcast_by_typed_url(towns, seeded, client, auth):
     other = bc.create(seeded, bc.CLI, f"centre:{towns['worcester']}", "Worcester only.")
     ours = bc.create(seeded, bc.CLI, f"centre:{towns['soweto']}", "Soweto.")
+    both = bc.create(seeded, bc.CLI, f"centre:{towns['soweto']},{towns['worcester']}", "Both.")  # half theirs
     auth.as_role("clerk", [towns["soweto"]])
     listing = client.get("/staff/broadcasts/").get_data(as_text=True)
     assert "Soweto." in listing and "Worcester only." not in listing
     assert client.get(f"/staff/broadcasts/{ours.id}").status_code == 200
-    for path in (f"/staff/broadcasts/{other.id}", f"/staff/broadcasts/{other.id}/progress"):
-        assert client.get(path).status_code == 404
+    for path in (f"/staff/broadcasts/{other.id}", f"/staff/broadcasts/{other.id}/progress",
+                 f"/staff/broadcasts/{both.id}", f"/staff/broadcasts/{both.id}/progress"):
+        assert client.get(path).status_code == 404, path
     assert auth.post(f"/staff/broadcasts/{other.id}/cancel").status_code == 404
     assert auth.post(f"/staff/broadcasts/{other.id}/approve").status_code == 403  # not even the role
     assert bc.get(seeded, other.id).status == "draft"
