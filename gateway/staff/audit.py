@@ -25,6 +25,7 @@ ACTIONS = (
     "broadcast.created", "broadcast.approved", "broadcast.rejected", "broadcast.sent",
     "broadcast.cancelled",
     "visit.created", "visit.approved", "visit.rejected", "visit.edited", "visit.cancelled",
+    "visit.cancel_requested", "visit.cancel_refused",
     "centre.edited", "csv.imported", "csv.exported",
     "privacy.exported", "privacy.deleted",
 )
