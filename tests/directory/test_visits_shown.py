@@ -21,7 +21,7 @@ from menus.ports import Visit
 from menus.render import fits
 from menus.segments import is_gsm7, measure
 from menus.visits import coming_up_line, short_day
-from tests.broadcasting import centre_id
+from tests.broadcasting import centre_id, ordinary_day
 from tests.dialer import Dialer
 from tests.ussd.test_journeys import all_pages, body, choose, dial_to_centre, en
 
@@ -74,7 +74,7 @@ PHONE = "+27821234567"
 @pytest.fixture
 def approved(seeded):
     """An approved SASSA visit to Maponya Mall Thusong three days from now."""
-    day = (datetime.now(SAST) + timedelta(days=3)).date()
+    day = ordinary_day(seeded, centre_id(seeded, "Soweto"), (datetime.now(SAST) + timedelta(days=3)).date())
     row = visits.create(seeded, bc.CLI, centre_id(seeded, "Soweto"), visits.check(seeded, "SASSA", day, time(9), time(14)))
     assert row.status == "approved"
     return row

@@ -12,6 +12,7 @@ from sqlalchemy import update
 
 from gateway.staff import broadcasts as bc
 from gateway.staff import visit_cancel, visit_plan, visits
+from gateway.staff.accounts import add_staff
 from gateway.store.models import Centre
 from tests.broadcasting import centre_id
 from tests.staff import test_visits
@@ -126,8 +127,10 @@ def test_a_clerks_cancel_of_someone_elses_approved_visit_waits_and_the_visit_sta
     assert bc.get(town, sent["reminder"].id).status == "scheduled" and "correction" not in kinds(town, row.id)
     with pytest.raises(visits.WrongState, match="waits for an approver"):
         visits.edit(town, people["clerk"], row.id, sassa(town, starts=time(10)))
+    colleague = bc.Actor.of(add_staff(town.sessions, "colleague@thusong.test", "c", "clerk", "long enough pw",
+                                      centre_ids=[centre_id(town, "Soweto")]))
     with pytest.raises(visits.NotAllowed, match="only an approver"):
-        visit_cancel.approve_cancel(town, people["clerk"], row.id, visit_plan.cancel_digest(town, asked))
+        visit_cancel.approve_cancel(town, colleague, row.id, visit_plan.cancel_digest(town, asked))
     opened = visit_plan.cancel_digest(town, asked)
     with pytest.raises(visits.Changed):  # what the approver read was a different request
         visit_cancel.approve_cancel(town, people["approver"], row.id, seen(town, row.id))
@@ -163,3 +166,14 @@ def test_who_needs_an_approver_to_cancel(town, people, monkeypatch):
     # An approver, or anyone with the rule off, cancels at once.
     monkeypatch.setattr(town, "settings", town.settings.with_(BROADCAST_APPROVAL="false"))
     assert visit_cancel.cancel(town, people["clerk"], others.id, "Off").status == "cancelled"
+
+
+def test_a_change_waiting_when_a_cancel_is_asked_waits_for_the_cancel_to_be_decided(town, people):
+    first = visits.create(town, people["approver"], centre_id(town, "Soweto"), sassa(town))
+    change = visits.edit(town, people["clerk"], first.id, sassa(town, starts=time(10)))
+    asked = visit_cancel.cancel(town, people["clerk"], first.id, "Not needed after all")
+    with pytest.raises(visits.WrongState, match="waits to be cancelled"):
+        visits.approve(town, people["approver"], change.id, seen(town, change.id))
+    assert visits.get(town, first.id).status == "approved" and not visits.messages_of(town, change.id)
+    visit_cancel.approve_cancel(town, people["approver"], first.id, visit_plan.cancel_digest(town, asked))
+    assert visits.get(town, change.id).status == "cancelled"
