@@ -47,7 +47,7 @@ import logging
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from gateway.sms import bulk
 from gateway.staff import broadcasts, visit_plan
@@ -145,6 +145,22 @@ def list_visits(rt, actor: Actor, limit: int = 100) -> list[Visit]:
         query = query.where(Visit.centre_id.in_(actor.scope))
     with rt.sessions() as s:
         return list(s.scalars(query))
+
+
+def awaiting(rt, actor: Actor) -> list[Visit]:
+    """What waits for ``actor``'s decision (an approver or admin; nothing for a clerk): visits
+    and changes waiting for approval written by others, and requests to cancel asked by others."""
+    if actor.role not in ("approver", "admin"):
+        return []
+    query = select(Visit).where(or_(
+        Visit.status == "pending_approval",
+        (Visit.status == "approved") & Visit.cancel_requested_by.is_not(None))).order_by(Visit.id)
+    if actor.scope is not None:
+        query = query.where(Visit.centre_id.in_(actor.scope))
+    with rt.sessions() as s:
+        rows = list(s.scalars(query))
+    me = actor.staff_id
+    return [r for r in rows if me is None or (r.cancel_requested_by or r.author_id) != me]
 
 
 def messages_of(rt, visit_id: int) -> list[Broadcast]:

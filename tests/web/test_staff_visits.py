@@ -255,10 +255,14 @@ def test_a_clerks_cancel_of_someone_elses_visit_waits_for_an_approver_and_is_aud
     assert visits.get(seeded, first.id).status == "approved"
     approver = auth.__class__(app.test_client(), seeded)
     approver.as_role("approver")
+    assert "1 waiting for your decision" in approver.client.get("/staff/").get_data(as_text=True)
+    assert "1 waiting for your decision" not in client.get("/staff/").get_data(as_text=True)  # not the clerk's
+    assert "cancel asked" in approver.client.get("/staff/visits/").get_data(as_text=True)
     page = approver.client.get(f"/staff/visits/{first.id}").get_data(as_text=True)
     assert "A request to cancel this visit waits for an approver. Reason: The unit broke down" in page
     decide = hidden_fields(page, f"/staff/visits/{first.id}/cancel/approve")
     assert approver.post(f"/staff/visits/{first.id}/cancel/approve", decide).status_code == 302
+    assert "waiting for your decision" not in approver.client.get("/staff/").get_data(as_text=True)
     row = visits.get(seeded, first.id)
     assert (row.status, row.cancel_reason) == ("cancelled", "The unit broke down")
     events = {e.action: e for e in audit.events(seeded.sessions, "visit").events}
