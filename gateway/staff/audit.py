@@ -25,6 +25,7 @@ ACTIONS = (
     "broadcast.created", "broadcast.approved", "broadcast.rejected", "broadcast.sent",
     "broadcast.cancelled",
     "visit.created", "visit.approved", "visit.rejected", "visit.edited", "visit.cancelled",
+    "visit.cancel_requested", "visit.cancel_refused",
     "centre.edited", "centre.change_submitted", "centre.change_approved", "centre.change_rejected",
     "centre.change_withdrawn", "csv.imported", "csv.exported",
     "privacy.exported", "privacy.deleted",

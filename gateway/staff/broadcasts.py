@@ -18,7 +18,9 @@ Contract:
   approval when the two-person rule applies (``BROADCAST_APPROVAL`` on and the author a
   clerk), else schedules it at once.
 - :func:`approve` needs an approver or admin who is not the author; :func:`reject` also needs
-  a reason, kept for the author to read.
+  a reason, kept for the author to read. Both take what the approver saw (:func:`seen_digest`
+  of the text, audience and time when they opened it): a broadcast changed since is
+  :class:`Changed`, and nothing is sent or changed.
 - Scheduling queues the fan-out with RQ's ``enqueue_at`` at :func:`starts_at` — the requested
   time, moved to the next quiet-hours window if it falls outside one; ``scheduled_at`` records
   that moment.
@@ -49,6 +51,7 @@ from gateway.staff.progress import failures as failures
 from gateway.staff.progress import progress as progress
 from gateway.staff.progress import start_of as start_of
 from gateway.staff.progress import starts_at, utc
+from gateway.staff.seen import CHANGED, digest, same
 from gateway.staff.targets import (
     Target,
     check_language,
@@ -80,6 +83,14 @@ class WrongState(BroadcastError):
 
 class NotFound(BroadcastError):
     """No broadcast has that id."""
+
+
+class Changed(BroadcastError):
+    """The broadcast is no longer what the approver saw (:func:`seen_digest`): its text,
+    audience or time changed since they opened it. Nothing was sent or changed."""
+
+    def __init__(self) -> None:
+        super().__init__(CHANGED)
 
 
 @dataclass(frozen=True)
@@ -160,11 +171,14 @@ def check_scope(actor: Actor, target: Target) -> None:
         raise NotAllowed(f"centre {', '.join(map(str, outside))} is not one of your centres")
 
 
-def _move(rt, broadcast_id: int, name: str, **values) -> Broadcast:
-    """Apply transition ``name`` (and ``values``) or raise :class:`WrongState`."""
+def _move(rt, broadcast_id: int, name: str, *where, **values) -> Broadcast:
+    """Apply transition ``name`` (and ``values``; only while ``where`` holds) or raise
+    :class:`WrongState` (:class:`Changed` when the state allows it but ``where`` no longer holds)."""
     with rt.sessions.begin() as s:
-        moved = s.execute(bulk.transition(name, Broadcast.id == broadcast_id).values(**values)).rowcount
+        moved = s.execute(bulk.transition(name, Broadcast.id == broadcast_id, *where).values(**values)).rowcount
     row = get(rt, broadcast_id)
+    if not moved and where and row.status in BROADCAST_TRANSITIONS[name][0]:
+        raise Changed()
     if not moved:
         raise WrongState(f"broadcast {broadcast_id} is {row.status}: cannot {name} it")
     return row
@@ -226,19 +240,43 @@ def submit(rt, actor: Actor, broadcast_id: int) -> Broadcast:
     return _schedule(rt, broadcast_id)
 
 
-def approve(rt, actor: Actor, broadcast_id: int) -> Broadcast:
+def seen_digest(row: Broadcast) -> str:
+    """What an approver of ``row`` reads and decides on: its audience, language, exact text
+    and requested time (:mod:`gateway.staff.seen`)."""
+    at = utc(row.scheduled_at)
+    return digest("broadcast", row.id, row.target, row.language, row.full_text, at.isoformat() if at else None)
+
+
+def _as_seen(row: Broadcast) -> tuple:
+    """Conditions that hold while the row has what ``row`` had (compare-and-set with the check)."""
+    language = Broadcast.language.is_(None) if row.language is None else Broadcast.language == row.language
+    at = Broadcast.scheduled_at.is_(None) if row.scheduled_at is None else Broadcast.scheduled_at == row.scheduled_at
+    return (Broadcast.target == row.target, Broadcast.full_text == row.full_text, language, at)
+
+
+def _check_seen(row: Broadcast, seen: str) -> None:
+    if row.status == "pending_approval" and not same(seen, seen_digest(row)):
+        raise Changed()
+
+
+def approve(rt, actor: Actor, broadcast_id: int, seen: str) -> Broadcast:
+    """Release a broadcast waiting for approval, if it is still what the approver saw
+    (``seen``: its :func:`seen_digest` when they opened it; else :class:`Changed`)."""
     row = _check_approver(rt, actor, broadcast_id)
     if row.status != "pending_approval":
         raise WrongState(f"broadcast {broadcast_id} is {row.status}: only one pending approval can be approved")
-    _move(rt, broadcast_id, "approve", approved_by=actor.staff_id)
+    _check_seen(row, seen)
+    _move(rt, broadcast_id, "approve", *_as_seen(row), approved_by=actor.staff_id)
     return _schedule(rt, broadcast_id)
 
 
-def reject(rt, actor: Actor, broadcast_id: int, reason: str) -> Broadcast:
+def reject(rt, actor: Actor, broadcast_id: int, reason: str, seen: str) -> Broadcast:
+    """Turn a waiting broadcast down with a reason for its author, if it is still what was seen."""
     if not reason.strip():
         raise BroadcastError("a rejection needs a reason for the author")
-    _check_approver(rt, actor, broadcast_id)
-    return _move(rt, broadcast_id, "reject", rejected_reason=reason.strip())
+    row = _check_approver(rt, actor, broadcast_id)
+    _check_seen(row, seen)
+    return _move(rt, broadcast_id, "reject", *_as_seen(row), rejected_reason=reason.strip())
 
 
 def _check_approver(rt, actor: Actor, broadcast_id: int) -> Broadcast:

@@ -334,7 +334,11 @@ class Visit(Base):
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id", ondelete="SET NULL"))
     author_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
     approved_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    # Why it was rejected; for a visit still in force, why a request to cancel it was refused.
     rejected_reason: Mapped[str | None] = mapped_column(Text)
+    # Why it was (or is asked to be) cancelled, and who asked while the request waits for approval.
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    cancel_requested_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 

@@ -122,12 +122,14 @@ def test_a_clerks_tampered_form_is_refused_and_nothing_is_stored(towns, seeded, 
 def test_a_clerk_cannot_open_or_act_on_another_centres_broadcast_by_typed_url(towns, seeded, client, auth):
     other = bc.create(seeded, bc.CLI, f"centre:{towns['worcester']}", "Worcester only.")
     ours = bc.create(seeded, bc.CLI, f"centre:{towns['soweto']}", "Soweto.")
+    both = bc.create(seeded, bc.CLI, f"centre:{towns['soweto']},{towns['worcester']}", "Both.")  # half theirs
     auth.as_role("clerk", [towns["soweto"]])
     listing = client.get("/staff/broadcasts/").get_data(as_text=True)
     assert "Soweto." in listing and "Worcester only." not in listing
     assert client.get(f"/staff/broadcasts/{ours.id}").status_code == 200
-    for path in (f"/staff/broadcasts/{other.id}", f"/staff/broadcasts/{other.id}/progress"):
-        assert client.get(path).status_code == 404
+    for path in (f"/staff/broadcasts/{other.id}", f"/staff/broadcasts/{other.id}/progress",
+                 f"/staff/broadcasts/{both.id}", f"/staff/broadcasts/{both.id}/progress"):
+        assert client.get(path).status_code == 404, path
     assert auth.post(f"/staff/broadcasts/{other.id}/cancel").status_code == 404
     assert auth.post(f"/staff/broadcasts/{other.id}/approve").status_code == 403  # not even the role
     assert bc.get(seeded, other.id).status == "draft"
@@ -139,6 +141,12 @@ def test_a_clerk_cannot_open_or_act_on_another_centres_broadcast_by_typed_url(to
 def approval(seeded, monkeypatch):
     monkeypatch.setattr(seeded, "settings", seeded.settings.with_(BROADCAST_APPROVAL="true"))
     return seeded
+
+
+def seen_on(page: str) -> str:
+    """The digest of what the page showed, as its approve and reject forms carry it."""
+    [value] = set(re.findall(r'<input type="hidden" name="seen" value="([^"]*)">', page))
+    return value
 
 
 def as_other(app, rt, auth, role, centres=(), email=None):
@@ -158,17 +166,38 @@ def test_a_clerks_broadcast_waits_and_its_author_cannot_approve_it(towns, approv
     with approval.sessions.begin() as s:
         s.execute(update(Staff).where(Staff.email == "clerk@example.org").values(role="approver"))
     assert "Approve and send" not in client.get(location).get_data(as_text=True)
-    refused = auth.post(f"{location}/approve", follow_redirects=True).get_data(as_text=True)
+    refused = auth.post(f"{location}/approve", {"seen": bc.seen_digest(bc.get(approval, broadcast_id))},
+                        follow_redirects=True).get_data(as_text=True)
     assert "the author of a broadcast cannot approve or reject it" in refused
     assert bc.get(approval, broadcast_id).status == "pending_approval"
     assert approval.queue("bulk").count == 0
     approver_auth, approver = as_other(app, approval, auth, "approver")
     assert "Approve and send" in approver_auth.client.get(location).get_data(as_text=True)
     assert "1 waiting for approval" in approver_auth.client.get("/staff/").get_data(as_text=True)
-    assert approver_auth.post(f"{location}/approve").status_code == 302
+    page = approver_auth.client.get(location).get_data(as_text=True)
+    assert approver_auth.post(f"{location}/approve", {"seen": seen_on(page)}).status_code == 302
     assert bc.get(approval, broadcast_id).status == "scheduled"
     assert audit_rows(approval)[-2:] == [("broadcast.approved", approver.email, f"broadcast {broadcast_id}"),
                                          ("broadcast.sent", approver.email, f"broadcast {broadcast_id}")]
+
+
+@pytest.mark.parametrize("decision", ["approve", "reject"])
+def test_a_broadcast_changed_after_the_approver_opened_it_is_refused_on_the_page(
+        towns, approval, app, client, auth, decision):
+    auth.as_role("clerk", [towns["soweto"]])
+    location = compose(auth, centres=[towns["soweto"]], action="send").headers["Location"]
+    broadcast_id = int(location.rsplit("/", 1)[1])
+    approver_auth, _approver = as_other(app, approval, auth, "approver")
+    opened = seen_on(approver_auth.client.get(location).get_data(as_text=True))
+    with approval.sessions.begin() as s:
+        s.execute(update(Broadcast).where(Broadcast.id == broadcast_id)
+                  .values(full_text="Thusong: SMS your ID number to 0820000000. Reply STOP to opt out"))
+    answer = approver_auth.post(f"{location}/{decision}", {"seen": opened, "reason": "no"}, follow_redirects=True)
+    assert "this changed since you opened it" in answer.get_data(as_text=True)
+    assert bc.get(approval, broadcast_id).status == "pending_approval" and approval.queue("bulk").count == 0
+    missing = approver_auth.post(f"{location}/{decision}", {"reason": "no"}, follow_redirects=True)
+    assert "Open the page again and decide." in missing.get_data(as_text=True)  # a form without what was seen
+    assert bc.get(approval, broadcast_id).status == "pending_approval"
 
 
 def test_a_rejection_needs_a_reason_and_the_author_reads_it(towns, approval, app, client, auth):
@@ -178,7 +207,8 @@ def test_a_rejection_needs_a_reason_and_the_author_reads_it(towns, approval, app
     empty = approver_auth.post(f"{location}/reject", {"reason": " "}, follow_redirects=True)
     assert "Give the author a reason." in empty.get_data(as_text=True)
     reason = "The mobile unit comes on Thursday, not Tuesday."
-    assert approver_auth.post(f"{location}/reject", {"reason": reason}).status_code == 302
+    page = approver_auth.client.get(location).get_data(as_text=True)
+    assert approver_auth.post(f"{location}/reject", {"reason": reason, "seen": seen_on(page)}).status_code == 302
     shown = shown_by_testid(client.get(location).get_data(as_text=True))
     assert shown["rejection"] == f"Rejected. Reason: {reason}"
     [event] = [e for e in audit.events(approval.sessions, "broadcast.rejected").events]

@@ -15,6 +15,7 @@ from gateway.staff import audit, visits
 from gateway.staff import broadcasts as bc
 from gateway.store.models import Broadcast, Staff
 from gateway.web.staff import masked
+from tests.broadcasting import ordinary_day
 from tests.fake_at import FakeAT
 from tests.staff.privacy_seeding import FORMS, PHONE, seed_everywhere
 
@@ -36,7 +37,8 @@ def test_no_staff_page_shows_a_full_number(seeded, app, client, auth):
     with seeded.sessions() as s:
         ids = {"broadcast_id": s.scalar(select(Broadcast.id)), "centre_id": centre,
                "staff_id": s.scalar(select(Staff.id))}
-    details = visits.check(seeded, "SASSA", date.today() + timedelta(days=10), time(9), time(14))
+    details = visits.check(seeded, "SASSA", ordinary_day(seeded, centre, date.today() + timedelta(days=10)), time(9),
+                           time(14))
     ids["visit_id"] = visits.create(seeded, bc.Actor.of(admin), centre, details).id
     ids["key"] = "sessions"  # each analytics CSV is added below
     assert bc.get(seeded, ids["broadcast_id"])

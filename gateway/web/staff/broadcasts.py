@@ -7,7 +7,8 @@ here, a target outside their centres is refused on the form with the domain's wo
 change writes an audit row: ``broadcast.created`` when composed and sent for approval or
 release, ``broadcast.sent`` when it is released to go (by its author, or by the approval that
 releases it — the row names the moment it starts), ``broadcast.approved``, ``.rejected`` (with
-the reason), ``.cancelled``. The numbers — preview, progress, reasons — are the domain's, the
+the reason), ``.cancelled``. The approve and reject forms carry the digest of what the page
+showed (:func:`~gateway.staff.broadcasts.seen_digest`): a broadcast changed since is refused. The numbers — preview, progress, reasons — are the domain's, the
 same the command line prints; :mod:`~gateway.web.staff.broadcast_text` words them.
 """
 
@@ -27,7 +28,13 @@ from gateway.store.models import Centre, Province, Service
 from gateway.web.context import runtime_of
 from gateway.web.staff.auth import bp, client_address, current_member, role_required
 from gateway.web.staff.broadcast_text import Shown, describe_target, shown, start_text
-from gateway.web.staff.forms import ActionForm, BroadcastForm, ClerkBroadcastForm, RejectForm
+from gateway.web.staff.forms import (
+    ActionForm,
+    BroadcastForm,
+    ClerkBroadcastForm,
+    DecideForm,
+    DecideRejectForm,
+)
 
 
 def _actor() -> bc.Actor:
@@ -168,7 +175,8 @@ def broadcast_page(broadcast_id: int):
     return render_template("staff/broadcast.html", row=row, view=_page_data(rt, actor, row), author=author,
                            approver=approver, can_decide=can_decide, can_cancel=can_cancel,
                            is_author=actor.staff_id == row.author_id, action_form=ActionForm(),
-                           reject_form=RejectForm())
+                           decide_form=DecideForm(formdata=None), reject_form=DecideRejectForm(formdata=None),
+                           seen=bc.seen_digest(row))
 
 
 @bp.get("/broadcasts/<int:broadcast_id>/progress")
@@ -185,9 +193,12 @@ def broadcast_progress(broadcast_id: int):
 def broadcast_approve(broadcast_id: int):
     rt, actor = runtime_of(), _actor()
     _visible_or_404(rt, actor, broadcast_id)
-    if ActionForm().validate_on_submit():
+    form = DecideForm()
+    if not form.validate_on_submit():
+        flash(" ".join(form.seen.errors) or "Open the page again and decide.", "error")
+    else:
         try:
-            row = bc.approve(rt, actor, broadcast_id)
+            row = bc.approve(rt, actor, broadcast_id, form.seen.data)
         except bc.BroadcastError as exc:
             flash(str(exc), "error")
         else:
@@ -203,12 +214,12 @@ def broadcast_approve(broadcast_id: int):
 def broadcast_reject(broadcast_id: int):
     rt, actor = runtime_of(), _actor()
     _visible_or_404(rt, actor, broadcast_id)
-    form = RejectForm()
+    form = DecideRejectForm()
     if not form.validate_on_submit():
-        flash(" ".join(form.reason.errors) or "Give the author a reason.", "error")
+        flash(" ".join(form.reason.errors + form.seen.errors) or "Give the author a reason.", "error")
     else:
         try:
-            row = bc.reject(rt, actor, broadcast_id, form.reason.data)
+            row = bc.reject(rt, actor, broadcast_id, form.reason.data, form.seen.data)
         except bc.BroadcastError as exc:
             flash(str(exc), "error")
         else:

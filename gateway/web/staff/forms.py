@@ -126,6 +126,17 @@ class RejectForm(FlaskForm):
                            validators=[DataRequired("Give the author a reason."), Length(max=500)])
 
 
+class DecideForm(FlaskForm):
+    """Approve something waiting: ``seen`` is the digest of what the approver read on the page
+    (the domain refuses the decision if that changed since)."""
+
+    seen = HiddenField(validators=[DataRequired("Open the page again and decide."), Length(max=64)])
+
+
+class DecideRejectForm(RejectForm):
+    seen = HiddenField(validators=[DataRequired("Open the page again and decide."), Length(max=64)])
+
+
 class PrivacyLookupForm(FlaskForm):
     """One number; the button pressed (``action``: show, json or delete) says what to do."""
 
@@ -150,6 +161,16 @@ class VisitForm(FlaskForm):
     day = DateField("Day", validators=[DataRequired("Give the day.")])
     starts = TimeField("From (South African time)", validators=[DataRequired("Give the start time.")])
     ends = TimeField("Until", validators=[DataRequired("Give the end time.")])
+    confirmed = HiddenField(validators=[Optional(), Length(max=64)])  # the warnings shown (their digest)
+    confirm = BooleanField("I have checked the above: announce it anyway")
+
+
+class CancelVisitForm(FlaskForm):
+    """Cancel a visit (every role): a reason, kept in the audit log, and a ticked confirmation."""
+
+    reason = TextAreaField("Why is it cancelled? (kept in the audit log)",
+                           validators=[DataRequired("Say why the visit is cancelled."), Length(max=500)])
+    confirm = BooleanField("Yes, cancel this visit", validators=[DataRequired("Tick the box to confirm.")])
 
 
 class CentreChangeForm(FlaskForm):
