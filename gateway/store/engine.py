@@ -8,18 +8,31 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from gateway.store.deadline import GuardedConnection, Stall
+
 MIGRATIONS = Path(__file__).with_name("migrations")
+# Client-side limits for PostgreSQL connections nobody chose tighter ones for (workers, commands):
+# long enough for a fan-out, a roll-up or a migration's statement, never forever.
+CONNECT_TIMEOUT_S, DEADLINE_S = 10, 600.0
+# A connection whose network path died: data unacknowledged for 30 s ends it (tcp_user_timeout,
+# ms), an idle one is probed after 30 s and dropped after 3 unanswered probes 10 s apart.
+TCP_LIMITS = {"tcp_user_timeout": 30_000, "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
+              "keepalives_count": 3}
 
 
 def make_engine(url: str, *, statement_timeout_ms: int = 0, lock_timeout_ms: int = 0,
-                connect_timeout_s: int = 0) -> Engine:
+                connect_timeout_s: int = CONNECT_TIMEOUT_S, deadline_s: float = DEADLINE_S) -> Engine:
     """An engine for ``url``; SQLite gets WAL and a busy timeout so web and worker can share it.
 
     PostgreSQL: a nonzero ``statement_timeout_ms``/``lock_timeout_ms`` is set on every connection
     (as ``-c`` options at connect, after any ``options`` the URL gives), so a statement running or
     waiting for a lock longer than that fails with ``OperationalError``; 0 is no limit, as
-    PostgreSQL's default. A nonzero ``connect_timeout_s`` ends a connect that gets no answer
-    (libpq's ``connect_timeout``). SQLite ignores all three."""
+    PostgreSQL's default. Those are the server's; the client keeps its own, for a database that
+    takes the connection and then says nothing: ``connect_timeout_s`` ends a connect (libpq's
+    ``connect_timeout``; 0: none), ``deadline_s`` any other round trip
+    (:mod:`gateway.store.deadline`, which also fails the engine's calls at once for a moment
+    after one ran out; 0: none), and TCP keepalives and ``tcp_user_timeout`` drop a connection
+    whose network path died. SQLite ignores them all."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -42,11 +55,23 @@ def make_engine(url: str, *, statement_timeout_ms: int = 0, lock_timeout_ms: int
     limits = [f"-c {name}={ms}" for name, ms in (("statement_timeout", statement_timeout_ms),
                                                   ("lock_timeout", lock_timeout_ms)) if ms]
     connect_args: dict = {"connect_timeout": connect_timeout_s} if connect_timeout_s else {}
+    connect_args.update(TCP_LIMITS)
     if limits:
         # connect_args would replace the URL's own ``options``, not add to them: keep both.
         given = make_url(url).query.get("options", "")
         connect_args["options"] = " ".join([*([given] if isinstance(given, str) else given), *limits]).strip()
-    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+    engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+    if deadline_s:
+        _guard(engine, Stall(deadline_s))
+    return engine
+
+
+def _guard(engine: Engine, stall: Stall) -> None:
+    """Every connection the engine makes is a :class:`GuardedConnection` sharing ``stall``."""
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(_dialect, _record, cargs, cparams):
+        return GuardedConnection.open(stall, *cargs, **cparams)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
