@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from gateway.store.deadline import Stall, Stalled
-from gateway.store.engine import TCP_LIMITS, make_engine
+from gateway.store.engine import DEADLINE_S, TCP_LIMITS, make_engine
 
 
 def test_an_unanswered_wait_fails_calls_at_once_until_the_cooldown_ends():
@@ -74,3 +74,15 @@ def test_connections_carry_keepalives_and_a_tcp_user_timeout(settings):
     finally:
         engine.dispose()
     assert {k: given.get(k) for k in TCP_LIMITS} == {k: str(v) for k, v in TCP_LIMITS.items()}
+
+
+def test_workers_and_commands_get_a_long_deadline_not_none(settings):
+    """An engine nobody chose limits for (the RQ workers', most commands') still never waits
+    forever: :data:`~gateway.store.engine.DEADLINE_S` per round trip."""
+    _postgresql(settings)
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.connect() as conn:
+            assert conn.connection.driver_connection.stall.deadline == DEADLINE_S
+    finally:
+        engine.dispose()

@@ -28,6 +28,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from gateway.cli.ops import OPERATOR_DB_TIMEOUTS, status_findings
+from gateway.runtime import Runtime
 from gateway.web.app import create_app
 from gateway.web.context import runtime_of
 from menus.engine import apology_text
@@ -260,6 +262,27 @@ def test_operator_commands_end_when_the_database_hangs(settings, command):
         f"thusong {' '.join(command)}: {'still running' if done is None else 'ended'} after {took:.0f} s"
     assert done.returncode == 1
     assert "FAIL database" in done.stdout + done.stderr, done.stdout + done.stderr
+
+
+def test_status_names_a_database_that_stops_answering_after_its_health_check(settings):
+    """The database answered the health check and froze before the outbox figures: status says
+    so in its table instead of ending in a traceback."""
+    proxy = FreezingProxy(_postgresql(settings))
+    rt = Runtime.from_settings(settings.with_(DATABASE_URL=_through(settings, proxy)), **OPERATOR_DB_TIMEOUTS)
+    checked = rt.health
+
+    def health_then_freeze() -> dict:
+        checks = checked()
+        proxy.freeze()
+        return checks
+
+    rt.health = health_then_freeze  # type: ignore[method-assign]
+    try:
+        findings = status_findings(rt, 60)
+    finally:
+        proxy.close()
+        rt.close()
+    assert [(f.name, f.value) for f in findings if f.problem and f.name == "database"] == [("database", "unreachable")]
 
 
 def test_a_web_process_waits_on_sqlites_write_lock_for_a_bounded_time(settings):
