@@ -36,7 +36,7 @@ from gateway.store.models import Broadcast, as_utc
 # What status and check wait for the database: an operator at 2 a.m. needs an answer, and a
 # database silent this long is the answer ("unreachable"). The client's own limits: a database
 # that takes the connection and then says nothing has no server-side timeout to end it.
-OPERATOR_DB_TIMEOUTS = {"connect_timeout_s": 3, "deadline_s": 5.0}
+OPERATOR_DB_TIMEOUTS = {"connect_timeout_s": 2, "deadline_s": 5.0}  # 2 s: libpq's least
 TOKEN_MIN_LENGTH = 32
 # Words that mark a token copied from an example rather than generated (compared without case
 # or punctuation): "change-me", "your_token_here", "test-webhook-token"…

@@ -16,6 +16,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 CONNECT_TIMEOUT_S, DEADLINE_S = 10, 600.0
 # A connection whose network path died: data unacknowledged for 30 s ends it (tcp_user_timeout,
 # ms), an idle one is probed after 30 s and dropped after 3 unanswered probes 10 s apart.
+STALL = "thusong_stall"  # the connect argument carrying an engine's Stall
 TCP_LIMITS = {"tcp_user_timeout": 30_000, "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
               "keepalives_count": 3}
 
@@ -56,22 +57,23 @@ def make_engine(url: str, *, statement_timeout_ms: int = 0, lock_timeout_ms: int
                                                   ("lock_timeout", lock_timeout_ms)) if ms]
     connect_args: dict = {"connect_timeout": connect_timeout_s} if connect_timeout_s else {}
     connect_args.update(TCP_LIMITS)
+    if deadline_s:
+        connect_args[STALL] = Stall(deadline_s)  # one per engine; _guarded_connect takes it out again
     if limits:
         # connect_args would replace the URL's own ``options``, not add to them: keep both.
         given = make_url(url).query.get("options", "")
         connect_args["options"] = " ".join([*([given] if isinstance(given, str) else given), *limits]).strip()
-    engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args)
-    if deadline_s:
-        _guard(engine, Stall(deadline_s))
-    return engine
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
 
 
-def _guard(engine: Engine, stall: Stall) -> None:
-    """Every connection the engine makes is a :class:`GuardedConnection` sharing ``stall``."""
-
-    @event.listens_for(engine, "do_connect")
-    def _connect(_dialect, _record, cargs, cparams):
-        return GuardedConnection.open(stall, *cargs, **cparams)
+@event.listens_for(Engine, "do_connect")
+def _guarded_connect(_dialect, _record, cargs, cparams):
+    """An engine whose connect arguments carry a :class:`Stall` (``deadline_s``) makes every
+    connection a :class:`GuardedConnection` sharing it; others connect as usual."""
+    stall = cparams.get(STALL)
+    if stall is None:
+        return None
+    return GuardedConnection.open(stall, *cargs, **{k: v for k, v in cparams.items() if k != STALL})
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
