@@ -19,11 +19,12 @@ from rich.console import Console
 from rich.table import Table
 from rq import Worker
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
 from config import ConfigError, Settings, load_settings, mask_phone
 from gateway import jobs
 from gateway.channels.africastalking import PermanentSendError, SendError, account_balance
-from gateway.cli.common import runtime_for, settings_or_exit
+from gateway.cli.common import settings_or_exit
 from gateway.directory.centre_csv import export_centres
 from gateway.runtime import Runtime
 from gateway.sms import credit
@@ -32,6 +33,10 @@ from gateway.store import backup as backups
 from gateway.store.engine import make_engine, revisions
 from gateway.store.models import Broadcast, as_utc
 
+# What status and check wait for the database: an operator at 2 a.m. needs an answer, and a
+# database silent this long is the answer ("unreachable"). The client's own limits: a database
+# that takes the connection and then says nothing has no server-side timeout to end it.
+OPERATOR_DB_TIMEOUTS = {"connect_timeout_s": 2, "deadline_s": 5.0}  # 2 s: libpq's least
 TOKEN_MIN_LENGTH = 32
 # Words that mark a token copied from an example rather than generated (compared without case
 # or punctuation): "change-me", "your_token_here", "test-webhook-token"…
@@ -64,7 +69,10 @@ def status_findings(rt: Runtime, reply_age_limit: float) -> list[Finding]:
     if health["redis"]["ok"]:
         found += _redis_findings(rt)
     if health["db"]["ok"]:
-        found += _database_findings(rt, reply_age_limit)
+        try:
+            found += _database_findings(rt, reply_age_limit)
+        except DBAPIError as exc:  # it stopped answering since the health check
+            found.append(Finding("database", "unreachable", f"database stopped answering ({_why(exc)})"))
     return found
 
 
@@ -126,7 +134,7 @@ def status(reply_age: float) -> None:
     broadcasts, the pause for credit, database and Redis.
 
     Exit status 0 when healthy, 1 when something is wrong (each problem named on stderr)."""
-    rt = runtime_for()
+    rt = Runtime.from_settings(settings_or_exit(), **OPERATOR_DB_TIMEOUTS)
     try:
         findings = status_findings(rt, reply_age)
     finally:
@@ -156,7 +164,7 @@ def weak_token(token: str) -> str | None:
 
 
 def _database_check(settings: Settings) -> Finding:
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, **OPERATOR_DB_TIMEOUTS)
     try:
         current, heads = revisions(engine)
     except Exception as exc:

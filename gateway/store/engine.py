@@ -14,18 +14,32 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from gateway.store.deadline import GuardedConnection, Stall
+
 MIGRATIONS = Path(__file__).with_name("migrations")
+# Client-side limits for PostgreSQL connections nobody chose tighter ones for (workers, commands):
+# long enough for a fan-out, a roll-up or a migration's statement, never forever.
+CONNECT_TIMEOUT_S, DEADLINE_S = 10, 600.0
+# A connection whose network path died: data unacknowledged for 30 s ends it (tcp_user_timeout,
+# ms), an idle one is probed after 30 s and dropped after 3 unanswered probes 10 s apart.
+STALL = "thusong_stall"  # the connect argument carrying an engine's Stall
+TCP_LIMITS = {"tcp_user_timeout": 30_000, "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
+              "keepalives_count": 3}
 
 
 def make_engine(url: str, *, statement_timeout_ms: int = 0, lock_timeout_ms: int = 0,
-                connect_timeout_s: int = 0) -> Engine:
+                connect_timeout_s: int = CONNECT_TIMEOUT_S, deadline_s: float = DEADLINE_S) -> Engine:
     """An engine for ``url``; SQLite gets WAL and a busy timeout so web and worker can share it.
 
     PostgreSQL: a nonzero ``statement_timeout_ms``/``lock_timeout_ms`` is set on every connection
     (as ``-c`` options at connect, after any ``options`` the URL gives), so a statement running or
     waiting for a lock longer than that fails with ``OperationalError``; 0 is no limit, as
-    PostgreSQL's default. A nonzero ``connect_timeout_s`` ends a connect that gets no answer
-    (libpq's ``connect_timeout``). SQLite ignores all three."""
+    PostgreSQL's default. Those are the server's; the client keeps its own, for a database that
+    takes the connection and then says nothing: ``connect_timeout_s`` ends a connect (libpq's
+    ``connect_timeout``; 0: none), ``deadline_s`` any other round trip
+    (:mod:`gateway.store.deadline`, which also fails the engine's calls at once for a moment
+    after one ran out; 0: none), and TCP keepalives and ``tcp_user_timeout`` drop a connection
+    whose network path died. SQLite ignores them all."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -48,6 +62,9 @@ def make_engine(url: str, *, statement_timeout_ms: int = 0, lock_timeout_ms: int
     limits = [f"-c {name}={ms}" for name, ms in (("statement_timeout", statement_timeout_ms),
                                                   ("lock_timeout", lock_timeout_ms)) if ms]
     connect_args: dict = {"connect_timeout": connect_timeout_s} if connect_timeout_s else {}
+    connect_args.update(TCP_LIMITS)
+    if deadline_s:
+        connect_args[STALL] = Stall(deadline_s)  # one per engine; _guarded_connect takes it out again
     if limits:
         # connect_args would replace the URL's own ``options``, not add to them: keep both.
         given = make_url(url).query.get("options", "")
@@ -64,6 +81,16 @@ def _without_detail(context) -> None:
     for error in (context.original_exception, context.sqlalchemy_exception):
         if error is not None and error.args and isinstance(error.args[0], str) and "\nDETAIL:" in error.args[0]:
             error.args = (error.args[0].split("\nDETAIL:", 1)[0], *error.args[1:])
+
+
+@event.listens_for(Engine, "do_connect")
+def _guarded_connect(_dialect, _record, cargs, cparams):
+    """An engine whose connect arguments carry a :class:`Stall` (``deadline_s``) makes every
+    connection a :class:`GuardedConnection` sharing it; others connect as usual."""
+    stall = cparams.get(STALL)
+    if stall is None:
+        return None
+    return GuardedConnection.open(stall, *cargs, **{k: v for k, v in cparams.items() if k != STALL})
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

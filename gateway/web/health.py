@@ -1,7 +1,11 @@
-"""``GET /healthz`` and ``GET /metrics``.
+"""``GET /livez``, ``GET /healthz`` and ``GET /metrics``.
 
-- ``/healthz`` is public and cheap: Redis and DB as ``ok`` or ``degraded`` (503 if any is
-  degraded), and nothing else: no error class names, no process ids.
+- ``/livez`` is liveness: 200 whenever this process answers, touching no dependency (a hung
+  database or a lost Redis is not cured by restarting the web, so it must not look dead).
+- ``/healthz`` is readiness, public and cheap: Redis and DB as ``ok`` or ``degraded`` (503 if
+  any is degraded), and nothing else: no error class names, no process ids. It never hangs:
+  Redis has its socket timeouts, the database the web's deadlines (a silent database is
+  ``degraded`` within seconds: :mod:`gateway.store.deadline`).
 - ``/healthz?worker=1[&timeout=S]`` is for the operator and needs ``Authorization: Bearer
   $METRICS_TOKEN``: it adds a job round trip through a worker, waiting S seconds (a number;
   at most :data:`MAX_TIMEOUT`, since a sync web worker waits with it; anything else → 400),
@@ -68,6 +72,11 @@ def _timeout(raw: str | None) -> float | None:
     if not math.isfinite(value) or value <= 0:
         return None
     return min(max(value, MIN_TIMEOUT), MAX_TIMEOUT)
+
+
+@bp.get("/livez")
+def livez():
+    return Response("ok\n", mimetype="text/plain")
 
 
 @bp.get("/healthz")
