@@ -115,3 +115,20 @@ def test_the_plain_pytest_command_collects_the_suite():
                            "tests/cli/test_cli.py"], cwd=ROOT, capture_output=True, text=True, timeout=120,
                           env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+
+
+def test_the_readme_is_a_newcomers_page_and_every_doc_link_resolves():
+    """The README keeps what a newcomer needs (≤ 150 lines); the rest is in docs/, linked."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) <= 150
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    broken = []
+    for page in pages:
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text(encoding="utf-8")):
+            if target.startswith(("http://", "https://", "mailto:")) or "tests/artifacts/" in target:
+                continue  # screenshots the browser tests write
+            if not (page.parent / target).exists():
+                broken.append(f"{page.relative_to(ROOT)} → {target}")
+    assert not broken, broken
+    linked = set(re.findall(r"\]\(docs/([\w.-]+\.md)\)", readme))
+    assert linked == {p.name for p in (ROOT / "docs").glob("*.md")}, "a docs page the README does not name"
