@@ -21,7 +21,8 @@ Contract:
   a reason, kept for the author to read.
 - Scheduling queues the fan-out with RQ's ``enqueue_at`` at :func:`starts_at` — the requested
   time, moved to the next quiet-hours window if it falls outside one; ``scheduled_at`` records
-  that moment.
+  that moment. With Redis down the broadcast is still scheduled (and the caller told so, not
+  shown an error): the sweeper queues the fan-out of a scheduled broadcast left without one.
 - :func:`fan_out` (a worker job) writes one outbox row per recipient in chunks, each its own
   transaction, under the key ``bc:<id>:<phone>``: re-running it writes only what is missing.
 - :func:`issue` stores and schedules one approved elsewhere (a service visit's messages).
@@ -37,6 +38,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from redis.exceptions import RedisError
 from sqlalchemy import func, or_, select, update
 
 from gateway import jobs
@@ -254,10 +256,16 @@ def _schedule(rt, broadcast_id: int) -> Broadcast:
     start = starts_at(rt, get(rt, broadcast_id).scheduled_at)
     row = _move(rt, broadcast_id, "schedule", scheduled_at=utc(start))
     queue = rt.queue(jobs.QUEUE_BULK)
-    if start <= rt.clock.now():
-        queue.enqueue(jobs.FAN_OUT, broadcast_id, job_timeout=jobs.FAN_OUT_TIMEOUT)
-    else:
-        queue.enqueue_at(start, jobs.FAN_OUT, broadcast_id, job_timeout=jobs.FAN_OUT_TIMEOUT)
+    try:
+        if start <= rt.clock.now():
+            queue.enqueue(jobs.FAN_OUT, broadcast_id, job_timeout=jobs.FAN_OUT_TIMEOUT)
+        else:
+            queue.enqueue_at(start, jobs.FAN_OUT, broadcast_id, job_timeout=jobs.FAN_OUT_TIMEOUT)
+    except RedisError as exc:
+        # The row is the promise, the job only a prompt: the sweeper starts a scheduled broadcast
+        # whose job never came (bulk.restart_stalled_fan_outs), so it is accepted, not refused.
+        log.warning("broadcast %s scheduled but its fan-out job not queued (%s): the sweeper starts it",
+                    broadcast_id, exc)
     return row
 
 
