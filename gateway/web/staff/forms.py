@@ -122,7 +122,7 @@ def _date_time_widget(field, **kwargs) -> Markup:
     return Markup(f'<span class="datetime" id="{escape(field.id)}">'
                   + select("day", "Day", [(d, d) for d in range(1, 32)])
                   + select("month", "Month", list(enumerate(MONTHS, 1)))
-                  + box("year", "Year", 4, "2026") + box("time", "Time", 5, "09:00") + "</span>")
+                  + box("year", "Year", 4, "2026") + box("time", "Time (24-hour)", 5, "09:00") + "</span>")
 
 
 class DateTimeInParts(Field):
