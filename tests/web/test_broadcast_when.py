@@ -126,4 +126,7 @@ def test_the_command_line_refuses_a_past_at_clearly(seeded, settings):
                                      "--at", "2020-01-03T10:00", "--yes"], env=settings.as_environ())
     assert past.exit_code == 1, past.output
     assert "Error: the send time Fri 3 Jan 2020 10:00 has already passed" in past.output
+    asked = CliRunner().invoke(main, ["broadcast", "send", "--to", "all", "--message", "Hello",
+                                      "--at", "2020-01-03T10:00"], env=settings.as_environ(), input="y\n")
+    assert "has already passed" in asked.output and "recipients?" not in asked.output  # refused before asking
     assert stored(seeded) == 0
