@@ -51,6 +51,7 @@ class Settings:
     METRICS_TOKEN: str = _help("Bearer token for /metrics and the /healthz?worker=1 check (required in production); a comma-separated list during a rotation.", "", secret=True)
     SECRET_KEY: str = _help("Flask session signing key for the staff dashboard.", "", secret=True)
     USSD_SERVICE_CODE: str = _help("The USSD codes citizens dial, comma-separated; the first is the one help texts show. A hop for any other code ends politely, unserved.", "*134*1234#")
+    USSD_SMS_PER_DAY: int = _help("Most \"SMS me these details\" messages one number gets from USSD a day (South African day), across sessions; past it the caller is told so on the screen.", 5)
     SIMULATOR_ENABLED: bool | None = _help("Serve the /simulator phone page; unset (or 'auto') means on in development, off in production, where it is refused.", None)
     TRUSTED_PROXIES: int = _help("How many reverse proxies (e.g. 1 for nginx) stand in front of the app: X-Forwarded-For/-Proto are believed for that many hops, and ignored at 0.", 0)
     MAX_CONTENT_LENGTH: int = _help("Largest request body accepted, in bytes (AT's forms are well under 1 KiB); larger gets 413.", 64 * 1024)
@@ -229,6 +230,8 @@ def _validate(s: Settings) -> None:
                               "(several are separated by commas)")
     if s.SMS_INBOUND_ATTEMPTS < 1:
         raise ConfigError(f"SMS_INBOUND_ATTEMPTS: expected 1 or more, got {s.SMS_INBOUND_ATTEMPTS}")
+    if s.USSD_SMS_PER_DAY < 1:
+        raise ConfigError(f"USSD_SMS_PER_DAY: expected 1 or more, got {s.USSD_SMS_PER_DAY}")
     if s.RETENTION_DAYS < 1:
         raise ConfigError(f"RETENTION_DAYS: expected 1 or more, got {s.RETENTION_DAYS}")
     if s.MAX_CONTENT_LENGTH <= 0:

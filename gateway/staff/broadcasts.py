@@ -13,8 +13,9 @@ Contract:
   :class:`NotAllowed`, saying which), and sees — lists, opens, approves, cancels — only the
   broadcasts aimed at those centres or written by them (:func:`visible`); any other id is
   :class:`NotFound`, as if it did not exist. A clerk cancels only their own broadcasts.
-- :func:`create` checks the target (naming what exists if it names nothing) and stores a draft
-  with its full text and the recipient count at composing; :func:`submit` sends it for
+- :func:`create` checks the target (naming what exists if it names nothing) and the send time
+  (:func:`check_start`: not already past) and stores a draft with its full text and the
+  recipient count at composing; :func:`submit` sends it for
   approval when the two-person rule applies (``BROADCAST_APPROVAL`` on and the author a
   clerk), else schedules it at once.
 - :func:`approve` needs an approver or admin who is not the author; :func:`reject` also needs
@@ -23,7 +24,8 @@ Contract:
   :class:`Changed`, and nothing is sent or changed.
 - Scheduling queues the fan-out with RQ's ``enqueue_at`` at :func:`starts_at` — the requested
   time, moved to the next quiet-hours window if it falls outside one; ``scheduled_at`` records
-  that moment.
+  that moment. With Redis down the broadcast is still scheduled (and the caller told so, not
+  shown an error): the sweeper queues the fan-out of a scheduled broadcast left without one.
 - :func:`fan_out` (a worker job) writes one outbox row per recipient in chunks, each its own
   transaction, under the key ``bc:<id>:<phone>``: re-running it writes only what is missing.
 - :func:`issue` stores and schedules one approved elsewhere (a service visit's messages).
@@ -39,9 +41,11 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from redis.exceptions import RedisError
 from sqlalchemy import func, or_, select, update
 
 from gateway import jobs
+from gateway.clock import SAST
 from gateway.sms import bulk
 from gateway.sms.outbox import queue_bulk
 from gateway.staff.accounts import Member, centre_scope
@@ -197,12 +201,34 @@ def compose(rt, target_spec: str, text: str, language: str | None = None,
     return str(target), measure_text(rt.settings, full_text(rt.settings, text, language), count)
 
 
+def check_start(rt, at: datetime | None) -> None:
+    """Refuse (:class:`BroadcastError`) a requested send time that has passed: it would go at
+    once, which is not what its author asked. The minute now still counts as now."""
+    if at is None:
+        return
+    if at.tzinfo is None:
+        raise BroadcastError("the send time needs a UTC offset (e.g. 2026-12-01T09:00+02:00)")
+    now = rt.clock.now()
+    if at < now.replace(second=0, microsecond=0):
+        raise BroadcastError(f"the send time {_in_words(at)} has already passed (it is now {_in_words(now)} "
+                             "South African time): choose a later time, or send now")
+
+
+def _in_words(at: datetime) -> str:
+    """``Thu 10 Dec 2026 09:00`` in South African time (in its own offset if out of range)."""
+    try:
+        at = at.astimezone(SAST)
+    except OverflowError:  # 0001-01-01T00:00+02:00 has no UTC
+        pass
+    return f"{at:%a} {at.day} {at:%b} {at.year:04d} {at:%H:%M}"
+
+
 def create(rt, actor: Actor, target_spec: str, text: str, language: str | None = None,
            at: datetime | None = None) -> Broadcast:
-    """A draft broadcast (nothing is sent until :func:`submit`)."""
+    """A draft broadcast (nothing is sent until :func:`submit`); a send time already past is
+    refused (:func:`check_start`)."""
     target, preview = compose(rt, target_spec, text, language, actor)
-    if at is not None and at.tzinfo is None:
-        raise BroadcastError("the send time needs a UTC offset (e.g. 2026-12-01T09:00+02:00)")
+    check_start(rt, at)
     with rt.sessions.begin() as s:
         row = Broadcast(author_id=actor.staff_id, target=target, language=language, text=text.strip(),
                         full_text=preview.text, status="draft", scheduled_at=utc(at),
@@ -292,10 +318,16 @@ def _schedule(rt, broadcast_id: int) -> Broadcast:
     start = starts_at(rt, get(rt, broadcast_id).scheduled_at)
     row = _move(rt, broadcast_id, "schedule", scheduled_at=utc(start))
     queue = rt.queue(jobs.QUEUE_BULK)
-    if start <= rt.clock.now():
-        queue.enqueue(jobs.FAN_OUT, broadcast_id, job_timeout=jobs.FAN_OUT_TIMEOUT)
-    else:
-        queue.enqueue_at(start, jobs.FAN_OUT, broadcast_id, job_timeout=jobs.FAN_OUT_TIMEOUT)
+    try:
+        if start <= rt.clock.now():
+            queue.enqueue(jobs.FAN_OUT, broadcast_id, job_timeout=jobs.FAN_OUT_TIMEOUT)
+        else:
+            queue.enqueue_at(start, jobs.FAN_OUT, broadcast_id, job_timeout=jobs.FAN_OUT_TIMEOUT)
+    except RedisError as exc:
+        # The row is the promise, the job only a prompt: the sweeper starts a scheduled broadcast
+        # whose job never came (bulk.restart_stalled_fan_outs), so it is accepted, not refused.
+        log.warning("broadcast %s scheduled but its fan-out job not queued (%s): the sweeper starts it",
+                    broadcast_id, exc)
     return row
 
 

@@ -27,7 +27,7 @@ from gateway.staff.targets import TargetError
 from gateway.store.models import Centre, Province, Service
 from gateway.web.context import runtime_of
 from gateway.web.staff.auth import bp, client_address, current_member, role_required
-from gateway.web.staff.broadcast_text import Shown, describe_target, shown, start_text
+from gateway.web.staff.broadcast_text import Shown, asked_text, describe_target, shown, start_text
 from gateway.web.staff.forms import (
     ActionForm,
     BroadcastForm,
@@ -62,6 +62,8 @@ def _form(rt, actor: bc.Actor) -> BroadcastForm:
     form.province.choices = [SelectChoice(name) for _code, name, _aliases in PROVINCES]
     if request.method == "GET" and len(form.centres.choices) == 1:
         form.centres.data = [form.centres.choices[0].value]
+    if request.method == "GET":
+        form.at.suggest(rt.clock.local().date())
     return form
 
 
@@ -77,18 +79,26 @@ def _spec(form: BroadcastForm) -> str:
     return f"{kind}:{value or ''}" if kind != "all" else "all"
 
 
-def _when(form: BroadcastForm):
+def _when(rt, form: BroadcastForm):
+    """The requested send time (None: now), refused — on the field too — if it is not a real
+    date and time or has already passed."""
     if form.when.data != "at":
         return None
-    if form.at.data is None:
-        raise bc.BroadcastError("give the date and time to send at, or choose Send now")
-    return form.at.data.replace(tzinfo=SAST)  # the form's time is South African time
+    if form.at.errors or form.at.data is None:
+        raise bc.BroadcastError(" ".join(form.at.errors) or "Give the date and time to send at, or choose Send now.")
+    at = form.at.data.replace(tzinfo=SAST)  # the form's time is South African time
+    try:
+        bc.check_start(rt, at)
+    except bc.BroadcastError as exc:
+        form.at.errors = [*form.at.errors, str(exc)]
+        raise
+    return at
 
 
 def _preview(rt, actor: bc.Actor, form: BroadcastForm) -> dict:
     """What the preview shows: the numbers and start, or the reason there are none."""
     try:
-        at = _when(form)
+        at = _when(rt, form)
         if not (form.message.data or "").strip():
             return {"error": None}
         spec, preview = bc.compose(rt, _spec(form), form.message.data, form.language.data or None, actor)
@@ -96,7 +106,7 @@ def _preview(rt, actor: bc.Actor, form: BroadcastForm) -> dict:
         return {"error": str(exc)}
     codepoint = f"U+{ord(preview.ucs2_because):04X}" if preview.ucs2_because else ""
     return {"error": None, "spec": spec, "preview": preview, "codepoint": codepoint,
-            "start_text": start_text(bc.start_of(rt, at=at))}
+            "start_text": start_text(bc.start_of(rt, at=at)), "asked": asked_text(at)}
 
 
 @bp.get("/broadcasts/")
@@ -127,7 +137,7 @@ def broadcast_new():
 def _send(rt, actor: bc.Actor, form: BroadcastForm):
     member = current_member()
     try:
-        row = bc.create(rt, actor, _spec(form), form.message.data, form.language.data or None, _when(form))
+        row = bc.create(rt, actor, _spec(form), form.message.data, form.language.data or None, _when(rt, form))
         audit.record(rt, member, "broadcast.created", target=f"broadcast {row.id}", address=client_address(),
                      detail={"to": row.target, "language": row.language, "recipients": row.recipients})
         row = bc.submit(rt, actor, row.id)
