@@ -13,5 +13,6 @@ capability, layered top to bottom (``pyproject.toml``'s import-linter contracts 
   the Africa's Talking adapter;
 - ``store`` — SQL engine, models and migrations;
 - ``fleet`` — RQ's records of workers, the scheduler and failed jobs (for ``/metrics``);
-- the floor: ``jobs`` (job names, queues), ``clock``, ``phones``, ``metrics``, ``redis_server``.
+- the floor: ``jobs`` (job names, queues), ``clock``, ``phones``, ``metrics``, ``redis_server``,
+  ``traced`` (jobs that carry the request id that queued them).
 """

@@ -27,6 +27,7 @@ from gateway.directory.gazetteer import Gazetteer
 from gateway.directory.nearest import Directory
 from gateway.redis_server import EmbeddedRedis, start_embedded
 from gateway.store import engine as db
+from gateway.traced import TracedJob, TracedQueue
 from menus.engine import load_journey
 from menus.journey import Journey
 
@@ -69,7 +70,8 @@ class Runtime:
     @cached_property
     def queues(self) -> dict[str, Queue]:
         # JSON, not pickle: job arguments stay plain ids and values any process can read.
-        return {name: Queue(name, connection=self.redis, serializer=JSONSerializer) for name in jobs.QUEUES}
+        return {name: TracedQueue(name, connection=self.redis, serializer=JSONSerializer, job_class=TracedJob)
+                for name in jobs.QUEUES}
 
     # Built on first use: a CLI command that never resolves a place does not load the gazetteer.
     @cached_property

@@ -17,6 +17,7 @@ from rq.serializers import JSONSerializer
 from config import configure_logging
 from gateway import jobs
 from gateway.cli.common import runtime_for, settings_or_exit
+from gateway.traced import TracedJob
 
 log = logging.getLogger("thusong")
 
@@ -61,7 +62,7 @@ def worker(burst: bool, name: str | None, sweep_every: float) -> None:
         # runtime (SQL pool, Redis, SDK session) instead of building one each time (~0.1 s).
         # A worker killed mid-job loses nothing: the outbox lease and the sweeper recover.
         w = SimpleWorker([rt.queue(q) for q in jobs.QUEUES], connection=rt.redis, name=name,
-                         serializer=JSONSerializer)
+                         serializer=JSONSerializer, job_class=TracedJob)  # logs under the queuing request's id
         w.work(burst=burst, logging_level=settings.LOG_LEVEL, with_scheduler=True)
     finally:
         stop.set()

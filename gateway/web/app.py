@@ -24,6 +24,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Settings, configure_logging, load_settings
 from gateway.runtime import Runtime
+from gateway.web.access import RequestLog
 from gateway.web.context import EXTENSION
 from gateway.web.health import bp as health_bp
 from gateway.web.security import add_headers, protect
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     register_dashboard(app, runtime)
     app.wsgi_app = DispatcherMiddleware(  # type: ignore[method-assign]
         app.wsgi_app, {WEBHOOKS: _machines_app(runtime).wsgi_app})
+    app.wsgi_app = RequestLog(app.wsgi_app, access_lines=settings.LOG_JSON)  # type: ignore[method-assign]
     if settings.TRUSTED_PROXIES:
         # Each proxy appends the address it saw: believe only the last N entries, so a client's
         # own X-Forwarded-For (which nginx keeps in front of them) changes nothing.
