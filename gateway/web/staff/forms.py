@@ -255,6 +255,7 @@ class PrivacyDeleteForm(FlaskForm):
     number = StringField("Type the number again to confirm", validators=[DataRequired("Type the number."),
                                                                         Length(max=32)])
     confirmed = HiddenField()  # "yes" only from the confirm page (a default would fill a missing one)
+    subject = HiddenField(validators=[Length(max=500)])  # the signed reference of the number looked up
 
 
 class VisitForm(FlaskForm):
