@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-from rq import get_current_job
+from rq import Worker, get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
@@ -54,6 +54,7 @@ class ImportProgress:
     report: ImportReport | None  # when done
     token: str | None  # a done preview: the held upload its confirm form carries
     error: str | None  # done without a report: why (missing columns, expired, not an admin)
+    workers: int | None = None  # while waiting: RQ workers registered (0: nobody will take it)
 
 
 def start_preview(rt: Runtime, member: Member, text: str, filename: str) -> str:
@@ -154,4 +155,5 @@ def progress(rt: Runtime, member: Member, job_id: str) -> ImportProgress | None:
     rows = int(job.get_meta().get("rows", 0))
     if status == JobStatus.STARTED:
         return ImportProgress(kind, "running", filename, rows, None, None, None, None)
-    return ImportProgress(kind, "waiting", filename, rows, job.get_position(), None, None, None)
+    return ImportProgress(kind, "waiting", filename, rows, job.get_position(), None, None, None,
+                          Worker.count(connection=rt.redis))

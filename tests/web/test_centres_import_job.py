@@ -9,6 +9,7 @@ import io
 import json
 import re
 
+from rq import Worker
 from rq.job import Job
 from rq.serializers import JSONSerializer
 from sqlalchemy import select
@@ -18,7 +19,7 @@ from gateway.directory.centre_csv import export_centres
 from gateway.staff import centre_import, centres
 from gateway.staff.accounts import set_active
 from gateway.store.models import AuditEvent, Centre
-from tests.workers import start_worker
+from tests.workers import running_workers, start_worker, wait_until
 
 NEW_ROW = "New Thusong Centre,Gauteng,,Soweto,,,,,,,,08:00-16:00,,,,,,,yes,grants\n"
 
@@ -53,6 +54,7 @@ def test_the_upload_is_answered_at_once_and_a_worker_previews_it(seeded, client,
     waiting = client.get(sent.headers["Location"]).get_data(as_text=True)
     assert '<meta http-equiv="refresh" content="2">' in waiting and "<script" not in waiting
     assert "Checking centres.csv" in waiting and "Waiting for a worker" in waiting
+    assert "No worker is running" in waiting  # none yet: the admin is told, not left waiting
 
     run_jobs(settings)
     page = client.get(sent.headers["Location"]).get_data(as_text=True)
@@ -67,9 +69,13 @@ def test_the_upload_is_answered_at_once_and_a_worker_previews_it(seeded, client,
     assert confirmed.status_code == 302
     [job] = staff_jobs(seeded)
     assert job.func_name == jobs.CENTRES_IMPORT and json.loads(json.dumps(job.args)) == job.args
-    assert "Importing centres.csv" in client.get(confirmed.headers["Location"]).get_data(as_text=True)
-    run_jobs(settings)
-    done = client.get(confirmed.headers["Location"]).get_data(as_text=True)
+    with running_workers(settings):  # registered, then it takes the job
+        wait_until(lambda: Worker.count(connection=seeded.redis) == 1 or staff_jobs(seeded) == [])
+        importing = client.get(confirmed.headers["Location"]).get_data(as_text=True)
+        assert "Importing centres.csv" in importing or "Imported: 1 added" in importing
+        assert "No worker is running" not in importing
+        done = wait_until(lambda: [page for page in [client.get(confirmed.headers["Location"]).get_data(as_text=True)]
+                                   if "Imported:" in page])[0]
     assert "Imported: 1 added, 0 updated" in done
     with seeded.sessions() as s:
         assert s.scalar(select(Centre).where(Centre.name == "New Thusong Centre")) is not None
