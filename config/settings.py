@@ -55,7 +55,7 @@ class Settings:
     SIMULATOR_ENABLED: bool | None = _help("Serve the /simulator phone page; unset (or 'auto') means on in development, off in production, where it is refused.", None)
     TRUSTED_PROXIES: int = _help("How many reverse proxies (e.g. 1 for nginx) stand in front of the app: X-Forwarded-For/-Proto are believed for that many hops, and ignored at 0.", 0)
     MAX_CONTENT_LENGTH: int = _help("Largest request body accepted, in bytes (AT's forms are well under 1 KiB); larger gets 413.", 64 * 1024)
-    PROMETHEUS_MULTIPROC_DIR: str = _help("Folder where the web server's workers share metric values; `thusong web` sets it (instance/prometheus) and empties it at start.", "")
+    PROMETHEUS_MULTIPROC_DIR: str = _help("Folder where the web server's workers share metric values; unset, `thusong web` uses instance/prometheus/web-PORT, one per server, and empties it at start (set it only with one web server per host).", "")
     LOG_LEVEL: str = _help("Python logging level name.", "INFO")
     LOG_JSON: bool = _help("Write logs as one JSON object per line.", False)
     SMS_RATE_PER_SECOND: float = _help("Outbound SMS segments per second, per channel.", 20.0)

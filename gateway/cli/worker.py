@@ -28,7 +28,7 @@ log = logging.getLogger("thusong")
 @click.option("--sweep-every", default=15.0, show_default=True, type=float,
               help="Seconds between housekeeping sweeps (lost jobs, expired leases).")
 def worker(burst: bool, name: str | None, sweep_every: float) -> None:
-    """Run one RQ worker on the queues `replies` (first) and `bulk`.
+    """Run one RQ worker on the queues `replies` (first), `bulk`, then `staff` (centres imports).
 
     It also runs RQ's scheduler (for retries with back-off) and, every --sweep-every seconds,
     queues a sweep that re-queues work a killed worker left behind and the analytics job

@@ -14,7 +14,7 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_login import current_user
 
 from gateway.directory.hours import DAY_LABELS, DAYS
-from gateway.staff import centre_changes, centres
+from gateway.staff import centre_changes, centre_import, centres
 from gateway.staff.accounts import ADMIN, CLERK
 from gateway.staff.centres import CentreError, CentreNotFound
 from gateway.web.context import runtime_of
@@ -117,21 +117,19 @@ def centres_export():
 @bp.route("/centres/import", methods=["GET", "POST"])
 @role_required(ADMIN)
 def centres_import():
+    """The upload: held, and its preview queued for a worker (it took 25 s to 86 s here, on the
+    web process that USSD hops needed); the answer is the page that follows the job."""
     rt, member = runtime_of(), current_member()
     form = ImportForm()
     if form.validate_on_submit():
         upload = form.file.data
         try:
             text = upload.read().decode("utf-8-sig")
-            report = centres.import_csv(rt, member, text, dry_run=True)
         except UnicodeDecodeError:
             flash("The file is not UTF-8 text: save it from the spreadsheet as \"CSV UTF-8\".", "error")
-        except ValueError as exc:
-            flash(str(exc), "error")
         else:
-            confirm = ConfirmImportForm(token=centres.hold_upload(rt, member, text))
-            return render_template("staff/centres_import.html", form=form, report=report, confirm=confirm,
-                                   filename=upload.filename, preview=True)
+            job_id = centre_import.start_preview(rt, member, text, upload.filename or "the file")
+            return redirect(url_for("staff.centres_import_job", job_id=job_id))
     return render_template("staff/centres_import.html", form=form, report=None, preview=False)
 
 
@@ -140,15 +138,34 @@ def centres_import():
 def centres_import_confirm():
     rt, member = runtime_of(), current_member()
     form = ConfirmImportForm()
-    text = centres.take_upload(rt, member, form.token.data) if form.validate_on_submit() else None
-    if text is None:
-        flash("That preview has expired or was already imported: upload the file again.", "error")
+    job_id = None
+    if form.validate_on_submit():
+        job_id = centre_import.start_import(rt, member, form.token.data, form.filename.data or "the file",
+                                            client_address())
+    if job_id is None:
+        flash(centre_import.EXPIRED, "error")
         return redirect(url_for("staff.centres_import"))
-    try:
-        report = centres.import_csv(rt, member, text, address=client_address())
-    except ValueError as exc:  # the columns were checked at the preview; kept for safety
-        flash(str(exc), "error")
+    return redirect(url_for("staff.centres_import_job", job_id=job_id))
+
+
+@bp.get("/centres/import/jobs/<job_id>")
+@role_required(ADMIN)
+def centres_import_job(job_id: str):
+    """Where a preview or an import stands: a page that reloads itself (no JavaScript) until the
+    job is done, then the same preview or result the upload used to answer with."""
+    job = centre_import.progress(runtime_of(), current_member(), job_id[:64])
+    if job is None:
+        abort(404)
+    if job.state in ("waiting", "running"):
+        return render_template("staff/centres_import_wait.html", job=job)
+    if job.state == "failed" or job.error:
+        flash(job.error or "The import stopped with an error (it is logged): upload the file again.", "error")
         return redirect(url_for("staff.centres_import"))
-    flash(f"Imported: {report.inserted} added, {report.updated} updated, {report.unchanged} unchanged, "
-          f"{len(report.rejected)} rejected.", "error" if report.rejected else "info")
-    return render_template("staff/centres_import.html", form=ImportForm(), report=report, preview=False)
+    report, preview = job.report, job.kind == "preview"
+    if not preview:
+        flash(f"Imported: {report.inserted} added, {report.updated} updated, {report.unchanged} unchanged, "
+              f"{len(report.rejected)} rejected.", "error" if report.rejected else "info")
+        return render_template("staff/centres_import.html", form=ImportForm(), report=report, preview=False)
+    confirm = ConfirmImportForm(token=job.token, filename=job.filename)
+    return render_template("staff/centres_import.html", form=ImportForm(), report=report, confirm=confirm,
+                           filename=job.filename, preview=True)

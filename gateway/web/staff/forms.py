@@ -102,6 +102,7 @@ class ImportForm(FlaskForm):
 
 class ConfirmImportForm(FlaskForm):
     token = HiddenField(validators=[DataRequired(), Length(max=64)])
+    filename = HiddenField(validators=[Length(max=200)])  # shown while the import runs
 
 
 LANGUAGE_NAMES = {"zu": "isiZulu", "xh": "isiXhosa", "af": "Afrikaans", "en": "English", "nso": "Sepedi",
