@@ -75,18 +75,19 @@ def test_a_row_the_database_would_refuse_is_a_row_error(rt, label, row, reason):
 
 def test_preview_confirm_and_the_cli_reject_the_same_rows_by_line(seeded, client, auth, tmp_path, settings,
                                                                    monkeypatch):
-    from tests.web.test_staff_centres import upload
+    from tests.web.test_staff_centres import after_jobs, upload
 
     text, expected = _file()
     auth.as_role("admin")
-    preview = upload(auth, text)
+    preview = upload(auth, text, settings=settings)
     page = preview.get_data(as_text=True)
     assert preview.status_code == 200, page
     assert f"{len(BAD_ROWS) + 1} to add, 0 to update, 0 unchanged, {len(BAD_ROWS)} rejected." in page
     for line, reason in expected:
         assert re.search(rf"<td>{line}</td><td>[^<]*</td><td>{re.escape(escape(reason))}", page), (line, reason)
     token = re.search(r'name="token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="token"', page)
-    done = auth.post("/staff/centres/import/confirm", {"token": next(filter(None, token.groups()))})
+    done = after_jobs(auth, settings, auth.post("/staff/centres/import/confirm",
+                                                {"token": next(filter(None, token.groups()))}))
     assert done.status_code == 200, done.get_data(as_text=True)
     assert f"Imported: {len(BAD_ROWS) + 1} added, 0 updated, 0 unchanged, {len(BAD_ROWS)} rejected." \
         in done.get_data(as_text=True)
