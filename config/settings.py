@@ -51,10 +51,11 @@ class Settings:
     METRICS_TOKEN: str = _help("Bearer token for /metrics and the /healthz?worker=1 check (required in production); a comma-separated list during a rotation.", "", secret=True)
     SECRET_KEY: str = _help("Flask session signing key for the staff dashboard.", "", secret=True)
     USSD_SERVICE_CODE: str = _help("The USSD codes citizens dial, comma-separated; the first is the one help texts show. A hop for any other code ends politely, unserved.", "*134*1234#")
+    USSD_SMS_PER_DAY: int = _help("Most \"SMS me these details\" messages one number gets from USSD a day (South African day), across sessions; past it the caller is told so on the screen.", 5)
     SIMULATOR_ENABLED: bool | None = _help("Serve the /simulator phone page; unset (or 'auto') means on in development, off in production, where it is refused.", None)
     TRUSTED_PROXIES: int = _help("How many reverse proxies (e.g. 1 for nginx) stand in front of the app: X-Forwarded-For/-Proto are believed for that many hops, and ignored at 0.", 0)
     MAX_CONTENT_LENGTH: int = _help("Largest request body accepted, in bytes (AT's forms are well under 1 KiB); larger gets 413.", 64 * 1024)
-    PROMETHEUS_MULTIPROC_DIR: str = _help("Folder where the web server's workers share metric values; `thusong web` sets it (instance/prometheus) and empties it at start.", "")
+    PROMETHEUS_MULTIPROC_DIR: str = _help("Folder where the web server's workers share metric values; unset, `thusong web` uses instance/prometheus/web-PORT, one per server, and empties it at start (set it only with one web server per host).", "")
     LOG_LEVEL: str = _help("Python logging level name.", "INFO")
     LOG_JSON: bool = _help("Write logs as one JSON object per line.", False)
     SMS_RATE_PER_SECOND: float = _help("Outbound SMS segments per second, per channel.", 20.0)
@@ -71,7 +72,7 @@ class Settings:
     AT_TIMEOUT_SECONDS: float = _help("Read timeout for a request to Africa's Talking.", 9.05)
     BROADCAST_PREFIX: str = _help("Sender identity every broadcast starts with (POPIA s69); counted in its length.", "Thusong:")
     SMS_COST_PER_SEGMENT: float = _help("Rand per SMS segment, for a broadcast's cost estimate.", 0.25)
-    BROADCAST_APPROVAL: str = _help("Two-person rule: a clerk's broadcast waits for an approver (true/false; unset: on in production only).", "")
+    BROADCAST_APPROVAL: str = _help("Two-person rule: a clerk's broadcast, service visit or visit edit, change to a centre's name, address or phone, and cancellation of someone else's approved visit wait for an approver (true/false; unset: on in production only).", "")
     ANALYTICS_HASH_KEY: str = _help("Key of the HMAC that stands for a caller's number in analytics (unique callers) instead of the number; required in production, and keep it: a new key makes every caller new.", "", secret=True)
     RETENTION_DAYS: int = _help("Message bodies and typed USSD inputs older than this many days are emptied by a daily job, after the daily roll-ups hold their counts.", 90)
     BULK_SCHEDULE: str = _help("Tests and operations only: comma-separated ISO 8601 START/END windows replacing the quiet-hours rule.", "")
@@ -232,6 +233,8 @@ def _validate(s: Settings) -> None:
                               "(several are separated by commas)")
     if s.SMS_INBOUND_ATTEMPTS < 1:
         raise ConfigError(f"SMS_INBOUND_ATTEMPTS: expected 1 or more, got {s.SMS_INBOUND_ATTEMPTS}")
+    if s.USSD_SMS_PER_DAY < 1:
+        raise ConfigError(f"USSD_SMS_PER_DAY: expected 1 or more, got {s.USSD_SMS_PER_DAY}")
     if s.RETENTION_DAYS < 1:
         raise ConfigError(f"RETENTION_DAYS: expected 1 or more, got {s.RETENTION_DAYS}")
     if s.MAX_CONTENT_LENGTH <= 0:
@@ -241,6 +244,9 @@ def _validate(s: Settings) -> None:
                             ("METRICS_TOKEN", s.metrics_tokens), ("ANALYTICS_HASH_KEY", s.ANALYTICS_HASH_KEY)):
             if not value:
                 raise ConfigError(f"{name}: required when THUSONG_ENV=production")
+        if not s.DATABASE_URL:
+            raise ConfigError("DATABASE_URL: required when THUSONG_ENV=production (the default is a "
+                              "SQLite file for a laptop)")
         if s.SIMULATOR_ENABLED:
             raise ConfigError(
                 "SIMULATOR_ENABLED: refused when THUSONG_ENV=production: the simulator lets anyone "

@@ -13,5 +13,6 @@ capability, layered top to bottom (``pyproject.toml``'s import-linter contracts 
   the Africa's Talking adapter;
 - ``store`` — SQL engine, models and migrations;
 - the floor: ``jobs`` (job names, queues), ``clock``, ``phones``, ``metrics``, ``redis_server``,
-  ``fleet`` (the RQ workers and scheduler: alive or dead by heartbeat).
+  ``fleet`` (the RQ workers and scheduler: alive or dead by heartbeat; what ``/metrics`` shows of
+  them), ``traced`` (jobs that carry the request id that queued them).
 """

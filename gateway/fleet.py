@@ -19,19 +19,25 @@ Contract (each function takes the Redis connection first):
   of that name is marked dead with RQ's own ``register_death``; a live one raises
   :class:`NameTaken`.
 - :func:`schedulers` — per queue, the RQ scheduler holding its lock, alive or dead.
+- :func:`snapshot` — what ``/metrics`` shows of them: workers alive per queue, the age of each
+  queue's scheduler heartbeat (``inf``: none holds it, so an alert on "older than N seconds"
+  fires without needing an absent series) and of its oldest failed job (0: none).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import socket
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import redis
 from rq import SimpleWorker, worker_registration
+from rq.job import Job
+from rq.registry import FailedJobRegistry
 from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
 from rq.utils import decode_redis_hash, now, utcformat, utcparse
 
@@ -135,6 +141,30 @@ def schedulers(connection: redis.Redis, queues: tuple[str, ...], every: float,
                               tuple(filter(None, data.get("queues", "").split(","))),
                               utcparse(beat) if beat else None, every, at)
     return held
+
+
+@dataclass(frozen=True)
+class Fleet:
+    workers: dict[str, int] = field(default_factory=dict)  # queue → workers alive on it
+    scheduler_age: dict[str, float] = field(default_factory=dict)  # queue → s since its scheduler beat
+    oldest_failed_age: dict[str, float] = field(default_factory=dict)  # queue → s (0: none failed)
+
+
+def oldest_failed_age(connection: redis.Redis, queue: str, at: datetime) -> float:
+    """Seconds since the oldest job in ``queue``'s failed registry failed (0: none)."""
+    oldest = FailedJobRegistry(queue, connection=connection).get_job_ids(0, 0)  # by expiry: first failed first
+    job = Job.fetch(oldest[0], connection=connection) if oldest and connection.exists(Job.key_for(oldest[0])) else None
+    return max((at - job.ended_at).total_seconds(), 0.0) if job is not None and job.ended_at else 0.0
+
+
+def snapshot(connection: redis.Redis, queues: tuple[str, ...], every: float, at: datetime | None = None) -> Fleet:
+    """Workers alive per queue, scheduler heartbeat ages, oldest failed job ages (``/metrics``)."""
+    at = at or now()
+    alive = [m for m in workers(connection, every, at) if m.alive]
+    held = schedulers(connection, queues, every, at)
+    return Fleet({q: sum(q in m.queues for m in alive) for q in queues},
+                 {q: (m.silent if m is not None and m.silent is not None else math.inf) for q, m in held.items()},
+                 {q: oldest_failed_age(connection, q, at) for q in queues})
 
 
 class Heartbeat:

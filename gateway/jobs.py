@@ -19,7 +19,11 @@ PING = "workers.health.ping"
 
 QUEUE_REPLIES = "replies"  # citizen-facing: always served first
 QUEUE_BULK = "bulk"
-QUEUES = (QUEUE_REPLIES, QUEUE_BULK)
+# Staff work (the centres CSV import) that once held a web process for a minute: taken only when
+# no reply and no bulk job waits, so a citizen's reply never queues behind it.
+QUEUE_STAFF = "staff"
+QUEUES = (QUEUE_REPLIES, QUEUE_BULK, QUEUE_STAFF)  # the order every worker serves them in
+SMS_QUEUES = (QUEUE_REPLIES, QUEUE_BULK)  # the outbox's queues (Message.queue)
 
 HANDLE_INBOUND = "workers.inbound.handle"  # (message_id) → parse keyword, reply through the outbox
 DRAIN_INBOUND = "workers.inbound.drain"  # () → answer every stored inbound SMS, oldest first
@@ -29,7 +33,9 @@ USAGE = "workers.usage.housekeep"  # () → hop stream into SQL; now and then ro
 USAGE_FLAG = "usage:kick"
 USAGE_TIMEOUT = 1800  # the first roll-up of a year of detail takes about a minute
 FAN_OUT = "workers.broadcasts.fan_out"  # (broadcast_id) → one bulk outbox row per recipient
-FAN_OUT_TIMEOUT = 1800  # 100,000 recipients are 100 chunks of ~0.1 s; room for a slow database
+FAN_OUT_TIMEOUT = 1800
+CENTRES_PREVIEW = "workers.centres.preview"  # (staff_id, token, filename) → dry-run report, new token
+CENTRES_IMPORT = "workers.centres.apply"  # (staff_id, token, filename, address) → import report  # 100,000 recipients are 100 chunks of ~0.1 s; room for a slow database
 
 
 def enqueue_once(rt, queue: str, func: str, *args, flag: str, job_timeout: int, force: bool = False) -> bool:

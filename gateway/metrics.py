@@ -12,7 +12,9 @@ Series (``thusong_`` prefix): ``ussd_hops_total{outcome}``, ``ussd_hop_seconds``
 ``queue_jobs{queue}``, ``queue_failed_jobs{queue}``, ``outbox_unsent{queue,status}``,
 ``sms_oldest_unsent_seconds{queue}`` (0 when nothing waits),
 ``sms_delivery_reports_waiting``, ``broadcast_recipients{broadcast,status}`` and
-``broadcast_messages{broadcast,status}``.
+``broadcast_messages{broadcast,status}``; from RQ's records in Redis (:class:`FleetState`)
+``workers_alive{queue}``, ``scheduler_heartbeat_age_seconds{queue}`` (``+Inf``: no scheduler
+holds the queue) and ``failed_job_oldest_age_seconds{queue}`` (0: none failed).
 """
 
 from datetime import UTC, datetime
@@ -95,3 +97,31 @@ class BacklogState:
         yield GaugeMetricFamily("thusong_sms_delivery_reports_waiting",
                                 "Delivery reports kept until their message's AT id is recorded",
                                 value=backlog.reports_waiting)
+
+
+class FleetState:
+    """A collector over ``read()`` → a :class:`gateway.fleet.Fleet`, read at scrape time. A
+    failing read (Redis down) yields nothing, as :class:`SharedState`."""
+
+    def __init__(self, read):
+        self._read = read
+
+    def collect(self):
+        try:
+            fleet = self._read()
+        except Exception:
+            return
+        alive = GaugeMetricFamily("thusong_workers_alive", "RQ workers registered on each queue (a killed "
+                                  "worker drops out when its registration expires)", labels=["queue"])
+        beat = GaugeMetricFamily("thusong_scheduler_heartbeat_age_seconds",
+                                 "Seconds since the RQ scheduler holding each queue last beat (+Inf: none holds it)",
+                                 labels=["queue"])
+        failed = GaugeMetricFamily("thusong_failed_job_oldest_age_seconds",
+                                   "Age of the oldest job in each queue's failed registry (0: none)", labels=["queue"])
+        for queue, n in fleet.workers.items():
+            alive.add_metric([queue], n)
+        for queue, age in fleet.scheduler_age.items():
+            beat.add_metric([queue], age)
+        for queue, age in fleet.oldest_failed_age.items():
+            failed.add_metric([queue], age)
+        yield from (alive, beat, failed)

@@ -27,6 +27,7 @@ from gateway.directory.gazetteer import Gazetteer
 from gateway.directory.nearest import Directory
 from gateway.redis_server import EmbeddedRedis, start_embedded
 from gateway.store import engine as db
+from gateway.traced import TracedJob, TracedQueue
 from menus.engine import load_journey
 from menus.journey import Journey
 
@@ -45,9 +46,11 @@ class Runtime:
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock | None = None, *,
-                      statement_timeout_ms: int = 0, lock_timeout_ms: int = 0, connect_timeout_s: int = 0) -> Runtime:
-        """Connect. The timeouts go on every PostgreSQL connection (:func:`gateway.store.engine.make_engine`;
-        0, the default, is no limit): the web app sets them, workers and commands run long."""
+                      statement_timeout_ms: int = 0, lock_timeout_ms: int = 0,
+                      connect_timeout_s: int = db.CONNECT_TIMEOUT_S, deadline_s: float = db.DEADLINE_S) -> Runtime:
+        """Connect. The timeouts go on every PostgreSQL connection (:func:`gateway.store.engine.make_engine`):
+        the server's (0, the default, is no limit) and the client's (the defaults are long). The web
+        app and the operator's status command set tight ones; workers and other commands run long."""
         embedded = None
         url = settings.REDIS_URL
         if not url:
@@ -57,7 +60,8 @@ class Runtime:
         client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=1,
                                       health_check_interval=10)
         engine = db.make_engine(settings.database_url, statement_timeout_ms=statement_timeout_ms,
-                                lock_timeout_ms=lock_timeout_ms, connect_timeout_s=connect_timeout_s)
+                                lock_timeout_ms=lock_timeout_ms, connect_timeout_s=connect_timeout_s,
+                                deadline_s=deadline_s)
         return cls(settings, client, engine, db.make_sessionmaker(engine), clock or Clock(), url, embedded)
 
     def queue(self, name: str) -> Queue:
@@ -66,7 +70,8 @@ class Runtime:
     @cached_property
     def queues(self) -> dict[str, Queue]:
         # JSON, not pickle: job arguments stay plain ids and values any process can read.
-        return {name: Queue(name, connection=self.redis, serializer=JSONSerializer) for name in jobs.QUEUES}
+        return {name: TracedQueue(name, connection=self.redis, serializer=JSONSerializer, job_class=TracedJob)
+                for name in jobs.QUEUES}
 
     # Built on first use: a CLI command that never resolves a place does not load the gazetteer.
     @cached_property

@@ -108,8 +108,9 @@ def pick_service_province(ctx, province_id) -> bool:
 
 @action
 def sms_details(ctx, _choice) -> bool:
-    ctx.ports.sms_me(int(ctx.values["centre_id"]))
-    return True
+    """Queue the centre's details by SMS; False when the caller's SMS for today are used up
+    (the option's ``otherwise`` screen says so)."""
+    return ctx.ports.sms_me(int(ctx.values["centre_id"]))
 
 
 @action

@@ -121,7 +121,7 @@ def _handle(ctx: Context, raw: str) -> Reply:
         if raw.isdigit() and 1 <= int(raw) <= len(screen.options):
             option = screen.options[int(raw) - 1]
             if option.action and not actions.ACTIONS[option.action](ctx, int(raw)):
-                return _invalid(ctx, screen)
+                return _go(ctx, option.otherwise) if option.otherwise else _invalid(ctx, screen)
             state["lang"] = ctx.lang
             if ctx.resume:
                 return _resume(ctx)

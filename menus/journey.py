@@ -27,9 +27,13 @@ class JourneyError(ValueError):
 
 @dataclass(frozen=True)
 class Option:
+    """A menu line. Its ``action`` returning False re-asks the menu — or, with ``otherwise``,
+    goes to that screen (one that says why, e.g. no more SMS today)."""
+
     label: str
     goto: str
     action: str | None = None
+    otherwise: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,7 @@ class Screen:
         return self.type == "end"
 
     def targets(self) -> list[str]:
-        out = [o.goto for o in self.options]
+        out = [o.goto for o in self.options] + [o.otherwise for o in self.options if o.otherwise]
         if self.goto:
             out.append(self.goto)
         return out
@@ -75,7 +79,8 @@ class Journey:
 
 def _screen(sid: str, raw: dict) -> Screen:
     title = raw.get("title") or raw.get("prompt") or raw.get("text")
-    options = tuple(Option(str(o["label"]), str(o.get("goto", "")), o.get("action")) for o in raw.get("options") or ())
+    options = tuple(Option(str(o["label"]), str(o.get("goto", "")), o.get("action"), o.get("otherwise"))
+                    for o in raw.get("options") or ())
     return Screen(id=sid, type=str(raw.get("type", "")), title=title, options=options,
                   action=raw.get("action"), goto=raw.get("goto"), hint=raw.get("hint"),
                   items=raw.get("items"), select=raw.get("select"), render=raw.get("render"),

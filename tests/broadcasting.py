@@ -1,9 +1,14 @@
-"""Subscribers in bulk for broadcast tests: Core inserts, thousands per second."""
+"""Subscribers in bulk for broadcast tests (Core inserts, thousands per second), and a day a
+visit can be registered on without warnings."""
 
 from __future__ import annotations
 
+from datetime import date, time, timedelta
+
 from sqlalchemy import insert, select
 
+from gateway.staff.visit_warnings import warnings
+from gateway.staff.visits import Details
 from gateway.store.models import Centre, Citizen, Subscription, utcnow
 
 
@@ -28,3 +33,13 @@ def add_subscribers(rt, phones: list[str], centre_id: int, language: str = "en",
 def centre_id(rt, town: str) -> int:
     with rt.sessions() as s:
         return s.scalar(select(Centre.id).where(Centre.town == town).order_by(Centre.id))
+
+
+def ordinary_day(rt, centre: int, after: date) -> date:
+    """The first day from ``after`` on when a SASSA visit 09:00-14:00 at ``centre`` draws no
+    warning to confirm (not a Sunday or holiday, the centre open then): tests on the real
+    clock stay independent of the weekday they run on."""
+    day = after
+    while warnings(rt, centre, Details("SASSA", day, time(9), time(14))):
+        day += timedelta(days=1)
+    return day

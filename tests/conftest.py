@@ -21,6 +21,7 @@ from gateway.store.models import (
     AuditEvent,
     Broadcast,
     Centre,
+    CentreChange,
     Citizen,
     DailyFigure,
     Feedback,
@@ -197,6 +198,7 @@ def clean_database(rt) -> None:
         session.execute(delete(AuditEvent))
         session.execute(delete(staff_centres))
         session.execute(delete(Visit))
+        session.execute(delete(CentreChange))
         for table in (Message, PendingDeliveryReport, Broadcast, Subscription, Citizen, Staff, Feedback, UssdSessionLog,
                       UssdHopLog, UsageSearch, DailyFigure):
             session.execute(delete(table))

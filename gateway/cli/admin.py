@@ -98,7 +98,13 @@ def centres_import(file: str, quiet: bool, dry_run: bool) -> None:
     running process reloads its directory within a second). Exit status 1 if any row was
     rejected, with or without --dry-run.
     """
-    text = Path(file).read_text(encoding="utf-8-sig")
+    try:
+        # Bytes, then text: read_text would turn a bare carriage return inside a row into a
+        # line end, splitting the row in two instead of refusing it.
+        text = Path(file).read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{file} is not UTF-8 text: save it from the spreadsheet as "
+                                   "\"CSV UTF-8\"") from None
     rt = runtime_for()
     try:
         rows = max(text.count("\n") - 1, 1)

@@ -55,6 +55,7 @@ def send(target: str, lang: str | None, message: str, at: str | None, yes: bool)
     rt = runtime_for()
     try:
         spec, preview = bc.compose(rt, target, message, lang)
+        bc.check_start(rt, when)  # before the preview and the question, not after a "yes"
         click.echo(f"to:         {spec}{f' (language {lang})' if lang else ''}", err=True)
         for line in preview.lines():
             click.echo(line, err=True)

@@ -22,8 +22,9 @@ from sqlalchemy import func, select
 
 from config import Settings, configure_logging
 from config.settings import with_generated_secrets
-from gateway.cli.common import runtime_for, settings_or_exit
+from gateway.cli.common import settings_or_exit
 from gateway.directory.centre_csv import SEED, import_centres
+from gateway.runtime import Runtime
 from gateway.store.engine import upgrade
 from gateway.store.models import Centre
 from gateway.web.app import create_app
@@ -68,7 +69,7 @@ def run(host: str, port: int, verbose: bool) -> None:
     if verbose:
         settings = settings.with_(LOG_LEVEL="DEBUG")  # the children read it from their environment
     configure_logging(settings.LOG_LEVEL, settings.LOG_JSON)
-    rt = runtime_for(settings)
+    rt = Runtime.from_settings(settings)  # creates the database: it is migrated next
     children: list[subprocess.Popen] = []
 
     def stop(*_args) -> None:
@@ -143,7 +144,7 @@ def simulate(phone: str, url: str | None) -> None:
         if settings.is_production:
             raise click.ClickException("`simulate` is for development; the simulator is refused in production")
         settings = settings.with_(SIMULATOR_ENABLED=True)
-        rt = runtime_for(settings)
+        rt = Runtime.from_settings(settings)  # creates the database: it is migrated next
         upgrade(rt.engine)
         seed_if_empty(rt)
         client = create_app(runtime=rt).test_client()

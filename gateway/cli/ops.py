@@ -18,11 +18,12 @@ import redis
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
 from config import ConfigError, Settings, load_settings, mask_phone
 from gateway import fleet, jobs
 from gateway.channels.africastalking import PermanentSendError, SendError, account_balance
-from gateway.cli.common import runtime_for, settings_or_exit
+from gateway.cli.common import settings_or_exit
 from gateway.directory.centre_csv import export_centres
 from gateway.runtime import Runtime
 from gateway.sms import credit
@@ -31,6 +32,10 @@ from gateway.store import backup as backups
 from gateway.store.engine import make_engine, revisions
 from gateway.store.models import Broadcast, as_utc
 
+# What status and check wait for the database: an operator at 2 a.m. needs an answer, and a
+# database silent this long is the answer ("unreachable"). The client's own limits: a database
+# that takes the connection and then says nothing has no server-side timeout to end it.
+OPERATOR_DB_TIMEOUTS = {"connect_timeout_s": 2, "deadline_s": 5.0}  # 2 s: libpq's least
 TOKEN_MIN_LENGTH = 32
 # Words that mark a token copied from an example rather than generated (compared without case
 # or punctuation): "change-me", "your_token_here", "test-webhook-token"…
@@ -43,6 +48,7 @@ class Finding:
     name: str
     value: str
     problem: str | None = None  # None: healthy
+    warning: str | None = None  # worth a look, but not a failure (exit status stays 0)
 
 
 def _age(created: datetime | None, now: datetime) -> str:
@@ -62,7 +68,10 @@ def status_findings(rt: Runtime, reply_age_limit: float) -> list[Finding]:
     if health["redis"]["ok"]:
         found += _redis_findings(rt)
     if health["db"]["ok"]:
-        found += _database_findings(rt, reply_age_limit)
+        try:
+            found += _database_findings(rt, reply_age_limit)
+        except DBAPIError as exc:  # it stopped answering since the health check
+            found.append(Finding("database", "unreachable", f"database stopped answering ({_why(exc)})"))
     return found
 
 
@@ -136,14 +145,14 @@ def _report(findings: list[Finding], title: str) -> None:
 
 
 @click.command("status")
-@click.option("--reply-age", default=300.0, show_default=True, type=float,
+@click.option("--reply-age", default=60.0, show_default=True, type=float,
               help="Seconds a citizen's reply may wait unsent before this counts as a problem.")
 def status(reply_age: float) -> None:
     """One screen for the operator: queues, oldest unsent messages, last AT error, running
     broadcasts, the pause for credit, database and Redis.
 
     Exit status 0 when healthy, 1 when something is wrong (each problem named on stderr)."""
-    rt = runtime_for()
+    rt = Runtime.from_settings(settings_or_exit(), **OPERATOR_DB_TIMEOUTS)
     try:
         findings = status_findings(rt, reply_age)
     finally:
@@ -173,7 +182,7 @@ def weak_token(token: str) -> str | None:
 
 
 def _database_check(settings: Settings) -> Finding:
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, **OPERATOR_DB_TIMEOUTS)
     try:
         current, heads = revisions(engine)
     except Exception as exc:
@@ -196,11 +205,42 @@ def _redis_check(settings: Settings) -> Finding:
     client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=1)
     try:
         client.ping()
+        persistent = _persistent(client)
     except Exception as exc:
         return Finding("redis", "unreachable", _why(exc))
     finally:
         client.close()
-    return Finding("redis", "reachable")
+    if persistent is False:
+        return Finding("redis", "reachable, keeps nothing on disk",
+                       warning="a restart of Redis empties the queues and the rate and lease state "
+                               "(the sweeper re-queues from the database, minutes late): set "
+                               "appendonly yes or a save schedule")
+    return Finding("redis", "reachable" + (", persistence unknown" if persistent is None else ", persistent"))
+
+
+def _persistent(client: redis.Redis) -> bool | None:
+    """Whether Redis keeps its data across a restart (AOF on, or an RDB save schedule); None
+    when the server will not say (managed services often refuse CONFIG)."""
+    try:
+        config = client.config_get("appendonly") | client.config_get("save")
+    except redis.ResponseError:
+        return None
+    return config.get("appendonly") == "yes" or bool(config.get("save", "").strip())
+
+
+def _production_findings(settings: Settings) -> list[Finding]:
+    """Settings that are valid but wrong in production: a test schedule replacing the
+    quiet-hours rule, AT's sandbox (nothing reaches a phone)."""
+    if not settings.is_production:
+        return []
+    found = []
+    if settings.BULK_SCHEDULE:
+        found.append(Finding("BULK_SCHEDULE", "set", "replaces the quiet-hours rule (CPA reg. 4): bulk "
+                                                     "SMS could go at night or on Sundays; unset it"))
+    if settings.AT_USERNAME.strip().lower() == "sandbox":
+        found.append(Finding("AT_USERNAME", "sandbox", "AT's sandbox delivers to no phone: use the "
+                                                       "live account's username"))
+    return found
 
 
 def _at_check(settings: Settings, offline: bool) -> Finding:
@@ -223,7 +263,8 @@ def check_findings(settings: Settings, offline: bool) -> list[Finding]:
     """Every check ``thusong check`` makes, in order."""
     found = [Finding("settings", f"valid, THUSONG_ENV={settings.THUSONG_ENV}",
                      None if settings.is_production else "THUSONG_ENV is not production"),
-             _database_check(settings), _redis_check(settings), _at_check(settings, offline)]
+             _database_check(settings), _redis_check(settings), _at_check(settings, offline),
+             *_production_findings(settings)]
     for name, tokens in (("WEBHOOK_TOKEN", settings.webhook_tokens), ("METRICS_TOKEN", settings.metrics_tokens)):
         problems = [p for p in map(weak_token, tokens) if p] if tokens else ["unset"]
         found.append(Finding(name, f"{len(tokens)} token(s)", "; ".join(problems) or None))
@@ -231,10 +272,11 @@ def check_findings(settings: Settings, offline: bool) -> list[Finding]:
 
 
 def _print_lines(findings: list[Finding]) -> None:
-    """One line per finding (``ok``/``FAIL`` first, for grep); exit 1 if any failed."""
+    """One line per finding (``ok``/``WARN``/``FAIL`` first, for grep); exit 1 if any failed."""
     for f in findings:
-        click.echo(f"{'ok  ' if f.problem is None else 'FAIL'} {f.name}: {f.value}"
-                   + (f" — {f.problem}" if f.problem else ""))
+        word = "FAIL" if f.problem else "WARN" if f.warning else "ok  "
+        why = f.problem or f.warning
+        click.echo(f"{word} {f.name}: {f.value}" + (f" — {why}" if why else ""))
     if any(f.problem for f in findings):
         sys.exit(1)
 

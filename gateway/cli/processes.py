@@ -58,7 +58,7 @@ def web(host: str, port: int, workers: int, server: str, threads: int, dev: bool
     if dev:
         run_simple(host, port, create_app(settings), threaded=True, use_reloader=False)
         return
-    folder = str(Path(settings.PROMETHEUS_MULTIPROC_DIR or settings.instance_path / "prometheus"))
+    folder = str(metrics_folder(settings, port))
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR") != folder:
         # prometheus-client picks its value store when first imported, and this process has
         # imported it already (the app's metrics): start again with the folder in the
@@ -90,6 +90,16 @@ def web(host: str, port: int, workers: int, server: str, threads: int, dev: bool
             return app
 
     _App().run()
+
+
+def metrics_folder(settings, port: int) -> Path:
+    """Where the server on ``port`` keeps its workers' metric files: PROMETHEUS_MULTIPROC_DIR, or
+    one folder per port under the instance folder. Per port, because a start empties it: the
+    shipped units run several servers per host (thusong-web@8001, @8002), and one shared folder
+    let the second's start wipe the first's counts."""
+    if settings.PROMETHEUS_MULTIPROC_DIR:
+        return Path(settings.PROMETHEUS_MULTIPROC_DIR)
+    return settings.instance_path / "prometheus" / f"web-{port}"
 
 
 def _granian(host: str, port: int, workers: int, threads: int, settings) -> None:

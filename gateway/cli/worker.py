@@ -22,6 +22,7 @@ from gateway import fleet, jobs
 from gateway.cli.common import runtime_for, settings_or_exit
 from gateway.runtime import Runtime
 from gateway.sms import drain_lease
+from gateway.traced import TracedJob
 
 log = logging.getLogger("thusong")
 
@@ -33,7 +34,7 @@ log = logging.getLogger("thusong")
 @click.option("--sweep-every", default=15.0, show_default=True, type=float,
               help="Seconds between housekeeping sweeps (lost jobs, expired leases).")
 def worker(burst: bool, name: str | None, sweep_every: float) -> None:
-    """Run one RQ worker on the queues `replies` (first) and `bulk`.
+    """Run one RQ worker on the queues `replies` (first), `bulk`, then `staff` (centres imports).
 
     It also runs RQ's scheduler (for retries with back-off) and, every --sweep-every seconds,
     queues a sweep that re-queues work a killed worker left behind and the analytics job
@@ -76,7 +77,8 @@ def worker(burst: bool, name: str | None, sweep_every: float) -> None:
         # Redis answers — under any supervisor, and without a crash loop while Redis is down.
         while not _wait_for_redis(rt):
             w = _Worker([rt.queue(q) for q in jobs.QUEUES], connection=rt.redis, name=name,
-                        serializer=JSONSerializer, every=settings.WORKER_HEARTBEAT_SECONDS)
+                        serializer=JSONSerializer, every=settings.WORKER_HEARTBEAT_SECONDS,
+                        job_class=TracedJob)  # logs under the queuing request's id
             name = w.name  # a generated name too: the next run clears this one's registration
             try:
                 _run(rt, w, burst)

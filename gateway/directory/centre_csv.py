@@ -3,8 +3,13 @@ weekday, ``active`` and ``services``.
 
 Contract: :func:`import_centres` upserts rows keyed by the centre's normalised name. Good rows
 are written, bad rows are skipped and named in the :class:`ImportReport` by line number and
-why (the CLI then exits 1); the good rows go in ONE transaction, so a crash leaves nothing
-half-written, and ``dry_run=True`` runs the very same checks and reports without writing.
+why (the CLI then exits 1): a record the CSV reader cannot use
+(:func:`~gateway.directory.spreadsheet.read_records`) or a row the checks of
+:func:`~gateway.directory.centre_row.parse_row` refuse, which include everything the database
+would refuse. The good rows go in ONE transaction, so a crash leaves nothing half-written, and
+``dry_run=True`` runs the very same checks and reports without writing. The file may be
+separated by ``,`` or ``;`` (Excel's default in South Africa, where coordinates may also be
+written with a decimal comma).
 Missing coordinates are filled from the gazetteer (flagged ``coord_source="gazetteer"``).
 
 Columns beyond the seed's are optional, so older files still import: ``hours_mon`` …
@@ -14,33 +19,26 @@ file lacks leaves that field as it is on an existing centre; a new centre then t
 activity from the notes (closed / under construction → inactive) and its services from what
 the notes name. A column that is present is the truth, empty cells included.
 :func:`export_centres` writes every column, so export → import changes nothing and a second
-export is byte-identical.
+export is byte-identical; its cells are safe to open in a spreadsheet (a formula-like name is
+written with a leading quote, which the import takes off again).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from gateway.directory.catalogue import PROVINCES
+from gateway.directory.centre_row import COLUMNS, HOURS_COLUMNS, parse_row, province_lookup
 from gateway.directory.gazetteer import Gazetteer
-from gateway.directory.hours import DAYS, HoursError, parse_day
+from gateway.directory.spreadsheet import Record, csv_text, read_records
 from gateway.store.models import Centre, Municipality, Province, Service
-from menus.text import fold
 
 SEED = Path(__file__).with_name("data") / "thusong_centres.csv"  # the shipped starter centres
-SEED_COLUMNS = ["name", "province", "municipality", "town", "address", "phone", "latitude",
-                "longitude", "source", "coord_source", "notes"]
-HOURS_COLUMNS = [f"hours_{day}" for day in DAYS]
-COLUMNS = [*SEED_COLUMNS, *HOURS_COLUMNS, "active", "services"]
-_YES, _NO = {"yes", "y", "true", "1"}, {"no", "n", "false", "0"}
 # Services named in a row's notes (the source says the tenant is there). Applied only to a
 # centre with no services yet, so what staff record later is never overwritten.
 _NOTED_SERVICES = [
@@ -50,8 +48,6 @@ _NOTED_SERVICES = [
     (re.compile(r"cape access|e-?centre|telecentre|it training", re.I), ("office", "training")),
 ]
 _INACTIVE = re.compile(r"\b(closed|under construction)\b", re.IGNORECASE)
-# South Africa's bounding box, generously: a coordinate outside it is a typo, not a centre.
-_LAT, _LON = (-35.5, -22.0), (16.0, 33.5)
 
 
 @dataclass
@@ -69,106 +65,6 @@ class ImportReport:
         return self.inserted + self.updated + self.unchanged
 
 
-def check_point(lat: float, lon: float) -> None:
-    """Raise ValueError unless the point is in South Africa's (generous) bounding box."""
-    if not (_LAT[0] <= lat <= _LAT[1]):
-        raise ValueError(f"latitude {lat} outside South Africa")
-    if not (_LON[0] <= lon <= _LON[1]):
-        raise ValueError(f"longitude {lon} outside South Africa")
-
-
-def centre_key(name: str) -> str:
-    return fold(name)
-
-
-def province_lookup() -> dict[str, str]:
-    """Folded province name, code or old name → province name."""
-    table = {}
-    for code, name, others in PROVINCES:
-        for label in (code, name, *others):
-            table[fold(label)] = name
-    return table
-
-
-def _town_candidates(town: str) -> list[str]:
-    """'Roodepan, Kimberley' → ['Roodepan, Kimberley', 'Roodepan', 'Kimberley']."""
-    bare = re.sub(r"\(.*?\)", "", town).strip()
-    parts = [p.strip() for p in re.split(r"[,/;]", bare) if p.strip()]
-    return [town, bare, *parts]
-
-
-def _parse_row(row: dict, provinces: dict[str, str], gaz: Gazetteer, present: set[str],
-               service_codes: set[str]) -> tuple[dict, list[str]]:
-    """Validate one CSV row; return clean values and warnings, or raise ValueError(reason).
-    Keys for optional columns appear only when the file has the column (``present``)."""
-    clean = {k: (row.get(k) or "").strip() for k in COLUMNS}
-    warnings = []
-    if not clean["name"]:
-        raise ValueError("missing name")
-    province = None
-    if clean["province"]:
-        province = provinces.get(fold(clean["province"]))
-        if province is None:
-            raise ValueError(f"unknown province {clean['province']!r}")
-    lat = lon = None
-    if clean["latitude"] or clean["longitude"]:
-        try:
-            lat, lon = float(clean["latitude"]), float(clean["longitude"])
-        except ValueError:
-            raise ValueError(f"latitude/longitude not numbers: {clean['latitude']!r}, {clean['longitude']!r}") from None
-        check_point(lat, lon)
-    coord_source = clean["coord_source"] or ("building" if lat is not None else None)
-    if lat is None and clean["town"]:
-        place = next(filter(None, (gaz.exact(t) for t in _town_candidates(clean["town"]))), None)
-        if place is not None:
-            lat, lon, coord_source = place.latitude, place.longitude, "gazetteer"
-            if province is None and place.province:
-                province = dict((c, n) for c, n, _o in PROVINCES)[place.province]
-        else:
-            warnings.append(f"town {clean['town']!r} not in the gazetteer: findable by municipality/province only")
-    if lat is None and not province:
-        warnings.append("no coordinates and no province: findable by name only")
-    values = {
-        "key": centre_key(clean["name"]),
-        "name": clean["name"],
-        "province": province,
-        "municipality": clean["municipality"] or None,
-        "town": clean["town"].replace("\n", " ") or None,
-        "address": clean["address"] or None,
-        "phone": clean["phone"] or None,
-        "latitude": lat,
-        "longitude": lon,
-        "coord_source": coord_source if lat is not None else None,
-        "source": clean["source"] or None,
-        "notes": clean["notes"] or None,
-    }
-    values.update(_optional_columns(clean, present, service_codes))
-    return values, warnings
-
-
-def _optional_columns(clean: dict, present: set[str], service_codes: set[str]) -> dict:
-    """Hours, active and services from the columns the file has (see the module docstring)."""
-    values: dict = {}
-    for column in HOURS_COLUMNS:
-        if column in present:
-            try:
-                values[column] = parse_day(clean[column])
-            except HoursError as exc:
-                raise ValueError(f"{column}: {exc}") from None
-    active = clean["active"].lower()
-    if "active" in present and active:
-        if active not in _YES | _NO:
-            raise ValueError(f"active must be yes or no, not {clean['active']!r}")
-        values["active"] = active in _YES
-    if "services" in present:
-        codes = [c.strip().lower() for c in clean["services"].split(";") if c.strip()]
-        unknown = [c for c in codes if c not in service_codes]
-        if unknown:
-            raise ValueError(f"unknown service code {', '.join(map(repr, unknown))}")
-        values["services"] = list(dict.fromkeys(codes))
-    return values
-
-
 def import_centres(
     sessions: sessionmaker[Session],
     text: str,
@@ -181,8 +77,8 @@ def import_centres(
     ``progress(n)`` after each row. Raises ValueError when a required column is missing."""
     report = ImportReport()
     provinces = province_lookup()
-    reader = csv.DictReader(io.StringIO(text))
-    present = set(reader.fieldnames or [])
+    header, records = read_records(text, COLUMNS)
+    present = set(header)
     missing = [c for c in ("name", "province", "town") if c not in present]
     if missing:
         raise ValueError(f"CSV lacks required columns: {', '.join(missing)}")
@@ -192,15 +88,16 @@ def import_centres(
         existing = {c.key: c for c in session.scalars(select(Centre).options(selectinload(Centre.services)))}
         munis = {(m.province_id, m.name): m for m in session.scalars(select(Municipality))}
         services = {s.code: s for s in session.scalars(select(Service))}
-        line = 1
-        for row in reader:
-            start, line = line + 1, reader.line_num
+        for record in records:
+            start = record.line
             try:
-                values, warns = _parse_row(row, provinces, gazetteer, present, set(services))
+                if record.error:
+                    raise ValueError(record.error)
+                values, warns = parse_row(record.cells, provinces, gazetteer, present, set(services))
                 if values["key"] in seen:
                     raise ValueError("duplicate of an earlier row in this file")
             except ValueError as exc:
-                report.rejected.append((start, (row.get("name") or "").strip(), str(exc)))
+                report.rejected.append((start, _named(record), str(exc)))
                 continue
             finally:
                 if progress:
@@ -220,6 +117,12 @@ def import_centres(
     return report
 
 
+def _named(record: Record) -> str:
+    """The rejected row's name as the report shows it: printable, at most 60 characters."""
+    name = "".join(ch if ch.isprintable() else " " for ch in (record.cells.get("name") or "")[:200]).strip()
+    return name if len(name) <= 60 else name[:59] + "…"
+
+
 def _place_ids(session: Session, prov_ids: dict, munis: dict, province_name: str | None,
                muni_name: str | None) -> tuple[int | None, int | None]:
     province = prov_ids.get(province_name or "")
@@ -227,9 +130,13 @@ def _place_ids(session: Session, prov_ids: dict, munis: dict, province_name: str
         return (province.id if province else None), None
     muni = munis.get((province.id, muni_name))
     if muni is None:
-        muni = munis[(province.id, muni_name)] = Municipality(name=muni_name, province_id=province.id)
-        session.add(muni)
-        session.flush()
+        # The new row's id from one INSERT on the session's connection, not session.flush(): a
+        # flush also wrote every centre added since the last one, a statement and a round trip
+        # per row (a 2 MB file of new municipalities: 26 s on PostgreSQL, for a preview that
+        # then rolls it all back); the centres now go in batches when the transaction ends.
+        new_id = session.connection().scalar(insert(Municipality.__table__).values(
+            name=muni_name, province_id=province.id).returning(Municipality.__table__.c.id))
+        muni = munis[(province.id, muni_name)] = Municipality(id=new_id, name=muni_name, province_id=province.id)
     return province.id, muni.id
 
 
@@ -262,10 +169,9 @@ def noted_services(notes: str) -> list[str]:
 
 
 def export_centres(sessions: sessionmaker[Session]) -> str:
-    """Every centre as CSV in all the import's columns (export → import is a no-op)."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
+    """Every centre as CSV in all the import's columns (export → import is a no-op), its text
+    safe to open in a spreadsheet (:func:`~gateway.directory.spreadsheet.safe_cell`)."""
+    rows = []
     with sessions() as session:
         centres = session.scalars(
             select(Centre).options(selectinload(Centre.province), selectinload(Centre.municipality),
@@ -273,7 +179,7 @@ def export_centres(sessions: sessionmaker[Session]) -> str:
         )
         for c in centres:
             given = c.coord_source in ("building", "town")
-            writer.writerow({
+            rows.append({
                 "name": c.name,
                 "province": c.province.name if c.province else "",
                 "municipality": c.municipality.name if c.municipality else "",
@@ -290,4 +196,4 @@ def export_centres(sessions: sessionmaker[Session]) -> str:
                 "active": "yes" if c.active else "no",
                 "services": ";".join(s.code for s in sorted(c.services, key=lambda s: s.id)),
             })
-    return out.getvalue()
+    return csv_text(COLUMNS, ([row[k] for k in COLUMNS] for row in rows), lineterminator="\n")

@@ -61,7 +61,7 @@ def snapshot(rt) -> Backlog:
             select(Message.queue, Message.status, func.count()).where(Message.status.in_(UNSENT),
                                                                       Message.queue.is_not(None))
             .group_by(Message.queue, Message.status))}
-        oldest = {name: oldest_unsent(s, name) for name in jobs.QUEUES}
+        oldest = {name: oldest_unsent(s, name) for name in jobs.SMS_QUEUES}
         waiting = s.scalar(select(func.count()).select_from(PendingDeliveryReport)) or 0
         running = s.execute(select(Broadcast.id, Broadcast.status, Broadcast.recipients)
                             .where(Broadcast.status.in_(RUNNING)).order_by(Broadcast.id)).all()

@@ -15,20 +15,24 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from gateway.staff.targets import LIST_CENTRES
 from gateway.store.models import Centre, Staff
 
-_hasher = PasswordHasher()
+# RFC 9106's second recommended option (argon2id, 64 MiB, 3 passes, 4 lanes): the strength
+# every stored password gets. tests/cli/test_staff_cli.py checks a real process writes it.
+HASH_PARAMETERS = profiles.RFC_9106_LOW_MEMORY
+_hasher = PasswordHasher.from_parameters(HASH_PARAMETERS)
 _dummy_hashes: dict[str, str] = {}  # per hasher parameters; made on first use, not at import
 ADMIN, CLERK, APPROVER = "admin", "clerk", "approver"
 ROLES = (CLERK, APPROVER, ADMIN)
 MIN_PASSWORD = 10
+MAX_LOCAL_PART = 64  # RFC 5321: the part before the @ (the whole address is at most 254)
 
 
 class StaffError(ValueError):
@@ -38,7 +42,8 @@ class StaffError(ValueError):
 @dataclass(frozen=True)
 class Member:
     """One staff account as the rest of the code sees it. ``stamp`` changes whenever the
-    password does: a login session carries it, so a reset ends the sessions opened before."""
+    password does and whenever the sessions are ended (:func:`end_sessions`: logout, disable,
+    re-enable): a login session carries it, so the sessions opened before end."""
 
     id: int
     email: str
@@ -67,7 +72,7 @@ def centre_scope(role: str, centre_ids: frozenset[int]) -> frozenset[int] | None
 
 
 def _member(row: Staff) -> Member:
-    stamp = hashlib.sha256(row.password_hash.encode()).hexdigest()[:16]
+    stamp = hashlib.sha256(f"{row.password_hash}:{row.session_epoch or 0}".encode()).hexdigest()[:16]
     return Member(row.id, row.email, row.name, row.role, frozenset(c.id for c in row.centres),
                   bool(row.active), stamp)
 
@@ -76,6 +81,8 @@ def _normal_email(email: str) -> str:
     email = email.strip().lower()
     if "@" not in email or email.startswith("@") or email.endswith("@"):
         raise StaffError(f"not an email address: {email!r}")
+    if len(email.rpartition("@")[0]) > MAX_LOCAL_PART:
+        raise StaffError(f"the part before the @ is at most {MAX_LOCAL_PART} characters")
     return email
 
 
@@ -116,7 +123,7 @@ def add_staff(sessions: sessionmaker[Session], email: str, name: str, role: str,
     try:
         with sessions.begin() as session:
             row = Staff(email=email, name=name.strip() or email.split("@")[0], role=role,
-                        password_hash=password_hash, active=True)
+                        password_hash=password_hash, active=True, session_epoch=0)
             row.centres = _centres(session, centre_ids)
             session.add(row)
             session.flush()
@@ -176,12 +183,23 @@ def list_staff(sessions: sessionmaker[Session]) -> list[Member]:
 
 
 def set_active(sessions: sessionmaker[Session], email: str, active: bool) -> Member:
-    """Disable (or re-enable) an account; a disabled account cannot log in and its open
-    sessions end at their next request."""
+    """Disable (or re-enable) an account; a disabled account cannot log in, and every session
+    opened before either change has ended (re-enabling does not revive them)."""
     with sessions.begin() as session:
         row = _row(session, email)
         row.active = active
+        row.session_epoch = Staff.session_epoch + 1
+        session.flush()
+        session.refresh(row, ["session_epoch"])
         return _member(row)
+
+
+def end_sessions(sessions: sessionmaker[Session], staff_id: int) -> None:
+    """End every login session of the account ``staff_id`` (on every device): its stamp
+    changes, so the cookies issued before no longer log anyone in, wherever they were copied."""
+    with sessions.begin() as session:
+        session.execute(update(Staff).where(Staff.id == staff_id)
+                        .values(session_epoch=Staff.session_epoch + 1))
 
 
 def reset_password(sessions: sessionmaker[Session], email: str, password: str) -> Member:

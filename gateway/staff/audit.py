@@ -25,7 +25,9 @@ ACTIONS = (
     "broadcast.created", "broadcast.approved", "broadcast.rejected", "broadcast.sent",
     "broadcast.cancelled",
     "visit.created", "visit.approved", "visit.rejected", "visit.edited", "visit.cancelled",
-    "centre.edited", "csv.imported", "csv.exported",
+    "visit.cancel_requested", "visit.cancel_refused",
+    "centre.edited", "centre.change_submitted", "centre.change_approved", "centre.change_rejected",
+    "centre.change_withdrawn", "csv.imported", "csv.exported",
     "privacy.exported", "privacy.deleted",
 )
 CLI = "cli"  # the actor of commands run with `thusong` on the server

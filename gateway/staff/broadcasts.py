@@ -13,15 +13,19 @@ Contract:
   :class:`NotAllowed`, saying which), and sees — lists, opens, approves, cancels — only the
   broadcasts aimed at those centres or written by them (:func:`visible`); any other id is
   :class:`NotFound`, as if it did not exist. A clerk cancels only their own broadcasts.
-- :func:`create` checks the target (naming what exists if it names nothing) and stores a draft
-  with its full text and the recipient count at composing; :func:`submit` sends it for
+- :func:`create` checks the target (naming what exists if it names nothing) and the send time
+  (:func:`check_start`: not already past) and stores a draft with its full text and the
+  recipient count at composing; :func:`submit` sends it for
   approval when the two-person rule applies (``BROADCAST_APPROVAL`` on and the author a
   clerk), else schedules it at once.
 - :func:`approve` needs an approver or admin who is not the author; :func:`reject` also needs
-  a reason, kept for the author to read.
+  a reason, kept for the author to read. Both take what the approver saw (:func:`seen_digest`
+  of the text, audience and time when they opened it): a broadcast changed since is
+  :class:`Changed`, and nothing is sent or changed.
 - Scheduling queues the fan-out with RQ's ``enqueue_at`` at :func:`starts_at` — the requested
   time, moved to the next quiet-hours window if it falls outside one; ``scheduled_at`` records
-  that moment.
+  that moment. With Redis down the broadcast is still scheduled (and the caller told so, not
+  shown an error): the sweeper queues the fan-out of a scheduled broadcast left without one.
 - :func:`fan_out` (a worker job) writes one outbox row per recipient in chunks, each its own
   transaction, under the key ``bc:<id>:<phone>``: re-running it writes only what is missing.
 - :func:`issue` stores and schedules one approved elsewhere (a service visit's messages).
@@ -37,9 +41,11 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from redis.exceptions import RedisError
 from sqlalchemy import func, or_, select, update
 
 from gateway import jobs
+from gateway.clock import SAST
 from gateway.sms import bulk
 from gateway.sms.outbox import queue_bulk
 from gateway.staff.accounts import Member, centre_scope
@@ -49,6 +55,7 @@ from gateway.staff.progress import failures as failures
 from gateway.staff.progress import progress as progress
 from gateway.staff.progress import start_of as start_of
 from gateway.staff.progress import starts_at, utc
+from gateway.staff.seen import CHANGED, digest, same
 from gateway.staff.targets import (
     Target,
     check_language,
@@ -80,6 +87,14 @@ class WrongState(BroadcastError):
 
 class NotFound(BroadcastError):
     """No broadcast has that id."""
+
+
+class Changed(BroadcastError):
+    """The broadcast is no longer what the approver saw (:func:`seen_digest`): its text,
+    audience or time changed since they opened it. Nothing was sent or changed."""
+
+    def __init__(self) -> None:
+        super().__init__(CHANGED)
 
 
 @dataclass(frozen=True)
@@ -160,11 +175,14 @@ def check_scope(actor: Actor, target: Target) -> None:
         raise NotAllowed(f"centre {', '.join(map(str, outside))} is not one of your centres")
 
 
-def _move(rt, broadcast_id: int, name: str, **values) -> Broadcast:
-    """Apply transition ``name`` (and ``values``) or raise :class:`WrongState`."""
+def _move(rt, broadcast_id: int, name: str, *where, **values) -> Broadcast:
+    """Apply transition ``name`` (and ``values``; only while ``where`` holds) or raise
+    :class:`WrongState` (:class:`Changed` when the state allows it but ``where`` no longer holds)."""
     with rt.sessions.begin() as s:
-        moved = s.execute(bulk.transition(name, Broadcast.id == broadcast_id).values(**values)).rowcount
+        moved = s.execute(bulk.transition(name, Broadcast.id == broadcast_id, *where).values(**values)).rowcount
     row = get(rt, broadcast_id)
+    if not moved and where and row.status in BROADCAST_TRANSITIONS[name][0]:
+        raise Changed()
     if not moved:
         raise WrongState(f"broadcast {broadcast_id} is {row.status}: cannot {name} it")
     return row
@@ -183,12 +201,34 @@ def compose(rt, target_spec: str, text: str, language: str | None = None,
     return str(target), measure_text(rt.settings, full_text(rt.settings, text, language), count)
 
 
+def check_start(rt, at: datetime | None) -> None:
+    """Refuse (:class:`BroadcastError`) a requested send time that has passed: it would go at
+    once, which is not what its author asked. The minute now still counts as now."""
+    if at is None:
+        return
+    if at.tzinfo is None:
+        raise BroadcastError("the send time needs a UTC offset (e.g. 2026-12-01T09:00+02:00)")
+    now = rt.clock.now()
+    if at < now.replace(second=0, microsecond=0):
+        raise BroadcastError(f"the send time {_in_words(at)} has already passed (it is now {_in_words(now)} "
+                             "South African time): choose a later time, or send now")
+
+
+def _in_words(at: datetime) -> str:
+    """``Thu 10 Dec 2026 09:00`` in South African time (in its own offset if out of range)."""
+    try:
+        at = at.astimezone(SAST)
+    except OverflowError:  # 0001-01-01T00:00+02:00 has no UTC
+        pass
+    return f"{at:%a} {at.day} {at:%b} {at.year:04d} {at:%H:%M}"
+
+
 def create(rt, actor: Actor, target_spec: str, text: str, language: str | None = None,
            at: datetime | None = None) -> Broadcast:
-    """A draft broadcast (nothing is sent until :func:`submit`)."""
+    """A draft broadcast (nothing is sent until :func:`submit`); a send time already past is
+    refused (:func:`check_start`)."""
     target, preview = compose(rt, target_spec, text, language, actor)
-    if at is not None and at.tzinfo is None:
-        raise BroadcastError("the send time needs a UTC offset (e.g. 2026-12-01T09:00+02:00)")
+    check_start(rt, at)
     with rt.sessions.begin() as s:
         row = Broadcast(author_id=actor.staff_id, target=target, language=language, text=text.strip(),
                         full_text=preview.text, status="draft", scheduled_at=utc(at),
@@ -226,19 +266,43 @@ def submit(rt, actor: Actor, broadcast_id: int) -> Broadcast:
     return _schedule(rt, broadcast_id)
 
 
-def approve(rt, actor: Actor, broadcast_id: int) -> Broadcast:
+def seen_digest(row: Broadcast) -> str:
+    """What an approver of ``row`` reads and decides on: its audience, language, exact text
+    and requested time (:mod:`gateway.staff.seen`)."""
+    at = utc(row.scheduled_at)
+    return digest("broadcast", row.id, row.target, row.language, row.full_text, at.isoformat() if at else None)
+
+
+def _as_seen(row: Broadcast) -> tuple:
+    """Conditions that hold while the row has what ``row`` had (compare-and-set with the check)."""
+    language = Broadcast.language.is_(None) if row.language is None else Broadcast.language == row.language
+    at = Broadcast.scheduled_at.is_(None) if row.scheduled_at is None else Broadcast.scheduled_at == row.scheduled_at
+    return (Broadcast.target == row.target, Broadcast.full_text == row.full_text, language, at)
+
+
+def _check_seen(row: Broadcast, seen: str) -> None:
+    if row.status == "pending_approval" and not same(seen, seen_digest(row)):
+        raise Changed()
+
+
+def approve(rt, actor: Actor, broadcast_id: int, seen: str) -> Broadcast:
+    """Release a broadcast waiting for approval, if it is still what the approver saw
+    (``seen``: its :func:`seen_digest` when they opened it; else :class:`Changed`)."""
     row = _check_approver(rt, actor, broadcast_id)
     if row.status != "pending_approval":
         raise WrongState(f"broadcast {broadcast_id} is {row.status}: only one pending approval can be approved")
-    _move(rt, broadcast_id, "approve", approved_by=actor.staff_id)
+    _check_seen(row, seen)
+    _move(rt, broadcast_id, "approve", *_as_seen(row), approved_by=actor.staff_id)
     return _schedule(rt, broadcast_id)
 
 
-def reject(rt, actor: Actor, broadcast_id: int, reason: str) -> Broadcast:
+def reject(rt, actor: Actor, broadcast_id: int, reason: str, seen: str) -> Broadcast:
+    """Turn a waiting broadcast down with a reason for its author, if it is still what was seen."""
     if not reason.strip():
         raise BroadcastError("a rejection needs a reason for the author")
-    _check_approver(rt, actor, broadcast_id)
-    return _move(rt, broadcast_id, "reject", rejected_reason=reason.strip())
+    row = _check_approver(rt, actor, broadcast_id)
+    _check_seen(row, seen)
+    return _move(rt, broadcast_id, "reject", *_as_seen(row), rejected_reason=reason.strip())
 
 
 def _check_approver(rt, actor: Actor, broadcast_id: int) -> Broadcast:
@@ -254,10 +318,16 @@ def _schedule(rt, broadcast_id: int) -> Broadcast:
     start = starts_at(rt, get(rt, broadcast_id).scheduled_at)
     row = _move(rt, broadcast_id, "schedule", scheduled_at=utc(start))
     queue = rt.queue(jobs.QUEUE_BULK)
-    if start <= rt.clock.now():
-        queue.enqueue(jobs.FAN_OUT, broadcast_id, job_timeout=jobs.FAN_OUT_TIMEOUT)
-    else:
-        queue.enqueue_at(start, jobs.FAN_OUT, broadcast_id, job_timeout=jobs.FAN_OUT_TIMEOUT)
+    try:
+        if start <= rt.clock.now():
+            queue.enqueue(jobs.FAN_OUT, broadcast_id, job_timeout=jobs.FAN_OUT_TIMEOUT)
+        else:
+            queue.enqueue_at(start, jobs.FAN_OUT, broadcast_id, job_timeout=jobs.FAN_OUT_TIMEOUT)
+    except RedisError as exc:
+        # The row is the promise, the job only a prompt: the sweeper starts a scheduled broadcast
+        # whose job never came (bulk.restart_stalled_fan_outs), so it is accepted, not refused.
+        log.warning("broadcast %s scheduled but its fan-out job not queued (%s): the sweeper starts it",
+                    broadcast_id, exc)
     return row
 
 

@@ -8,7 +8,9 @@ CLI): anyone else gets :class:`NotAllowed`. An edit is committed together with i
 ``centre.edited`` audit row (naming each field changed, old and new); imports write
 ``csv.imported`` and exports ``csv.exported``. After every committed change
 :meth:`~gateway.directory.nearest.Directory.changed` tells every process to reload its
-snapshot, so USSD and SMS answers show the change within about a second.
+snapshot, so USSD and SMS answers show the change within about a second. Under the
+two-person rule a clerk's new name, address or phone is not applied but held for an approver
+(:mod:`gateway.staff.centre_changes`), which publishes it the same way once approved.
 
 An uploaded CSV waits between its preview and the confirmation in Redis
 (:func:`hold_upload` / :func:`take_upload`), under a random token, for the account that
@@ -25,16 +27,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from gateway.directory.centre_csv import (
-    ImportReport,
-    centre_key,
-    check_point,
-    export_centres,
-    import_centres,
-)
+from gateway.directory.centre_csv import ImportReport, export_centres, import_centres
+from gateway.directory.centre_row import centre_key, check_point
 from gateway.directory.hours import DAYS, HoursError, compact, parse_day, week_of
 from gateway.runtime import Runtime
-from gateway.staff import audit
+from gateway.staff import audit, centre_changes
 from gateway.staff.accounts import Member, StaffError, allowed_centre_ids
 from gateway.store.models import Centre, Service, ServiceBlock
 from menus.text import fold
@@ -151,12 +148,26 @@ def _clean(values: dict, known_codes: set[str]) -> dict:
     return clean
 
 
-def edit_centre(rt: Runtime, member: Member, centre_id: int, values: dict, address: str | None = None) -> dict:
+@dataclass(frozen=True)
+class Edit:
+    """What an edit did: ``applied`` {field: [old, new]} at once (audited ``centre.edited``);
+    ``waiting`` {field: [what citizens read, wanted]} held for an approver
+    (:mod:`~gateway.staff.centre_changes`); ``withdrawn``: a change that waited no longer does."""
+
+    applied: dict
+    waiting: dict
+    withdrawn: bool = False
+
+
+def edit_centre(rt: Runtime, member: Member, centre_id: int, values: dict, address: str | None = None) -> Edit:
     """Apply the form ``values`` (keys :data:`EDITABLE`; coordinates as floats or None,
-    services as codes) to one of the member's centres. Returns {field: [old, new]} for what
-    changed (empty: nothing did, no audit row)."""
+    services as codes) to one of the member's centres. Under the two-person rule
+    (:func:`~gateway.staff.centre_changes.needs_approval`) the name, address and phone wait for
+    an approver instead; the rest applies at once. Nothing changed: an empty :class:`Edit`."""
+    held = centre_changes.needs_approval(rt, member)
     with rt.sessions.begin() as session:
-        centre = session.scalar(_visible(member).where(Centre.id == centre_id))
+        # Read for update: an approval of this centre's change waits for this edit, or the other way round.
+        centre = session.scalar(_visible(member).where(Centre.id == centre_id).with_for_update())
         if centre is None:
             raise CentreNotFound(f"no centre {centre_id} among yours")
         services = {s.code: s for s in session.scalars(select(Service))}
@@ -164,25 +175,33 @@ def edit_centre(rt: Runtime, member: Member, centre_id: int, values: dict, addre
         if centre_key(clean["name"]) != centre.key and session.scalar(
                 select(Centre.id).where(Centre.key == centre_key(clean["name"]))):
             raise CentreError("another centre already has that name", "name")
-        changed: dict = {}
-        for field, new in clean.items():
-            old = {s.code for s in centre.services} if field == "services" else getattr(centre, field)
-            if old != new:
-                changed[field] = [sorted(old), sorted(new)] if field == "services" else [old, new]
-        if not changed:
-            return {}
-        for field, (_old, new) in changed.items():
-            if field == "services":
-                centre.services = [services[c] for c in new]
-            else:
-                setattr(centre, field, new)
-        if "name" in changed:
-            centre.key = centre_key(clean["name"])
-        if "latitude" in changed or "longitude" in changed:
-            centre.coord_source = "building" if clean["latitude"] is not None else None
-        audit.record(session, member, "centre.edited", target=f"centre {centre.id} {centre.name}",
-                     address=address, detail=changed)
-    rt.directory.changed()
+        wanted = {field: clean.pop(field) for field in centre_changes.TEXT_FIELDS} if held else None
+        changed = _apply(centre, clean, services)
+        if changed:
+            audit.record(session, member, "centre.edited", target=f"centre {centre.id} {centre.name}",
+                         address=address, detail=changed)
+        waiting, withdrawn = centre_changes.hold(session, member, centre, wanted, address) if held else ({}, False)
+    if changed:
+        rt.directory.changed()
+    return Edit(changed, waiting, withdrawn)
+
+
+def _apply(centre: Centre, clean: dict, services: dict) -> dict:
+    """Set the ``clean`` values that differ on ``centre``; {field: [old, new]} of those."""
+    changed: dict = {}
+    for field, new in clean.items():
+        old = {s.code for s in centre.services} if field == "services" else getattr(centre, field)
+        if old != new:
+            changed[field] = [sorted(old), sorted(new)] if field == "services" else [old, new]
+    for field, (_old, new) in changed.items():
+        if field == "services":
+            centre.services = [services[c] for c in new]
+        else:
+            setattr(centre, field, new)
+    if "name" in changed:
+        centre.key = centre_key(clean["name"])
+    if "latitude" in changed or "longitude" in changed:
+        centre.coord_source = "building" if clean["latitude"] is not None else None
     return changed
 
 

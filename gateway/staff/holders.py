@@ -13,6 +13,8 @@ Kinds:
 - :class:`SqlRows` — the rows of a table matched by a WHERE clause built from the subject
   (its E.164 number, or a keyed hash of it computed from the settings).
 - :class:`RedisKey` — one key named after the number (``ussd:p:+2782…``).
+- :class:`RedisKeysNamed` — the keys named after the number and a suffix
+  (``ussd:sms-me:+2782…:2026-12-10``, one a day).
 - :class:`RedisScan` — keys of a family (``ussd:s:*``) whose value names the number; a SCAN,
   fine for a rare request (sessions live minutes, so the family is small).
 - :class:`RedisStreamEntries` — entries of one stream whose field (or a key of the JSON object
@@ -47,6 +49,7 @@ from gateway.store.models import (
 )
 from gateway.usage.events import STREAM as USAGE_STREAM
 from gateway.usage.events import caller_hash
+from gateway.ussd.ports import SMS_ME_KEY
 from gateway.ussd.sessions import PROFILE_KEY, SESSION_KEY
 
 
@@ -106,6 +109,17 @@ class RedisKey(_WholeKeys):
 
 
 @dataclass(frozen=True)
+class RedisKeysNamed(_WholeKeys):
+    """Keys ``prefix`` + the number + ``:`` + anything; a SCAN (a rare request)."""
+
+    name: str
+    prefix: str
+
+    def keys(self, r: redis.Redis, subject: Subject) -> list[str]:
+        return sorted(key.decode() for key in r.scan_iter(match=f"{self.prefix}{subject.phone}:*", count=1000))
+
+
+@dataclass(frozen=True)
 class RedisScan(_WholeKeys):
     """Keys matching ``pattern`` whose string value contains the number."""
 
@@ -158,8 +172,8 @@ class RedisStreamEntries:
         return r.xdel(self.key, *ids) if ids else 0
 
 
-Holder = SqlRows | RedisKey | RedisScan | RedisStreamEntries
-REDIS_HOLDERS = (RedisKey, RedisScan, RedisStreamEntries)
+Holder = SqlRows | RedisKey | RedisKeysNamed | RedisScan | RedisStreamEntries
+REDIS_HOLDERS = (RedisKey, RedisKeysNamed, RedisScan, RedisStreamEntries)
 
 
 def _plain(value):
@@ -233,6 +247,7 @@ HOLDERS: tuple[Holder, ...] = (
     SqlRows("citizens", Citizen.__table__, lambda s: Citizen.phone == s.phone, erase_with=_leave_marker),
     RedisKey("ussd_profile", PROFILE_KEY),
     RedisKey("sms_help_throttle", HELP_THROTTLE_KEY),
+    RedisKeysNamed("ussd_sms_me", SMS_ME_KEY),
     RedisScan("ussd_sessions", SESSION_KEY + "*"),
     # Analytics keep a keyed hash, not the number: still derived from it, so it goes too (the
     # daily roll-ups keep only counts and stay).

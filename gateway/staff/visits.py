@@ -1,4 +1,5 @@
-"""Service visits: register, approve or reject, edit, cancel — and the messages each sends.
+"""Service visits: register, approve or reject, edit — and the messages each sends (cancel:
+:mod:`gateway.staff.visit_cancel`).
 
 A visit ("SASSA at Kagiso Thusong, Tue 3 Dec, 09:00-14:00") is a directory fact (its model
 is :class:`~gateway.store.models.Visit`; USSD and SMS read it through
@@ -6,13 +7,21 @@ is :class:`~gateway.store.models.Visit`; USSD and SMS read it through
 so scheduling, quiet hours, fan-out, exactly-once sending, cancel and progress are theirs:
 
     pending_approval ─approve→ approved ─(an approved edit)→ replaced
-         └─reject→ rejected          └─cancel→ cancelled      (pending_approval ─cancel→ cancelled)
+         └─reject→ rejected          └─cancel (or a request to cancel, approved)→ cancelled
+    pending_approval ─cancel→ cancelled
 
 Contract:
 - Scope as for broadcasts: an actor limited to some centres registers, sees and acts on the
   visits of those centres only (others are :class:`NotFound`). The two-person rule is the
   broadcasts' (:func:`~gateway.staff.broadcasts.needs_approval`): a clerk's visit, or edit,
   waits for an approver or admin who is not its author; anyone else's goes at once.
+- Refused outright (:func:`check`): a day past, or more than :data:`MAX_AHEAD` away. Details
+  with :func:`warnings` (a Sunday or holiday, outside the centre's hours, the same service
+  there that day) are registered or changed only when the author confirms exactly those
+  (:class:`Unconfirmed` carries them and the digest that confirms them).
+- An approval or rejection binds what the approver saw: it takes the digest
+  (:func:`~gateway.staff.visit_plan.approval_digest`) of the visit and the exact messages
+  approving it sends, and a visit changed since is :class:`Changed` — nothing sent or changed.
 - On approval: a **notice** to the centre's subscribers (``visit:ID``: not those already told
   of an earlier version) at once or in the next quiet-hours window, and a **reminder** to the
   centre's subscribers at :func:`reminder_at`: the last bulk window before the visit's day, at
@@ -20,10 +29,14 @@ Contract:
 - An edit of an approved visit is a new version that replaces it once approved (the old one
   and its reminder stay in force meanwhile): the old version's unsent messages and reminder
   are cancelled, a **correction** goes to everyone already told (``told:ID``), and the new
-  version gets its notice (to those not told) and reminder. Cancelling an approved visit
-  cancels its unsent messages and reminder (and a change waiting for approval) and sends a
-  correction to those told. A visit still
-  waiting for approval is edited in place and cancelled silently: nobody was told.
+  version gets its notice (to those not told) and reminder. Cancelling (always with a reason,
+  kept in ``cancel_reason``) an approved visit cancels its unsent messages and reminder (and a
+  change waiting for approval) and sends a correction to those told. When a clerk calls off
+  an approved visit someone else wrote under the two-person rule (:func:`cancel_needs_approval`)
+  it is a request: the visit stays in force, unchangeable, until an approver other than the
+  clerk agrees (:func:`approve_cancel`, bound like an approval) or refuses with a reason
+  (:func:`refuse_cancel`). A visit still waiting for approval is edited in place and
+  cancelled silently: nobody was told.
 - Every change to what citizens see calls :meth:`Directory.changed`, so USSD and SMS show it
   within a second. The web layer writes the audit rows.
 """
@@ -32,26 +45,31 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, time, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
-from gateway.clock import SAST
 from gateway.sms import bulk
-from gateway.staff import broadcasts
+from gateway.staff import broadcasts, visit_plan
 from gateway.staff.broadcasts import Actor
 from gateway.staff.progress import utc
+from gateway.staff.seen import CHANGED, digest, same
 from gateway.staff.targets import count_recipients, parse
-from gateway.store.models import Broadcast, Centre, Visit, utcnow
-from menus.render import short_centre_name
+from gateway.staff.visit_plan import REMINDER_TIME as REMINDER_TIME
+from gateway.staff.visit_plan import reminder_at as reminder_at
+from gateway.staff.visit_text import (
+    centre_name,
+    change_text,
+    notice_text,
+    reminder_text,
+)
+from gateway.staff.visit_warnings import warnings as warnings
+from gateway.store.models import Broadcast, Visit, utcnow
 from menus.segments import is_gsm7
-from menus.visits import short_day
 
 log = logging.getLogger(__name__)
-REMINDER_TIME = time(10)  # mid-morning: inside Saturday's 09:00-13:00 and a weekday's 08:00-20:00
-REMINDER_MARGIN = timedelta(hours=1)  # a reminder starts at least this long before its window closes
-LOOKBACK_DAYS = 7  # how far before the visit a reminder's window is looked for (Easter: 4 closed days)
 SERVICE_CHARS = 24  # "Home Affairs mobile unit": fits a screen line beside the date in every language
+MAX_AHEAD = timedelta(days=366)  # visits are planned weeks ahead; a later day is a typing slip (9999)
 OPEN = ("pending_approval", "approved")
 
 
@@ -71,6 +89,23 @@ class NotFound(VisitError):
     """No visit has that id (or the actor may not see it)."""
 
 
+class Changed(VisitError):
+    """What the approver saw (:mod:`gateway.staff.visit_plan`'s digest) is no longer what the
+    decision would act on: the visit, its messages or the request changed. Nothing was done."""
+
+    def __init__(self) -> None:
+        super().__init__(CHANGED)
+
+
+class Unconfirmed(VisitError):
+    """The details deserve a second look (:func:`warnings`) that the author has not confirmed:
+    ``warnings`` lists them, ``digest`` is what confirming exactly these carries."""
+
+    def __init__(self, found: list[str]) -> None:
+        super().__init__("check before it is announced: " + "; ".join(found))
+        self.warnings, self.digest = found, digest(*found)
+
+
 @dataclass(frozen=True)
 class Details:
     """What staff type: the service, the local day and times."""
@@ -79,48 +114,6 @@ class Details:
     day: date
     starts: time
     ends: time
-
-
-def reminder_at(day: date, notice_at: datetime, schedule) -> datetime | None:
-    """When the reminder of a visit on ``day`` goes, the notice going at ``notice_at``: in the
-    last bulk window that opens before the day (the day before, or the last open one before
-    it when that day is closed to bulk), at :data:`REMINDER_TIME` local if the window holds it
-    (else as near as it allows, at least :data:`REMINDER_MARGIN` before it closes); ``None``
-    when that window opens before the notice goes (the notice itself is the reminder)."""
-    midnight = datetime.combine(day, time(0), SAST)
-    last = None
-    for start, end in schedule.windows_from(max(notice_at, midnight - timedelta(days=LOOKBACK_DAYS))):
-        if start >= midnight:
-            break
-        last = (start, end)
-    if last is None or last[0] <= notice_at:
-        return None
-    start, end = last
-    preferred = datetime.combine(start.astimezone(SAST).date(), REMINDER_TIME, SAST)
-    return min(max(preferred, start), max(start, end - REMINDER_MARGIN))
-
-
-# --- what the messages say (English, as staff broadcasts are written) ---------------------------
-
-def when_text(d: Details | Visit) -> str:
-    return f"{short_day(d.day, 'en')}, {d.starts:%H:%M}-{d.ends:%H:%M}"
-
-
-def notice_text(v: Visit, centre: str) -> str:
-    return f"{v.service} at {centre}, {when_text(v)}."
-
-
-def reminder_text(v: Visit, centre: str) -> str:
-    return f"Reminder: {v.service} at {centre}, {when_text(v)}."
-
-
-def change_text(old: Visit, new: Visit, centre: str) -> str:
-    was = f"{old.service} at {centre}, {when_text(old)}"
-    return f"Change: {was} is now {new.service}, {when_text(new)}."
-
-
-def cancel_text(v: Visit, centre: str) -> str:
-    return f"Cancelled: {v.service} at {centre}, {when_text(v)} will not take place."
 
 
 # --- reads ----------------------------------------------------------------------------------------
@@ -154,6 +147,22 @@ def list_visits(rt, actor: Actor, limit: int = 100) -> list[Visit]:
         return list(s.scalars(query))
 
 
+def awaiting(rt, actor: Actor) -> list[Visit]:
+    """What waits for ``actor``'s decision (an approver or admin; nothing for a clerk): visits
+    and changes waiting for approval written by others, and requests to cancel asked by others."""
+    if actor.role not in ("approver", "admin"):
+        return []
+    query = select(Visit).where(or_(
+        Visit.status == "pending_approval",
+        (Visit.status == "approved") & Visit.cancel_requested_by.is_not(None))).order_by(Visit.id)
+    if actor.scope is not None:
+        query = query.where(Visit.centre_id.in_(actor.scope))
+    with rt.sessions() as s:
+        rows = list(s.scalars(query))
+    me = actor.staff_id
+    return [r for r in rows if me is None or (r.cancel_requested_by or r.author_id) != me]
+
+
 def messages_of(rt, visit_id: int) -> list[Broadcast]:
     """The broadcasts a visit sent or will send (notice, reminder, corrections), oldest first."""
     with rt.sessions() as s:
@@ -182,15 +191,17 @@ def check(rt, service: str, day: date, starts: time, ends: time) -> Details:
     now = rt.clock.local()
     if day < now.date() or (day == now.date() and ends <= now.time()):
         raise VisitError("that visit is already over")
+    if day > now.date() + MAX_AHEAD:
+        raise VisitError(f"{day:%-d %B %Y} is too far ahead: announce a visit at most a year before it "
+                         f"(by {now.date() + MAX_AHEAD:%-d %B %Y})")
     return Details(service, day, starts, ends)
 
 
-def _centre_name(rt, centre_id: int) -> str:
-    with rt.sessions() as s:
-        name = s.scalar(select(Centre.name).where(Centre.id == centre_id))
-    if name is None:
-        raise VisitError(f"no centre with id {centre_id}")
-    return short_centre_name(name)
+def name_of_centre(rt, centre_id: int) -> str:
+    try:
+        return centre_name(rt, centre_id)
+    except LookupError as exc:
+        raise VisitError(str(exc)) from None
 
 
 def _check_centre(actor: Actor, centre_id: int) -> None:
@@ -199,10 +210,19 @@ def _check_centre(actor: Actor, centre_id: int) -> None:
         raise NotAllowed(f"centre {centre_id} is not one of your centres")
 
 
-def create(rt, actor: Actor, centre_id: int, details: Details) -> Visit:
-    """Register a visit: it waits for approval (two-person rule) or is approved at once."""
+def _check_confirmed(rt, centre_id: int, details: Details, confirmed: str | None, ignore: set[int]) -> None:
+    """:class:`Unconfirmed` unless the author confirmed exactly the warnings these details get."""
+    found = warnings(rt, centre_id, details, ignore - {None})
+    if found and not same(confirmed, digest(*found)):
+        raise Unconfirmed(found)
+
+
+def create(rt, actor: Actor, centre_id: int, details: Details, confirmed: str | None = None) -> Visit:
+    """Register a visit: it waits for approval (two-person rule) or is approved at once.
+    Details with :func:`warnings` need ``confirmed``: the :class:`Unconfirmed` digest of them."""
     _check_centre(actor, centre_id)
-    _centre_name(rt, centre_id)
+    name_of_centre(rt, centre_id)
+    _check_confirmed(rt, centre_id, details, confirmed, set())
     return _propose(rt, actor, centre_id, details)
 
 
@@ -215,26 +235,48 @@ def _propose(rt, actor: Actor, centre_id: int, details: Details, replaces_id: in
         s.add(row)
     if broadcasts.needs_approval(rt, actor):
         return row
-    return _release(rt, row.id, actor.staff_id)
+    return _release(rt, row, actor.staff_id)
 
 
-def approve(rt, actor: Actor, visit_id: int) -> Visit:
+def approve(rt, actor: Actor, visit_id: int, seen: str) -> Visit:
+    """Release a visit waiting for approval, if it is still what the approver saw (``seen``:
+    :func:`~gateway.staff.visit_plan.approval_digest` when they opened it; else :class:`Changed`)."""
     row = _check_approver(rt, actor, visit_id)
     if row.status != "pending_approval":
         raise WrongState(f"visit {visit_id} is {row.status}: only one waiting for approval can be approved")
-    return _release(rt, visit_id, actor.staff_id)
+    if not same(seen, visit_plan.approval_digest(rt, row)):
+        raise Changed()
+    return _release(rt, row, actor.staff_id)
 
 
-def reject(rt, actor: Actor, visit_id: int, reason: str) -> Visit:
+def reject(rt, actor: Actor, visit_id: int, reason: str, seen: str) -> Visit:
+    """Turn a waiting visit down with a reason for its author, if it is still what was seen."""
     if not (reason or "").strip():
         raise VisitError("a rejection needs a reason for the author")
-    _check_approver(rt, actor, visit_id)
+    row = _check_approver(rt, actor, visit_id)
+    if row.status == "pending_approval" and not same(seen, visit_plan.approval_digest(rt, row)):
+        raise Changed()
     with rt.sessions.begin() as s:
-        moved = s.execute(update(Visit).where(Visit.id == visit_id, Visit.status == "pending_approval")
+        moved = s.execute(update(Visit).where(Visit.id == visit_id, Visit.status == "pending_approval", *as_seen(row))
                           .values(status="rejected", rejected_reason=reason.strip(), updated_at=utcnow())).rowcount
     if not moved:
-        raise WrongState(f"visit {visit_id} is {get(rt, visit_id).status}: cannot reject it")
+        _refused(rt, visit_id, "cannot reject it")
     return get(rt, visit_id)
+
+
+def as_seen(row: Visit) -> tuple:
+    """Conditions that hold while the row still has the details ``row`` had (a compare-and-set:
+    an edit between the digest's check and the update leaves the update nothing to move)."""
+    replaces = Visit.replaces_id.is_(None) if row.replaces_id is None else Visit.replaces_id == row.replaces_id
+    return (Visit.centre_id == row.centre_id, Visit.service == row.service, Visit.day == row.day,
+            Visit.starts == row.starts, Visit.ends == row.ends, replaces)
+
+
+def _refused(rt, visit_id: int, what: str):
+    now = get(rt, visit_id)
+    if now.status == "pending_approval":
+        raise Changed()
+    raise WrongState(f"visit {visit_id} is {now.status}: {what}")
 
 
 def _check_approver(rt, actor: Actor, visit_id: int) -> Visit:
@@ -246,12 +288,15 @@ def _check_approver(rt, actor: Actor, visit_id: int) -> Visit:
     return row
 
 
-def edit(rt, actor: Actor, visit_id: int, details: Details) -> Visit:
+def edit(rt, actor: Actor, visit_id: int, details: Details, confirmed: str | None = None) -> Visit:
     """Change a visit. One waiting for approval changes in place; an approved one gets a new
     version that replaces it when approved (at once if the actor needs no approver)."""
     row = get_for(rt, actor, visit_id)
     if row.status not in OPEN:
         raise WrongState(f"visit {visit_id} is {row.status}: it cannot be changed")
+    if row.cancel_requested_by is not None:
+        raise WrongState(f"a request to cancel visit {visit_id} waits for an approver: it cannot be changed meanwhile")
+    _check_confirmed(rt, row.centre_id, details, confirmed, {visit_id, row.replaces_id})
     if row.status == "pending_approval":
         with rt.sessions.begin() as s:
             s.execute(update(Visit).where(Visit.id == visit_id).values(
@@ -265,43 +310,27 @@ def edit(rt, actor: Actor, visit_id: int, details: Details) -> Visit:
     return _propose(rt, actor, row.centre_id, details, replaces_id=visit_id)
 
 
-def cancel(rt, actor: Actor, visit_id: int) -> Visit:
-    """Call a visit off. If citizens were told of it, they get a correction; no reminder goes."""
-    row = get_for(rt, actor, visit_id)
+def _release(rt, row: Visit, approved_by: int | None) -> Visit:
+    """Approve ``row`` (as read; replacing the version it edits) and issue its messages."""
+    visit_id = row.id
     with rt.sessions.begin() as s:
-        moved = s.execute(update(Visit).where(Visit.id == visit_id, Visit.status.in_(OPEN))
-                          .values(status="cancelled", updated_at=utcnow())).rowcount
-        # A change waiting for approval would change a visit that no longer takes place.
-        s.execute(update(Visit).where(Visit.replaces_id == visit_id, Visit.status == "pending_approval")
-                  .values(status="cancelled", updated_at=utcnow()))
-    if not moved:
-        raise WrongState(f"visit {visit_id} is {get(rt, visit_id).status}: it cannot be cancelled")
-    if row.status == "approved":
-        _stop_messages(rt, visit_id)
-        _correct(rt, visit_id, cancel_text(row, _centre_name(rt, row.centre_id)), visit_id, actor.staff_id)
-        rt.directory.changed()
-    return get(rt, visit_id)
-
-
-def _release(rt, visit_id: int, approved_by: int | None) -> Visit:
-    """Approve ``visit_id`` (replacing the version it edits) and issue its messages."""
-    with rt.sessions.begin() as s:
-        row = s.get(Visit, visit_id)
-        moved = s.execute(update(Visit).where(Visit.id == visit_id, Visit.status == "pending_approval")
+        moved = s.execute(update(Visit).where(Visit.id == visit_id, Visit.status == "pending_approval", *as_seen(row))
                           .values(status="approved", approved_by=approved_by, updated_at=utcnow())).rowcount
-        if not moved:
-            raise WrongState(f"visit {visit_id} is {row.status}: cannot approve it")
-        if row.replaces_id is not None:
-            replaced = s.execute(update(Visit).where(Visit.id == row.replaces_id, Visit.status == "approved")
+        if moved and row.replaces_id is not None:
+            replaced = s.execute(update(Visit).where(Visit.id == row.replaces_id, Visit.status == "approved",
+                                                     Visit.cancel_requested_by.is_(None))
                                  .values(status="replaced", updated_at=utcnow())).rowcount
-            if not replaced:  # the visit it changes was cancelled meanwhile: nothing to change
-                raise WrongState(f"visit {row.replaces_id}, which this changes, is no longer in force")
+            if not replaced:  # cancelled meanwhile (nothing to change), or its cancellation waits
+                raise WrongState(f"visit {row.replaces_id}, which this changes, is no longer in force "
+                                 "or waits to be cancelled")
+    if not moved:
+        _refused(rt, visit_id, "cannot approve it")
     row = get(rt, visit_id)
-    centre = _centre_name(rt, row.centre_id)
+    centre = name_of_centre(rt, row.centre_id)
     if row.replaces_id is not None:
         old = get(rt, row.replaces_id)
-        _stop_messages(rt, old.id)
-        _correct(rt, old.id, change_text(old, row, centre), visit_id, approved_by)
+        stop_messages(rt, old.id)
+        correct(rt, old.id, change_text(old, row, centre), visit_id, approved_by)
     author = row.author_id
     notice = broadcasts.issue(rt, f"visit:{visit_id}", notice_text(row, centre), author_id=author,
                               approved_by=approved_by, visit_id=visit_id)
@@ -314,7 +343,7 @@ def _release(rt, visit_id: int, approved_by: int | None) -> Visit:
     return row
 
 
-def _stop_messages(rt, visit_id: int) -> None:
+def stop_messages(rt, visit_id: int) -> None:
     """Cancel what has not left of a visit's broadcasts (its reminder, unsent notices)."""
     for b in messages_of(rt, visit_id):
         if b.status in broadcasts.OPEN:
@@ -324,7 +353,7 @@ def _stop_messages(rt, visit_id: int) -> None:
                 pass  # it finished meanwhile: nothing left to stop
 
 
-def _correct(rt, told_of: int, text: str, visit_id: int, approved_by: int | None) -> Broadcast | None:
+def correct(rt, told_of: int, text: str, visit_id: int, approved_by: int | None) -> Broadcast | None:
     """A correction to everyone told of ``told_of`` (or the versions before it); none if nobody was."""
     target = parse(f"told:{told_of}")
     with rt.sessions() as s:

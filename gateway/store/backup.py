@@ -107,7 +107,7 @@ def dump(engine: Engine, out: Path, describe: Describe) -> dict:
                       f"--file={data}", f"--dbname={url}"], env)
         else:
             _sqlite_copy(engine.url.database, str(data))
-            copy = create_engine(f"sqlite:///{data}")
+            copy = create_engine(f"sqlite:///{data}", hide_parameters=True)
             try:
                 with copy.connect() as conn:
                     facts = _describe(conn, describe)
@@ -132,7 +132,10 @@ def _sqlite_copy(source_path: str, target_path: str) -> None:
 def _pack(out: Path, manifest: dict, data: Path) -> None:
     raw = json.dumps(manifest, indent=2, sort_keys=True).encode()
     partial = out.with_name(out.name + ".partial")  # a crash leaves no file that looks complete
-    with tarfile.open(partial, "w") as tar:
+    partial.unlink(missing_ok=True)
+    # Created 0600, whatever the umask: a backup holds every citizen's number (POPIA).
+    with os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as raw_file, \
+            tarfile.open(fileobj=raw_file, mode="w") as tar:
         info = tarfile.TarInfo(MANIFEST)
         info.size, info.mtime = len(raw), int(datetime.now(UTC).timestamp())
         tar.addfile(info, io.BytesIO(raw))

@@ -26,6 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
     insert,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # Columns holding AT's fields take their sizes from the AT module's limits tables (the module
@@ -246,6 +247,8 @@ class Staff(Base):
     password_hash: Mapped[str] = mapped_column(String(256))  # argon2id
     role: Mapped[str] = mapped_column(String(16), default="clerk")  # clerk | approver | admin
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Raised by logout, disable and re-enable: part of the sessions' stamp, so older cookies die.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     centres: Mapped[list[Centre]] = relationship(secondary=staff_centres, order_by="Centre.id")
 
@@ -331,6 +334,36 @@ class Visit(Base):
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id", ondelete="SET NULL"))
     author_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
     approved_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    # Why it was rejected; for a visit still in force, why a request to cancel it was refused.
+    rejected_reason: Mapped[str | None] = mapped_column(Text)
+    # Why it was (or is asked to be) cancelled, and who asked while the request waits for approval.
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    cancel_requested_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+CENTRE_CHANGE_STATES = ("pending", "approved", "rejected", "withdrawn")
+
+
+class CentreChange(Base):
+    """A clerk's change to what citizens read of a centre (its name, address and phone) held
+    for a second person under the two-person rule (``gateway.staff.centre_changes``). It holds
+    the three values wanted; ``version`` grows each time a pending one is altered, so an
+    approval given on an older version is refused. At most one is pending per centre."""
+
+    __tablename__ = "centre_changes"
+    __table_args__ = (Index("ix_centre_changes_one_pending", "centre_id", unique=True,
+                            sqlite_where=sql_text("status = 'pending'"), postgresql_where=sql_text("status = 'pending'")),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    centre_id: Mapped[int] = mapped_column(ForeignKey("centres.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True, default="pending")
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
     rejected_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

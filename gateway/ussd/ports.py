@@ -3,15 +3,22 @@ journey may cause (SMS me, subscribe, feedback, language), for one caller.
 
 Reads are small indexed queries; writes are single rows or queued SMS. Nothing here makes an
 outbound HTTP call, so a hop stays fast.
+
+"SMS me" is capped per number per South African day across sessions (``USSD_SMS_PER_DAY``),
+counted in Redis under ``ussd:sms-me:<phone>:<day>`` — a set of session+centre pairs, so AT
+retrying a hop counts once — which expires when that day ends.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import unicodedata
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import bindparam, func, select
 
+from gateway.clock import SAST
 from gateway.directory.browse import with_visits_at
 from gateway.sms import consent, optout
 from gateway.sms.outbox import queue_sms
@@ -22,6 +29,7 @@ from menus.ports import CentreDetails, CentreSummary, Named
 from menus.segments import is_gsm7
 
 log = logging.getLogger(__name__)
+SMS_ME_KEY = "ussd:sms-me:"  # + E.164 number + ":" + the South African day
 _LANGUAGE_OF = select(Citizen.__table__.c.language).where(Citizen.__table__.c.phone == bindparam("phone"))
 
 
@@ -111,13 +119,34 @@ class UssdPorts:
 
     # --- side effects ------------------------------------------------------------------
 
-    def sms_me(self, centre_id: int) -> None:
-        """Queue an SMS with the centre's full details to the caller (once per session+centre)."""
+    def sms_me(self, centre_id: int) -> bool:
+        """Queue an SMS with the centre's full details to the caller (once per session+centre);
+        False, and nothing queued, once the number has had ``USSD_SMS_PER_DAY`` today."""
         details = self.centre(centre_id)
         if details is None:
-            return
+            return True  # gone since the menu showed it: nothing to send, nothing to count
+        if not self._count_sms_me(centre_id):
+            return False
         queue_sms(self.rt, self.phone, centre_sms_text(details, self.language),
                   key=f"ussd-sms:{self.session_id}:{centre_id}")
+        return True
+
+    def _count_sms_me(self, centre_id: int) -> bool:
+        """Count this session+centre against the number's SMS-me today; False past the cap (and
+        then not counted). The key lives until the South African day ends, on the runtime's clock."""
+        local = self.rt.clock.local()
+        key, member = f"{SMS_ME_KEY}{self.phone}:{local:%Y-%m-%d}", f"{self.session_id}:{centre_id}"
+        day_ends = datetime.combine(local.date() + timedelta(days=1), time(0), SAST)
+        with self.rt.redis.pipeline() as pipe:
+            pipe.sadd(key, member)
+            pipe.scard(key)
+            pipe.expire(key, max(1, math.ceil((day_ends - local).total_seconds())))
+            _added, count, _ = pipe.execute()
+        if count > self.rt.settings.USSD_SMS_PER_DAY:  # a pair already counted never passes it
+            self.rt.redis.srem(key, member)
+            log.info("SMS me refused: the number's %s for today are used", self.rt.settings.USSD_SMS_PER_DAY)
+            return False
+        return True
 
     def subscribe(self, centre_id: int) -> None:
         """Record consent to a centre's notices (timestamped) and confirm by SMS. As JOIN by

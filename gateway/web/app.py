@@ -24,6 +24,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Settings, configure_logging, load_settings
 from gateway.runtime import Runtime
+from gateway.web.access import RequestLog
 from gateway.web.context import EXTENSION
 from gateway.web.health import bp as health_bp
 from gateway.web.security import add_headers, protect
@@ -35,12 +36,16 @@ log = logging.getLogger(__name__)
 WEBHOOKS = "/webhooks/at"  # where AT's callbacks are mounted (the machines app)
 # The web processes' PostgreSQL limits. AT gives up on a USSD hop after about 10 s, so a request
 # still waiting then has failed anyway: a lock held over 3 s (a migration's ALTER TABLE, a
-# transaction left open) or a statement over 8 s ends it with an error — the hop with its
-# apology, still inside AT's 10 s; an inbound SMS with a 500, which AT retries — instead of
+# transaction left open) or a statement over 3 s ends it with the server's error — the hop with
+# its apology, still inside AT's 10 s; an inbound SMS with a 500, which AT retries — instead of
 # holding a server worker until the lock goes (granian has no watchdog to kill a stuck worker).
-# RQ workers and commands keep no limit: fan-out, roll-ups and migrations run long.
-# A database host that takes the connection and says nothing is given 3 s to answer, likewise.
-WEB_DB_TIMEOUTS = {"lock_timeout_ms": 3_000, "statement_timeout_ms": 8_000, "connect_timeout_s": 3}
+# A database that says nothing at all (a stalled network path, a frozen primary) is the client's
+# to end: 3 s for a connect, 3.5 s for any other answer (just past the server's own limits, so
+# those answer first), after which the process fails database calls at once for a moment
+# (gateway.store.deadline) rather than making every request wait out the same silence.
+# RQ workers and commands keep long limits: fan-out, roll-ups and migrations run long.
+WEB_DB_TIMEOUTS = {"lock_timeout_ms": 3_000, "statement_timeout_ms": 3_000, "connect_timeout_s": 3,
+                   "deadline_s": 3.5}
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
@@ -63,6 +68,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     register_dashboard(app, runtime)
     app.wsgi_app = DispatcherMiddleware(  # type: ignore[method-assign]
         app.wsgi_app, {WEBHOOKS: _machines_app(runtime).wsgi_app})
+    app.wsgi_app = RequestLog(app.wsgi_app, access_lines=settings.LOG_JSON)  # type: ignore[method-assign]
     if settings.TRUSTED_PROXIES:
         # Each proxy appends the address it saw: believe only the last N entries, so a client's
         # own X-Forwarded-For (which nginx keeps in front of them) changes nothing.

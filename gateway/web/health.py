@@ -1,7 +1,11 @@
-"""``GET /healthz`` and ``GET /metrics``.
+"""``GET /livez``, ``GET /healthz`` and ``GET /metrics``.
 
-- ``/healthz`` is public and cheap: Redis and DB as ``ok`` or ``degraded`` (503 if any is
-  degraded), and nothing else: no error class names, no process ids.
+- ``/livez`` is liveness: 200 whenever this process answers, touching no dependency (a hung
+  database or a lost Redis is not cured by restarting the web, so it must not look dead).
+- ``/healthz`` is readiness, public and cheap: Redis and DB as ``ok`` or ``degraded`` (503 if
+  any is degraded), and nothing else: no error class names, no process ids. It never hangs:
+  Redis has its socket timeouts, the database the web's deadlines (a silent database is
+  ``degraded`` within seconds: :mod:`gateway.store.deadline`).
 - ``/healthz?worker=1[&timeout=S]`` is for the operator and needs ``Authorization: Bearer
   $METRICS_TOKEN``: it adds a job round trip through a worker, waiting S seconds (a number;
   at most :data:`MAX_TIMEOUT`, since a sync web worker waits with it; anything else → 400),
@@ -32,8 +36,8 @@ from prometheus_client import (
     multiprocess,
 )
 
-from gateway import jobs
-from gateway.metrics import BacklogState, SharedState
+from gateway import fleet, jobs
+from gateway.metrics import BacklogState, FleetState, SharedState
 from gateway.runtime import Runtime
 from gateway.sms import backlog, credit
 from gateway.web.context import runtime_of
@@ -68,6 +72,11 @@ def _timeout(raw: str | None) -> float | None:
     if not math.isfinite(value) or value <= 0:
         return None
     return min(max(value, MIN_TIMEOUT), MAX_TIMEOUT)
+
+
+@bp.get("/livez")
+def livez():
+    return Response("ok\n", mimetype="text/plain")
 
 
 @bp.get("/healthz")
@@ -128,4 +137,5 @@ def metrics():
     shared = CollectorRegistry(auto_describe=False)
     shared.register(SharedState(lambda: credit.state(rt)))
     shared.register(BacklogState(lambda: backlog.snapshot(rt)))
+    shared.register(FleetState(lambda: fleet.snapshot(rt.redis, jobs.QUEUES, rt.settings.WORKER_HEARTBEAT_SECONDS)))
     return Response(generate_latest(_registry()) + generate_latest(shared), mimetype=CONTENT_TYPE_LATEST)

@@ -9,7 +9,7 @@ COMMANDS = [
     ["staff", "reset-password"], ["simulate"],
     ["broadcast"], ["broadcast", "send"], ["broadcast", "list"], ["broadcast", "status"], ["broadcast", "cancel"],
     ["status"], ["check"], ["backup"], ["restore"], ["privacy"], ["privacy", "export"], ["privacy", "delete"],
-    ["demo"], ["demo", "seed"],
+    ["demo"], ["demo", "seed"], ["jobs"], ["jobs", "requeue"],
 ]
 
 

@@ -12,6 +12,7 @@ from gateway.cli import main
 from gateway.cli.ops import weak_token
 from gateway.store.engine import make_engine, revisions, upgrade
 from tests.fake_at import FakeAT
+from tests.redis_process import RedisProcess
 
 STRONG = secrets.token_urlsafe(32)
 
@@ -23,11 +24,22 @@ def fake():
         yield server
 
 
+@pytest.fixture(scope="module")
+def persistent_redis(tmp_path_factory):
+    """A Redis server that keeps its data (AOF), as production's should."""
+    server = RedisProcess(append_only_dir=str(tmp_path_factory.mktemp("aof"))).start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def prod(rt, settings, fake, monkeypatch):
-    """The test database (migrated) and Redis, set up as production with AT pointed at the fake."""
+def prod(rt, settings, fake, persistent_redis, monkeypatch):
+    """The test database (migrated) and a persistent Redis, set up as production with AT pointed
+    at the fake."""
     for key, value in settings.as_environ().items():
         monkeypatch.setenv(key, value)
+    monkeypatch.setenv("REDIS_URL", persistent_redis.url)
+    monkeypatch.delenv("BULK_SCHEDULE", raising=False)
     for key, value in {"THUSONG_ENV": "production", "WEBHOOK_TOKEN": STRONG, "METRICS_TOKEN": STRONG[::-1],
                        "SECRET_KEY": STRONG, "AT_USERNAME": "thusong", "AT_API_KEY": "prod-key-0123456789",
                        "AT_API_URL": fake.base_url, "AT_TIMEOUT_SECONDS": "2"}.items():
@@ -105,3 +117,27 @@ def test_invalid_settings_fail_before_anything_else(prod):
 )
 def test_weak_tokens(token, weak):
     assert (weak_token(token) is not None) is weak
+
+
+def test_redis_that_keeps_nothing_on_disk_is_a_warning(prod):
+    server = RedisProcess().start()  # --appendonly no, no save schedule
+    try:
+        prod.setenv("REDIS_URL", server.url)
+        result = run_check()
+    finally:
+        server.stop()
+    assert result.exit_code == 0, result.output
+    assert "WARN redis: reachable, keeps nothing on disk — a restart of Redis empties" in result.output
+
+
+@pytest.mark.parametrize(("name", "value", "shown"), [
+    ("BULK_SCHEDULE", "2026-01-01T00:00:00+00:00/2027-01-01T00:00:00+00:00",
+     "FAIL BULK_SCHEDULE: set — replaces the quiet-hours rule"),
+    ("AT_USERNAME", "sandbox", "FAIL AT_USERNAME: sandbox — AT's sandbox delivers to no phone"),
+], ids=["test schedule", "AT sandbox"])
+def test_settings_valid_but_wrong_in_production_fail(prod, name, value, shown):
+    prod.setenv(name, value)
+    result = run_check("--offline")
+    assert result.exit_code == 1 and shown in result.output, result.output
+    prod.setenv("THUSONG_ENV", "development")
+    assert shown not in run_check("--offline").output  # a laptop may use either

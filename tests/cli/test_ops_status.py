@@ -71,3 +71,14 @@ def test_queue_depths_count_waiting_jobs(rt, env):
     outbox.kick(rt, jobs.QUEUE_BULK)
     result = run_status()
     assert "1 jobs waiting" in result.output
+
+
+def test_a_reply_waiting_longer_than_the_alerts_minute_is_a_problem_by_default(rt, env):
+    """The default --reply-age is the documented alert's 60 s, not five minutes."""
+    message_id = outbox.queue_sms(rt, "+27821110098", "Your nearest centre", key="status-90s")
+    with rt.sessions.begin() as s:
+        s.execute(update(Message).where(Message.id == message_id).values(
+            created_at=utcnow() - timedelta(seconds=90)))
+    result = run_status()
+    assert "FAIL oldest unsent reply" in result.output
+    assert "more than 60 s" in result.output

@@ -111,3 +111,26 @@ def test_real_process_reads_the_password_from_stdin(rt, env):
     assert result.stdout == "added approver ops@example.org\n"
     member = check_password(rt.sessions, "ops@example.org", PASSWORD)
     assert member is not None and member.name == "Ops Desk"
+
+
+def test_a_command_without_the_settings_refuses_instead_of_creating_a_database(tmp_path):
+    """``sudo -u thusong thusong staff add`` without the env file: a clear refusal, not an empty
+    SQLite file and a traceback quoting the new password's hash."""
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "LANG": "C.UTF-8"}
+    done = subprocess.run([sys.executable, "-m", "gateway.cli", "staff", "add", "ops@example.gov.za",
+                           "--role", "admin", "--password-stdin"], input="a long enough password\n",
+                          cwd=tmp_path, env={**env, "PYTHONPATH": str(ROOT)}, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 1, done.stderr
+    assert "no database: DATABASE_URL is unset" in done.stderr
+    assert "Traceback" not in done.stderr and "argon2" not in done.stderr
+    assert not (tmp_path / "instance" / "thusong.db").exists()
+
+
+def test_production_needs_a_database_url():
+    from config import ConfigError, load_settings
+
+    secrets = {name: "x" * 40 for name in ("SECRET_KEY", "WEBHOOK_TOKEN", "METRICS_TOKEN", "ANALYTICS_HASH_KEY")}
+    with pytest.raises(ConfigError, match="DATABASE_URL: required when THUSONG_ENV=production"):
+        load_settings({"THUSONG_ENV": "production", "REDIS_URL": "redis://127.0.0.1:6379/0", **secrets},
+                      dotenv=False)

@@ -93,9 +93,13 @@ def test_no_number_or_secret_reaches_the_logs_when_every_webhook_fails(rt_withou
         ("[parameters: ('+27821234567', 'CENTRE Soweto')]", "[parameters: ('+2782****567', 'CENTRE Soweto')]"),
         ("session ATUid_27821234567 ended", "session ATUid_2782****567 ended"),
         ("invalid but shaped like one: +27001234567", "invalid but shaped like one: +2700****567"),
+        ("id27821234567", "id2782****567"),
+        ("caller=sn0821234567x", "caller=sn082****567x"),
+        ("msisdn:+27821234567abc", "msisdn:+2782****567abc"),
     ],
     ids=["e164", "national", "national-spaced", "bare", "spaced-e164", "two", "kenya", "uk-mobile",
-         "uk-spaced", "url-encoded", "url-encoded-lower", "sql-parameters", "inside-an-id", "invalid-sa"],
+         "uk-spaced", "url-encoded", "url-encoded-lower", "sql-parameters", "inside-an-id", "invalid-sa",
+         "glued-to-letters", "national-glued-both-sides", "e164-glued-after"],
 )
 def test_mask_phone_masks_every_form(text, masked):
     assert mask_phone(text) == masked

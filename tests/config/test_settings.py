@@ -2,7 +2,7 @@ import pytest
 
 from config import ConfigError, describe_settings, load_settings, mask_phone
 
-PRODUCTION = {"THUSONG_ENV": "production", "SECRET_KEY": "k", "WEBHOOK_TOKEN": "t", "METRICS_TOKEN": "m",
+PRODUCTION = {"THUSONG_ENV": "production", "DATABASE_URL": "postgresql:///thusong", "SECRET_KEY": "k", "WEBHOOK_TOKEN": "t", "METRICS_TOKEN": "m",
               "ANALYTICS_HASH_KEY": "a"}
 
 
@@ -136,9 +136,9 @@ def test_log_records_are_masked():
 
 @pytest.mark.parametrize("env, expected", [
     ({}, False),
-    ({"THUSONG_ENV": "production", "SECRET_KEY": "k" * 32, "WEBHOOK_TOKEN": "t" * 32, "METRICS_TOKEN": "m" * 32,
+    ({"THUSONG_ENV": "production", "DATABASE_URL": "postgresql:///t", "SECRET_KEY": "k" * 32, "WEBHOOK_TOKEN": "t" * 32, "METRICS_TOKEN": "m" * 32,
       "ANALYTICS_HASH_KEY": "a" * 32}, True),
-    ({"THUSONG_ENV": "production", "SECRET_KEY": "k" * 32, "WEBHOOK_TOKEN": "t" * 32, "METRICS_TOKEN": "m" * 32,
+    ({"THUSONG_ENV": "production", "DATABASE_URL": "postgresql:///t", "SECRET_KEY": "k" * 32, "WEBHOOK_TOKEN": "t" * 32, "METRICS_TOKEN": "m" * 32,
       "ANALYTICS_HASH_KEY": "a" * 32, "BROADCAST_APPROVAL": "false"}, False),
     ({"BROADCAST_APPROVAL": "yes"}, True),
 ], ids=["development-off", "production-on", "production-turned-off", "development-turned-on"])

@@ -53,7 +53,7 @@ def test_the_runnable_blocks_of_the_operating_doc_run_in_order(settings, tmp_pat
     values = {
         "THUSONG_SRC": str(ROOT), "PREFIX": str(prefix), "ENV_FILE": str(tmp_path / "thusong.env"),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'thusong.db'}", "REDIS_URL": settings.REDIS_URL,
-        "AT_USERNAME": "sandbox", "AT_API_KEY": "atsk-not-asked-offline", "BACKUP_DIR": str(tmp_path / "backups"),
+        "AT_USERNAME": "thusong-gov", "AT_API_KEY": "atsk-not-asked-offline", "BACKUP_DIR": str(tmp_path / "backups"),
         "RESTORE_URL": f"sqlite:///{tmp_path / 'restored.db'}",
     }
     named = set(re.findall(r"^export (\w+)=", blocks("sh variables")[0], re.MULTILINE))

@@ -8,11 +8,11 @@ import itertools
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from gateway.cli.processes import metrics_folder
 from gateway.staff.accounts import add_staff
 from gateway.staff.centres import edit_centre, get_centre
 from gateway.store.models import Centre
@@ -60,11 +60,11 @@ def probe(port: int) -> tuple[str, str]:
     return listing, "\n".join(pages)
 
 
-def hops_answered(settings, pid: int) -> float:
+def hops_answered(settings, port: int, pid: int) -> float:
     """USSD hops worker ``pid`` has answered: its own prometheus multiprocess file."""
     from prometheus_client.mmap_dict import MmapedDict
 
-    folder = Path(settings.PROMETHEUS_MULTIPROC_DIR or settings.instance_path / "prometheus")
+    folder = metrics_folder(settings, port)
     path = folder / f"counter_{pid}.db"
     if not path.exists():
         return 0.0
@@ -118,12 +118,12 @@ def test_an_edit_reaches_every_web_worker_and_the_sms_worker_within_2s(seeded, s
         # From 2 s on, every answer of every process is new: probe until each web worker has
         # answered some (which worker accepts a connection is the kernel's and the server's
         # choice), every answer checked.
-        answered = {pid: hops_answered(settings, pid) for pid in pids}
+        answered = {pid: hops_answered(settings, port, pid) for pid in pids}
         for _round in range(10):
             for listing, details in probes(port, 8):
                 assert "Maponya Square" in listing and "Maponya Mall" not in listing, listing
                 assert f"Phone: {NEW_PHONE}" in details, details
-            served = {pid: hops_answered(settings, pid) - answered[pid] for pid in pids}
+            served = {pid: hops_answered(settings, port, pid) - answered[pid] for pid in pids}
             if all(served.values()):
                 break
         assert all(served.values()), f"a web worker answered nothing in 80 journeys: {served}"

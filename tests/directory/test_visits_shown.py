@@ -13,7 +13,7 @@ from gateway.channels.africastalking import InboundSms
 from gateway.clock import SAST, FrozenClock
 from gateway.sms import consent, inbound
 from gateway.staff import broadcasts as bc
-from gateway.staff import visits
+from gateway.staff import visit_cancel, visits
 from gateway.store.models import Message
 from menus.catalogue import LANGUAGES, Catalogues
 from menus.keywords import REPLY_SEGMENTS, nearest_reply
@@ -21,7 +21,7 @@ from menus.ports import Visit
 from menus.render import fits
 from menus.segments import is_gsm7, measure
 from menus.visits import coming_up_line, short_day
-from tests.broadcasting import centre_id
+from tests.broadcasting import centre_id, ordinary_day
 from tests.dialer import Dialer
 from tests.ussd.test_journeys import all_pages, body, choose, dial_to_centre, en
 
@@ -74,7 +74,7 @@ PHONE = "+27821234567"
 @pytest.fixture
 def approved(seeded):
     """An approved SASSA visit to Maponya Mall Thusong three days from now."""
-    day = (datetime.now(SAST) + timedelta(days=3)).date()
+    day = ordinary_day(seeded, centre_id(seeded, "Soweto"), (datetime.now(SAST) + timedelta(days=3)).date())
     row = visits.create(seeded, bc.CLI, centre_id(seeded, "Soweto"), visits.check(seeded, "SASSA", day, time(9), time(14)))
     assert row.status == "approved"
     return row
@@ -91,7 +91,7 @@ def _details_lines(client, phone: str = PHONE) -> list[str]:
 def test_ussd_centre_details_show_the_coming_visit_then_not_once_cancelled(approved, client, seeded):
     expected = f"Coming up: SASSA {short_day(approved.day, 'en')} 09:00-14:00"
     assert _details_lines(client)[-1] == expected
-    visits.cancel(seeded, bc.CLI, approved.id)
+    visit_cancel.cancel(seeded, bc.CLI, approved.id, "The unit broke down")
     assert not any(line.startswith("Coming up") for line in _details_lines(client, "+27821234568"))
 
 

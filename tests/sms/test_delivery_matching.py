@@ -72,6 +72,20 @@ def test_a_report_naming_another_number_changes_nothing_and_opts_nobody_out(rt):
     assert not consent.is_opted_out(rt, A) and not consent.is_opted_out(rt, B)
 
 
+def test_an_early_report_naming_another_number_leaves_the_row_unchanged(rt):
+    """A report that beat our write of AT's id waits; when the id is recorded on number A's row,
+    a report naming number B changes nothing (it is dropped, not applied)."""
+    mid = row(rt, A, "sending")
+    assert delivery.apply_delivery(rt, report("ATXid_e1", B, "failed", "Failed", "DeliveryFailure")) \
+        == "stored-for-matching"
+    with rt.sessions.begin() as s:
+        s.execute(update(Message).where(Message.id == mid).values(status="sent", at_message_id="ATXid_e1"))
+        assert delivery.apply_pending_reports(s, ["ATXid_e1"]) == 1
+    assert status_of(rt, mid) == ("sent", "ATXid_e1")
+    with rt.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(PendingDeliveryReport)) == 0
+
+
 def _count_statements(engine):
     seen = []
 

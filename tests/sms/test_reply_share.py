@@ -58,5 +58,31 @@ def test_replies_queued_mid_broadcast_do_not_wait_for_the_broadcasts_rate(seeded
     # The broadcast still had the whole rate: batches 2 s apart. (Two bulk jobs — the sweeper
     # queues one whenever rows wait — each booked the same batch: 4 s apart, 8 s in all.)
     bulk_times = sorted(r.at for r in fake.requests if set(r.accepted) & set(bulk))
-    assert bulk_times[-1] - bulk_times[0] < (n - BATCH) / RATE * 1.25, [
-        (round(r.at - bulk_times[0], 2), len(r.accepted)) for r in fake.requests]
+    spacing = [(round(r.at - bulk_times[0], 2), len(r.accepted)) for r in fake.requests]
+    assert bulk_times[-1] - bulk_times[0] < (n - BATCH) / RATE * 1.25, spacing
+    # …and no faster than the rate: after the first batch, the rest needed (n − BATCH) tokens,
+    # of which at most a burst (one second's worth) could have been saved up. A limiter
+    # switched off or counting double sends them sooner.
+    assert bulk_times[-1] - bulk_times[0] >= (n - BATCH - RATE) / RATE, spacing
+
+
+def test_with_one_worker_a_reply_goes_before_the_broadcasts_last_batch(seeded, settings):
+    """One worker (a small deployment): a reply queued while a broadcast drains is sent before
+    the broadcast's last batch — the drainer hands the worker to the replies queue — not after."""
+    n, batch = 300, 50  # six batches, a second each at the account's rate
+    bulk = [f"+2772{i:07d}" for i in range(n)]
+    citizen = "+27831230000"
+    with FakeAT() as fake:
+        env = at_env(fake, SMS_RATE_PER_SECOND=str(RATE), SMS_BATCH_SIZE=str(batch), AT_TIMEOUT_SECONDS="9",
+                     SMS_SEND_LEASE_SECONDS="60", SMS_RECONCILE_SECONDS="120")
+        with running_workers(settings, count=1, env=env):
+            outbox.queue_bulk(seeded, bulk, "Clinic closed Friday.", "one-worker")
+            wait_until(lambda: len(fake.accepted_counts()) >= batch, timeout=60, every=0.02)
+            outbox.queue_sms(seeded, citizen, "Soweto centre: open 08:00-16:00.", "one-worker:reply",
+                             queue=jobs.QUEUE_REPLIES)
+            wait_quiet(seeded, timeout=60)
+    counts = fake.accepted_counts()
+    assert set(counts) == set(bulk) | {citizen} and set(counts.values()) == {1}
+    reply_at = min(r.at for r in fake.requests if citizen in r.accepted)
+    last_bulk_at = max(r.at for r in fake.requests if set(r.accepted) & set(bulk))
+    assert reply_at < last_bulk_at, [(round(r.at - reply_at, 2), len(r.accepted)) for r in fake.requests]

@@ -3,11 +3,14 @@ grouped into AT requests and what each row records."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
 
 from gateway import jobs
 from gateway.sms import inbound, outbox, sending
-from gateway.store.models import Message
+from gateway.store.models import Message, utcnow
 from tests.conftest import TOKEN
 from tests.fake_at import FakeAT, at_runtime
 
@@ -55,3 +58,32 @@ def test_a_reply_goes_back_from_the_shortcode_the_citizen_texted(seeded, client)
     assert sent == {"+27821112241": ("31234", None), "+27821112242": ("40404", "SampleLinkId123"),
                     "+27821112243": ("THUSONG", None)}
     assert [r.status for r in _rows(seeded)] == ["sent"] * 3
+
+
+def test_a_send_that_keeps_failing_ends_failed_once_past_its_retry_deadline(rt):
+    """AT answering 500 each time: the row waits to retry until SMS_RETRY_DEADLINE_SECONDS after
+    it was written, then ends failed with the reason, and is not tried again."""
+    with FakeAT() as fake:
+        fake.set_policy(lambda _n: "500")
+        sender_rt = at_runtime(rt, fake, SMS_RETRY_DEADLINE_SECONDS=600)
+        outbox.queue_sms(sender_rt, PHONE, "Your nearest centre", key="deadline:1")
+        sending.send_pending(sender_rt, jobs.QUEUE_REPLIES)
+        (row,) = _rows(rt)
+        assert row.status == "retry" and len(fake.requests) == 1
+        with rt.sessions.begin() as s:  # written 11 minutes ago, its back-off over
+            s.execute(update(Message).where(Message.id == row.id).values(
+                created_at=utcnow() - timedelta(minutes=11), updated_at=utcnow() - timedelta(minutes=5)))
+        assert sending.release_due_retries(sender_rt) == 1
+        sending.send_pending(sender_rt, jobs.QUEUE_REPLIES)
+        (row,) = _rows(rt)
+        assert (row.status, row.failure_reason) == ("failed", "RetryDeadline")
+        assert sending.release_due_retries(sender_rt) == 0
+        sending.send_pending(sender_rt, jobs.QUEUE_REPLIES)
+        assert len(fake.requests) == 2  # the failed row was not tried a third time
+
+
+@pytest.mark.parametrize(("attempts", "seconds"), [
+    (1, 1.0), (2, 2.0), (3, 4.0), (5, 16.0), (9, 256.0), (10, 300.0), (40, 300.0),
+], ids=["first retry", "second", "third", "fifth", "ninth", "capped", "long after"])
+def test_back_off_doubles_from_a_second_to_a_five_minute_cap(attempts, seconds):
+    assert sending.backoff(attempts) == seconds

@@ -45,6 +45,10 @@ def seed_everywhere(rt, client, fake: FakeAT) -> int:
         _sms(client, phone, f"ATXid_{tag}2", "JOIN Kagiso")
         _sms(client, phone, f"ATXid_{tag}3", "flibbertigibbet")  # unknown: the help throttle key
     assert inbound.drain(rt) == 6
+    asked = Dialer(client, PHONE)  # "SMS me": the day's count of them, by number, in Redis
+    asked.dial()
+    asked.press("1", "Soweto", "1", "3")
+    assert asked.ended
     dialer = Dialer(client, PHONE)
     dialer.dial()
     dialer.press("1", "Soweto")  # left open: the session and the resume point stay in Redis

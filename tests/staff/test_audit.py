@@ -45,3 +45,12 @@ def test_pages_newest_first_and_filters(rt):
     assert (last.number, [e.target for e in last.events]) == (3, ["1", "0"])
     assert [e.target for e in audit.events(rt.sessions, "login.failed").events] == ["5", "3", "1"]
     assert [e.target for e in audit.events(rt.sessions, "broadcast").events] == ["7", "6", "4", "2", "0"]
+
+
+def test_every_audited_action_is_named_in_the_staff_safety_page():
+    """docs/staff-safety.md says what is audited: a new action must be added there too."""
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "staff-safety.md").read_text(encoding="utf-8")
+    missing = [action for action in audit.ACTIONS if f"`{action}`" not in page]
+    assert not missing, missing

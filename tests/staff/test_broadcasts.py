@@ -17,8 +17,10 @@ from gateway.staff import broadcasts as bc
 from gateway.staff.accounts import add_staff
 from gateway.staff.targets import Target, TargetError, parse
 from gateway.store.models import Message, Service, centre_services
+from tests import fake_at
 from tests.broadcasting import add_subscribers, centre_id
 from tests.conftest import SEED_ROWS
+from tests.fake_at import FakeAT
 
 PHONES = [f"+2782300{i:04d}" for i in range(10)]
 
@@ -151,6 +153,11 @@ def test_every_language_has_a_gsm7_opt_out_line():
 
 # --- the two-person rule ---------------------------------------------------------------------
 
+def seen(rt, broadcast_id: int) -> str:
+    """What an approver opening the broadcast now would carry back."""
+    return bc.seen_digest(bc.get(rt, broadcast_id))
+
+
 @pytest.fixture
 def people(town, monkeypatch):
     monkeypatch.setattr(town, "settings", town.settings.with_(BROADCAST_APPROVAL="true"))
@@ -171,12 +178,12 @@ def test_a_clerks_broadcast_waits_for_another_approver(town, people):
     assert bc.submit(town, clerk, row.id).status == "pending_approval"
     assert town.queue(jobs.QUEUE_BULK).count == 0  # nothing queued to send
     with pytest.raises(bc.NotAllowed, match="only an approver"):
-        bc.approve(town, people["clerk2"], row.id)
-    done = bc.approve(town, approver, row.id)
+        bc.approve(town, people["clerk2"], row.id, seen(town, row.id))
+    done = bc.approve(town, approver, row.id, seen(town, row.id))
     assert (done.status, done.approved_by) == ("scheduled", approver.staff_id)
     assert [j.func_name for j in town.queue(jobs.QUEUE_BULK).jobs] == [jobs.FAN_OUT]
     with pytest.raises(bc.WrongState):
-        bc.approve(town, people["approver2"], row.id)  # approved once is enough
+        bc.approve(town, people["approver2"], row.id, seen(town, row.id))  # approved once is enough
 
 
 def test_the_author_cannot_approve_their_own_broadcast(town, people):
@@ -185,11 +192,11 @@ def test_the_author_cannot_approve_their_own_broadcast(town, people):
     bc.submit(town, clerk, row.id)
     promoted = bc.Actor(clerk.staff_id, "approver", centres=clerk.centres)  # the same person, since made an approver
     with pytest.raises(bc.NotAllowed, match="author"):
-        bc.approve(town, promoted, row.id)
+        bc.approve(town, promoted, row.id, seen(town, row.id))
     with pytest.raises(bc.NotAllowed, match="author"):
-        bc.reject(town, promoted, row.id, "changed my mind")
+        bc.reject(town, promoted, row.id, "changed my mind", seen(town, row.id))
     assert bc.get(town, row.id).status == "pending_approval"
-    assert bc.approve(town, people["admin2"], row.id).status == "scheduled"
+    assert bc.approve(town, people["admin2"], row.id, seen(town, row.id)).status == "scheduled"
     # An approver's own broadcast needs no second person: only a clerk's does.
     own = bc.create(town, people["approver1"], "all", "Office closed Monday.")
     assert bc.submit(town, people["approver1"], own.id).status == "scheduled"
@@ -199,14 +206,61 @@ def test_a_rejection_carries_its_reason_to_the_author(town, people):
     row = bc.create(town, people["clerk1"], people["soweto"], "Wrong date.")
     bc.submit(town, people["clerk1"], row.id)
     with pytest.raises(bc.BroadcastError, match="reason"):
-        bc.reject(town, people["approver1"], row.id, "  ")
+        bc.reject(town, people["approver1"], row.id, "  ", seen(town, row.id))
     with pytest.raises(bc.NotAllowed):
-        bc.reject(town, people["clerk2"], row.id, "no")
-    out = bc.reject(town, people["approver1"], row.id, "The clinic day is Thursday, not Friday.")
+        bc.reject(town, people["clerk2"], row.id, "no", seen(town, row.id))
+    out = bc.reject(town, people["approver1"], row.id, "The clinic day is Thursday, not Friday.", seen(town, row.id))
     assert (out.status, out.rejected_reason) == ("rejected", "The clinic day is Thursday, not Friday.")
     assert bc.get(town, row.id).rejected_reason.startswith("The clinic day")
     with pytest.raises(bc.WrongState):
-        bc.approve(town, people["approver2"], row.id)
+        bc.approve(town, people["approver2"], row.id, seen(town, row.id))
+
+
+CHANGES = [
+    ("text", {"text": "SMS your ID to 0820000000.", "full_text": "Thusong: SMS your ID to 0820000000. Reply STOP"}),
+    ("target", {"target": "all"}),
+    ("language", {"language": "zu"}),
+    ("time", {"scheduled_at": datetime(2026, 12, 24, 7, 0, tzinfo=UTC)}),
+]
+
+
+@pytest.mark.parametrize("decision", ["approve", "reject"])
+@pytest.mark.parametrize("values", [c[1] for c in CHANGES], ids=[c[0] for c in CHANGES])
+def test_a_broadcast_changed_since_the_approver_opened_it_is_neither_approved_nor_rejected(
+        town, people, values, decision):
+    row = bc.create(town, people["clerk1"], people["soweto"], "Clinic day Friday.")
+    bc.submit(town, people["clerk1"], row.id)
+    opened = seen(town, row.id)
+    with town.sessions.begin() as s:
+        s.execute(bc.Broadcast.__table__.update().where(bc.Broadcast.id == row.id).values(**values))
+    with pytest.raises(bc.Changed, match="this changed since you opened it"):
+        if decision == "approve":
+            bc.approve(town, people["approver1"], row.id, opened)
+        else:
+            bc.reject(town, people["approver1"], row.id, "no", opened)
+    assert bc.get(town, row.id).status == "pending_approval" and town.queue(jobs.QUEUE_BULK).count == 0
+    assert bc.approve(town, people["approver1"], row.id, seen(town, row.id)).status == "scheduled"
+
+
+@pytest.mark.parametrize("decision", ["approve", "reject"])
+def test_a_change_landing_between_the_check_and_the_update_is_not_released(town, people, monkeypatch, decision):
+    row = bc.create(town, people["clerk1"], people["soweto"], "Clinic day Friday.")
+    bc.submit(town, people["clerk1"], row.id)
+    opened, real = seen(town, row.id), bc.seen_digest
+
+    def then_changed(read):  # another request rewrites the text just after the check read the row
+        found = real(read)
+        with town.sessions.begin() as s:
+            s.execute(bc.Broadcast.__table__.update().where(bc.Broadcast.id == row.id).values(full_text="changed"))
+        return found
+
+    monkeypatch.setattr(bc, "seen_digest", then_changed)
+    with pytest.raises(bc.Changed):
+        if decision == "approve":
+            bc.approve(town, people["approver1"], row.id, opened)
+        else:
+            bc.reject(town, people["approver1"], row.id, "no", opened)
+    assert bc.get(town, row.id).status == "pending_approval" and town.queue(jobs.QUEUE_BULK).count == 0
 
 
 def test_without_the_rule_a_clerk_sends_directly(town):
@@ -260,14 +314,23 @@ def test_a_clerk_sees_and_cancels_only_what_is_theirs(town, people):
     assert bc.cancel(town, clerk1, mine.id).status == "cancelled"
 
 
+def test_a_clerk_does_not_see_a_broadcast_to_their_centre_and_another_written_by_someone_else(town, people):
+    both = f"{people['soweto']},{centre_id(town, 'Worcester')}"
+    row = bc.create(town, people["admin1"], both, "Soweto and Worcester.")
+    with pytest.raises(bc.NotFound):
+        bc.get_for(town, people["clerk1"], row.id)  # Soweto is theirs, Worcester is not
+    assert row.id not in [r.id for r in bc.list_broadcasts(town, actor=people["clerk1"])]
+    assert bc.get_for(town, people["approver1"], row.id).id == row.id
+
+
 def test_an_approver_listing_centres_approves_only_for_them(town, people):
     worcester_approver = add_staff(town.sessions, "wa@thusong.test", "WA", "approver", "long enough pw",
                                    centre_ids=[centre_id(town, "Worcester")])
     row = bc.create(town, people["clerk1"], people["soweto"], "Clinic day Friday.")
     bc.submit(town, people["clerk1"], row.id)
     with pytest.raises(bc.NotFound):
-        bc.approve(town, bc.Actor.of(worcester_approver), row.id)
-    assert bc.approve(town, people["approver1"], row.id).status == "scheduled"
+        bc.approve(town, bc.Actor.of(worcester_approver), row.id, seen(town, row.id))
+    assert bc.approve(town, people["approver1"], row.id, seen(town, row.id)).status == "scheduled"
 
 
 def test_start_of_says_when_quiet_hours_hold_a_broadcast(town, monkeypatch):
@@ -343,6 +406,25 @@ def test_fan_out_is_idempotent_cancel_stops_the_rest_and_progress_counts(town):
     assert sending.send_pending(town, jobs.QUEUE_BULK) == 0
     with pytest.raises(bc.WrongState, match="cancelled: cannot cancel"):
         bc.cancel(town, bc.CLI, row.id)
+
+
+def test_cancel_stops_the_rows_waiting_to_retry_too(town):
+    row = bc.submit(town, bc.CLI, bc.create(town, bc.CLI, "all", "Water outage Tuesday.").id)
+    with FakeAT() as fake:
+        sender = fake_at.at_runtime(town, fake)
+        fake.status_for.update(dict.fromkeys(PHONES, 500))  # AT fails them: each waits to retry
+        bc.fan_out(sender, row.id)
+        sending.send_pending(sender, jobs.QUEUE_BULK)
+        assert bc.progress(town, row.id)["queued"] == 6  # 'retry' rows are still to go
+        bc.cancel(town, bc.CLI, row.id)
+        fake.status_for.clear()  # AT is well again
+        with town.sessions.begin() as s:  # and every back-off is over
+            s.execute(Message.__table__.update().where(Message.broadcast_id == row.id)
+                      .values(updated_at=datetime.now(UTC) - timedelta(hours=1)))
+        sending.release_due_retries(sender)
+        sending.send_pending(sender, jobs.QUEUE_BULK)
+        assert not fake.accepted_counts()
+    assert bc.progress(town, row.id)["cancelled"] == 6
 
 
 def test_a_lost_fan_out_is_restarted_by_the_sweeper(town):

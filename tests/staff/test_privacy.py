@@ -62,7 +62,7 @@ def test_the_export_holds_every_row_and_key_about_the_number(everywhere, seeded)
     counts = privacy.counts(held)
     assert counts["messages"] >= 7 and counts["subscriptions"] == 1 and counts["citizens"] == 1
     assert counts["pending_delivery_reports"] == 1 and counts["ussd_profile"] == 1
-    assert counts["sms_help_throttle"] == 1 and counts["ussd_sessions"] == 1
+    assert counts["sms_help_throttle"] == 1 and counts["ussd_sessions"] == 2 and counts["ussd_sms_me"] == 1
     assert counts["usage_hops"] >= 2 and counts["usage_searches"] >= 1 and counts["usage_stream"] >= 1
     assert json.loads(json.dumps(held)) == held  # JSON-safe as it is
     # The other number's data is not in it.
@@ -72,7 +72,7 @@ def test_the_export_holds_every_row_and_key_about_the_number(everywhere, seeded)
 def test_delete_leaves_only_the_opt_out_marker_in_the_database_and_nothing_in_redis(everywhere, seeded):
     before_other = rows_about_other(seeded)
     removed = privacy.erase(seeded, privacy.subject_of(seeded, "27821234567"))
-    assert removed["messages"] >= 7 and removed["ussd_sessions"] == 1
+    assert removed["messages"] >= 7 and removed["ussd_sessions"] == 2 and removed["ussd_sms_me"] == 1
     privacy.record(seeded, audit.CLI, "privacy.deleted", privacy.subject_of(seeded, PHONE), removed=removed)
 
     rows = table_rows(seeded)
@@ -155,9 +155,10 @@ def test_admin_sees_downloads_confirms_and_deletes(everywhere, seeded, auth, cli
     assert confirm.status_code == 200 and "Delete for good" in text and not any(f in text for f in FORMS)
     assert privacy.counts(privacy.export(seeded, privacy.subject_of(seeded, PHONE)))["messages"] >= 7  # not yet
 
-    unconfirmed = auth.post("/staff/privacy/delete", {"number": PHONE})
+    fields = _confirm_page_fields(confirm)
+    unconfirmed = auth.post("/staff/privacy/delete", {"number": PHONE, "subject": fields["subject"]})
     assert unconfirmed.status_code == 400
-    done = auth.post("/staff/privacy/delete", {"number": "+27 82 123 4567", "confirmed": "yes"})
+    done = auth.post("/staff/privacy/delete", {**fields, "number": "+27 82 123 4567"})
     assert done.status_code == 302
     after = client.get(done.headers["Location"]).get_data(as_text=True)
     assert "only an opt-out marker is kept" in after and "+2782****567" in after
@@ -230,3 +231,57 @@ def test_a_new_holder_is_one_entry_in_the_registry(rt, monkeypatch):
     assert [item["value"]["screen"] for item in held] == ["main", "nearest"]
     assert privacy.erase(rt, subject)["hops"] == 2
     assert [f[b"caller"].decode() for _id, f in rt.redis.xrange("test:hops")] == [caller(other)]
+
+
+def _confirm_page_fields(page) -> dict:
+    """The hidden fields of the delete confirm page (what the browser would post back)."""
+    import re
+
+    body = page.get_data(as_text=True)
+    return dict(re.findall(r'<input[^>]*name="(subject|confirmed)"[^>]*value="([^"]*)"', body))
+
+
+def test_the_delete_confirm_is_bound_to_the_number_looked_up(everywhere, seeded, auth, client):
+    """Looking up one citizen, then typing another's number on the confirm page, deleted the
+    other citizen (issue 17, item 1): a mismatch now deletes nothing and says why."""
+    auth.as_role("admin")
+    fields = _confirm_page_fields(auth.post("/staff/privacy", {"number": PHONE, "action": "delete"}))
+    assert fields.get("subject") and fields.get("confirmed") == "yes"
+    before_other = privacy.counts(privacy.export(seeded, privacy.subject_of(seeded, OTHER)))
+    before_phone = privacy.counts(privacy.export(seeded, privacy.subject_of(seeded, PHONE)))
+
+    wrong = auth.post("/staff/privacy/delete", {**fields, "number": OTHER})
+    assert wrong.status_code == 400 and "not the number you looked up" in wrong.get_data(as_text=True)
+    assert privacy.counts(privacy.export(seeded, privacy.subject_of(seeded, OTHER))) == before_other
+    assert not consent.is_opted_out(seeded, OTHER)
+    forged = auth.post("/staff/privacy/delete", {"number": OTHER, "confirmed": "yes", "subject": "x" * 40})
+    assert forged.status_code == 400 and "look the number up again" in forged.get_data(as_text=True)
+    unbound = auth.post("/staff/privacy/delete", {"number": PHONE, "confirmed": "yes"})
+    assert unbound.status_code == 400
+    assert privacy.counts(privacy.export(seeded, privacy.subject_of(seeded, PHONE))) == before_phone
+
+    done = auth.post("/staff/privacy/delete", {**fields, "number": "082 123 4567"})  # the same number, typed otherwise
+    assert done.status_code == 302
+    assert privacy.counts(privacy.export(seeded, privacy.subject_of(seeded, PHONE)))["messages"] == 0
+    assert privacy.counts(privacy.export(seeded, privacy.subject_of(seeded, OTHER))) == before_other
+
+
+def test_a_delete_confirm_left_open_too_long_deletes_nothing(everywhere, seeded, auth, client, monkeypatch):
+    from gateway.web.staff import privacy as privacy_pages
+
+    auth.as_role("admin")
+    fields = _confirm_page_fields(auth.post("/staff/privacy", {"number": PHONE, "action": "delete"}))
+    monkeypatch.setattr(privacy_pages, "CONFIRM_SECONDS", -1)
+    stale = auth.post("/staff/privacy/delete", {**fields, "number": PHONE})
+    assert stale.status_code == 400 and "look the number up again" in stale.get_data(as_text=True)
+    assert privacy.counts(privacy.export(seeded, privacy.subject_of(seeded, PHONE)))["messages"] >= 7
+
+
+def test_a_delete_confirm_is_the_admins_who_looked_it_up(everywhere, seeded, auth, client):
+    auth.as_role("admin")
+    fields = _confirm_page_fields(auth.post("/staff/privacy", {"number": PHONE, "action": "delete"}))
+    auth.logout()
+    auth.as_role("admin", email="other-admin@example.org")
+    resp = auth.post("/staff/privacy/delete", {**fields, "number": PHONE})
+    assert resp.status_code == 400
+    assert privacy.counts(privacy.export(seeded, privacy.subject_of(seeded, PHONE)))["messages"] >= 7

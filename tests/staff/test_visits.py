@@ -14,7 +14,7 @@ from gateway.clock import FrozenClock
 from gateway.sms import sending
 from gateway.sms.quiet_hours import CPA, SAST, fixed_windows_setting, schedule_from_setting
 from gateway.staff import broadcasts as bc
-from gateway.staff import visits
+from gateway.staff import visit_cancel, visit_plan, visits
 from gateway.staff.accounts import add_staff
 from gateway.store.models import Message
 from tests.broadcasting import add_subscribers, centre_id
@@ -58,7 +58,8 @@ def test_the_reminder_goes_in_the_last_window_before_the_visit(day, notice_at, w
     (date(2026, 12, 7), sast(2026, 12, 5, 12, 0)),  # Saturday noon for Monday: the same window
     (date(2026, 12, 7), sast(2026, 12, 6, 12, 0)),  # Sunday (the notice waits for Monday 08:00)
     (date(2026, 12, 3), sast(2026, 12, 3, 10, 0)),  # the visit is today
-], ids=["day-before", "same-saturday-window", "after-the-last-window", "today"])
+    (date(2026, 12, 9), sast(2026, 12, 8, 8, 0)),  # the notice goes the moment Tuesday's window opens
+], ids=["day-before", "same-saturday-window", "after-the-last-window", "today", "as-the-window-opens"])
 def test_no_reminder_when_the_notice_goes_in_or_after_the_reminders_window(day, notice_at):
     assert visits.reminder_at(day, notice_at, CPA) is None
 
@@ -121,6 +122,11 @@ def deliver(rt, broadcast_id: int) -> dict[str, str]:
     return {phone: text for phone, text, _s in rows}
 
 
+def seen(rt, visit_id: int) -> str:
+    """What an approver opening the visit now would carry back."""
+    return visit_plan.approval_digest(rt, visits.get(rt, visit_id))
+
+
 def kinds(rt, visit_id: int) -> dict[str, bc.Broadcast]:
     found = {}
     for b in visits.messages_of(rt, visit_id):
@@ -132,7 +138,7 @@ def kinds(rt, visit_id: int) -> dict[str, bc.Broadcast]:
 def test_an_approved_visit_sends_its_notice_now_and_schedules_the_reminder_for_saturday(town, people):
     row = visits.create(town, people["clerk"], centre_id(town, "Soweto"), sassa(town))
     assert row.status == "pending_approval" and not visits.messages_of(town, row.id)
-    visits.approve(town, people["approver"], row.id)
+    visits.approve(town, people["approver"], row.id, seen(town, row.id))
     sent = kinds(town, row.id)
     assert set(sent) == {"notice", "reminder"}
     assert bc.utc(sent["notice"].scheduled_at) == THURSDAY
@@ -156,7 +162,7 @@ def test_a_cancelled_visit_corrects_everyone_told_and_sends_no_reminder(town, pe
     sent = kinds(town, row.id)
     deliver(town, sent["notice"].id)
     add_subscribers(town, PHONES[3:4], centre_id(town, "Soweto"))  # joined after the notice
-    visits.cancel(town, people["clerk"], row.id)
+    visit_cancel.cancel(town, people["approver"], row.id, "The unit broke down")
     after = kinds(town, row.id)
     assert bc.get(town, sent["reminder"].id).status == "cancelled"
     corrected = deliver(town, after["correction"].id)
@@ -172,7 +178,7 @@ def test_a_cancelled_visit_corrects_everyone_told_and_sends_no_reminder(town, pe
 def test_cancelling_before_the_notice_left_tells_nobody(town, people):
     row = visits.create(town, people["approver"], centre_id(town, "Soweto"), sassa(town))
     notice = kinds(town, row.id)["notice"]
-    visits.cancel(town, people["approver"], row.id)
+    visit_cancel.cancel(town, people["approver"], row.id, "Wrong week")
     assert set(kinds(town, row.id)) == {"notice", "reminder"}  # no correction: nobody was told
     assert bc.get(town, notice.id).status == "cancelled" and bc.fan_out(town, notice.id) == 0
 
@@ -189,7 +195,7 @@ def test_an_approved_edit_corrects_the_told_and_announces_to_the_rest(town, peop
     assert bc.get(town, old_reminder.id).status == "scheduled"
     with pytest.raises(visits.WrongState, match="already waits for approval"):
         visits.edit(town, people["clerk"], first.id, sassa(town, day=date(2026, 12, 10)))
-    visits.approve(town, people["approver"], change.id)
+    visits.approve(town, people["approver"], change.id, seen(town, change.id))
     assert visits.get(town, first.id).status == "replaced"
     assert bc.get(town, old_reminder.id).status == "cancelled"
     sent = kinds(town, change.id)
@@ -206,10 +212,10 @@ def test_a_waiting_visit_is_edited_in_place_and_rejected_with_a_reason(town, peo
     same = visits.edit(town, people["clerk"], row.id, sassa(town, service="Home Affairs"))
     assert same.id == row.id and same.service == "Home Affairs"
     with pytest.raises(visits.VisitError, match="reason"):
-        visits.reject(town, people["approver"], row.id, " ")
-    assert visits.reject(town, people["approver"], row.id, "Wrong week").rejected_reason == "Wrong week"
+        visits.reject(town, people["approver"], row.id, " ", seen(town, row.id))
+    assert visits.reject(town, people["approver"], row.id, "Wrong week", seen(town, row.id)).rejected_reason == "Wrong week"
     with pytest.raises(visits.WrongState):
-        visits.approve(town, people["approver"], row.id)
+        visits.approve(town, people["approver"], row.id, seen(town, row.id))
     assert not visits.messages_of(town, row.id)
 
 
@@ -223,7 +229,7 @@ def test_clerks_work_only_for_their_centres_and_never_approve(town, people):
     assert visits.list_visits(town, people["other_clerk"]) == []
     assert [v.id for v in visits.list_visits(town, people["clerk"])] == [row.id]
     with pytest.raises(visits.NotAllowed, match="only an approver"):
-        visits.approve(town, people["clerk"], row.id)
+        visits.approve(town, people["clerk"], row.id, seen(town, row.id))
     mine = visits.create(town, people["approver"], soweto, sassa(town, day=date(2026, 12, 8)))
     assert mine.status == "approved"
 
@@ -244,8 +250,8 @@ def test_bad_details_are_refused_saying_why(town, service, day, starts, ends, sa
 def test_cancelling_a_visit_drops_the_change_waiting_for_approval(town, people):
     first = visits.create(town, people["approver"], centre_id(town, "Soweto"), sassa(town))
     change = visits.edit(town, people["clerk"], first.id, sassa(town, starts=time(10)))
-    visits.cancel(town, people["clerk"], first.id)
+    visit_cancel.cancel(town, people["approver"], first.id, "Called off")
     assert visits.get(town, change.id).status == "cancelled"
     with pytest.raises(visits.WrongState):
-        visits.approve(town, people["approver"], change.id)
+        visits.approve(town, people["approver"], change.id, seen(town, change.id))
     assert not visits.messages_of(town, change.id)

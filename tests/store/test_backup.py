@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import os
+import stat
 import subprocess
 import tarfile
 import threading
@@ -69,6 +70,8 @@ def round_trip(source: str, target: str, tmp_path: Path) -> dict:
     out = tmp_path / "thusong.tar"
     made = cli(source, "backup", "--output", str(out))
     assert made.exit_code == 0, made.output
+    # Every citizen's number is in it: readable by the service user only, whatever the umask.
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
     manifest = backups.read_manifest(out)
     assert manifest["tables"] == counts(source)
     assert manifest["describe_sha256"] == centres_checksum(source)

@@ -1,11 +1,13 @@
 """Migration 0006: each account's single ``centre_id`` becomes a ``staff_centres`` row (and
 back on downgrade); the audit table appears. On a SQLite file, where the column drop rebuilds
-the table; a PostgreSQL run uses ``TEST_DATABASE_URL`` (``MIGRATION_DATABASE_URL`` here, an
-empty database of its own, when given)."""
+the table; and on PostgreSQL whenever ``TEST_DATABASE_URL`` names one (CI's second pass), in an
+empty database of its own made beside it and dropped after."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import uuid
 
 import pytest
 from alembic import command
@@ -13,20 +15,25 @@ from sqlalchemy import inspect, text
 
 from gateway.store.engine import alembic_config, make_engine
 
-URLS = ["sqlite"] + (["postgresql"] if os.environ.get("MIGRATION_DATABASE_URL") else [])
+PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+URLS = ["sqlite"] + (["postgresql"] if PG_URL.startswith("postgresql") else [])
 
 
 @pytest.fixture(params=URLS)
 def engine(request, tmp_path):
-    url = (f"sqlite:///{tmp_path / 'migrate.db'}" if request.param == "sqlite"
-           else os.environ["MIGRATION_DATABASE_URL"])
-    engine = make_engine(url)
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    yield engine
-    engine.dispose()
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'migrate.db'}")
+        yield engine
+        engine.dispose()
+        return
+    name = f"thusong_migrate_{uuid.uuid4().hex[:8]}"
+    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], check=True)
+    engine = make_engine(PG_URL.rsplit("/", 1)[0] + "/" + name)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", "--force", name], check=True)
 
 
 def migrate(engine, revision: str, down: bool = False) -> None:

@@ -9,11 +9,13 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from tests.conftest import TOKEN
-from tests.dialer import Dialer
+from tests.dialer import Dialer, assert_screen
 from tests.redis_process import RedisProcess
 
 FORM = {"sessionId": "ATUid_1", "serviceCode": "*134*1234#", "phoneNumber": "+27821234567",
         "networkCode": "65501", "text": ""}
+
+FIRST_SCREEN = "CON Thusong Service Centres"  # the main menu, in English for a new caller
 
 
 @pytest.mark.parametrize("query", ["", "?token=wrong", "?token=", f"?token={TOKEN}x"])
@@ -40,12 +42,12 @@ def test_invalid_phone_is_400_naming_phone(client):
 def test_first_hop_is_con_text_plain_with_nothing_before(seeded, client):
     resp = client.post(f"/webhooks/at/ussd?token={TOKEN}", data=FORM)
     assert resp.status_code == 200 and resp.mimetype == "text/plain"
-    assert resp.get_data(as_text=True).startswith("CON ")
+    assert resp.get_data(as_text=True).startswith(FIRST_SCREEN)
 
 
 def test_local_number_format_is_accepted(seeded, client):
     resp = client.post(f"/webhooks/at/ussd?token={TOKEN}", data={**FORM, "phoneNumber": "0821234567"})
-    assert resp.status_code == 200
+    assert resp.status_code == 200 and resp.get_data(as_text=True).startswith(FIRST_SCREEN)
 
 
 def test_retried_hop_returns_same_screen_without_applying_input_twice(seeded, client):
@@ -69,8 +71,7 @@ def test_retried_hop_returns_same_screen_without_applying_input_twice(seeded, cl
 def test_any_text_gets_200_con_or_end(seeded, client, text):
     resp = client.post(f"/webhooks/at/ussd?token={TOKEN}", data={**FORM, "sessionId": f"fz{hash(text)}", "text": text})
     assert resp.status_code == 200
-    body = resp.get_data(as_text=True)
-    assert body[:4] in ("CON ", "END ")
+    assert_screen(resp.get_data(as_text=True))
 
 
 def test_any_text_mid_session_gets_200_con_or_end(seeded, client):
@@ -100,7 +101,7 @@ def test_redis_outage_ends_politely_fast_and_recovers(settings, runtime):
         assert ok
         server.stop()
         started = time.monotonic()
-        phone = Dialer(client)
+        phone = Dialer(client, failure_expected=True)
         screen = phone.dial()
         elapsed = time.monotonic() - started
         assert phone.ended and elapsed < 1.0, (screen, elapsed)
@@ -136,3 +137,16 @@ def test_end_of_session_event_is_recorded_and_clears_session(seeded, client):
 def test_end_of_session_event_without_session_id_is_400(client):
     resp = client.post(f"/webhooks/at/ussd/events?token={TOKEN}", data={"status": "Success"})
     assert resp.status_code == 400 and resp.get_json()["field"] == "sessionId"
+
+
+def test_a_sessions_state_lives_minutes_not_a_day(seeded, client, rt):
+    """AT ends a session within ~2 min: its state is kept 5 min (SESSION_TTL), not longer, and
+    the caller's profile (language, resume point) is what lasts."""
+    from gateway.ussd.sessions import PROFILE_KEY, SESSION_KEY
+
+    phone = Dialer(client, phone="+27821230001")
+    phone.dial()
+    phone.press("1")
+    ttl = rt.redis.ttl(SESSION_KEY + phone.session_id)
+    assert 240 < ttl <= 300, ttl
+    assert rt.redis.ttl(PROFILE_KEY + phone.phone) > 300

@@ -1,19 +1,22 @@
 """A broadcast from the dashboard in headless Chromium (Playwright, Debian's /usr/bin/chromium),
 end to end: the app on a loopback port, real RQ worker processes sending to the local fake AT,
 its delivery reports coming back to the app. Log in, compose to one centre, check the live
-preview against an independent SQL count and the segment arithmetic, send, watch the bar reach
+preview against an independent SQL count and the segment arithmetic, type a send time in parts
+(refused when past, said in words when later), send now, watch the bar reach
 100 % without a reload, read the delivery summary, open the audit log. The screenshots the
 README shows are written to tests/artifacts/."""
 
 from __future__ import annotations
 
 import math
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from rq import Worker
 from sqlalchemy import text
 
+from gateway.clock import SAST
 from tests.broadcasting import add_subscribers, centre_id
 from tests.conftest import PASSWORD, TOKEN
 from tests.fake_at import FakeAT
@@ -88,6 +91,25 @@ def test_compose_send_and_watch_a_broadcast_in_chromium(seeded, settings, auth):
                 assert page.get_by_test_id("cost").inner_text() == f"R{cost:.2f}"
                 assert full in preview.inner_text()
                 page.screenshot(path=str(ARTIFACTS / "compose.png"), full_page=True)
+
+                # "Send at": day, month by name, year and time, read the same by an English (US)
+                # browser; a time already past is refused in the preview, a later one said in words.
+                page.check("input[name=when][value=at]")
+                last_year = datetime.now(SAST).year - 1
+                page.select_option("#at-day", "10")
+                page.select_option("#at-month", label="December")
+                page.fill("#at-year", str(last_year))
+                page.fill("#at-time", "09:00")
+                expect(page.get_by_test_id("preview-error")).to_contain_text(
+                    f"the send time {datetime(last_year, 12, 10):%a} 10 Dec {last_year} 09:00 has already passed")
+                tomorrow = datetime.now(SAST).date() + timedelta(days=1)
+                page.select_option("#at-day", str(tomorrow.day))
+                page.select_option("#at-month", str(tomorrow.month))
+                page.fill("#at-year", str(tomorrow.year))
+                expect(page.get_by_test_id("asked")).to_have_text(
+                    f"{tomorrow:%a} {tomorrow.day} {tomorrow:%b} {tomorrow.year} 09:00 (South African time)")
+                page.check("input[name=when][value=now]")
+                expect(page.get_by_test_id("start")).to_have_text("starts now")
 
                 wait_until(lambda: len(Worker.all(connection=seeded.redis)) == 2, timeout=20)
                 page.click("button[value=send]")

@@ -5,7 +5,9 @@ commands keep PostgreSQL's default, no limit. A USSD hop or an inbound SMS stuck
 someone else holds (a migration's ALTER TABLE, a transaction left open) fails after the lock
 timeout: the caller gets the apology, AT gets a 500 for the SMS and sends it again later, and
 the server's worker is free for the next request. PostgreSQL only, as SQLite has neither
-timeout, but for the connect timeout, which needs no database at all.
+timeout, but for the connect timeout, which needs no database at all. A database that says
+nothing at all is the client's deadline's to end (tests/web/test_db_freeze.py); the server's
+limits are shorter, so a lock or a slow statement ends with the server's error first.
 """
 
 from __future__ import annotations
@@ -123,3 +125,11 @@ def test_the_web_gives_up_connecting_to_a_database_that_does_not_answer():
     listener.close()
     assert outcome, "still connecting 10 s later"
     assert outcome[0][0] == "OperationalError" and outcome[0][1] < ANSWER_WITHIN, outcome
+
+
+def test_the_servers_limits_answer_before_the_webs_own_deadline():
+    """A lock wait or a slow statement ends with the server's error, not as a silence the web
+    would take for a hung database (and stop calling it for a moment)."""
+    limits = WEB_DB_TIMEOUTS
+    assert max(limits["lock_timeout_ms"], limits["statement_timeout_ms"]) < limits["deadline_s"] * 1000
+    assert limits["deadline_s"] < ANSWER_WITHIN  # a hop's apology still inside the bound

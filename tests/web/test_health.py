@@ -93,3 +93,20 @@ def test_large_worker_timeout_is_capped(guarded):
     body = guarded.get("/healthz?worker=1&timeout=60", headers=BEARER).get_json()
     assert time.monotonic() - t0 < 6
     assert body["detail"]["worker"] == {"error": "no worker answered within 5s"}
+
+
+def test_livez_answers_with_every_dependency_down_and_healthz_says_not_ready(settings):
+    """Liveness touches nothing: a process whose database and Redis are gone is alive (restarting
+    it would cure neither), just not ready."""
+    from gateway.runtime import Runtime
+    from gateway.web import create_app
+
+    rt = Runtime.from_settings(settings.with_(REDIS_URL="redis://127.0.0.1:1/0",
+                                              DATABASE_URL="postgresql://thusong@127.0.0.1:1/none"))
+    try:
+        client = create_app(runtime=rt).test_client()
+        live, ready = client.get("/livez"), client.get("/healthz")
+    finally:
+        rt.close()
+    assert (live.status_code, live.get_data(as_text=True), live.mimetype) == (200, "ok\n", "text/plain")
+    assert ready.status_code == 503

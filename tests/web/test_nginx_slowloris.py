@@ -21,7 +21,7 @@ import pytest
 
 from tests.conftest import TOKEN
 from tests.live import free_port, http, thusong_web
-from tests.workers import ROOT
+from tests.workers import ROOT, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -31,14 +31,20 @@ HOP = {"sessionId": "SLOW-1", "serviceCode": "*134*1234#", "phoneNumber": "+2782
        "networkCode": "65501", "text": ""}
 
 
-def nginx_config(app_port: int, listen_port: int, prefix: Path) -> str:
-    """The shipped site with its upstream and listen ports changed, in a minimal main config."""
+def nginx_config(app_port: int, listen_port: int, prefix: Path, staff_port: int | None = None) -> str:
+    """The shipped site with its upstream and listen ports changed (webhooks to ``app_port``, the
+    rest to ``staff_port``, the same server if None) and its logs in ``prefix``, in a minimal
+    main config."""
     site = SITE.read_text()
-    site, upstreams = re.subn(r"server 127\.0\.0\.1:8000;", f"server 127.0.0.1:{app_port};", site)
+    site, webhooks = re.subn(r"server 127\.0\.0\.1:8001;", f"server 127.0.0.1:{app_port};", site)
+    site, staff = re.subn(r"server 127\.0\.0\.1:8002;", f"server 127.0.0.1:{staff_port or app_port};", site)
     site, listens = re.subn(r"^\s*listen 80;$", f"    listen 127.0.0.1:{listen_port};", site, flags=re.M)
     site = re.sub(r"^\s*listen \[::\]:80;$", "", site, flags=re.M)  # no IPv6 needed in a test
     site = site.replace("/var/log/nginx/thusong.access.log", str(prefix / "access.log"))
-    assert upstreams == 1 and listens == 1, "deploy/nginx/thusong.conf no longer has the expected shape"
+    site, error_logs = re.subn(r"error_log /var/log/nginx/thusong\.error\.log;", f"error_log {prefix / 'site-error.log'};",
+                               site)
+    assert (webhooks, staff, listens, error_logs) == (1, 1, 1, 1), \
+        "deploy/nginx/thusong.conf no longer has the expected shape"
     temp = "\n".join(f"    {kind}_temp_path {prefix / kind};"
                      for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
     return f"""
@@ -55,12 +61,13 @@ http {{
 
 
 @contextmanager
-def running_nginx(app_port: int, prefix: Path):
-    """Real nginx in the foreground in front of ``app_port``: yields its port."""
+def running_nginx(app_port: int, prefix: Path, staff_port: int | None = None):
+    """Real nginx in the foreground in front of ``app_port`` (and ``staff_port``): yields its
+    port. Its main error log (the host's error.log) is ``prefix``/error.log."""
     assert NGINX.exists(), "Debian nginx is required: `make nginx` installs it (apt-get install nginx)"
     port = free_port()
     conf = prefix / "nginx.conf"
-    conf.write_text(nginx_config(app_port, port, prefix))
+    conf.write_text(nginx_config(app_port, port, prefix, staff_port))
     errors = prefix / "error.log"
     proc = subprocess.Popen([str(NGINX), "-p", str(prefix), "-c", str(conf), "-e", str(errors),
                              "-g", "daemon off;"])
@@ -151,3 +158,52 @@ def test_nginx_refuses_an_oversized_body_and_logs_no_token(rt, settings, tmp_pat
         assert http(nginx_port, "POST", f"/webhooks/at/ussd?token={TOKEN}", HOP)[0] == 200
     logged = (tmp_path / "access.log").read_text()
     assert '"POST /webhooks/at/ussd HTTP/1.1" 200' in logged and TOKEN not in logged, logged
+
+
+def test_an_upstream_error_with_the_token_goes_to_the_sites_own_error_log(tmp_path):
+    """nginx's error line for a failed upstream quotes the request, ?token= and all: it must land
+    in the site's error_log (root/adm only, docs/operating.md), not in the host's error.log,
+    and the access log still names the path only."""
+    dead = free_port()  # nobody listens: every request is a 502 and an error line
+    with running_nginx(dead, tmp_path) as nginx_port:
+        assert http(nginx_port, "POST", f"/webhooks/at/ussd?token={TOKEN}", HOP)[0] == 502
+        site_log = tmp_path / "site-error.log"
+        wait_until(lambda: site_log.exists() and "connect() failed" in site_log.read_text(), timeout=10)
+    assert TOKEN in site_log.read_text()  # why the file is kept from everyone but root and adm
+    host_log = tmp_path / "error.log"
+    assert TOKEN not in (host_log.read_text() if host_log.exists() else "")
+    assert TOKEN not in (tmp_path / "access.log").read_text()
+
+
+def test_webhooks_and_the_dashboard_reach_different_servers(tmp_path):
+    """The site's routing, with two stand-in servers that answer with their own name."""
+    with stand_in("webhooks") as hooks, stand_in("staff") as staff, \
+            running_nginx(hooks, tmp_path, staff_port=staff) as port:
+        for path, name in (("/webhooks/at/ussd?token=x", "webhooks"), ("/webhooks/at/sms", "webhooks"),
+                           ("/livez", "webhooks"), ("/healthz", "webhooks"), ("/staff/", "staff"),
+                           ("/staff/centres/import", "staff"), ("/metrics", "staff"), ("/", "staff")):
+            assert http(port, "GET", path) == (200, name), path
+
+
+@contextmanager
+def stand_in(name: str):
+    """An HTTP server on a free loopback port answering every request with ``name``."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Answer(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(name)))
+            self.end_headers()
+            self.wfile.write(name.encode())
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_port
+    finally:
+        server.shutdown()
+        server.server_close()

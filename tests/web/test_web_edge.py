@@ -122,7 +122,7 @@ def test_thusong_web_refuses_to_start_with_the_simulator_in_production(monkeypat
 
     from gateway.cli import main
 
-    for key, value in {"THUSONG_ENV": "production", "SECRET_KEY": "k", "WEBHOOK_TOKEN": "t",
+    for key, value in {"THUSONG_ENV": "production", "DATABASE_URL": "postgresql:///thusong", "SECRET_KEY": "k", "WEBHOOK_TOKEN": "t",
                        "METRICS_TOKEN": "m", "ANALYTICS_HASH_KEY": "a", "SIMULATOR_ENABLED": "true"}.items():
         monkeypatch.setenv(key, value)
     result = CliRunner().invoke(main, ["web", "--port", "1"])

@@ -4,11 +4,14 @@
 Flask-Limiter), :func:`role_required` and :func:`current_member`; one module per page family
 adds its views to that blueprint: :mod:`~gateway.web.staff.home`,
 :mod:`~gateway.web.staff.accounts` (admins), :mod:`~gateway.web.staff.audit` (admins),
-:mod:`~gateway.web.staff.centres` (list and edit: clerks their centres; CSV: admins).
+:mod:`~gateway.web.staff.centres` (list and edit: clerks their centres; CSV: admins),
+:mod:`~gateway.web.staff.centre_changes` (approvers: clerks' centre text waiting for approval).
 :mod:`~gateway.web.staff.broadcasts` (every role; worded by
 :mod:`~gateway.web.staff.broadcast_text`), :mod:`~gateway.web.staff.visits` (service visits,
 every role), :mod:`~gateway.web.staff.analytics` (every role: clerks see their centres'
 figures; charts by the vendored Chart.js), :mod:`~gateway.web.staff.privacy` (admins: POPIA export and deletion of one number).
+:mod:`~gateway.web.staff.refusals` answers, for every page, a stale form (shown again with
+what was typed), a NUL byte, an id no row can have, and Redis or the database being down (503).
 Citizens' numbers appear on pages only through the ``masked`` filter: the same
 :func:`config.mask_phone` the logs use, so staff see ``+2782****567`` wherever a log would.
 The pages work without JavaScript;
@@ -23,11 +26,23 @@ from flask import Flask
 
 from config import mask_phone
 from gateway.runtime import Runtime
-from gateway.web.staff import accounts, analytics, audit, broadcasts, centres, home, privacy, visits
+from gateway.web.staff import (
+    accounts,
+    analytics,
+    audit,
+    broadcasts,
+    centre_changes,
+    centres,
+    home,
+    privacy,
+    refusals,
+    visits,
+)
 from gateway.web.staff.auth import bp, current_member, init_auth, role_required
 
 __all__ = ["bp", "current_member", "register_dashboard", "role_required"]
-PAGES = (accounts, analytics, audit, broadcasts, centres, home, privacy, visits)  # imported for the routes they add to ``bp``
+PAGES = (accounts, analytics, audit, broadcasts, centre_changes, centres, home, privacy, visits)  # imported for the routes they add to ``bp``
+HANDLERS = (refusals,)  # imported for what it refuses on every page of ``bp`` (stale forms, NUL, 503)
 
 
 def register_dashboard(app: Flask, runtime: Runtime) -> None:

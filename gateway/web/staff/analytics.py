@@ -3,16 +3,15 @@ only, by :func:`gateway.staff.accounts.allowed_centre_ids`), and one CSV per fig
 
 Each figure is a table (works without JavaScript) beside a chart that
 ``static/analytics.js`` draws with the vendored Chart.js from the same numbers, carried in a
-``data-chart`` attribute (no inline script: the CSP forbids it).
+``data-chart`` attribute (no inline script: the CSP forbids it). The CSVs are written by
+:func:`gateway.directory.spreadsheet.csv_text`, safe to open in a spreadsheet.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-
 from flask import Response, abort, render_template, request
 
+from gateway.directory.spreadsheet import csv_text
 from gateway.staff import analytics
 from gateway.staff.accounts import allowed_centre_ids
 from gateway.web.context import runtime_of
@@ -41,9 +40,7 @@ def analytics_csv(key: str):
     figures = analytics.report(runtime_of(), days, allowed_centre_ids(current_member()), only=key)
     if not figures:
         abort(404)  # a service-wide figure, and this account sees its centres only
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(figures[0].columns)
-    writer.writerows(figures[0].rows)
-    return Response(out.getvalue(), mimetype="text/csv", headers={
+    # Place names and keywords are what citizens typed: csv_text keeps them from running as formulas.
+    text = csv_text(figures[0].columns, figures[0].rows)
+    return Response(text, mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="thusong-{key}-{days}d.csv"'})

@@ -2,11 +2,16 @@
 
 - The ``staff`` blueprint (``/staff/…``) lets no request through without a login except the
   login page itself: a page added to it later is protected without doing anything.
-- Sessions are Flask-Login's; the session carries the account id and its password stamp, so a
-  disabled account or a reset password ends the sessions already open.
-- Failed logins are throttled with Flask-Limiter on the runtime's Redis: after
-  :data:`LOGIN_LIMIT` failures, per client address and per account, the login answers 429
-  with a page saying when to try again. Only failures count.
+- Sessions are Flask-Login's; the session carries the account id and its stamp
+  (:class:`~gateway.staff.accounts.Member`), which changes when the password is reset, the
+  person logs out, or the account is disabled or re-enabled: every session opened before then
+  ends, including a copy of its cookie. Every staff response says ``Cache-Control: no-store``.
+- Failed logins are throttled with Flask-Limiter on the runtime's Redis (OWASP's advice: a
+  wrong guesser must not lock the owner out): :data:`LOGIN_LIMIT` per account *and* address,
+  :data:`ADDRESS_LIMIT` per address (one address trying many accounts), and the slower
+  :data:`ACCOUNT_LIMIT` per account from anywhere (guessing spread over many addresses). Over
+  any, the login answers 429 with a page saying when to try again. Only failures count; the
+  account is the one the body names, as the form reads it (a form post or JSON).
 - :func:`role_required` guards a view by role (admins pass every guard);
   :func:`current_member` is the logged-in account.
 """
@@ -35,10 +40,11 @@ from flask import (
 )
 from flask_limiter import Limiter
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from werkzeug.datastructures import MultiDict
 
 from gateway.runtime import Runtime
 from gateway.staff import audit
-from gateway.staff.accounts import Member, check_password, find_member, get_member
+from gateway.staff.accounts import Member, check_password, end_sessions, find_member, get_member
 from gateway.web.context import runtime_of
 from gateway.web.staff.forms import ActionForm, LoginForm
 
@@ -46,7 +52,9 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 PUBLIC = frozenset({"staff.login"})
-LOGIN_LIMIT = "10 per 15 minutes"
+LOGIN_LIMIT = "10 per 15 minutes"  # one account from one address
+ADDRESS_LIMIT = "30 per 15 minutes"  # one address, whatever accounts it names
+ACCOUNT_LIMIT = "100 per day"  # one account, from every address together
 LIMITER = "thusong_login_limiter"
 
 
@@ -110,17 +118,19 @@ def _load_user(user_id: str) -> StaffUser | None:
 
 
 def _next_page() -> str:
-    """Where to go after logging in: the ``next`` page if it is one of ours, else home."""
+    """Where to go after logging in: the ``next`` page if it is one of ours, else home. A
+    control character (CR/LF would split the Location header) is never one of ours."""
     target = request.args.get("next", "")
     parts = urlsplit(target)
-    if target.startswith("/staff/") and not parts.scheme and not parts.netloc and "\\" not in target:
+    if (target.startswith("/staff/") and not parts.scheme and not parts.netloc and "\\" not in target
+            and target.isprintable()):
         return target
     return url_for("staff.home")
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    form = LoginForm()
+    form = LoginForm(formdata=login_body() if request.method == "POST" else None)
     if request.method == "GET" and current_user.is_authenticated:
         return redirect(url_for("staff.home"))
     if form.validate_on_submit():
@@ -133,7 +143,7 @@ def login():
             audit.record(rt, member, "login.ok", address=client_address())
             return redirect(_next_page())
         g.login_failed = True
-        email = form.email.data.strip().lower()
+        email = submitted_email()
         audit.record(rt, find_member(rt.sessions, email) or email, "login.failed", target=email,
                      address=client_address())
         flash("Wrong email or password, or the account is disabled.", "error")
@@ -143,7 +153,9 @@ def login():
 @bp.post("/logout")
 def logout():
     if ActionForm().validate_on_submit():
-        audit.record(runtime_of(), current_member(), "logout", address=client_address())
+        rt = runtime_of()
+        audit.record(rt, current_member(), "logout", address=client_address())
+        end_sessions(rt.sessions, current_member().id)  # a copy of the cookie ends too
         logout_user()
         session.clear()
         flash("You are logged out.", "info")
@@ -175,8 +187,36 @@ def _login_failed(_response) -> bool:
     return bool(g.get("login_failed"))
 
 
-def _submitted_account() -> str:
-    return "account:" + (request.form.get("email") or "").strip().lower()
+def login_body() -> MultiDict:
+    """The login POST's fields, from a form or (as Flask-WTF would take it) a JSON object; text
+    values only, so an odd JSON body is a failed login rather than an error. The form and the
+    throttle both read this, so a JSON login counts against the account it names."""
+    if request.form or not request.is_json:
+        return request.form
+    body = request.get_json(silent=True)
+    items = body.items() if isinstance(body, dict) else ()
+    return MultiDict([(k, v) for k, values in items for v in (values if isinstance(values, list) else [values])
+                      if isinstance(v, str)])
+
+
+def submitted_email() -> str:
+    """The email a login POST names, normalised as accounts are."""
+    return (login_body().get("email") or "").strip().lower()
+
+
+def _account_key() -> str:
+    return "account:" + submitted_email()
+
+
+def _account_address_key() -> str:
+    return f"account:{submitted_email()} address:{client_address()}"
+
+
+@bp.after_request
+def _no_store(response):
+    """Staff pages show personal data and carry CSRF tokens: no browser or proxy keeps them."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def limiter_storage(redis_url: str) -> str:
@@ -195,10 +235,11 @@ def init_auth(app: Flask, runtime: Runtime) -> None:
     manager.user_loader(_load_user)
     limiter = Limiter(client_address, app=app, storage_uri=limiter_storage(runtime.redis_url),
                       key_prefix="thusong-login", strategy="moving-window")
-    # Two limits on the login view (per address, per account), counted only when it fails.
+    # Three limits on the login view, counted only when it fails.
     view = app.view_functions["staff.login"]
-    for key in (client_address, _submitted_account):
-        view = limiter.limit(LOGIN_LIMIT, key_func=key, methods=["POST"], deduct_when=_login_failed)(view)
+    for limit, key in ((LOGIN_LIMIT, _account_address_key), (ADDRESS_LIMIT, client_address),
+                       (ACCOUNT_LIMIT, _account_key)):
+        view = limiter.limit(limit, key_func=key, methods=["POST"], deduct_when=_login_failed)(view)
     app.view_functions["staff.login"] = view
     _confine_to_blueprint(app, limiter, bp.name)
     app.extensions[LIMITER] = limiter

@@ -48,6 +48,15 @@ def when(dt: datetime) -> str:
     return f"{local:%a} {local.day} {local:%b %H:%M}"
 
 
+def asked_text(at: datetime | None) -> str:
+    """The send time asked for, in words with its year (``Thu 10 Dec 2026 09:00``), so a date
+    read the wrong way round shows at once; '' for "send now"."""
+    if at is None:
+        return ""
+    local = bc.utc(at).astimezone(SAST)
+    return f"{local:%a} {local.day} {local:%b} {local.year} {local:%H:%M}"
+
+
 def start_text(start: bc.Start | None, status: str = "") -> str:
     """'starts now', 'starts Mon 7 Dec 08:00 (quiet hours)', 'resumes …' — or '' once started."""
     if start is None:

@@ -7,7 +7,8 @@ here, a target outside their centres is refused on the form with the domain's wo
 change writes an audit row: ``broadcast.created`` when composed and sent for approval or
 release, ``broadcast.sent`` when it is released to go (by its author, or by the approval that
 releases it — the row names the moment it starts), ``broadcast.approved``, ``.rejected`` (with
-the reason), ``.cancelled``. The numbers — preview, progress, reasons — are the domain's, the
+the reason), ``.cancelled``. The approve and reject forms carry the digest of what the page
+showed (:func:`~gateway.staff.broadcasts.seen_digest`): a broadcast changed since is refused. The numbers — preview, progress, reasons — are the domain's, the
 same the command line prints; :mod:`~gateway.web.staff.broadcast_text` words them.
 """
 
@@ -26,8 +27,14 @@ from gateway.staff.targets import TargetError
 from gateway.store.models import Centre, Province, Service
 from gateway.web.context import runtime_of
 from gateway.web.staff.auth import bp, client_address, current_member, role_required
-from gateway.web.staff.broadcast_text import Shown, describe_target, shown, start_text
-from gateway.web.staff.forms import ActionForm, BroadcastForm, ClerkBroadcastForm, RejectForm
+from gateway.web.staff.broadcast_text import Shown, asked_text, describe_target, shown, start_text
+from gateway.web.staff.forms import (
+    ActionForm,
+    BroadcastForm,
+    ClerkBroadcastForm,
+    DecideForm,
+    DecideRejectForm,
+)
 
 
 def _actor() -> bc.Actor:
@@ -55,6 +62,8 @@ def _form(rt, actor: bc.Actor) -> BroadcastForm:
     form.province.choices = [SelectChoice(name) for _code, name, _aliases in PROVINCES]
     if request.method == "GET" and len(form.centres.choices) == 1:
         form.centres.data = [form.centres.choices[0].value]
+    if request.method == "GET":
+        form.at.suggest(rt.clock.local().date())
     return form
 
 
@@ -70,18 +79,26 @@ def _spec(form: BroadcastForm) -> str:
     return f"{kind}:{value or ''}" if kind != "all" else "all"
 
 
-def _when(form: BroadcastForm):
+def _when(rt, form: BroadcastForm):
+    """The requested send time (None: now), refused — on the field too — if it is not a real
+    date and time or has already passed."""
     if form.when.data != "at":
         return None
-    if form.at.data is None:
-        raise bc.BroadcastError("give the date and time to send at, or choose Send now")
-    return form.at.data.replace(tzinfo=SAST)  # the form's time is South African time
+    if form.at.errors or form.at.data is None:
+        raise bc.BroadcastError(" ".join(form.at.errors) or "Give the date and time to send at, or choose Send now.")
+    at = form.at.data.replace(tzinfo=SAST)  # the form's time is South African time
+    try:
+        bc.check_start(rt, at)
+    except bc.BroadcastError as exc:
+        form.at.errors = [*form.at.errors, str(exc)]
+        raise
+    return at
 
 
 def _preview(rt, actor: bc.Actor, form: BroadcastForm) -> dict:
     """What the preview shows: the numbers and start, or the reason there are none."""
     try:
-        at = _when(form)
+        at = _when(rt, form)
         if not (form.message.data or "").strip():
             return {"error": None}
         spec, preview = bc.compose(rt, _spec(form), form.message.data, form.language.data or None, actor)
@@ -89,7 +106,7 @@ def _preview(rt, actor: bc.Actor, form: BroadcastForm) -> dict:
         return {"error": str(exc)}
     codepoint = f"U+{ord(preview.ucs2_because):04X}" if preview.ucs2_because else ""
     return {"error": None, "spec": spec, "preview": preview, "codepoint": codepoint,
-            "start_text": start_text(bc.start_of(rt, at=at))}
+            "start_text": start_text(bc.start_of(rt, at=at)), "asked": asked_text(at)}
 
 
 @bp.get("/broadcasts/")
@@ -120,7 +137,7 @@ def broadcast_new():
 def _send(rt, actor: bc.Actor, form: BroadcastForm):
     member = current_member()
     try:
-        row = bc.create(rt, actor, _spec(form), form.message.data, form.language.data or None, _when(form))
+        row = bc.create(rt, actor, _spec(form), form.message.data, form.language.data or None, _when(rt, form))
         audit.record(rt, member, "broadcast.created", target=f"broadcast {row.id}", address=client_address(),
                      detail={"to": row.target, "language": row.language, "recipients": row.recipients})
         row = bc.submit(rt, actor, row.id)
@@ -168,7 +185,8 @@ def broadcast_page(broadcast_id: int):
     return render_template("staff/broadcast.html", row=row, view=_page_data(rt, actor, row), author=author,
                            approver=approver, can_decide=can_decide, can_cancel=can_cancel,
                            is_author=actor.staff_id == row.author_id, action_form=ActionForm(),
-                           reject_form=RejectForm())
+                           decide_form=DecideForm(formdata=None), reject_form=DecideRejectForm(formdata=None),
+                           seen=bc.seen_digest(row))
 
 
 @bp.get("/broadcasts/<int:broadcast_id>/progress")
@@ -185,9 +203,12 @@ def broadcast_progress(broadcast_id: int):
 def broadcast_approve(broadcast_id: int):
     rt, actor = runtime_of(), _actor()
     _visible_or_404(rt, actor, broadcast_id)
-    if ActionForm().validate_on_submit():
+    form = DecideForm()
+    if not form.validate_on_submit():
+        flash(" ".join(form.seen.errors) or "Open the page again and decide.", "error")
+    else:
         try:
-            row = bc.approve(rt, actor, broadcast_id)
+            row = bc.approve(rt, actor, broadcast_id, form.seen.data)
         except bc.BroadcastError as exc:
             flash(str(exc), "error")
         else:
@@ -203,12 +224,12 @@ def broadcast_approve(broadcast_id: int):
 def broadcast_reject(broadcast_id: int):
     rt, actor = runtime_of(), _actor()
     _visible_or_404(rt, actor, broadcast_id)
-    form = RejectForm()
+    form = DecideRejectForm()
     if not form.validate_on_submit():
-        flash(" ".join(form.reason.errors) or "Give the author a reason.", "error")
+        flash(" ".join(form.reason.errors + form.seen.errors) or "Give the author a reason.", "error")
     else:
         try:
-            row = bc.reject(rt, actor, broadcast_id, form.reason.data)
+            row = bc.reject(rt, actor, broadcast_id, form.reason.data, form.seen.data)
         except bc.BroadcastError as exc:
             flash(str(exc), "error")
         else:

@@ -1,5 +1,7 @@
 """Centres pages: list and search (every role, their own centres), edit a centre (clerks for
-their centres, admins for all), CSV export and import with a dry-run preview first (admins).
+their centres, admins for all; under the two-person rule a clerk's name, address and phone
+wait for an approver, and the page says so), CSV export and import with a dry-run preview
+first (admins).
 
 What the pages do, and who may do it, is :mod:`gateway.staff.centres`; these views only turn
 its refusals into answers: a centre the account may not see is 404 (typed URL or not), a form
@@ -12,7 +14,7 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_login import current_user
 
 from gateway.directory.hours import DAY_LABELS, DAYS
-from gateway.staff import centres
+from gateway.staff import centre_changes, centre_import, centres
 from gateway.staff.accounts import ADMIN, CLERK
 from gateway.staff.centres import CentreError, CentreNotFound
 from gateway.web.context import runtime_of
@@ -47,30 +49,47 @@ def centre_edit(centre_id: int):
     except CentreNotFound:
         abort(404)
     blocks = centres.service_blocks(rt)
-    form = CentreForm(data=None if request.method == "POST" else _initial(record))
+    latest = centre_changes.latest(rt, member, centre_id)
+    held = centre_changes.needs_approval(rt, member)
+    form = CentreForm(data=None if request.method == "POST" else _initial(record, latest if held else None))
     if form.validate_on_submit():
         if form.centre_id.data != centre_id:
             abort(403)  # the hidden id was changed: never apply a form to another centre
         try:
-            changed = centres.edit_centre(rt, member, centre_id, _submitted(form), client_address())
+            edit = centres.edit_centre(rt, member, centre_id, _submitted(form), client_address())
         except CentreNotFound:
             abort(404)
-        except CentreError as exc:
+        except (CentreError, centre_changes.ChangeError) as exc:
             _show_error(form, exc)
         else:
-            flash(f"Saved {form.name.data}: {', '.join(changed)}." if changed else "Nothing changed.", "info")
+            flash(_saved(form.name.data if not edit.waiting else record.name, edit), "info")
             return redirect(url_for("staff.centre_edit", centre_id=centre_id))
     elif request.method == "POST" and form.centre_id.data not in (None, centre_id):
         abort(403)
     return render_template("staff/centre_edit.html", form=form, record=record, blocks=blocks, days=DAY_FIELDS,
-                           chosen=set(form.services.data or ()))
+                           chosen=set(form.services.data or ()), latest=latest, held=held)
 
 
-def _initial(record: centres.CentreRecord) -> dict:
+def _saved(name: str, edit: centres.Edit) -> str:
+    """The line that tells the editor what became of their edit."""
+    said = [f"Saved {name}: {', '.join(edit.applied)}."] if edit.applied else []
+    if edit.waiting:
+        said.append(f"Your change of the {', '.join(edit.waiting)} waits for an approver: "
+                    "citizens read the old text until it is approved.")
+    elif edit.withdrawn:
+        said.append("Your change waiting for approval is withdrawn: citizens read the text as it is.")
+    return " ".join(said) or "Nothing changed."
+
+
+def _initial(record: centres.CentreRecord, pending: centre_changes.Change | None = None) -> dict:
+    """The form as first shown: the centre as stored, with the text of a change of theirs still
+    waiting for approval (what the clerk asked for, not lost on the next save)."""
     data = {"centre_id": record.id, "name": record.name, "address": record.address, "phone": record.phone,
             "latitude": record.latitude, "longitude": record.longitude, "active": record.active,
             "services": sorted(record.services)}
     data.update({field: hours for (field, _label), hours in zip(DAY_FIELDS, record.hours, strict=True)})
+    if pending is not None and pending.status == "pending":
+        data.update({field: new for field, (_old, new) in pending.diff.items()})
     return data
 
 
@@ -80,8 +99,8 @@ def _submitted(form: CentreForm) -> dict:
     return values
 
 
-def _show_error(form: CentreForm, exc: CentreError) -> None:
-    field = getattr(form, exc.field, None) if exc.field else None
+def _show_error(form: CentreForm, exc: CentreError | centre_changes.ChangeError) -> None:
+    field = getattr(form, exc.field, None) if getattr(exc, "field", None) else None
     if field is not None:
         field.errors = [*field.errors, str(exc)]
     flash(f"Not saved: {exc}", "error")
@@ -98,21 +117,19 @@ def centres_export():
 @bp.route("/centres/import", methods=["GET", "POST"])
 @role_required(ADMIN)
 def centres_import():
+    """The upload: held, and its preview queued for a worker (it took 25 s to 86 s here, on the
+    web process that USSD hops needed); the answer is the page that follows the job."""
     rt, member = runtime_of(), current_member()
     form = ImportForm()
     if form.validate_on_submit():
         upload = form.file.data
         try:
             text = upload.read().decode("utf-8-sig")
-            report = centres.import_csv(rt, member, text, dry_run=True)
         except UnicodeDecodeError:
             flash("The file is not UTF-8 text: save it from the spreadsheet as \"CSV UTF-8\".", "error")
-        except ValueError as exc:
-            flash(str(exc), "error")
         else:
-            confirm = ConfirmImportForm(token=centres.hold_upload(rt, member, text))
-            return render_template("staff/centres_import.html", form=form, report=report, confirm=confirm,
-                                   filename=upload.filename, preview=True)
+            job_id = centre_import.start_preview(rt, member, text, upload.filename or "the file")
+            return redirect(url_for("staff.centres_import_job", job_id=job_id))
     return render_template("staff/centres_import.html", form=form, report=None, preview=False)
 
 
@@ -121,15 +138,34 @@ def centres_import():
 def centres_import_confirm():
     rt, member = runtime_of(), current_member()
     form = ConfirmImportForm()
-    text = centres.take_upload(rt, member, form.token.data) if form.validate_on_submit() else None
-    if text is None:
-        flash("That preview has expired or was already imported: upload the file again.", "error")
+    job_id = None
+    if form.validate_on_submit():
+        job_id = centre_import.start_import(rt, member, form.token.data, form.filename.data or "the file",
+                                            client_address())
+    if job_id is None:
+        flash(centre_import.EXPIRED, "error")
         return redirect(url_for("staff.centres_import"))
-    try:
-        report = centres.import_csv(rt, member, text, address=client_address())
-    except ValueError as exc:  # the columns were checked at the preview; kept for safety
-        flash(str(exc), "error")
+    return redirect(url_for("staff.centres_import_job", job_id=job_id))
+
+
+@bp.get("/centres/import/jobs/<job_id>")
+@role_required(ADMIN)
+def centres_import_job(job_id: str):
+    """Where a preview or an import stands: a page that reloads itself (no JavaScript) until the
+    job is done, then the same preview or result the upload used to answer with."""
+    job = centre_import.progress(runtime_of(), current_member(), job_id[:64])
+    if job is None:
+        abort(404)
+    if job.state in ("waiting", "running"):
+        return render_template("staff/centres_import_wait.html", job=job)
+    if job.state == "failed" or job.error:
+        flash(job.error or "The import stopped with an error (it is logged): upload the file again.", "error")
         return redirect(url_for("staff.centres_import"))
-    flash(f"Imported: {report.inserted} added, {report.updated} updated, {report.unchanged} unchanged, "
-          f"{len(report.rejected)} rejected.", "error" if report.rejected else "info")
-    return render_template("staff/centres_import.html", form=ImportForm(), report=report, preview=False)
+    report, preview = job.report, job.kind == "preview"
+    if not preview:
+        flash(f"Imported: {report.inserted} added, {report.updated} updated, {report.unchanged} unchanged, "
+              f"{len(report.rejected)} rejected.", "error" if report.rejected else "info")
+        return render_template("staff/centres_import.html", form=ImportForm(), report=report, preview=False)
+    confirm = ConfirmImportForm(token=job.token, filename=job.filename)
+    return render_template("staff/centres_import.html", form=ImportForm(), report=report, confirm=confirm,
+                           filename=job.filename, preview=True)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import calendar
+import re
+from datetime import date, datetime
+
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
+from markupsafe import Markup, escape
 from wtforms import (
     BooleanField,
     DateField,
-    DateTimeLocalField,
     EmailField,
+    Field,
     FloatField,
     HiddenField,
     IntegerField,
@@ -21,10 +26,31 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
-from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
+from wtforms.utils import unset_value
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    Length,
+    NumberRange,
+    Optional,
+    StopValidation,
+    ValidationError,
+)
+from wtforms.widgets import html_params
 
 from gateway.directory.hours import DAY_LABELS, DAYS
 from gateway.staff.accounts import MIN_PASSWORD, ROLES
+
+MAX_ID = 2**31 - 1  # PostgreSQL's integer: no row has a larger id
+
+
+def record_id(value) -> int:
+    """``coerce`` for a field naming a row by id: a number no row can have is the field's
+    error, not a query that overflows the database's integer."""
+    number = int(value)
+    if not 0 < number <= MAX_ID:
+        raise ValueError(f"no such record: {value}")
+    return number
 
 
 class LoginForm(FlaskForm):
@@ -41,7 +67,7 @@ class AddStaffForm(NewPasswordMixin, FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     name = StringField("Name", validators=[Optional(), Length(max=128)])
     role = SelectField("Role", choices=[SelectChoice(r) for r in ROLES])
-    centres = SelectMultipleField("Centres (clerks: at least one)", coerce=int, validate_choice=False)
+    centres = SelectMultipleField("Centres (clerks: at least one)", coerce=record_id, validate_choice=False)
 
 
 class ResetPasswordForm(NewPasswordMixin, FlaskForm):
@@ -76,6 +102,7 @@ class ImportForm(FlaskForm):
 
 class ConfirmImportForm(FlaskForm):
     token = HiddenField(validators=[DataRequired(), Length(max=64)])
+    filename = HiddenField(validators=[Length(max=200)])  # shown while the import runs
 
 
 LANGUAGE_NAMES = {"zu": "isiZulu", "xh": "isiXhosa", "af": "Afrikaans", "en": "English", "nso": "Sepedi",
@@ -86,6 +113,89 @@ TARGET_KINDS = [SelectChoice("centre", "One or more centres"), SelectChoice("all
                 SelectChoice("service", "Centres offering a service")]
 
 
+MONTHS = tuple(calendar.month_name)[1:]
+_TIME = re.compile(r"(\d{1,2})[:h.](\d{2})")
+
+
+def _date_time_widget(field, **kwargs) -> Markup:
+    """Day and month as selects (the month by name), year and 24-hour time as short text boxes."""
+    def select(part: str, label: str, options) -> str:
+        chosen = field.parts[part]
+        items = "".join(f'<option value="{v}"{" selected" if str(v) == chosen else ""}>{escape(text)}</option>'
+                        for v, text in [("", "–"), *options])
+        return f'<label>{label} <select {html_params(name=f"{field.name}-{part}", id=f"{field.id}-{part}")}>{items}</select></label>'
+
+    def box(part: str, label: str, size: int, placeholder: str) -> str:
+        params = html_params(name=f"{field.name}-{part}", id=f"{field.id}-{part}", value=field.parts[part],
+                             size=size, maxlength=size, inputmode="numeric", placeholder=placeholder,
+                             autocomplete="off")
+        return f"<label>{label} <input {params}></label>"
+
+    return Markup(f'<span class="datetime" id="{escape(field.id)}">'
+                  + select("day", "Day", [(d, d) for d in range(1, 32)])
+                  + select("month", "Month", list(enumerate(MONTHS, 1)))
+                  + box("year", "Year", 4, "2026") + box("time", "Time (24-hour)", 5, "09:00") + "</span>")
+
+
+class DateTimeInParts(Field):
+    """A date and time that no browser's locale can reorder: day, month by name, four-digit
+    year and 24-hour time, posted as ``<name>-day``, ``-month`` (1–12), ``-year``, ``-time``
+    (``HH:MM``). A browser's own date picker shows 10/12 as mm/dd on an English (US) browser
+    and dd/mm elsewhere; these four read the same everywhere, with or without JavaScript.
+
+    ``data`` is a naive ``datetime`` (the caller says which zone), or ``None`` when all four are
+    empty; a part missing, a year outside ``years``, a time that is not one, or a date that does
+    not exist (31 February) is a field error saying which — never an exception. Whether an empty
+    field is allowed is the form's business (``Optional``/``DataRequired``, or an inline check).
+    :meth:`suggest` fills the date (not the time) of a form not yet posted."""
+
+    widget = staticmethod(_date_time_widget)
+    PARTS = ("day", "month", "year", "time")
+
+    def __init__(self, label=None, validators=None, years: tuple[int, int] = (2000, 2100), **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.years = years
+
+    def process_data(self, value) -> None:
+        self.data = value
+        self.parts = dict.fromkeys(self.PARTS, "")
+        if isinstance(value, datetime):
+            self.parts = {"day": str(value.day), "month": str(value.month), "year": str(value.year),
+                          "time": f"{value:%H:%M}"}
+
+    def process(self, formdata, data=unset_value, extra_filters=None) -> None:
+        super().process(None, data, extra_filters)
+        if formdata is None:
+            return
+        self.parts = {part: str(formdata.get(f"{self.name}-{part}", ""))[:12].strip() for part in self.PARTS}
+        self.raw_data = [value for value in self.parts.values() if value]
+        try:
+            self.data = self._combine() if self.raw_data else None
+        except ValueError as exc:
+            self.data = None
+            self.process_errors.append(str(exc))
+
+    def suggest(self, day: date) -> None:
+        if not any(self.parts.values()):
+            self.parts.update(day=str(day.day), month=str(day.month), year=str(day.year))
+
+    def _combine(self) -> datetime:
+        parts, low, high = self.parts, *self.years
+        day, month, year = (int(parts[p]) if parts[p].isdecimal() else 0 for p in ("day", "month", "year"))
+        if not 1 <= day <= 31:
+            raise ValueError("Choose the day.")
+        if not 1 <= month <= 12:
+            raise ValueError("Choose the month.")
+        if not (len(parts["year"]) == 4 and low <= year <= high):
+            raise ValueError(f"Give the year in four digits, between {low} and {high}.")
+        if day > calendar.monthrange(year, month)[1]:
+            raise ValueError(f"{MONTHS[month - 1]} {year} has only {calendar.monthrange(year, month)[1]} days.")
+        time = _TIME.fullmatch(parts["time"])
+        if not time or int(time[1]) > 23 or int(time[2]) > 59:
+            raise ValueError("Give the time on the 24-hour clock, e.g. 09:00 or 14:30.")
+        return datetime(year, month, day, int(time[1]), int(time[2]))
+
+
 class BroadcastForm(FlaskForm):
     """Compose a broadcast. Choices are filled per request (a clerk's centres only), but not
     enforced here: a tampered field reaches the domain, which refuses it and says why."""
@@ -93,7 +203,7 @@ class BroadcastForm(FlaskForm):
     kind = SelectField("Send to", choices=TARGET_KINDS, validate_choice=False)
     province = SelectField("Province", validate_choice=False)
     municipality = StringField("Municipality", validators=[Optional(), Length(max=120)])
-    centres = SelectMultipleField("Centres", coerce=int, validate_choice=False)
+    centres = SelectMultipleField("Centres", coerce=record_id, validate_choice=False)
     service = SelectField("Service", validate_choice=False)
     language = SelectField("Language", validate_choice=False,
                            choices=[SelectChoice("", "Every language")]
@@ -101,7 +211,15 @@ class BroadcastForm(FlaskForm):
     message = TextAreaField("Message", validators=[DataRequired("Write the message."), Length(max=1000)])
     when = RadioField("When", choices=[SelectChoice("now", "Send now"), SelectChoice("at", "Send at")],
                       default="now", validate_choice=False)
-    at = DateTimeLocalField("Date and time (South African time)", format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    at = DateTimeInParts("Date and time (South African time)")
+
+    def validate_at(self, field: DateTimeInParts) -> None:
+        """Needed, and judged, only for "Send at": with "Send now" whatever it holds is ignored."""
+        if self.when.data != "at":
+            field.errors[:] = []
+            raise StopValidation()
+        if field.data is None and not field.errors:
+            raise ValidationError("Give the date and time to send at, or choose Send now.")
 
 
 class ClerkBroadcastForm(BroadcastForm):
@@ -113,6 +231,17 @@ class ClerkBroadcastForm(BroadcastForm):
 class RejectForm(FlaskForm):
     reason = TextAreaField("Reason (shown to the author)",
                            validators=[DataRequired("Give the author a reason."), Length(max=500)])
+
+
+class DecideForm(FlaskForm):
+    """Approve something waiting: ``seen`` is the digest of what the approver read on the page
+    (the domain refuses the decision if that changed since)."""
+
+    seen = HiddenField(validators=[DataRequired("Open the page again and decide."), Length(max=64)])
+
+
+class DecideRejectForm(RejectForm):
+    seen = HiddenField(validators=[DataRequired("Open the page again and decide."), Length(max=64)])
 
 
 class PrivacyLookupForm(FlaskForm):
@@ -127,15 +256,38 @@ class PrivacyDeleteForm(FlaskForm):
     number = StringField("Type the number again to confirm", validators=[DataRequired("Type the number."),
                                                                         Length(max=32)])
     confirmed = HiddenField()  # "yes" only from the confirm page (a default would fill a missing one)
+    subject = HiddenField(validators=[Length(max=500)])  # the signed reference of the number looked up
 
 
 class VisitForm(FlaskForm):
     """Register or change a service visit. The centre's choices are the member's centres; the
     domain checks them again (and the details), and its refusal is shown on the form."""
 
-    centre = SelectField("Centre", coerce=int, validate_choice=False)
+    centre = SelectField("Centre", coerce=record_id, validate_choice=False)
     service = StringField("Service that visits (e.g. SASSA, Home Affairs)",
                           validators=[DataRequired("Name the service."), Length(max=24)])
     day = DateField("Day", validators=[DataRequired("Give the day.")])
     starts = TimeField("From (South African time)", validators=[DataRequired("Give the start time.")])
     ends = TimeField("Until", validators=[DataRequired("Give the end time.")])
+    confirmed = HiddenField(validators=[Optional(), Length(max=64)])  # the warnings shown (their digest)
+    confirm = BooleanField("I have checked the above: announce it anyway")
+
+
+class CancelVisitForm(FlaskForm):
+    """Cancel a visit (every role): a reason, kept in the audit log, and a ticked confirmation."""
+
+    reason = TextAreaField("Why is it cancelled? (kept in the audit log)",
+                           validators=[DataRequired("Say why the visit is cancelled."), Length(max=500)])
+    confirm = BooleanField("Yes, cancel this visit", validators=[DataRequired("Tick the box to confirm.")])
+
+
+class CentreChangeForm(FlaskForm):
+    """Approve a centre's change: ``seen`` is the digest of what the page showed (a change
+    altered since is refused)."""
+
+    seen = HiddenField(validators=[DataRequired(), Length(max=64)])
+
+
+class CentreChangeRejectForm(CentreChangeForm):
+    reason = TextAreaField("Reason (shown to the clerk)",
+                           validators=[DataRequired("Give the clerk a reason."), Length(max=500)])

@@ -1,5 +1,6 @@
 """The dashboard's home page: who is logged in, their centres, the pages their role opens and,
-for approvers, how many broadcasts wait for them."""
+for approvers, how many broadcasts, visits (or requests to cancel one) and centre changes wait
+for them."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from flask import render_template
 from sqlalchemy import select
 
 from gateway.staff import broadcasts as bc
+from gateway.staff import centre_changes, visits
 from gateway.staff.accounts import CLERK, allowed_centre_ids
 from gateway.store.models import Centre
 from gateway.web.context import runtime_of
@@ -25,5 +27,7 @@ def home():
     if member.role != CLERK:
         rows = bc.list_broadcasts(runtime_of(), 200, bc.Actor.of(member))
         pending = sum(1 for row in rows if row.status == "pending_approval" and row.author_id != member.id)
+    visits_waiting = len(visits.awaiting(runtime_of(), bc.Actor.of(member)))
     return render_template("staff/home.html", member=member, centres=centres, all_centres=allowed is None,
-                           pending=pending)
+                           pending=pending, visits_waiting=visits_waiting,
+                           centre_changes=centre_changes.waiting_for(runtime_of(), member))

@@ -1,11 +1,17 @@
 """Service-visit pages (every role): the list, register, the visit's page with the messages it
-sent, change, approve / reject / cancel.
+sent (or, waiting for a decision, the exact messages the decision sends, to how many, at what
+cost), change, approve / reject, cancel (and decide a request to cancel).
 
 What may be seen and done is :mod:`gateway.staff.visits`' decision from the member's
 :class:`~gateway.staff.broadcasts.Actor` (a clerk: their centres; a visit they may not see is
-404 here). Every change writes an audit row: ``visit.created`` (with the status it reached),
-``visit.approved``, ``visit.rejected`` (with the reason), ``visit.edited`` (the version that
-replaces it, or the same visit changed in place) and ``visit.cancelled``.
+404 here). Details with warnings (a Sunday, outside the centre's hours, the same service that
+day) come back on the form with the warnings and a box to tick. Every decision form carries
+the digest of what its page showed; the domain refuses it if that changed. Every change writes
+an audit row: ``visit.created`` (with the status it reached), ``visit.approved``,
+``visit.rejected`` (with the reason), ``visit.edited`` (the version that replaces it, or the
+same visit changed in place), ``visit.cancelled`` (with the reason),
+``visit.cancel_requested`` (with the reason), ``visit.cancel_refused`` (with the reason);
+warnings confirmed are in the row's detail.
 """
 
 from __future__ import annotations
@@ -15,13 +21,14 @@ from sqlalchemy import select
 from wtforms import SelectChoice
 
 from gateway.clock import SAST
-from gateway.staff import audit, visits
+from gateway.staff import audit, visit_plan, visits
 from gateway.staff import broadcasts as bc
+from gateway.staff import visit_cancel as cancelling
 from gateway.staff.accounts import APPROVER, CLERK
 from gateway.store.models import Centre
 from gateway.web.context import runtime_of
 from gateway.web.staff.auth import bp, client_address, current_member, role_required
-from gateway.web.staff.forms import ActionForm, RejectForm, VisitForm
+from gateway.web.staff.forms import CancelVisitForm, DecideForm, DecideRejectForm, VisitForm
 
 KIND = {"visit": "Notice", "told": "Correction", "centre": "Reminder"}  # by the broadcast's target kind
 
@@ -74,25 +81,46 @@ def visit_list():
     return render_template("staff/visits.html", rows=visits.list_visits(rt, _actor()), names=_names(rt))
 
 
+def _confirmed(form: VisitForm) -> str | None:
+    """The digest of the warnings the author ticked the box for, if they did."""
+    return form.confirmed.data if form.confirm.data else None
+
+
+def _unconfirmed(form: VisitForm, exc: visits.Unconfirmed) -> list[str]:
+    """Show ``exc``'s warnings on the form, with the box unticked and their digest to confirm."""
+    form.confirmed.data, form.confirm.data = exc.digest, False
+    return exc.warnings
+
+
 @bp.route("/visits/new", methods=["GET", "POST"])
 @role_required(CLERK, APPROVER)
 def visit_new():
     rt, actor = runtime_of(), _actor()
     form = _form(rt, actor)
+    shown: list[str] = []
     if request.method == "GET" and len(form.centre.choices) == 1:
         form.centre.data = form.centre.choices[0].value
     if form.validate_on_submit():
         try:
-            row = visits.create(rt, actor, form.centre.data, _details(rt, form))
+            details = _details(rt, form)
+            row = visits.create(rt, actor, form.centre.data, details, _confirmed(form))
+        except visits.Unconfirmed as exc:
+            shown = _unconfirmed(form, exc)
         except visits.VisitError as exc:
             flash(str(exc), "error")
         else:
             audit.record(rt, current_member(), "visit.created", target=f"visit {row.id}", address=client_address(),
-                         detail=_facts(row))
+                         detail={**_facts(row), **_checked(rt, row)})
             flash(f"Visit {row.id} is announced." if row.status == "approved"
                   else f"Visit {row.id} waits for an approver.", "info")
             return redirect(url_for("staff.visit_page", visit_id=row.id))
-    return render_template("staff/visit_form.html", form=form, row=None)
+    return render_template("staff/visit_form.html", form=form, row=None, warnings=shown)
+
+
+def _checked(rt, row) -> dict:
+    """The warnings the author confirmed, for the audit row (none: nothing to say)."""
+    found = visits.warnings(rt, row.centre_id, row, {row.id, row.replaces_id} - {None})
+    return {"confirmed": found} if found else {}
 
 
 @bp.get("/visits/<int:visit_id>")
@@ -102,10 +130,23 @@ def visit_page(visit_id: int):
     row = _visible_or_404(rt, actor, visit_id)
     sent = [(KIND.get(b.target.split(":")[0], "Message"), b, _local(b.scheduled_at), bc.progress(rt, b.id))
             for b in visits.messages_of(rt, visit_id)]
-    can_decide = row.status == "pending_approval" and actor.role != CLERK and actor.staff_id != row.author_id
-    return render_template("staff/visit.html", row=row, names=_names(rt), sent=sent, can_decide=can_decide,
-                           can_change=row.status in visits.OPEN, waiting=visits.pending_edit(rt, visit_id),
-                           action_form=ActionForm(), reject_form=RejectForm())
+    pending = row.status == "pending_approval"
+    asked = row.status == "approved" and row.cancel_requested_by is not None
+    plan = visit_plan.on_approval(rt, row) if pending else visit_plan.on_cancel(rt, row) if asked else []
+    seen = (visit_plan.approval_digest(rt, row) if pending else visit_plan.cancel_digest(rt, row) if asked else "")
+    approver = actor.role != CLERK
+    can_decide = pending and approver and actor.staff_id != row.author_id
+    can_decide_cancel = asked and approver and actor.staff_id != row.cancel_requested_by
+    open_ = row.status in visits.OPEN and not asked
+    return render_template(
+        "staff/visit.html", row=row, names=_names(rt), sent=sent, can_decide=can_decide,
+        can_decide_cancel=can_decide_cancel, asked=asked, can_change=open_, waiting=visits.pending_edit(rt, visit_id),
+        plan=[(p, _local(p.at)) for p in plan], seen=seen,
+        warnings=visits.warnings(rt, row.centre_id, row, {row.id, row.replaces_id} - {None}) if pending else [],
+        cancel_plan=[(p, _local(p.at)) for p in visit_plan.on_cancel(rt, row)] if open_ else [],
+        cancel_needs_approval=open_ and cancelling.cancel_needs_approval(rt, actor, row),
+        decide_form=DecideForm(formdata=None, seen=seen), reject_form=DecideRejectForm(formdata=None, seen=seen),
+        cancel_form=CancelVisitForm(formdata=None))
 
 
 @bp.route("/visits/<int:visit_id>/edit", methods=["GET", "POST"])
@@ -114,14 +155,17 @@ def visit_edit(visit_id: int):
     rt, actor = runtime_of(), _actor()
     row = _visible_or_404(rt, actor, visit_id)
     form = _form(rt, actor, row)
+    shown: list[str] = []
     if form.validate_on_submit():
         try:
-            changed = visits.edit(rt, actor, visit_id, _details(rt, form))
+            changed = visits.edit(rt, actor, visit_id, _details(rt, form), _confirmed(form))
+        except visits.Unconfirmed as exc:
+            shown = _unconfirmed(form, exc)
         except visits.VisitError as exc:
             flash(str(exc), "error")
         else:
             audit.record(rt, current_member(), "visit.edited", target=f"visit {visit_id}", address=client_address(),
-                         detail={**_facts(changed), "version": changed.id})
+                         detail={**_facts(changed), "version": changed.id, **_checked(rt, changed)})
             if changed.id == visit_id:
                 flash(f"Visit {visit_id} changed; it still waits for an approver.", "info")
             elif changed.status == "approved":
@@ -129,7 +173,11 @@ def visit_edit(visit_id: int):
             else:
                 flash(f"The change (visit {changed.id}) waits for an approver; visit {visit_id} stands until then.", "info")
             return redirect(url_for("staff.visit_page", visit_id=changed.id))
-    return render_template("staff/visit_form.html", form=form, row=row)
+    return render_template("staff/visit_form.html", form=form, row=row, warnings=shown)
+
+
+def _decided(visit_id: int):
+    return redirect(url_for("staff.visit_page", visit_id=visit_id))
 
 
 @bp.post("/visits/<int:visit_id>/approve")
@@ -137,16 +185,19 @@ def visit_edit(visit_id: int):
 def visit_approve(visit_id: int):
     rt, actor = runtime_of(), _actor()
     _visible_or_404(rt, actor, visit_id)
-    if ActionForm().validate_on_submit():
-        try:
-            row = visits.approve(rt, actor, visit_id)
-        except visits.VisitError as exc:
-            flash(str(exc), "error")
-        else:
-            audit.record(rt, current_member(), "visit.approved", target=f"visit {row.id}", address=client_address(),
-                         detail=_facts(row))
-            flash(f"Approved: visit {row.id} is announced.", "info")
-    return redirect(url_for("staff.visit_page", visit_id=visit_id))
+    form = DecideForm()
+    if not form.validate_on_submit():
+        flash(" ".join(form.seen.errors) or "Open the page again and decide.", "error")
+        return _decided(visit_id)
+    try:
+        row = visits.approve(rt, actor, visit_id, form.seen.data)
+    except visits.VisitError as exc:
+        flash(str(exc), "error")
+    else:
+        audit.record(rt, current_member(), "visit.approved", target=f"visit {row.id}", address=client_address(),
+                     detail=_facts(row))
+        flash(f"Approved: visit {row.id} is announced.", "info")
+    return _decided(visit_id)
 
 
 @bp.post("/visits/<int:visit_id>/reject")
@@ -154,19 +205,19 @@ def visit_approve(visit_id: int):
 def visit_reject(visit_id: int):
     rt, actor = runtime_of(), _actor()
     _visible_or_404(rt, actor, visit_id)
-    form = RejectForm()
+    form = DecideRejectForm()
     if not form.validate_on_submit():
-        flash(" ".join(form.reason.errors) or "Give the author a reason.", "error")
+        flash(" ".join(form.reason.errors + form.seen.errors) or "Give the author a reason.", "error")
+        return _decided(visit_id)
+    try:
+        row = visits.reject(rt, actor, visit_id, form.reason.data, form.seen.data)
+    except visits.VisitError as exc:
+        flash(str(exc), "error")
     else:
-        try:
-            row = visits.reject(rt, actor, visit_id, form.reason.data)
-        except visits.VisitError as exc:
-            flash(str(exc), "error")
-        else:
-            audit.record(rt, current_member(), "visit.rejected", target=f"visit {row.id}", address=client_address(),
-                         detail={"reason": row.rejected_reason})
-            flash(f"Rejected visit {row.id}; the author sees your reason.", "info")
-    return redirect(url_for("staff.visit_page", visit_id=visit_id))
+        audit.record(rt, current_member(), "visit.rejected", target=f"visit {row.id}", address=client_address(),
+                     detail={"reason": row.rejected_reason})
+        flash(f"Rejected visit {row.id}; the author sees your reason.", "info")
+    return _decided(visit_id)
 
 
 @bp.post("/visits/<int:visit_id>/cancel")
@@ -174,14 +225,65 @@ def visit_reject(visit_id: int):
 def visit_cancel(visit_id: int):
     rt, actor = runtime_of(), _actor()
     before = _visible_or_404(rt, actor, visit_id)
-    if ActionForm().validate_on_submit():
-        try:
-            row = visits.cancel(rt, actor, visit_id)
-        except visits.VisitError as exc:
-            flash(str(exc), "error")
-        else:
-            corrected = any(b.target.startswith("told:") for b in visits.messages_of(rt, visit_id))
-            audit.record(rt, current_member(), "visit.cancelled", target=f"visit {row.id}", address=client_address(),
-                         detail={"was": before.status, "correction": corrected})
-            flash(f"Cancelled visit {row.id}." + (" Those told of it get a correction." if corrected else ""), "info")
-    return redirect(url_for("staff.visit_page", visit_id=visit_id))
+    form = CancelVisitForm()
+    if not form.validate_on_submit():
+        flash(" ".join(form.reason.errors + form.confirm.errors) or "Open the page again.", "error")
+        return _decided(visit_id)
+    try:
+        row = cancelling.cancel(rt, actor, visit_id, form.reason.data)
+    except visits.VisitError as exc:
+        flash(str(exc), "error")
+        return _decided(visit_id)
+    if row.status != "cancelled":
+        audit.record(rt, current_member(), "visit.cancel_requested", target=f"visit {row.id}",
+                     address=client_address(), detail={"reason": row.cancel_reason})
+        flash(f"Visit {row.id} stays in force until an approver agrees to cancel it.", "info")
+        return _decided(visit_id)
+    _record_cancelled(rt, row, before.status)
+    return _decided(visit_id)
+
+
+def _record_cancelled(rt, row, was: str, asked_by: int | None = None) -> None:
+    corrected = any(b.target.startswith("told:") for b in visits.messages_of(rt, row.id))
+    detail = {"was": was, "reason": row.cancel_reason, "correction": corrected}
+    audit.record(rt, current_member(), "visit.cancelled", target=f"visit {row.id}", address=client_address(),
+                 detail=detail if asked_by is None else {**detail, "asked_by": asked_by})
+    flash(f"Cancelled visit {row.id}." + (" Those told of it get a correction." if corrected else ""), "info")
+
+
+@bp.post("/visits/<int:visit_id>/cancel/approve")
+@role_required(APPROVER)
+def visit_cancel_approve(visit_id: int):
+    rt, actor = runtime_of(), _actor()
+    before = _visible_or_404(rt, actor, visit_id)
+    form = DecideForm()
+    if not form.validate_on_submit():
+        flash(" ".join(form.seen.errors) or "Open the page again and decide.", "error")
+        return _decided(visit_id)
+    try:
+        row = cancelling.approve_cancel(rt, actor, visit_id, form.seen.data)
+    except visits.VisitError as exc:
+        flash(str(exc), "error")
+    else:
+        _record_cancelled(rt, row, before.status, before.cancel_requested_by)
+    return _decided(visit_id)
+
+
+@bp.post("/visits/<int:visit_id>/cancel/refuse")
+@role_required(APPROVER)
+def visit_cancel_refuse(visit_id: int):
+    rt, actor = runtime_of(), _actor()
+    before = _visible_or_404(rt, actor, visit_id)
+    form = DecideRejectForm()
+    if not form.validate_on_submit():
+        flash(" ".join(form.reason.errors + form.seen.errors) or "Give a reason.", "error")
+        return _decided(visit_id)
+    try:
+        row = cancelling.refuse_cancel(rt, actor, visit_id, form.reason.data, form.seen.data)
+    except visits.VisitError as exc:
+        flash(str(exc), "error")
+    else:
+        audit.record(rt, current_member(), "visit.cancel_refused", target=f"visit {row.id}",
+                     address=client_address(), detail={"reason": row.rejected_reason, "asked": before.cancel_reason})
+        flash(f"Visit {row.id} stays in force; whoever asked sees your reason.", "info")
+    return _decided(visit_id)

@@ -1,0 +1,161 @@
+"""One row of a centres CSV checked into the values a :class:`~gateway.store.models.Centre`
+stores (the columns are :mod:`gateway.directory.centre_csv`'s).
+
+Contract: :func:`parse_row` returns the row's values and warnings, or raises ValueError saying
+what is wrong with it, in words for the person who made the file. Whatever it returns the
+database takes as it is (:func:`check_storable`: lengths read from the model's columns, no
+NUL), on SQLite and PostgreSQL alike, so a preview accepts exactly what an import writes.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import String
+
+from gateway.directory.catalogue import PROVINCES
+from gateway.directory.gazetteer import Gazetteer
+from gateway.directory.hours import DAYS, HoursError, parse_day
+from gateway.store.models import Centre, Municipality
+from menus.text import fold
+
+SEED_COLUMNS = ["name", "province", "municipality", "town", "address", "phone", "latitude",
+                "longitude", "source", "coord_source", "notes"]
+HOURS_COLUMNS = [f"hours_{day}" for day in DAYS]
+COLUMNS = [*SEED_COLUMNS, *HOURS_COLUMNS, "active", "services"]
+_YES, _NO = {"yes", "y", "true", "1"}, {"no", "n", "false", "0"}
+# South Africa's bounding box, generously: a coordinate outside it is a typo, not a centre.
+_LAT, _LON = (-35.5, -22.0), (16.0, 33.5)
+_DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+")  # "-26,2678": Excel's number in a South African locale
+# The longest text each stored value may hold, read from the columns it is stored in.
+_LIMITS = {c.name: c.type.length for c in Centre.__table__.columns
+           if isinstance(c.type, String) and c.type.length} | {
+           "municipality": Municipality.__table__.c.name.type.length}
+
+
+def check_point(lat: float, lon: float) -> None:
+    """Raise ValueError unless the point is in South Africa's (generous) bounding box."""
+    if not (_LAT[0] <= lat <= _LAT[1]):
+        raise ValueError(f"latitude {lat} outside South Africa")
+    if not (_LON[0] <= lon <= _LON[1]):
+        raise ValueError(f"longitude {lon} outside South Africa")
+
+
+def centre_key(name: str) -> str:
+    return fold(name)
+
+
+def province_lookup() -> dict[str, str]:
+    """Folded province name, code or old name → province name."""
+    table = {}
+    for code, name, others in PROVINCES:
+        for label in (code, name, *others):
+            table[fold(label)] = name
+    return table
+
+
+def _town_candidates(town: str) -> list[str]:
+    """'Roodepan, Kimberley' → ['Roodepan, Kimberley', 'Roodepan', 'Kimberley']."""
+    bare = re.sub(r"\(.*?\)", "", town).strip()
+    parts = [p.strip() for p in re.split(r"[,/;]", bare) if p.strip()]
+    return [town, bare, *parts]
+
+
+def parse_row(row: dict, provinces: dict[str, str], gaz: Gazetteer, present: set[str],
+              service_codes: set[str]) -> tuple[dict, list[str]]:
+    """Validate one CSV row; return clean values and warnings, or raise ValueError(reason).
+    Keys for optional columns appear only when the file has the column (``present``)."""
+    clean = {k: (row.get(k) or "").strip() for k in COLUMNS}
+    warnings = []
+    if not clean["name"]:
+        raise ValueError("missing name")
+    province = None
+    if clean["province"]:
+        province = provinces.get(fold(clean["province"]))
+        if province is None:
+            raise ValueError(f"unknown province {_shown(clean['province'])}")
+    lat = lon = None
+    if clean["latitude"] or clean["longitude"]:
+        try:
+            lat, lon = _number(clean["latitude"]), _number(clean["longitude"])
+        except ValueError:
+            raise ValueError(f"latitude/longitude not numbers: {_shown(clean['latitude'])}, "
+                             f"{_shown(clean['longitude'])}") from None
+        check_point(lat, lon)
+    coord_source = clean["coord_source"] or ("building" if lat is not None else None)
+    if lat is None and clean["town"]:
+        place = next(filter(None, (gaz.exact(t) for t in _town_candidates(clean["town"]))), None)
+        if place is not None:
+            lat, lon, coord_source = place.latitude, place.longitude, "gazetteer"
+            if province is None and place.province:
+                province = dict((c, n) for c, n, _o in PROVINCES)[place.province]
+        else:
+            warnings.append(f"town {_shown(clean['town'])} not in the gazetteer: findable by municipality/province "
+                            "only")
+    if lat is None and not province:
+        warnings.append("no coordinates and no province: findable by name only")
+    values = {
+        "key": centre_key(clean["name"]),
+        "name": clean["name"],
+        "province": province,
+        "municipality": clean["municipality"] or None,
+        "town": re.sub(r"[\r\n]", " ", clean["town"]) or None,
+        "address": clean["address"] or None,
+        "phone": clean["phone"] or None,
+        "latitude": lat,
+        "longitude": lon,
+        "coord_source": coord_source if lat is not None else None,
+        "source": clean["source"] or None,
+        "notes": clean["notes"] or None,
+    }
+    values.update(_optional_columns(clean, present, service_codes))
+    check_storable(values)
+    return values, warnings
+
+
+def _optional_columns(clean: dict, present: set[str], service_codes: set[str]) -> dict:
+    """Hours, active and services from the columns the file has (the rules are
+    :mod:`gateway.directory.centre_csv`'s)."""
+    values: dict = {}
+    for column in HOURS_COLUMNS:
+        if column in present:
+            try:
+                values[column] = parse_day(clean[column])
+            except HoursError as exc:
+                raise ValueError(f"{column}: {exc}") from None
+    active = clean["active"].lower()
+    if "active" in present and active:
+        if active not in _YES | _NO:
+            raise ValueError(f"active must be yes or no, not {_shown(clean['active'])}")
+        values["active"] = active in _YES
+    if "services" in present:
+        codes = [c.strip().lower() for c in clean["services"].split(";") if c.strip()]
+        unknown = [c for c in codes if c not in service_codes]
+        if unknown:
+            raise ValueError(f"unknown service code {', '.join(map(_shown, unknown))}")
+        values["services"] = list(dict.fromkeys(codes))
+    return values
+
+
+def check_storable(values: dict) -> None:
+    """Raise ValueError unless the database takes every value of a parsed row as it is: no
+    NUL and no text longer than its column (PostgreSQL refuses both; SQLite would keep them,
+    so without this a preview could accept what the import then cannot write)."""
+    for name in sorted(values, key=lambda k: k == "key"):  # the name's own problem before its key's
+        value = values[name]
+        if not isinstance(value, str):
+            continue
+        shown = "name, once folded for matching," if name == "key" else name
+        if "\x00" in value:
+            raise ValueError(f"{shown}: contains a NUL character")
+        if len(value) > _LIMITS.get(name, len(value)):
+            raise ValueError(f"{shown}: longer than {_LIMITS[name]} characters")
+
+
+def _number(text: str) -> float:
+    return float(text.replace(",", ".") if _DECIMAL_COMMA.fullmatch(text) else text)
+
+
+def _shown(text: str, most: int = 40) -> str:
+    """A cell quoted in a reason, cut short: the report must not repeat a 100,000-character cell."""
+    return repr(text if len(text) <= most else text[:most] + "…")
