@@ -80,3 +80,47 @@ def test_the_runnable_blocks_of_the_operating_doc_run_in_order(settings, tmp_pat
     assert re.search(r"^ok   database: reachable, at head \w+", out, re.MULTILINE)
     assert re.search(r"^wrote .*thusong-\d{8}T\d{6}Z\.tar: sqlite at \w+, \d+ tables, \d+ rows$", out, re.MULTILINE)
     assert "row counts and centres export match" in out
+    assert re.search(r"^inserted [1-9]\d*, updated 0, unchanged 0, rejected 0$", out, re.MULTILINE), \
+        "the centres directory is imported on the production path"
+    assert re.search(r"^ *\d+  Kagiso Thusong Service Centre", out, re.MULTILINE)
+
+
+def test_the_source_folder_is_cloned_to_an_absolute_path_every_block_can_name():
+    """``THUSONG_SRC=$HOME/src/thusong`` was never created, and root's ``$HOME`` (step 6) is not
+    the service user's: the path is absolute, a clone step makes it, and the blocks run as root
+    spell it out (their shell never had the variable)."""
+    src = re.search(r"^export THUSONG_SRC=(\S+)", blocks("sh variables")[0], re.MULTILINE).group(1)
+    assert src.startswith("/") and "$" not in src, src
+    text = DOC.read_text()
+    assert re.search(rf"^sudo -u thusong git clone \S+ {re.escape(src)}$", text, re.MULTILINE)
+    as_root = [body for kind, body in FENCE.findall(text) if kind.strip() == "sh"]
+    assert as_root and not [b for b in as_root if "THUSONG_SRC" in b or "$HOME" in b]
+    assert any(f"{src}/deploy/systemd/" in b for b in as_root)
+
+
+def test_every_thusong_command_on_the_server_loads_the_env_file():
+    """Run as root without the env file a command refuses; the doc spells the form that works."""
+    as_root = "".join(body for kind, body in FENCE.findall(DOC.read_text()) if kind.strip() == "sh")
+    commands = [line for line in as_root.splitlines() if "/.venv/bin/thusong " in line]
+    assert len(commands) >= 2 and any(" centres import " in line for line in commands)
+    load = "sudo -u thusong sh -c 'set -a; . /etc/thusong/thusong.env; exec /opt/thusong/.venv/bin/thusong "
+    assert all(load in line for line in commands), commands
+
+
+def test_the_doc_says_what_metrics_answers_without_and_with_a_wrong_token():
+    text = " ".join(DOC.read_text().split())
+    assert "(403 otherwise)" not in text
+    assert "401 without the header, 403 with a wrong token" in text
+
+
+def test_the_multi_host_drop_in_changes_only_the_address():
+    """The units bind 127.0.0.1; a web host behind a separate proxy binds its private address by a
+    drop-in, which must keep the unit's command otherwise (port, workers) as shipped."""
+    drop_ins = [body for kind, body in FENCE.findall(DOC.read_text()) if kind.strip() == "ini"]
+    assert len(drop_ins) == 1
+    lines = drop_ins[0].splitlines()
+    assert lines[:2] == ["[Service]", "ExecStart="], "an ExecStart= drop-in must clear the unit's first"
+    unit = (ROOT / "deploy/systemd/thusong-web@.service").read_text()
+    shipped = re.search(r"^ExecStart=(.*)$", unit, re.MULTILINE).group(1)
+    address = re.search(r"--host (10\.\d+\.\d+\.\d+) ", lines[2]).group(1)
+    assert lines[2] == "ExecStart=" + shipped.replace("--host 127.0.0.1", f"--host {address}")
