@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -138,3 +139,32 @@ def test_the_multi_host_drop_in_changes_only_the_address():
     shipped = re.search(r"^ExecStart=(.*)$", unit, re.MULTILINE).group(1)
     address = re.search(r"--host (10\.\d+\.\d+\.\d+) ", lines[2]).group(1)
     assert lines[2] == "ExecStart=" + shipped.replace("--host 127.0.0.1", f"--host {address}")
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
+def test_the_multi_host_drop_in_passes_systemd_analyze_verify(tmp_path):
+    """systemd reads the drop-in over the shipped unit (SYSTEMD_UNIT_PATH): without the clearing
+    ``ExecStart=`` it refuses the unit ("more than one ExecStart= setting")."""
+    drop_in = next(body for kind, body in FENCE.findall(DOC.read_text()) if kind.strip() == "ini")
+    for unit in (ROOT / "deploy/systemd").glob("*.service"):
+        (tmp_path / unit.name).write_text(unit.read_text().replace("/opt/thusong", str(ROOT)))
+    (tmp_path / "thusong-web@.service.d").mkdir()
+    (tmp_path / "thusong-web@.service.d/override.conf").write_text(drop_in.replace("/opt/thusong", str(ROOT)))
+    done = subprocess.run(["systemd-analyze", "verify", "thusong-web@8001.service"], capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "SYSTEMD_UNIT_PATH": f"{tmp_path}:"})
+    assert done.returncode == 0 and not (done.stdout + done.stderr).strip(), done.stdout + done.stderr
+
+
+@pytest.mark.skipif(not Path("/usr/sbin/nginx").exists(), reason="Debian's nginx is required (make nginx)")
+def test_the_multi_host_upstreams_load_in_the_shipped_site(tmp_path):
+    """The doc's upstream block, in place of the shipped site's, passes ``nginx -t``."""
+    from tests.deploy.test_nginx_sites import PLAIN, main_config
+
+    upstreams = next(body for kind, body in FENCE.findall(DOC.read_text()) if kind.strip() == "nginx")
+    site, replaced = re.subn(r"^upstream thusong_webhooks \{.*?^upstream thusong_staff \{.*?^\}\n", upstreams,
+                             PLAIN.read_text(), flags=re.MULTILINE | re.DOTALL)
+    assert replaced == 1 and site.count("server 10.0.0.") == 4
+    conf = main_config(site, tmp_path)
+    done = subprocess.run(["/usr/sbin/nginx", "-t", "-p", str(tmp_path), "-c", str(conf), "-e",
+                           str(tmp_path / "error.log")], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "[warn]" not in done.stderr, done.stderr
