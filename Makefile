@@ -13,8 +13,9 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
+# `make run PORT=8080` serves another port than 5000 (the simulator and URLs it prints follow).
 run: $(STAMP)
-	$(BIN)/thusong run
+	$(BIN)/thusong run$(if $(PORT), --port $(PORT))
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

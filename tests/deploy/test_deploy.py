@@ -28,10 +28,20 @@ def test_unit_is_hardened(name):
     text = (UNITS / name).read_text()
     for line in HARDENING:
         assert line in text, f"{name}: {line.strip()} missing"
-    if name != "thusong-migrate.service":  # the schema is at head before anything serves
-        assert "Requires=thusong-migrate.service" in text and "After=thusong-migrate.service" in text
+    if name != "thusong-migrate.service":  # the schema is at head before anything serves (and below)
+        assert "After=thusong-migrate.service" in text
     else:
         assert "Type=oneshot" in text
+
+
+@pytest.mark.parametrize("name", ["thusong-web@.service", "thusong-worker@.service"])
+def test_restarting_the_migration_never_restarts_the_fleet(name):
+    """The upgrade restarts thusong-migrate; a ``Requires=`` (or ``BindsTo=``/``PartOf=``) on it
+    restarted every web server and worker with it. ``Wants=`` pulls the migration in when a
+    server starts and ``After=`` orders it first, and neither passes a stop or restart on."""
+    text = (UNITS / name).read_text()
+    deps = dict(re.findall(r"^(\w+)=(.*thusong-migrate\.service.*)$", text, re.MULTILINE))
+    assert set(deps) == {"Wants", "After"}, deps
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None,
@@ -148,3 +158,15 @@ def test_the_readme_is_a_newcomers_page_and_every_doc_link_resolves():
     assert not broken, broken
     linked = set(re.findall(r"\]\(docs/([\w.-]+\.md)\)", readme))
     assert linked == {p.name for p in (ROOT / "docs").glob("*.md")}, "a docs page the README does not name"
+
+
+def test_make_run_takes_a_port():
+    """``make run`` always served port 5000; ``make run PORT=8123`` serves 8123."""
+    def dry_run(*args: str) -> str:
+        done = subprocess.run(["make", "-n", "run", *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return next(line for line in done.stdout.splitlines() if "thusong run" in line)
+
+    assert dry_run("PORT=8123").endswith("thusong run --port 8123")
+    assert dry_run().endswith("thusong run")  # the command's own default (5000)
+    assert "make run PORT=" in (ROOT / "README.md").read_text(encoding="utf-8")

@@ -174,3 +174,23 @@ def test_a_backup_taken_while_rows_are_written_restores_to_its_manifest(seeded, 
     restored = cli(target, "restore", str(out))
     assert restored.exit_code == 0, restored.output  # counts and checksum match the manifest
     assert 5 <= backups.read_manifest(out)["tables"]["messages"] <= len(written)
+
+
+def test_a_backup_whose_dump_is_a_link_is_refused(runtime, tmp_path):
+    """The dump is read out of the tar, never extracted (extraction filters need Python 3.11.4;
+    Debian 12 has 3.11.2): only a regular file is read, never what a link names."""
+    source, target = f"sqlite:///{tmp_path / 'live.db'}", f"sqlite:///{tmp_path / 'restored.db'}"
+    seed(source, runtime.gazetteer)
+    out, forged = tmp_path / "thusong.tar", tmp_path / "forged.tar"
+    assert cli(source, "backup", "--output", str(out)).exit_code == 0
+    with tarfile.open(out) as tar, tarfile.open(forged, "w") as new:
+        manifest = tar.getmember("manifest.json")
+        new.addfile(manifest, tar.extractfile(manifest))
+        dump = tar.getmember("database.sqlite")
+        new.addfile(dump, tar.extractfile(dump))  # read first: the link below then points at it
+        link = tarfile.TarInfo("database.sqlite")
+        link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        new.addfile(link)
+    result = cli(target, "restore", str(forged))
+    assert result.exit_code == 1 and "database.sqlite in the backup is not a regular file" in result.output
+    assert not inspect(gdb.make_engine(target)).get_table_names()
