@@ -92,19 +92,22 @@ def slow_headers(port: int, connections: int = 2):
     """Slowloris: ``connections`` clients that start a request and send one header byte a second."""
     stop = threading.Event()
     socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(connections)]
+    started = [threading.Event() for _ in socks]
 
-    def drip(sock: socket.socket) -> None:
+    def drip(sock: socket.socket, begun: threading.Event) -> None:
         try:
             sock.sendall(b"POST /webhooks/at/ussd HTTP/1.1\r\nHost: x\r\n")
+            begun.set()
             while not stop.wait(1):
                 sock.sendall(b"X")
         except OSError:
             pass  # nginx hung up on us: that is its job
 
-    threads = [threading.Thread(target=drip, args=(s,), daemon=True) for s in socks]
+    threads = [threading.Thread(target=drip, args=(s, e), daemon=True) for s, e in zip(socks, started, strict=True)]
     for t in threads:
         t.start()
-    time.sleep(0.5)  # let the server accept them
+    for begun in started:  # each has begun its request: connected and its first bytes sent
+        assert begun.wait(10)
     try:
         yield
     finally:
