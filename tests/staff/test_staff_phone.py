@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from gateway.staff.accounts import (
     StaffError,
@@ -76,3 +77,10 @@ def test_member_by_phone_finds_active_accounts_only(rt):
     assert member_by_phone(rt, "+27831234567") is None
     set_active(rt.sessions, "b@example.org", True)
     assert member_by_phone(rt, "+27831234567").email == "b@example.org"
+
+
+def test_the_database_refuses_a_shared_phone_too(rt):
+    """The last guard when two admins give the same number at the same moment."""
+    add_staff(rt.sessions, "a@example.org", "A", "admin", PASSWORD, phone="0821234567")
+    with pytest.raises(IntegrityError), rt.sessions.begin() as session:
+        session.add(Staff(email="b@example.org", name="B", role="admin", password_hash="x", phone="+27821234567"))
