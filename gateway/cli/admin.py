@@ -188,7 +188,8 @@ def staff_add(email: str, role: str, centre_ids: tuple[int, ...], name: str, pho
     def add(rt):
         member = add_staff(rt.sessions, email, name, role, password, centre_ids, phone)
         audit.record(rt, audit.CLI, "staff.added", target=member.email,
-                     detail={"role": member.role, "centres": sorted(member.centre_ids)})
+                     detail={"role": member.role, "centres": sorted(member.centre_ids),
+                             "phone": member.phone and mask_phone(member.phone)})
         return member
 
     member = _account_change(add)

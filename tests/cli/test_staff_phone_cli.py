@@ -33,6 +33,8 @@ def test_add_with_a_phone_and_list_it_masked(rt, env):
     assert add("a@example.org", "--phone", "082 123 4567").exit_code == 0
     assert add("b@example.org").exit_code == 0
     assert find_member(rt.sessions, "a@example.org").phone == "+27821234567"
+    added = audit.events(rt.sessions, "staff.added").events[-1]
+    assert (added.target, json.loads(added.detail)["phone"]) == ("a@example.org", "+2782****567")
     listing = run(["staff", "list"]).output
     assert "a@example.org\tadmin\tcentres=-\tactive\ta\tphone=+2782****567" in listing
     assert "b@example.org\tadmin\tcentres=-\tactive\tb\tphone=-" in listing
