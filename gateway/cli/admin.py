@@ -1,5 +1,5 @@
 """Administration commands: ``config``, ``db upgrade``, ``centres import|export`` and
-``staff add|list|disable|reset-password`` (each staff change writes an audit row whose actor
+``staff add|list|disable|reset-password|set-phone`` (each staff change writes an audit row whose actor
 is ``cli``). Each builds the runtime it needs and closes it."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 from rich.progress import Progress
 
-from config import describe_settings, env_template
+from config import describe_settings, env_template, mask_phone
 from gateway.cli.common import runtime_for, settings_or_exit
 from gateway.staff import audit
 from gateway.staff.accounts import (
@@ -20,6 +20,7 @@ from gateway.staff.accounts import (
     list_staff,
     reset_password,
     set_active,
+    set_phone,
 )
 from gateway.staff.centres import export_csv, import_csv, search_centres
 from gateway.store.engine import make_engine, upgrade
@@ -141,7 +142,7 @@ def centres_export(file: str | None) -> None:
 
 @click.group()
 def staff() -> None:
-    """Staff dashboard accounts: add, list, disable, reset a password."""
+    """Staff dashboard accounts: add, list, disable, reset a password, set a mobile number."""
 
 
 def _password(from_stdin: bool) -> str:
@@ -173,8 +174,11 @@ def _account_change(change):
 @click.option("--centre", "centre_ids", type=int, multiple=True, metavar="ID",
               help="A centre the account works for (repeat for several; a clerk needs one).")
 @click.option("--name", default="", help="Full name shown in the dashboard [default: the email's local part].")
+@click.option("--phone", default=None, metavar="NUMBER",
+              help="The person's mobile number (e.g. 082 123 4567; stored as +27821234567); no other account may have it.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input; prompt for nothing.")
-def staff_add(email: str, role: str, centre_ids: tuple[int, ...], name: str, password_stdin: bool) -> None:
+def staff_add(email: str, role: str, centre_ids: tuple[int, ...], name: str, phone: str | None,
+              password_stdin: bool) -> None:
     """Create a staff account (password stored as an argon2 hash).
 
     Without --password-stdin the password is prompted twice.
@@ -182,9 +186,10 @@ def staff_add(email: str, role: str, centre_ids: tuple[int, ...], name: str, pas
     password = _password(password_stdin)
 
     def add(rt):
-        member = add_staff(rt.sessions, email, name, role, password, centre_ids)
+        member = add_staff(rt.sessions, email, name, role, password, centre_ids, phone)
         audit.record(rt, audit.CLI, "staff.added", target=member.email,
-                     detail={"role": member.role, "centres": sorted(member.centre_ids)})
+                     detail={"role": member.role, "centres": sorted(member.centre_ids),
+                             "phone": member.phone and mask_phone(member.phone)})
         return member
 
     member = _account_change(add)
@@ -193,7 +198,7 @@ def staff_add(email: str, role: str, centre_ids: tuple[int, ...], name: str, pas
 
 @staff.command("list")
 def staff_list() -> None:
-    """Every staff account: email, role, centres, active or disabled, name."""
+    """Every staff account: email, role, centres, active or disabled, name, phone (masked)."""
     rt = runtime_for()
     try:
         members = list_staff(rt.sessions)
@@ -201,7 +206,9 @@ def staff_list() -> None:
         rt.close()
     for m in members:
         centres = ",".join(map(str, sorted(m.centre_ids))) or "-"
-        click.echo(f"{m.email}\t{m.role}\tcentres={centres}\t{'active' if m.active else 'disabled'}\t{m.name}")
+        phone = mask_phone(m.phone) if m.phone else "-"
+        click.echo(f"{m.email}\t{m.role}\tcentres={centres}\t{'active' if m.active else 'disabled'}\t{m.name}"
+                   f"\tphone={phone}")
 
 
 @staff.command("disable")
@@ -230,3 +237,23 @@ def staff_reset_password(email: str, password_stdin: bool) -> None:
         return member
 
     click.echo(f"new password set for {_account_change(reset).email}")
+
+
+@staff.command("set-phone")
+@click.argument("email")
+@click.argument("number", required=False)
+@click.option("--clear", is_flag=True, help="Remove the account's mobile number.")
+def staff_set_phone(email: str, number: str | None, clear: bool) -> None:
+    """Set an account's mobile number (NUMBER, e.g. 082 123 4567), or remove it (--clear)."""
+    if bool(number) == clear:
+        raise click.UsageError("give a NUMBER or --clear (not both)")
+
+    def change(rt):
+        done = set_phone(rt.sessions, email, None if clear else number)
+        if done.changed:
+            audit.record(rt, audit.CLI, "staff.changed", target=done.member.email, detail=done.detail)
+        return done.member
+
+    member = _account_change(change)
+    shown = f"set to {mask_phone(member.phone)}" if member.phone else "cleared"
+    click.echo(f"phone of {member.email} {shown}")

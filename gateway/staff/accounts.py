@@ -1,5 +1,6 @@
 """Staff accounts: creation, password checks (argon2id via argon2-cffi), disabling, password
-reset, and the centres each account may see.
+reset, the centres each account may see, and its mobile number (optional, E.164, one account
+per number: staff texts are recognised by it, :func:`member_by_phone`).
 
 Roles: ``admin`` does everything; ``clerk`` works for the centres linked to the account (one or
 more); ``approver`` approves broadcasts (all centres, unless the account lists some).
@@ -21,6 +22,9 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
+from config import mask_phone
+from gateway.phones import InvalidPhone, to_e164
+from gateway.runtime import Runtime
 from gateway.staff.targets import LIST_CENTRES
 from gateway.store.models import Centre, Staff
 
@@ -33,10 +37,12 @@ ADMIN, CLERK, APPROVER = "admin", "clerk", "approver"
 ROLES = (CLERK, APPROVER, ADMIN)
 MIN_PASSWORD = 10
 MAX_LOCAL_PART = 64  # RFC 5321: the part before the @ (the whole address is at most 254)
+PHONE_CHARS = Staff.__table__.c.phone.type.length  # E.164: "+" and at most 15 digits
 
 
 class StaffError(ValueError):
-    """A staff change was refused: duplicate or unknown email, weak password, bad role or centre."""
+    """A staff change was refused: duplicate or unknown email, weak password, bad role or
+    centre, a phone that is not a number or is another account's."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,7 @@ class Member:
     centre_ids: frozenset[int]
     active: bool
     stamp: str
+    phone: str | None = None  # E.164
 
     @property
     def is_admin(self) -> bool:
@@ -74,7 +81,7 @@ def centre_scope(role: str, centre_ids: frozenset[int]) -> frozenset[int] | None
 def _member(row: Staff) -> Member:
     stamp = hashlib.sha256(f"{row.password_hash}:{row.session_epoch or 0}".encode()).hexdigest()[:16]
     return Member(row.id, row.email, row.name, row.role, frozenset(c.id for c in row.centres),
-                  bool(row.active), stamp)
+                  bool(row.active), stamp, row.phone)
 
 
 def _normal_email(email: str) -> str:
@@ -84,6 +91,28 @@ def _normal_email(email: str) -> str:
     if len(email.rpartition("@")[0]) > MAX_LOCAL_PART:
         raise StaffError(f"the part before the @ is at most {MAX_LOCAL_PART} characters")
     return email
+
+
+def _normal_phone(raw: str | None) -> str | None:
+    """``raw`` in E.164 as citizens' numbers are (``082 123 4567`` → ``+27821234567``), or
+    ``None`` when it is empty (no phone)."""
+    text = (raw or "").strip()
+    if not text:
+        return None
+    try:
+        phone = to_e164(text)
+    except InvalidPhone as exc:
+        raise StaffError(f"phone: {exc}") from None
+    if len(phone) > PHONE_CHARS:
+        raise StaffError(f"phone: at most {PHONE_CHARS - 1} digits")
+    return phone
+
+
+def _refuse_shared_phone(session: Session, phone: str | None, own_id: int | None = None) -> None:
+    """Two accounts never share a number: a staff text must name exactly one person."""
+    other = phone and session.scalar(select(Staff.email).where(Staff.phone == phone, Staff.id != own_id))
+    if other:
+        raise StaffError(f"{mask_phone(phone)} is already the phone of {other}")
 
 
 def _checked_password(password: str) -> str:
@@ -110,10 +139,11 @@ def _row(session: Session, email: str) -> Staff:
 
 
 def add_staff(sessions: sessionmaker[Session], email: str, name: str, role: str, password: str,
-              centre_ids: Iterable[int] = ()) -> Member:
+              centre_ids: Iterable[int] = (), phone: str | None = None) -> Member:
     """Create an account. A clerk must be given at least one centre; ``name`` defaults to the
-    address's local part."""
+    address's local part; ``phone`` is optional (no other account may have it)."""
     email = _normal_email(email)
+    phone = _normal_phone(phone)
     if role not in ROLES:
         raise StaffError(f"role must be one of {', '.join(ROLES)}")
     centre_ids = set(centre_ids)
@@ -123,12 +153,15 @@ def add_staff(sessions: sessionmaker[Session], email: str, name: str, role: str,
     try:
         with sessions.begin() as session:
             row = Staff(email=email, name=name.strip() or email.split("@")[0], role=role,
-                        password_hash=password_hash, active=True, session_epoch=0)
+                        password_hash=password_hash, active=True, session_epoch=0, phone=phone)
             row.centres = _centres(session, centre_ids)
+            _refuse_shared_phone(session, phone)
             session.add(row)
             session.flush()
             return _member(row)
     except IntegrityError:
+        with sessions() as session:  # which unique column: the number was taken meanwhile?
+            _refuse_shared_phone(session, phone)
         raise StaffError(f"{email} already has an account") from None
 
 
@@ -209,3 +242,46 @@ def reset_password(sessions: sessionmaker[Session], email: str, password: str) -
         row = _row(session, email)
         row.password_hash = password_hash
         return _member(row)
+
+
+@dataclass(frozen=True)
+class PhoneChange:
+    """What :func:`set_phone` did: the account after, and its number before."""
+
+    member: Member
+    before: str | None
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.member.phone
+
+    @property
+    def detail(self) -> dict:
+        """The audit detail (``staff.changed``): both numbers masked, as on every screen."""
+        return {"field": "phone", "from": self.before and mask_phone(self.before),
+                "to": self.member.phone and mask_phone(self.member.phone)}
+
+
+def set_phone(sessions: sessionmaker[Session], email: str, phone: str | None) -> PhoneChange:
+    """Set (or, with ``None`` or empty, clear) the mobile number of ``email``."""
+    phone = _normal_phone(phone)
+    try:
+        with sessions.begin() as session:
+            row = _row(session, email)
+            _refuse_shared_phone(session, phone, row.id)
+            before, row.phone = row.phone, phone
+            session.flush()
+            return PhoneChange(_member(row), before)
+    except IntegrityError:
+        with sessions() as session:  # taken by another account between the check and the write
+            _refuse_shared_phone(session, phone)
+        raise
+
+
+def member_by_phone(rt: Runtime, e164: str) -> Member | None:
+    """The active account whose mobile number is ``e164``, or ``None`` (no account has it, or
+    its account is disabled: a disabled person's texts are a citizen's)."""
+    with rt.sessions() as session:
+        row = session.scalar(select(Staff).options(selectinload(Staff.centres))
+                             .where(Staff.phone == e164, Staff.active.is_(True)))
+        return _member(row) if row else None

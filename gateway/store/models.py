@@ -249,6 +249,7 @@ class Staff(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Raised by logout, disable and re-enable: part of the sessions' stamp, so older cookies die.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    phone: Mapped[str | None] = mapped_column(String(16), unique=True)  # E.164; staff texts come from it (0018)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     centres: Mapped[list[Centre]] = relationship(secondary=staff_centres, order_by="Centre.id")
 

@@ -41,6 +41,10 @@ NUL_FORMS = [
      NUL_REFUSED),
     ("visit service", "/staff/visits/new", {"centre": "{centre}", "service": NUL, "day": DAY, "starts": "09:00",
                                             "ends": "14:00"}, NUL_REFUSED),
+    ("account phone", "/staff/accounts/new", {"email": "x@example.org", "role": "approver", "phone": "082\x001234567",
+                                              "password": PASSWORD, "confirm": PASSWORD}, NUL_REFUSED),
+    ("staff phone", "/staff/accounts/{me}/phone", {"phone": "082\x001234567"}, NUL_REFUSED),
+    ("my phone", "/staff/account", {"phone": "082\x001234567"}, NUL_REFUSED),
     ("privacy number", "/staff/privacy", {"number": "082\x001234567", "action": "show"}, NUL_REFUSED),
     ("privacy delete", "/staff/privacy/delete", {"number": "082\x001234567", "confirmed": "yes"}, NUL_REFUSED),
 ]
@@ -73,6 +77,25 @@ def test_a_nul_byte_in_a_staff_form_is_a_form_error(seeded, admin, auth, label, 
     assert response.status_code in (200, 400), (response.status_code, page[:300])
     assert says in page and "\x00" not in page
     _nothing_written(seeded)
+
+
+PHONE_PAGES = [("/staff/accounts/new", {"email": "x@example.org", "role": "approver", "password": PASSWORD,
+                                         "confirm": PASSWORD}),
+               ("/staff/accounts/{me}/phone", {}), ("/staff/account", {})]
+
+
+@pytest.mark.parametrize("phone, says", [
+    ("0" * 200, "Field cannot be longer than 32 characters."),
+    ("082 ABC 4567", "only digits"),
+    ("+27 82", "not a valid number"),
+], ids=["200 characters", "letters", "too short"])
+@pytest.mark.parametrize("path, data", PHONE_PAGES, ids=["account new", "account phone", "my account"])
+def test_a_bad_staff_phone_is_a_form_error(seeded, admin, auth, path, data, phone, says):
+    response = auth.post(_fill(path, admin), {**data, "phone": phone})
+    assert response.status_code == 200 and says in html.unescape(response.get_data(as_text=True))
+    _nothing_written(seeded)
+    with seeded.sessions() as session:
+        assert session.scalar(select(Staff.phone)) is None
 
 
 @pytest.mark.parametrize("query", ["/staff/audit?action=login\x00", "/staff/centres/?q=Kag\x00iso",

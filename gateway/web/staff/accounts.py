@@ -1,5 +1,7 @@
 """Staff accounts pages (admins): the list, adding an account, disabling or re-enabling one,
-setting a new password. Every change writes an audit row."""
+setting a new password, setting or clearing its mobile number; and "My account", where every
+account sets or clears its own mobile number. Every change writes an audit row. Numbers are
+shown masked and never put back in a form field (the page would then show it whole)."""
 
 from __future__ import annotations
 
@@ -7,12 +9,13 @@ from flask import abort, flash, redirect, render_template, url_for
 from sqlalchemy import select
 from wtforms import SelectChoice
 
+from config import mask_phone
 from gateway.staff import accounts, audit
 from gateway.staff.accounts import ADMIN, Member, StaffError
 from gateway.store.models import Centre, Province
 from gateway.web.context import runtime_of
 from gateway.web.staff.auth import bp, client_address, current_member, role_required
-from gateway.web.staff.forms import ActionForm, AddStaffForm, ResetPasswordForm
+from gateway.web.staff.forms import ActionForm, AddStaffWithPhoneForm, PhoneForm, ResetPasswordForm
 
 
 def _member_or_404(staff_id: int) -> Member:
@@ -44,17 +47,18 @@ def staff_list():
 @role_required(ADMIN)
 def staff_add():
     rt = runtime_of()
-    form = AddStaffForm()
+    form = AddStaffWithPhoneForm()
     form.centres.choices = _centre_choices(rt)
     if form.validate_on_submit():
         try:
             member = accounts.add_staff(rt.sessions, form.email.data, form.name.data or "", form.role.data,
-                                        form.password.data, form.centres.data or ())
+                                        form.password.data, form.centres.data or (), form.phone.data)
         except StaffError as exc:
             flash(str(exc), "error")
         else:
             audit.record(rt, current_member(), "staff.added", target=member.email, address=client_address(),
-                         detail={"role": member.role, "centres": sorted(member.centre_ids)})
+                         detail={"role": member.role, "centres": sorted(member.centre_ids),
+                                 "phone": member.phone and mask_phone(member.phone)})
             flash(f"Added {member.role} {member.email}.", "info")
             return redirect(url_for("staff.staff_list"))
     return render_template("staff/account_new.html", form=form)
@@ -102,3 +106,36 @@ def staff_reset_password(staff_id: int):
             flash(f"New password set for {member.email}.", "info")
             return redirect(url_for("staff.staff_list"))
     return render_template("staff/account_password.html", form=form, member=member)
+
+
+@bp.route("/accounts/<int:staff_id>/phone", methods=["GET", "POST"])
+@role_required(ADMIN)
+def staff_phone(staff_id: int):
+    return _phone_page(_member_or_404(staff_id), url_for("staff.staff_list"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+def my_account():
+    """Every role: the account logged in, and its own mobile number (no other account's: the
+    account is the session's, whatever the form says)."""
+    return _phone_page(current_member(), url_for("staff.my_account"))
+
+
+def _phone_page(member: Member, back: str):
+    form = PhoneForm()
+    if form.validate_on_submit():
+        rt = runtime_of()
+        try:
+            done = accounts.set_phone(rt.sessions, member.email, form.phone.data)
+        except StaffError as exc:
+            form.phone.errors.append(str(exc))
+        else:
+            if done.changed:
+                audit.record(rt, current_member(), "staff.changed", target=member.email,
+                             address=client_address(), detail=done.detail)
+            phone = done.member.phone
+            flash(f"Mobile number of {member.email} {f'set to {mask_phone(phone)}' if phone else 'removed'}.",
+                  "info")
+            return redirect(back)
+    return render_template("staff/account_phone.html", form=form, member=member,
+                           own=member.id == current_member().id, back=back)

@@ -39,6 +39,7 @@ from wtforms.validators import (
 from wtforms.widgets import html_params
 
 from gateway.directory.hours import DAY_LABELS, DAYS
+from gateway.phones import InvalidPhone, to_e164
 from gateway.staff.accounts import MIN_PASSWORD, ROLES
 
 MAX_ID = 2**31 - 1  # PostgreSQL's integer: no row has a larger id
@@ -291,3 +292,32 @@ class CentreChangeForm(FlaskForm):
 class CentreChangeRejectForm(CentreChangeForm):
     reason = TextAreaField("Reason (shown to the clerk)",
                            validators=[DataRequired("Give the clerk a reason."), Length(max=500)])
+
+
+PHONE_INPUT = 32  # what a person may type ("+27 (0)82 123-4567"); stored as E.164 (16 at most)
+
+
+def e164(_form, field) -> None:
+    """Validator: the number in E.164, as it is stored, or the field's error saying why."""
+    if (field.data or "").strip():
+        try:
+            field.data = to_e164(field.data)
+        except InvalidPhone as exc:
+            raise ValidationError(str(exc)) from None
+
+
+def _phone_field() -> StringField:
+    return StringField("Mobile number (optional; e.g. 071 555 0123)",
+                       validators=[Optional(), Length(max=PHONE_INPUT), e164])
+
+
+class AddStaffWithPhoneForm(AddStaffForm):
+    """Add an account, with the person's mobile number (no other account may have it)."""
+
+    phone = _phone_field()
+
+
+class PhoneForm(FlaskForm):
+    """Set a staff account's mobile number; empty removes it."""
+
+    phone = _phone_field()
