@@ -43,7 +43,7 @@ CASES = [
     ("eGoli", "Johannesburg", "Alexandra Thusong"),  # isiZulu
     ("Sebokeng", "Sebokeng", "Orange Farm Thusong"),  # township
     ("Nelspruit", "Mbombela", "Louiville Thusong"),  # old name
-    ("Witbank", "Emalahleni", "KwaZamokuhle Thusong"),  # old name
+    ("Witbank", "Emalahleni", "Rockdale Thusong"),  # old name; Rockdale (Middelburg, 26 km) is nearer than KwaZamokuhle
     ("KwaZamokuhle", "Hendrina", "KwaZamokuhle Thusong"),
     ("Beaufort-Wes", "Beaufort West", "Beaufort West Thusong"),  # Afrikaans spelling
     ("Hermanus", "Hermanus", "Hawston Thusong"),

@@ -323,7 +323,10 @@ def test_service_near_a_place_lists_centres_offering_it_nearest_first(seeded, cl
     assert screen.splitlines()[0] == en("services.centres")
     listed = labels_on(all_pages(p))
     assert listed[0] == "Maponya Mall Thusong <1km"
-    assert {centre_named(seeded, x).id for x in listed} == {c.id for c in expected[:6]}
+    # Only centres with a location have a distance (some seed rows have none yet).
+    located = [c for c in expected if c.latitude is not None and c.longitude is not None]
+    assert 0 < len(located) <= 6  # all of them fit the list, whatever their order
+    assert {centre_named(seeded, x).id for x in listed} == {c.id for c in located}
     choose(p, "Maponya")
     assert p.screen.splitlines()[0] == "Maponya Mall Thusong"
 
