@@ -182,7 +182,7 @@ def report(console, args, r: dict) -> bool:
                     f"{args.workers} workers" + (f", broadcast to {args.broadcast:,}" if args.broadcast else ""))
     for col in ("measure", "value", "goal"):
         t.add_column(col, justify="left" if col == "measure" else "right")
-    t.add_row(f"JOINs stored (200), errors, replies missing", f"{len(due)}, {errors}, {missing}", "-, 0, 0")
+    t.add_row("JOINs stored (200), errors, replies missing", f"{len(due)}, {errors}, {missing}", "-, 0, 0")
     t.add_row("JOIN → reply at the fake", f"p50 {pct(latencies, 0.5):.1f} s, p99 {pct(latencies, 0.99):.1f} s, "
               f"max {max(latencies, default=float('nan')):.1f} s", "")
     stages = r["stages"]
