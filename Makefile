@@ -48,6 +48,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/broadcast.py
 	$(BIN)/python bench/analytics.py
 	$(BIN)/python bench/storm.py
+	$(BIN)/python bench/replies.py
 	$(BIN)/python bench/servers.py
 
 clean:

@@ -38,14 +38,24 @@ CENTRES_PREVIEW = "workers.centres.preview"  # (staff_id, token, filename) → d
 CENTRES_IMPORT = "workers.centres.apply"  # (staff_id, token, filename, address) → import report  # 100,000 recipients are 100 chunks of ~0.1 s; room for a slow database
 
 
-def enqueue_once(rt, queue: str, func: str, *args, flag: str, job_timeout: int, force: bool = False) -> bool:
+def enqueue_once(rt, queue: str, func: str, *args, flag: str, job_timeout: int, force: bool = False,
+                 at_front: bool = False) -> bool:
     """Queue ``func(*args)`` on ``queue`` unless a job for ``flag`` is waiting; ``force`` (the
-    sweeper, a job handing over its rest) queues one regardless. True if a job was queued.
+    sweeper, a job handing over its rest) queues one regardless; ``at_front`` puts it before
+    the jobs already waiting. True if a job was queued.
     Redis errors propagate: callers decide whether the sweeper may catch up instead."""
     if not (force or rt.redis.set(flag, "1", nx=True, ex=FLAG_TTL)):
         return False
-    rt.queue(queue).enqueue(func, *args, job_timeout=job_timeout)
+    rt.queue(queue).enqueue(func, *args, job_timeout=job_timeout, at_front=at_front)
     return True
+
+
+def waiting(rt, flag: str) -> bool:
+    """Whether the job :func:`enqueue_once` queued for ``flag`` waits still (False if Redis fails)."""
+    try:
+        return bool(rt.redis.exists(flag))
+    except Exception:
+        return False
 
 
 def started(rt, flag: str) -> None:

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from gateway import jobs
 from gateway.channels.africastalking import InboundSms
 from gateway.sms import consent
-from gateway.sms.outbox import queue_sms, reply_route
+from gateway.sms.outbox import kick_flag, queue_sms, reply_route
 from gateway.sms.replies import answer
 from gateway.store.models import Message, insert_message, utcnow
 from gateway.usage.events import record_sms_searches
@@ -75,7 +75,8 @@ def drain(rt, batch: int = 50, slice_seconds: float = DRAIN_SLICE_SECONDS) -> in
     Safe with several workers draining at once: :func:`process` claims each row atomically.
     A message whose answer raises is put back (see :func:`process`) and the drain goes on to
     the next one. After ``slice_seconds`` it queues its continuation and returns (a job must
-    end well inside its RQ timeout, or it is killed mid-answer).
+    end well inside its RQ timeout, or it is killed mid-answer); so it does, after a batch,
+    when a send job for the replies waits (the replies leave only while one runs).
     """
     deadline = time.monotonic() + slice_seconds
     jobs.started(rt, KICK_FLAG)
@@ -94,6 +95,11 @@ def drain(rt, batch: int = 50, slice_seconds: float = DRAIN_SLICE_SECONDS) -> in
             if process(rt, message_id) != "already-handled":
                 handled += 1
         after = ids[-1]  # a row put back after a failure waits for the next drain
+        if len(ids) == batch and jobs.waiting(rt, kick_flag(jobs.QUEUE_REPLIES)):
+            # The replies written so far leave only while their send job runs, and a burst of
+            # inbound SMS keeps every worker draining: hand this worker to it, go on behind it.
+            kick(rt, force=True)
+            return handled
 
 
 def requeue_stale(rt) -> int:

@@ -107,10 +107,13 @@ def _queue_bulk_one_by_one(rt, phones: list[str], keys: dict[str, str], text: st
 
 
 def kick(rt, queue: str, force: bool = False) -> None:
-    """Make sure a send job for ``queue`` is waiting (:func:`gateway.jobs.enqueue_once`)."""
+    """Make sure a send job for ``queue`` is waiting (:func:`gateway.jobs.enqueue_once`).
+    The replies' send job goes to the front of its queue: the account's rate is spent only
+    while it runs (a bucket saves up at most a second), so it must not wait behind the jobs
+    answering inbound SMS, which share the queue."""
     try:
         jobs.enqueue_once(rt, queue, jobs.SEND_PENDING, queue, flag=kick_flag(queue),
-                          job_timeout=SEND_JOB_TIMEOUT, force=force)
+                          job_timeout=SEND_JOB_TIMEOUT, force=force, at_front=queue == jobs.QUEUE_REPLIES)
     except Exception:
         log.warning("could not enqueue a send job for %s; the sweeper will", queue)
 

@@ -170,13 +170,17 @@ def _drain(rt, queue: str, slice_seconds: float | None, lease: DrainLease | None
         if bulk and credit.hold_bulk(rt) is not None:
             return handled, False  # out of credit: a job is scheduled for the next probe
         # Wait for the rate limit BEFORE claiming, so claimed rows leave at once: the gap
-        # between 'sending' and the request is as short as it can be.
-        limiter.acquire(sum(seg for _i, seg in peeked), reply=not bulk)
+        # between 'sending' and the request is as short as it can be. (Replies: after, see
+        # :func:`_wait_for_claimed`.)
+        if bulk:
+            limiter.acquire(sum(seg for _i, seg in peeked))
         if lease is not None and lease.lost.is_set():
             return handled, False
         if bulk and bulk_rules.hold_if_quiet(rt) is not None:
             return handled, False  # the window closed (or never opened): a job is scheduled for its opening
         rows = _claim(rt, [i for i, _seg in peeked], bulk=bulk)
+        if not bulk:
+            _wait_for_claimed(limiter, rows)
         calls = requests_for(rows)
         # Different texts are separate AT requests: make a few at once (replies to a burst of
         # inbound SMS are all different), then record each outcome here, one after another.
@@ -199,6 +203,18 @@ def _drain(rt, queue: str, slice_seconds: float | None, lease: DrainLease | None
             # before `bulk`).
             kick(rt, queue, force=True)
             return handled, False
+
+
+def _wait_for_claimed(limiter: RateLimiter, rows: list[Message]) -> None:
+    """Replies wait for the rate after their claim, for the rows claimed only.
+
+    Several reply send jobs run at once (a kick while one runs, the sweeper's kick). Waiting
+    before the claim, each booked the rate for the same peeked rows and all but one then
+    claimed none of them: under a burst of inbound SMS much of the account's rate was booked
+    for nothing. A claimed reply waits at most a batch at its share of the rate
+    (:mod:`gateway.sms.ratelimit`), well inside ``SMS_SEND_LEASE_SECONDS``."""
+    if rows:
+        limiter.acquire(sum(r.segments or 1 for r in rows), reply=True)
 
 
 def _replies_waiting(rt) -> bool:
