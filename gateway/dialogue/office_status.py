@@ -1,7 +1,7 @@
 """An office's live status at a centre: ``up``, ``slow`` (long queue, limited service) or
 ``down`` (offline, closed), with an optional reason from a fixed list (no free text: nothing
 unapproved reaches citizens, and every language says the reason in its own words — the
-catalogues' ``reason.<code>``), who set it and when, and when it stops counting.
+catalogues' ``status_reason.<code>``), who set it and when, and when it stops counting.
 
 Contract: :func:`record` adds a row (never updates one: the history is what analytics count,
 "days with down"); it refuses an office the centre does not have. :func:`current` reads a
@@ -24,7 +24,7 @@ from gateway.runtime import Runtime
 from gateway.store.models import Centre, Office, OfficeStatus, as_utc, centre_offices
 
 STATES = ("up", "slow", "down")
-# code -> English words (the catalogues' reason.<code> in each language)
+# code -> English words (the catalogues' status_reason.<code> in each language)
 REASONS = {
     "offline": "system offline",
     "queue": "long queue",
