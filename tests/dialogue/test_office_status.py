@@ -80,6 +80,8 @@ def test_a_status_expires_at_the_end_of_the_sast_day(rt, centres):
     alpha, _beta = centres
     late = datetime(2026, 3, 2, 21, 30, tzinfo=UTC)  # 23:30 SAST: still Monday there
     assert end_of_day(MORNING) == end_of_day(late) == datetime(2026, 3, 2, 22, 0, tzinfo=UTC)
+    after_midnight = datetime(2026, 3, 2, 22, 30, tzinfo=UTC)  # 00:30 SAST Tuesday, still Monday in UTC
+    assert end_of_day(after_midnight) == datetime(2026, 3, 3, 22, 0, tzinfo=UTC)
     set_status(rt, audit.CLI, alpha, "HA", "down", now=MORNING)
     assert [s.state for s in statuses(rt, audit.CLI, alpha, now=late)] == ["down"]
     midnight = datetime(2026, 3, 2, 22, 0, tzinfo=UTC)  # 00:00 SAST Tuesday
@@ -95,6 +97,7 @@ def test_a_newer_report_wins_and_history_is_kept(rt, centres):
                expires_at=MORNING + timedelta(days=2))
     set_status(rt, audit.CLI, alpha, "HA", "up", now=MORNING + timedelta(hours=2))
     after = MORNING + timedelta(hours=3)
+    assert [s.state for s in statuses(rt, audit.CLI, alpha, now=MORNING + timedelta(hours=1))] == ["down"]  # as it was then
     assert [s.state for s in statuses(rt, audit.CLI, alpha, now=after)] == ["up"]
     tomorrow = MORNING + timedelta(days=1)
     assert statuses(rt, audit.CLI, alpha, now=tomorrow) == []  # the older, longer "down" does not come back
