@@ -135,8 +135,9 @@ def _optional_columns(clean: dict, present: set[str], service_codes: set[str], o
             raise ValueError(f"unknown service code {', '.join(map(_shown, unknown))}")
         values["services"] = list(dict.fromkeys(codes))
     if "offices" in present:
-        codes = [c.strip().upper() for c in clean["offices"].split(";") if c.strip()]
-        unknown = [c for c in codes if c not in office_codes]
+        given = [c.strip() for c in clean["offices"].split(";") if c.strip()]
+        codes = [c.upper() for c in given]  # codes are capitals; "ha" is HA
+        unknown = [g for g, c in zip(given, codes, strict=True) if c not in office_codes]
         if unknown:
             raise ValueError(f"unknown office code {', '.join(map(_shown, unknown))}")
         values["offices"] = list(dict.fromkeys(codes))

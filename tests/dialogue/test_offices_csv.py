@@ -44,7 +44,7 @@ def test_an_unknown_office_code_is_refused_by_line(rt):
     text = HEAD + "Alpha Thusong,Gauteng,Soweto,HA\nBeta Thusong,Gauteng,Soweto,HA;Home Affairs\n"
     report = import_centres(rt.sessions, text, rt.gazetteer)
     assert report.inserted == 1
-    assert report.rejected == [(3, "Beta Thusong", "unknown office code 'HOME AFFAIRS'")]
+    assert report.rejected == [(3, "Beta Thusong", "unknown office code 'Home Affairs'")]
 
 
 def test_a_file_without_the_column_leaves_offices_alone_and_a_present_column_is_the_truth(rt):
