@@ -6,6 +6,7 @@ capability, layered top to bottom (``pyproject.toml``'s import-linter contracts 
   health, the staff dashboard);
 - ``staff`` — staff accounts, roles and their centres, the audit log (broadcasts, approvals next);
 - ``ussd`` — the USSD hop, its ports onto the directory and the SMS side, Redis sessions;
+- ``dialogue`` — offices at centres and their live status (citizens' questions next);
 - ``sms`` — inbound SMS, keyword replies, consent, the outbox and sending, delivery reports,
   the sweeper, the rate limit;
 - ``runtime`` — the one ``Runtime`` that builds and owns every client;

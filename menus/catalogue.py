@@ -21,7 +21,18 @@ FALLBACK = "en"
 
 
 class StrictLoader(yaml.SafeLoader):
-    """Safe YAML that keeps yes/no/on/off as strings (a menu option 'No' must stay 'No')."""
+    """Safe YAML that keeps yes/no/on/off as strings (a menu option 'No' must stay 'No') and
+    refuses a key given twice in one mapping (plain YAML keeps the last silently: a new string
+    named like an old one would replace its wording on every screen that uses it)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _value in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 StrictLoader.yaml_implicit_resolvers = {

@@ -27,6 +27,7 @@ from gateway.store.models import (
     Feedback,
     Message,
     Municipality,
+    OfficeStatus,
     PendingDeliveryReport,
     Staff,
     Subscription,
@@ -34,6 +35,7 @@ from gateway.store.models import (
     UssdHopLog,
     UssdSessionLog,
     Visit,
+    centre_offices,
     centre_services,
     staff_centres,
 )
@@ -199,6 +201,8 @@ def clean_database(rt) -> None:
         session.execute(delete(staff_centres))
         session.execute(delete(Visit))
         session.execute(delete(CentreChange))
+        session.execute(delete(OfficeStatus))
+        session.execute(delete(centre_offices))
         for table in (Message, PendingDeliveryReport, Broadcast, Subscription, Citizen, Staff, Feedback, UssdSessionLog,
                       UssdHopLog, UsageSearch, DailyFigure):
             session.execute(delete(table))

@@ -5,7 +5,8 @@ Commands by module: :mod:`~gateway.cli.admin` (config, db, centres, staff),
 :mod:`~gateway.cli.worker` (worker), :mod:`~gateway.cli.processes` (web),
 :mod:`~gateway.cli.laptop` (run, simulate), :mod:`~gateway.cli.broadcasts`
 (broadcast send|list|status|cancel), :mod:`~gateway.cli.ops` (status, check, backup, restore), :mod:`~gateway.cli.jobs` (jobs, jobs requeue),
-:mod:`~gateway.cli.privacy` (privacy export|delete), :mod:`~gateway.cli.demo` (demo seed);
+:mod:`~gateway.cli.privacy` (privacy export|delete), :mod:`~gateway.cli.demo` (demo seed),
+:mod:`~gateway.cli.offices` (office-status set|list);
 :mod:`~gateway.cli.common` holds what they share.
 
 A command's module is imported when that command runs (click's documented lazy group), so
@@ -36,6 +37,7 @@ COMMANDS = {
     "privacy": "gateway.cli.privacy:privacy_group",
     "demo": "gateway.cli.demo:demo",
     "jobs": "gateway.cli.jobs:jobs",
+    "office-status": "gateway.cli.offices:office_status",
 }
 
 

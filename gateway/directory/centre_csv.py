@@ -14,10 +14,11 @@ Missing coordinates are filled from the gazetteer (flagged ``coord_source="gazet
 
 Columns beyond the seed's are optional, so older files still import: ``hours_mon`` …
 ``hours_sun`` (:mod:`gateway.directory.hours`' grammar, empty = not recorded), ``active``
-(``yes``/``no``) and ``services`` (Six-Block service codes separated by ``;``). A column the
+(``yes``/``no``), ``services`` (Six-Block service codes separated by ``;``) and ``offices``
+(office codes such as ``HA;SASSA``, the reference data of ``gateway.dialogue.offices``). A column the
 file lacks leaves that field as it is on an existing centre; a new centre then takes its
 activity from the notes (closed / under construction → inactive) and its services from what
-the notes name. A column that is present is the truth, empty cells included.
+the notes name, and no offices. A column that is present is the truth, empty cells included.
 :func:`export_centres` writes every column, so export → import changes nothing and a second
 export is byte-identical; its cells are safe to open in a spreadsheet (a formula-like name is
 written with a leading quote, which the import takes off again).
@@ -36,7 +37,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from gateway.directory.centre_row import COLUMNS, HOURS_COLUMNS, parse_row, province_lookup
 from gateway.directory.gazetteer import Gazetteer
 from gateway.directory.spreadsheet import Record, csv_text, read_records
-from gateway.store.models import Centre, Municipality, Province, Service
+from gateway.store.models import Centre, Municipality, Office, Province, Service
 
 SEED = Path(__file__).with_name("data") / "thusong_centres.csv"  # the shipped starter centres
 # Services named in a row's notes (the source says the tenant is there). Applied only to a
@@ -85,15 +86,17 @@ def import_centres(
     seen: set[str] = set()
     with sessions() as session:
         prov_ids = {p.name: p for p in session.scalars(select(Province))}
-        existing = {c.key: c for c in session.scalars(select(Centre).options(selectinload(Centre.services)))}
+        existing = {c.key: c for c in session.scalars(select(Centre).options(
+            selectinload(Centre.services), selectinload(Centre.offices)))}
         munis = {(m.province_id, m.name): m for m in session.scalars(select(Municipality))}
         services = {s.code: s for s in session.scalars(select(Service))}
+        offices = {o.code: o for o in session.scalars(select(Office))}
         for record in records:
             start = record.line
             try:
                 if record.error:
                     raise ValueError(record.error)
-                values, warns = parse_row(record.cells, provinces, gazetteer, present, set(services))
+                values, warns = parse_row(record.cells, provinces, gazetteer, present, set(services), set(offices))
                 if values["key"] in seen:
                     raise ValueError("duplicate of an earlier row in this file")
             except ValueError as exc:
@@ -106,7 +109,7 @@ def import_centres(
             report.warnings.extend((start, values["name"], w) for w in warns)
             values["province_id"], values["municipality_id"] = _place_ids(
                 session, prov_ids, munis, values.pop("province"), values.pop("municipality"))
-            outcome, fields = _upsert(session, existing.get(values["key"]), values, services)
+            outcome, fields = _upsert(session, existing.get(values["key"]), values, services, offices)
             setattr(report, outcome, getattr(report, outcome) + 1)
             if outcome != "unchanged":
                 report.changes.append((start, values["name"], outcome, fields))
@@ -140,14 +143,17 @@ def _place_ids(session: Session, prov_ids: dict, munis: dict, province_name: str
     return province.id, muni.id
 
 
-def _upsert(session: Session, centre: Centre | None, values: dict, services: dict) -> tuple[str, list[str]]:
+def _upsert(session: Session, centre: Centre | None, values: dict, services: dict,
+            offices: dict) -> tuple[str, list[str]]:
     """Insert or update one centre; ("inserted" | "updated" | "unchanged", fields changed)."""
     codes = values.pop("services", None)  # None: the file has no services column
+    office_codes = values.pop("offices", None)  # None: the file has no offices column
+    chosen_offices = [offices[c] for c in office_codes] if office_codes is not None else None
     noted = [services[c] for c in noted_services(values["notes"] or "") if c in services]
     if centre is None:
         values.setdefault("active", not _INACTIVE.search(values["notes"] or ""))
         chosen = [services[c] for c in codes] if codes is not None else noted
-        session.add(Centre(**values, services=chosen))
+        session.add(Centre(**values, services=chosen, offices=chosen_offices or []))
         return "inserted", []
     fields = [k for k, v in values.items() if getattr(centre, k) != v]
     for k in fields:
@@ -156,6 +162,9 @@ def _upsert(session: Session, centre: Centre | None, values: dict, services: dic
     if wanted is not None and {s.id for s in wanted} != {s.id for s in centre.services}:
         centre.services = wanted
         fields.append("services")
+    if chosen_offices is not None and {o.id for o in chosen_offices} != {o.id for o in centre.offices}:
+        centre.offices = chosen_offices
+        fields.append("offices")
     return ("updated" if fields else "unchanged"), fields
 
 
@@ -175,7 +184,7 @@ def export_centres(sessions: sessionmaker[Session]) -> str:
     with sessions() as session:
         centres = session.scalars(
             select(Centre).options(selectinload(Centre.province), selectinload(Centre.municipality),
-                                   selectinload(Centre.services)).order_by(Centre.id)
+                                   selectinload(Centre.services), selectinload(Centre.offices)).order_by(Centre.id)
         )
         for c in centres:
             given = c.coord_source in ("building", "town")
@@ -195,5 +204,6 @@ def export_centres(sessions: sessionmaker[Session]) -> str:
                 **{column: getattr(c, column) or "" for column in HOURS_COLUMNS},
                 "active": "yes" if c.active else "no",
                 "services": ";".join(s.code for s in sorted(c.services, key=lambda s: s.id)),
+                "offices": ";".join(o.code for o in sorted(c.offices, key=lambda o: o.id)),
             })
     return csv_text(COLUMNS, ([row[k] for k in COLUMNS] for row in rows), lineterminator="\n")

@@ -22,7 +22,7 @@ from menus.text import fold
 SEED_COLUMNS = ["name", "province", "municipality", "town", "address", "phone", "latitude",
                 "longitude", "source", "coord_source", "notes"]
 HOURS_COLUMNS = [f"hours_{day}" for day in DAYS]
-COLUMNS = [*SEED_COLUMNS, *HOURS_COLUMNS, "active", "services"]
+COLUMNS = [*SEED_COLUMNS, *HOURS_COLUMNS, "active", "services", "offices"]
 _YES, _NO = {"yes", "y", "true", "1"}, {"no", "n", "false", "0"}
 # South Africa's bounding box, generously: a coordinate outside it is a typo, not a centre.
 _LAT, _LON = (-35.5, -22.0), (16.0, 33.5)
@@ -62,7 +62,7 @@ def _town_candidates(town: str) -> list[str]:
 
 
 def parse_row(row: dict, provinces: dict[str, str], gaz: Gazetteer, present: set[str],
-              service_codes: set[str]) -> tuple[dict, list[str]]:
+              service_codes: set[str], office_codes: set[str] = frozenset()) -> tuple[dict, list[str]]:
     """Validate one CSV row; return clean values and warnings, or raise ValueError(reason).
     Keys for optional columns appear only when the file has the column (``present``)."""
     clean = {k: (row.get(k) or "").strip() for k in COLUMNS}
@@ -108,13 +108,13 @@ def parse_row(row: dict, provinces: dict[str, str], gaz: Gazetteer, present: set
         "source": clean["source"] or None,
         "notes": clean["notes"] or None,
     }
-    values.update(_optional_columns(clean, present, service_codes))
+    values.update(_optional_columns(clean, present, service_codes, office_codes))
     check_storable(values)
     return values, warnings
 
 
-def _optional_columns(clean: dict, present: set[str], service_codes: set[str]) -> dict:
-    """Hours, active and services from the columns the file has (the rules are
+def _optional_columns(clean: dict, present: set[str], service_codes: set[str], office_codes: set[str]) -> dict:
+    """Hours, active, services and offices from the columns the file has (the rules are
     :mod:`gateway.directory.centre_csv`'s)."""
     values: dict = {}
     for column in HOURS_COLUMNS:
@@ -134,6 +134,13 @@ def _optional_columns(clean: dict, present: set[str], service_codes: set[str]) -
         if unknown:
             raise ValueError(f"unknown service code {', '.join(map(_shown, unknown))}")
         values["services"] = list(dict.fromkeys(codes))
+    if "offices" in present:
+        given = [c.strip() for c in clean["offices"].split(";") if c.strip()]
+        codes = [c.upper() for c in given]  # codes are capitals; "ha" is HA
+        unknown = [g for g, c in zip(given, codes, strict=True) if c not in office_codes]
+        if unknown:
+            raise ValueError(f"unknown office code {', '.join(map(_shown, unknown))}")
+        values["offices"] = list(dict.fromkeys(codes))
     return values
 
 

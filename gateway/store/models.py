@@ -123,6 +123,7 @@ class Centre(Base):
     province: Mapped[Province | None] = relationship()
     municipality: Mapped[Municipality | None] = relationship()
     services: Mapped[list[Service]] = relationship(secondary=centre_services)
+    offices: Mapped[list[Office]] = relationship(secondary="centre_offices", order_by="Office.id")
 
 
 class ServiceBlock(Base):
@@ -143,6 +144,49 @@ class Service(Base):
     name: Mapped[str] = mapped_column(String(128))
     block_id: Mapped[int] = mapped_column(ForeignKey("service_blocks.id"))
     block: Mapped[ServiceBlock] = relationship(back_populates="services")
+
+
+office_services = Table(
+    "office_services",
+    Base.metadata,
+    Column("office_id", ForeignKey("offices.id", ondelete="CASCADE"), primary_key=True),
+    Column("service_id", ForeignKey("services.id", ondelete="CASCADE"), primary_key=True),
+)
+centre_offices = Table(
+    "centre_offices",
+    Base.metadata,
+    Column("centre_id", ForeignKey("centres.id", ondelete="CASCADE"), primary_key=True),
+    Column("office_id", ForeignKey("offices.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Office(Base):
+    """A department that may sit at a centre (``HA`` Home Affairs, ``SASSA`` …): reference data
+    (``gateway.dialogue.offices``), mapped to the Six-Block services it provides."""
+
+    __tablename__ = "offices"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(64))  # English; other languages in the catalogues
+    services: Mapped[list[Service]] = relationship(secondary=office_services, order_by="Service.id")
+
+
+class OfficeStatus(Base):
+    """One report of an office's state at a centre (``up`` / ``slow`` / ``down``, a reason code).
+    Never updated: a new report is a new row, so the history stays countable; the latest row of
+    a centre and office is its status until ``expires_at`` (``gateway.dialogue.office_status``)."""
+
+    __tablename__ = "office_statuses"
+    __table_args__ = (Index("ix_office_statuses_latest", "centre_id", "office_id", "set_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    centre_id: Mapped[int] = mapped_column(ForeignKey("centres.id", ondelete="CASCADE"))
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str | None] = mapped_column(String(16))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    via: Mapped[str] = mapped_column(String(16))  # "cli", "dashboard", "sms"
+    set_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class Citizen(Base):

@@ -10,6 +10,7 @@ COMMANDS = [
     ["broadcast"], ["broadcast", "send"], ["broadcast", "list"], ["broadcast", "status"], ["broadcast", "cancel"],
     ["status"], ["check"], ["backup"], ["restore"], ["privacy"], ["privacy", "export"], ["privacy", "delete"],
     ["demo"], ["demo", "seed"], ["jobs"], ["jobs", "requeue"],
+    ["office-status"], ["office-status", "set"], ["office-status", "list"],
 ]
 
 

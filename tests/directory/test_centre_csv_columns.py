@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from gateway.directory.centre_csv import COLUMNS, SEED, export_centres, import_centres
-from gateway.store.models import Centre, Municipality, Service
+from gateway.store.models import Centre, Municipality, Office, Service
 from tests.conftest import SEED_ROWS
 
 HEADER = ",".join(COLUMNS) + "\n"
@@ -21,6 +21,8 @@ def _edit_some(rt) -> None:
             setattr(first, f"hours_{day}", "07:30-16:00")
         first.hours_sat, first.hours_sun = "08:00-12:00", "closed"
         first.services = [services["grants"], services["documents"], services["postal"]]
+        offices = {x.code: x for x in s.scalars(select(Office))}
+        first.offices = [offices["HA"], offices["UIF"]]
         second.active = False
         second.hours_mon = "08:00-12:30,13:30-16:00"
         third.services = []
@@ -28,9 +30,10 @@ def _edit_some(rt) -> None:
 
 def _state(rt) -> list[tuple]:
     with rt.sessions() as s:
-        rows = s.scalars(select(Centre).options(selectinload(Centre.services)).order_by(Centre.id)).all()
+        rows = s.scalars(select(Centre).options(selectinload(Centre.services), selectinload(Centre.offices))
+                         .order_by(Centre.id)).all()
         return [(c.name, c.active, c.hours_mon, c.hours_sat, c.hours_sun, c.latitude, c.coord_source,
-                 sorted(x.code for x in c.services), c.updated_at) for c in rows]
+                 sorted(x.code for x in c.services), sorted(x.code for x in c.offices), c.updated_at) for c in rows]
 
 
 def test_export_import_export_is_byte_identical_and_changes_nothing(seeded):
@@ -40,7 +43,7 @@ def test_export_import_export_is_byte_identical_and_changes_nothing(seeded):
     assert first.startswith(HEADER)
     row = first.splitlines()[1]
     assert row.endswith(",07:30-16:00,07:30-16:00,07:30-16:00,07:30-16:00,07:30-16:00,08:00-12:00,closed,"
-                        "yes,grants;documents;postal"), row
+                        "yes,grants;documents;postal,HA;UIF"), row
     report = import_centres(seeded.sessions, first, seeded.gazetteer)
     assert (report.inserted, report.updated, report.unchanged, report.rejected) == (0, 0, SEED_ROWS, [])
     assert _state(seeded) == before  # updated_at included: no row was even touched

@@ -42,7 +42,7 @@ def test_importing_the_same_file_twice_leaves_the_same_rows(seeded):
 def test_export_then_import_is_a_no_op(seeded):
     text = export_centres(seeded.sessions)
     assert text.splitlines()[0] == HEADER.strip() + ",hours_mon,hours_tue,hours_wed,hours_thu,hours_fri," \
-                                                   "hours_sat,hours_sun,active,services"
+                                                   "hours_sat,hours_sun,active,services,offices"
     report = import_centres(seeded.sessions, text, seeded.gazetteer)
     assert report.unchanged == SEED_ROWS and not report.rejected
 

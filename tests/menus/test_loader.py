@@ -4,8 +4,9 @@ journey per rule (the shipped journey's budget checks are in tests/ussd/test_scr
 from __future__ import annotations
 
 import pytest
+import yaml
 
-from menus.catalogue import Catalogues
+from menus.catalogue import Catalogues, load_yaml
 from menus.journey import JourneyError
 from menus.loader import parse_journey
 
@@ -53,3 +54,11 @@ def test_a_broken_journey_is_refused_naming_the_screen(data, screen, words):
     problems = _problems(data)
     assert screen in problems, problems
     assert any(words in msg for msg in problems[screen]), problems[screen]
+
+
+def test_a_key_given_twice_in_a_catalogue_is_refused(tmp_path):
+    """The rating screen's ``reason.queue`` must not be replaced by a later string of that name."""
+    path = tmp_path / "en.yaml"
+    path.write_text('strings:\n  reason.queue: "Long queue"\n  reason.queue: "long queue"\n', encoding="utf-8")
+    with pytest.raises(yaml.constructor.ConstructorError, match="duplicate key 'reason.queue'"):
+        load_yaml(path)
