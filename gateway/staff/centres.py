@@ -74,16 +74,19 @@ class CentreRecord:
     longitude: float | None
     active: bool
     services: frozenset[str]  # service codes
+    offices: tuple[str, ...] = ()  # office codes, in reference order
 
 
 def _record(c: Centre) -> CentreRecord:
     return CentreRecord(c.id, c.name, c.town, c.province.name if c.province else None, c.address, c.phone,
                         week_of(c), compact(week_of(c)) or c.hours, c.latitude, c.longitude, bool(c.active),
-                        frozenset(s.code for s in c.services))
+                        frozenset(s.code for s in c.services), tuple(o.code for o in c.offices))
 
 
-def _visible(member: Member | str):
-    query = select(Centre).options(selectinload(Centre.province), selectinload(Centre.services))
+def visible_centres(member: Member | str):
+    """The query of the centres ``member`` may see and edit (every centre for the CLI)."""
+    query = select(Centre).options(selectinload(Centre.province), selectinload(Centre.services),
+                                   selectinload(Centre.offices))
     allowed = None if member == audit.CLI else allowed_centre_ids(member)  # the CLI: every centre
     return query if allowed is None else query.where(Centre.id.in_(sorted(allowed)))
 
@@ -93,7 +96,7 @@ def search_centres(rt: Runtime, member: Member | str, text: str = "") -> list[Ce
     town or province contains ``text`` (accents and case ignored), by name."""
     needle = fold(text.strip())
     with rt.sessions() as session:
-        rows = session.scalars(_visible(member)).all()
+        rows = session.scalars(visible_centres(member)).all()
         found = [_record(c) for c in rows
                  if not needle or any(needle in fold(v or "") for v in (c.name, c.town, c.province and c.province.name))]
     return sorted(found, key=lambda r: fold(r.name))
@@ -101,7 +104,7 @@ def search_centres(rt: Runtime, member: Member | str, text: str = "") -> list[Ce
 
 def get_centre(rt: Runtime, member: Member, centre_id: int) -> CentreRecord:
     with rt.sessions() as session:
-        row = session.scalar(_visible(member).where(Centre.id == centre_id))
+        row = session.scalar(visible_centres(member).where(Centre.id == centre_id))
         if row is None:
             raise CentreNotFound(f"no centre {centre_id} among yours")
         return _record(row)
@@ -167,7 +170,7 @@ def edit_centre(rt: Runtime, member: Member, centre_id: int, values: dict, addre
     held = centre_changes.needs_approval(rt, member)
     with rt.sessions.begin() as session:
         # Read for update: an approval of this centre's change waits for this edit, or the other way round.
-        centre = session.scalar(_visible(member).where(Centre.id == centre_id).with_for_update())
+        centre = session.scalar(visible_centres(member).where(Centre.id == centre_id).with_for_update())
         if centre is None:
             raise CentreNotFound(f"no centre {centre_id} among yours")
         services = {s.code: s for s in session.scalars(select(Service))}

@@ -47,6 +47,22 @@ NUL_FORMS = [
     ("my phone", "/staff/account", {"phone": "082\x001234567"}, NUL_REFUSED),
     ("privacy number", "/staff/privacy", {"number": "082\x001234567", "action": "show"}, NUL_REFUSED),
     ("privacy delete", "/staff/privacy/delete", {"number": "082\x001234567", "confirmed": "yes"}, NUL_REFUSED),
+    ("centre offices", "/staff/centres/{centre}", {"centre_id": "{centre}", "name": "Kagiso", "offices": "HA\x00"},
+     NUL_REFUSED),
+    ("office status office", "/staff/centres/{centre}/offices", {"office": "H\x00A", "state": "down"}, NUL_REFUSED),
+    ("office status state", "/staff/centres/{centre}/offices", {"office": "HA", "state": "down\x00"}, NUL_REFUSED),
+    ("office status reason", "/staff/centres/{centre}/offices", {"office": "HA", "state": "down",
+                                                                 "reason": "offline\x00"}, NUL_REFUSED),
+]
+
+# Words no office form accepts: a form error naming them, nothing written.
+OFFICE_FORMS = [
+    ("unknown office", "/staff/centres/{centre}/offices", {"office": "XX", "state": "down"}, "unknown office 'XX'"),
+    ("unknown state", "/staff/centres/{centre}/offices", {"office": "HA", "state": "broken"}, "unknown state"),
+    ("unknown reason", "/staff/centres/{centre}/offices", {"office": "HA", "state": "down", "reason": "x"},
+     "unknown reason"),
+    ("unknown office ticked", "/staff/centres/{centre}", {"centre_id": "{centre}", "name": "Kagiso",
+                                                          "offices": "Home Affairs"}, "unknown office"),
 ]
 
 
@@ -76,6 +92,13 @@ def test_a_nul_byte_in_a_staff_form_is_a_form_error(seeded, admin, auth, label, 
     page = html.unescape(response.get_data(as_text=True))
     assert response.status_code in (200, 400), (response.status_code, page[:300])
     assert says in page and "\x00" not in page
+    _nothing_written(seeded)
+
+
+@pytest.mark.parametrize("label, path, data, says", OFFICE_FORMS, ids=[row[0] for row in OFFICE_FORMS])
+def test_an_unknown_office_or_state_is_a_form_error(seeded, admin, auth, label, path, data, says):
+    response = auth.post(_fill(path, admin), {k: _fill(v, admin) for k, v in data.items()})
+    assert response.status_code == 200 and says in html.unescape(response.get_data(as_text=True))
     _nothing_written(seeded)
 
 

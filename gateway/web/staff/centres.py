@@ -10,12 +10,16 @@ whose hidden centre id is not the centre in the URL is 403, a non-admin on the C
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from gateway.dialogue.offices import all_offices
 from gateway.directory.hours import DAY_LABELS, DAYS
 from gateway.staff import centre_changes, centre_import, centres
 from gateway.staff.accounts import ADMIN, CLERK
+from gateway.staff.centre_offices import clean_offices, set_offices
 from gateway.staff.centres import CentreError, CentreNotFound
 from gateway.web.context import runtime_of
 from gateway.web.staff.auth import bp, client_address, current_member, role_required
@@ -56,7 +60,11 @@ def centre_edit(centre_id: int):
         if form.centre_id.data != centre_id:
             abort(403)  # the hidden id was changed: never apply a form to another centre
         try:
+            offices = clean_offices(form.offices.data)  # refused before anything is saved
             edit = centres.edit_centre(rt, member, centre_id, _submitted(form), client_address())
+            # A fixed list like the services: applied at once, audited, never held for an approver.
+            edit = replace(edit, applied={**edit.applied,
+                                          **set_offices(rt, member, centre_id, offices, client_address())})
         except CentreNotFound:
             abort(404)
         except (CentreError, centre_changes.ChangeError) as exc:
@@ -67,7 +75,8 @@ def centre_edit(centre_id: int):
     elif request.method == "POST" and form.centre_id.data not in (None, centre_id):
         abort(403)
     return render_template("staff/centre_edit.html", form=form, record=record, blocks=blocks, days=DAY_FIELDS,
-                           chosen=set(form.services.data or ()), latest=latest, held=held)
+                           chosen=set(form.services.data or ()), latest=latest, held=held,
+                           offices=all_offices(rt), chosen_offices=set(form.offices.data or ()))
 
 
 def _saved(name: str, edit: centres.Edit) -> str:
@@ -86,7 +95,7 @@ def _initial(record: centres.CentreRecord, pending: centre_changes.Change | None
     waiting for approval (what the clerk asked for, not lost on the next save)."""
     data = {"centre_id": record.id, "name": record.name, "address": record.address, "phone": record.phone,
             "latitude": record.latitude, "longitude": record.longitude, "active": record.active,
-            "services": sorted(record.services)}
+            "services": sorted(record.services), "offices": list(record.offices)}
     data.update({field: hours for (field, _label), hours in zip(DAY_FIELDS, record.hours, strict=True)})
     if pending is not None and pending.status == "pending":
         data.update({field: new for field, (_old, new) in pending.diff.items()})

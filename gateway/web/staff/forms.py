@@ -91,10 +91,20 @@ class CentreForm(FlaskForm):
     longitude = FloatField("Longitude", validators=[Optional(), NumberRange(-180, 180)])
     active = BooleanField("Open to the public (listed for citizens)")
     services = SelectMultipleField("Services", validate_choice=False)
+    offices = SelectMultipleField("Offices", validate_choice=False)  # codes checked by gateway.staff
 
 
 for _day, _label in zip(DAYS, DAY_LABELS, strict=True):
     setattr(CentreForm, f"hours_{_day}", StringField(_label, validators=[Optional(), Length(max=40)]))
+
+
+class OfficeStatusForm(FlaskForm):
+    """One office's form on the "Offices today" page: its code, a reason chosen (or none) and
+    the button pressed (``state``). The words are checked by gateway.staff (a form error)."""
+
+    office = HiddenField(validators=[DataRequired("Choose an office."), Length(max=20)])
+    state = HiddenField(validators=[DataRequired("Choose Up, Slow or Down."), Length(max=10)])
+    reason = HiddenField(validators=[Length(max=40)])
 
 
 class ImportForm(FlaskForm):
