@@ -56,6 +56,7 @@ class UssdPorts:
         self.rt, self.phone, self.session_id, self.language = rt, phone, session_id, language
         # The searches of this hop, for its usage entry: kind, typed term, found, first centre.
         self.searches: list[dict] = []
+        self._news: dict[int, tuple[OfficeNews, ...]] = {}  # office_news of this hop
 
     # --- reads -------------------------------------------------------------------------
 
@@ -80,8 +81,11 @@ class UssdPorts:
         return with_visits_at(self.rt.browse.centre(centre_id), self.rt.clock.local())
 
     def office_news(self, centre_id: int) -> tuple[OfficeNews, ...]:
-        """The centre's office statuses today (one indexed query; only the details screen asks)."""
-        return office_news.news(self.rt, centre_id)
+        """The centre's office statuses today: one query a hop (only the details screen asks;
+        the engine may render it twice in a hop, paging on, so the answer is kept for the hop)."""
+        if centre_id not in self._news:
+            self._news[centre_id] = office_news.news(self.rt, centre_id)
+        return self._news[centre_id]
 
     def nearest(self, place_text: str, limit: int = 3) -> tuple[str | None, list[CentreSummary]]:
         result = self.rt.directory.nearest(place_text, limit)

@@ -7,11 +7,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import event, insert, select
 
 from gateway.clock import SAST, FrozenClock
 from gateway.dialogue import office_news
 from gateway.dialogue.office_status import end_of_day
+from gateway.sms import replies
 from gateway.sms.replies import answer
 from gateway.staff import audit
 from gateway.staff.office_status import set_status
@@ -73,6 +74,19 @@ def test_centre_reply_adds_no_line_when_every_office_is_up(seeded, monkeypatch, 
     set_status(seeded, audit.CLI, cid, "HA", "up", now=MORNING)
     assert "Today:" not in reply(seeded, "CENTRE Soweto")
     assert reply(seeded, "STATUS Soweto") == "Maponya Mall Thusong today: Home Affairs: up (09:12)"
+    # an office not up comes first, whatever the reference order
+    set_status(seeded, audit.CLI, cid, "POST", "slow", now=MORNING)
+    assert reply(seeded, "STATUS Soweto") == "Maponya Mall Thusong today: Post Office: SLOW (09:12); Home Affairs: up (09:12)"
+    assert "\nToday: Post Office: SLOW (09:12)\n" in reply(seeded, "CENTRE Soweto")
+
+
+def test_status_is_never_answered_without_the_status_reader(seeded, monkeypatch):
+    """A worker that did not install the reader must not tell citizens "no reports today"."""
+    maponya(seeded)
+    monkeypatch.setattr(replies, "_office_news", [])
+    with pytest.raises(RuntimeError, match="no office status reader"):
+        reply(seeded, "STATUS Soweto")
+    assert "Today:" not in reply(seeded, "CENTRE Soweto")
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
@@ -91,13 +105,46 @@ def test_ussd_details_show_today_s_not_up_statuses_first_until_they_expire(seede
     set_status(seeded, audit.CLI, cid, "POST", "up", now=MORNING)
     set_status(seeded, audit.CLI, cid, "SASSA", "slow", "queue", now=MORNING)
     set_status(seeded, audit.CLI, cid, "HA", "down", "offline", now=MORNING)
-    screen = dial_to_centre(client).press("1").splitlines()
+    phone = dial_to_centre(client)
+    screen = phone.press("1").splitlines()
     assert screen[:3] == ["Maponya Mall Thusong", DOWN, "SASSA: SLOW - long queue (09:12)"], screen
-    assert "Post Office" not in "\n".join(screen)
+    pages = [phone.screen]
+    while "98.More" in phone.screen.splitlines():
+        pages.append(phone.press("98"))
+    assert "Post Office" not in "\n".join(pages) and "Phone:" in pages[-1], pages  # an up office: no news
 
     clock._at = end_of_day(MORNING)
     screen = dial_to_centre(client, phone="+27821234568").press("1").splitlines()  # a new caller: no resume
     assert screen[0] == "Maponya Mall Thusong" and "Home Affairs" not in "\n".join(screen), screen
+
+
+def test_only_the_details_screen_reads_statuses_and_with_one_query_a_hop(seeded, client):
+    cid = maponya(seeded)
+    set_status(seeded, audit.CLI, cid, "HA", "down", "offline")
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    def status_reads(*keys: str) -> list[int]:
+        counts = []
+        for key in keys:
+            statements.clear()
+            phone.press(key)
+            counts.append(sum("office_statuses" in s for s in statements))
+        return counts
+
+    event.listen(seeded.engine, "before_cursor_execute", seen)
+    try:
+        phone = dial_to_centre(client)
+        assert not any("office_statuses" in s for s in statements)  # menus, lists, the centre menu
+        # details, its next page (rendered twice in that hop), back, the services screen
+        counts = status_reads("1", "98")
+        assert "Home Affairs: DOWN" not in phone.screen  # page 2: the status was on page 1
+        counts += status_reads("0", "0", "2")
+    finally:
+        event.remove(seeded.engine, "before_cursor_execute", seen)
+    assert counts == [1, 1, 1, 0, 0]
 
 
 def test_status_soweto_end_to_end_through_a_worker(seeded, client, settings):
