@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from menus.office_news import news_line, not_up_first
 from menus.render import short_centre_name
 from menus.visits import coming_up_line
 
@@ -232,8 +233,11 @@ def centre_details(ctx) -> str:
         return ctx.t("centre.gone")
     unknown = ctx.t("centre.unknown")
     where = place_line(d) or unknown
+    # Offices not working normally today come first: they decide whether the trip is wasted.
+    news = [news_line(n, ctx.lang) for n in not_up_first(ctx.ports.office_news(d.id)) if n.state != "up"]
     lines = [
         short_centre_name(d.name),
+        *news,
         f"{ctx.t('centre.address')}: {where}",
         f"{ctx.t('centre.hours')}: {d.hours or ctx.t('centre.hours_default')}",
         f"{ctx.t('centre.phone')}: {d.phone or unknown}",

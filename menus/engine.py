@@ -102,7 +102,6 @@ def _handle(ctx: Context, raw: str) -> Reply:
     if raw == "00":
         state.update(screen=journey.start, stack=[], page=0, bad=0)
         return _render(ctx, journey.screens[journey.start])
-    pages = _pages(ctx, screen)
     if raw == "0":
         if state.get("page", 0) > 0:
             state["page"] -= 1
@@ -111,6 +110,7 @@ def _handle(ctx: Context, raw: str) -> Reply:
             state.update(screen=sid, page=int(page or 0))
         state["bad"] = 0
         return _render(ctx, journey.screens[state["screen"]])
+    pages = _pages(ctx, screen)  # not before Back: leaving a screen need not render it
     if raw == "98":
         if state.get("page", 0) + 1 < len(pages):
             state["page"] += 1

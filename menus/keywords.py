@@ -26,7 +26,7 @@ from menus.text import fold
 from menus.visits import coming_up_line
 
 KEYWORDS = Path(__file__).with_name("keywords.yaml")
-ACTIONS = ("nearest", "services", "help", "join", "stop", "start", "lang")
+ACTIONS = ("nearest", "services", "help", "join", "stop", "start", "lang", "status")
 REPLY_SEGMENTS = 2
 
 
@@ -129,7 +129,7 @@ def welcome_back(lang: str, confirmation: str) -> str:
     return f"{reply_text('start', lang)} {confirmation}"
 
 
-def nearest_reply(lang: str, place: str, centres: list[dict]) -> str:
+def nearest_reply(lang: str, place: str, centres: list[dict], status_line: str | None = None) -> str:
     """'Nearest to Soweto: 1) …' within two SMS segments. Names are the short forms the USSD
     screens use ("Orange Farm Thusong", not "… Service Centre (launched 2006 as Orange Farm
     MPCC)"): every segment is paid for. ``centres``: dicts with name, town, phone,
@@ -137,7 +137,9 @@ def nearest_reply(lang: str, place: str, centres: list[dict]) -> str:
     the centre as "Coming up: SASSA Tue 3 Dec 09:00-14:00".
 
     To fit, the farthest centres' visits go first, then the farthest centres (never the
-    first); the nearest centre's visit is kept over the third centre."""
+    first); the nearest centre's visit is kept over the third centre. ``status_line`` (its
+    offices not working normally today) follows the nearest centre in every try: it is what
+    saves a wasted trip."""
     cats = _cats()
     title = cats.text(lang, "sms.nearest_title", place=place)
     n = len(centres)
@@ -154,6 +156,8 @@ def nearest_reply(lang: str, place: str, centres: list[dict]) -> str:
             town = f", {c['town']}" if c.get("town") and c["town"].lower() not in name.lower() else ""
             phone = f", {cats.text(lang, 'centre.phone')} {c['phone']}" if c.get("phone") else ""
             lines.append(f"{i}) {name}{town}{dist}{phone}")
+            if i == 1 and status_line:
+                lines.append(status_line)
             coming = coming_up_line(c.get("coming_up") or (), lang, limit=1) if i <= shown else ""
             if coming:
                 lines.append(coming)

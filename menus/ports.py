@@ -48,6 +48,17 @@ class CentreDetails:
     coming_up: tuple[Visit, ...] = ()  # approved visits still to come, soonest first
 
 
+@dataclass(frozen=True)
+class OfficeNews:
+    """An office's status today at a centre, as citizens are told of it: codes (the catalogues
+    name them in each language) and the local (SAST) time it was reported."""
+
+    office: str  # an office code (catalogue ``office.<CODE>``)
+    state: str  # up | slow | down
+    reason: str | None  # a reason code (catalogue ``status_reason.<code>``)
+    since: time
+
+
 class DirectoryPorts(Protocol):
     """Reads answer from the directory; writes are quick rows or queued SMS (no network)."""
 
@@ -55,6 +66,7 @@ class DirectoryPorts(Protocol):
     def municipalities(self, province_id: int) -> list[Named]: ...
     def centres_in(self, province_id: int, municipality_id: int | None) -> list[CentreSummary]: ...
     def centre(self, centre_id: int) -> CentreDetails | None: ...
+    def office_news(self, centre_id: int) -> tuple[OfficeNews, ...]: ...  # today's, not-up first
     def nearest(self, place_text: str, limit: int = 3) -> tuple[str | None, list[CentreSummary]]: ...
     def services(self) -> list[Named]: ...
     def centres_offering(self, service_code: str, place_text: str | None = None,

@@ -6,9 +6,17 @@ text, or None when no reply is due (STOP/START confirm through :mod:`gateway.sms
 an unknown keyword gets a short help at most once an hour per number). Consent changes
 (STOP, START, JOIN, LANG) are recorded here. Searches (``CENTRE``/``SERVICES`` with a place)
 and unrecognised keywords are appended to ``searches`` when given, for analytics.
+
+``STATUS <place>`` answers the nearest centre's offices today, and a ``CENTRE`` reply adds one
+line when its first centre has an office not working normally. The statuses are
+``gateway.dialogue``'s, a layer above this one: it installs its reader with
+:func:`use_office_news` (the inbound workers do). Without it ``CENTRE`` adds no line and
+``STATUS`` raises (a stored SMS is retried, never answered "no reports" by mistake).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from gateway.directory.browse import with_visits_at
 from gateway.sms import consent, optout
@@ -19,9 +27,16 @@ from menus.keywords import (
     services_reply,
     welcome_back,
 )
+from menus.office_news import centre_status_line, status_reply
 from menus.render import short_centre_name
 
 HELP_THROTTLE_KEY = "unknown-help:"  # + E.164 number: one short help an hour
+_office_news: list[Callable] = []  # (rt, centre_id) -> tuple[OfficeNews, ...]; see use_office_news
+
+
+def use_office_news(reader: Callable) -> None:
+    """Install the reader of a centre's office statuses today (``gateway.dialogue``'s)."""
+    _office_news[:] = [reader]
 
 
 def answer(rt, phone: str, command, lang: str, searches: list[dict] | None = None) -> str | None:
@@ -44,7 +59,7 @@ def answer(rt, phone: str, command, lang: str, searches: list[dict] | None = Non
             return reply_text("lang_unknown", lang)
         consent.set_language(rt, phone, new)
         return reply_text("lang", new)
-    if action in ("nearest", "services", "join"):
+    if action in ("nearest", "services", "join", "status"):
         if not arg and action != "join":
             return reply_text("help", lang, code=code)
         result = rt.directory.nearest(arg or "", 3) if arg else None
@@ -60,8 +75,13 @@ def answer(rt, phone: str, command, lang: str, searches: list[dict] | None = Non
             centres = [{"name": n.centre.name, "town": n.centre.town, "phone": n.centre.phone,
                         "distance_km": n.distance_km, "coming_up": _coming_up(rt, n.centre.id, now)}
                        for n in result.centres]
-            return nearest_reply(lang, result.place.name, centres)
+            news = _office_news[0](rt, result.centres[0].centre.id) if _office_news else ()
+            return nearest_reply(lang, result.place.name, centres, centre_status_line(lang, list(news)))
         first = result.centres[0].centre
+        if action == "status":
+            if not _office_news:
+                raise RuntimeError("no office status reader installed (gateway.dialogue.office_news.install)")
+            return status_reply(lang, first.name, list(_office_news[0](rt, first.id)))
         if action == "services":
             details = rt.browse.centre(first.id)
             names = [n for _b, items in (details.services_by_block if details else []) for n in items]

@@ -19,13 +19,14 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import bindparam, func, select
 
 from gateway.clock import SAST
+from gateway.dialogue import office_news
 from gateway.directory.browse import with_visits_at
 from gateway.sms import consent, optout
 from gateway.sms.outbox import queue_sms
 from gateway.store.models import Centre, Citizen, Feedback, Service, Subscription
 from menus.engine import centre_sms_text, subscription_sms_text
 from menus.keywords import welcome_back
-from menus.ports import CentreDetails, CentreSummary, Named
+from menus.ports import CentreDetails, CentreSummary, Named, OfficeNews
 from menus.segments import is_gsm7
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ class UssdPorts:
         self.rt, self.phone, self.session_id, self.language = rt, phone, session_id, language
         # The searches of this hop, for its usage entry: kind, typed term, found, first centre.
         self.searches: list[dict] = []
+        self._news: dict[int, tuple[OfficeNews, ...]] = {}  # office_news of this hop
 
     # --- reads -------------------------------------------------------------------------
 
@@ -77,6 +79,13 @@ class UssdPorts:
 
     def centre(self, centre_id: int) -> CentreDetails | None:
         return with_visits_at(self.rt.browse.centre(centre_id), self.rt.clock.local())
+
+    def office_news(self, centre_id: int) -> tuple[OfficeNews, ...]:
+        """The centre's office statuses today: one query a hop (only the details screen asks;
+        the engine may render it twice in a hop, paging on, so the answer is kept for the hop)."""
+        if centre_id not in self._news:
+            self._news[centre_id] = office_news.news(self.rt, centre_id)
+        return self._news[centre_id]
 
     def nearest(self, place_text: str, limit: int = 3) -> tuple[str | None, list[CentreSummary]]:
         result = self.rt.directory.nearest(place_text, limit)

@@ -141,6 +141,24 @@ def _languages_of(word: str) -> set[str]:
         ("language Sesotho sa Leboa", "lang", "Sesotho sa Leboa", "en"),
         ("TAAL Afrikaans", "lang", "Afrikaans", "af"),
         ("ULIMI isiZulu", "lang", "isiZulu", "zu"),
+        # status: offices' state today at the nearest centre; the staff form reads the same
+        ("STATUS Soweto", "status", "Soweto", "en"),
+        ("status maponya mall", "status", "maponya mall", "en"),
+        ("STATUS", "status", "", "en"),  # no place: the gateway answers with help
+        ("STATUS HA DOWN offline", "status", "HA DOWN offline", "en"),
+        ("STATS Soweto", "status", "Soweto", "en"),  # one typo
+        ("STATUSS Soweto", "status", "Soweto", "en"),
+        ("STAND Soweto", "status", "Soweto", "af"),
+        ("ISIMO Umlazi", "status", "Umlazi", None),  # zu and nr share it
+        ("IMEKO Khayelitsha", "status", "Khayelitsha", "xh"),
+        ("MAEMO Polokwane", "status", "Polokwane", None),  # nso and tn share it
+        ("BOEMO Mangaung", "status", "Mangaung", "st"),
+        ("XIYIMO Giyani", "status", "Giyani", "ts"),
+        ("VHUIMO Thohoyandou", "status", "Thohoyandou", "ve"),
+        ("SIMO Nelspruit", "status", "Nelspruit", "ss"),
+        ("ISIZO", "help", "", "nr"),  # one letter from ISIMO, still help
+        ("START", "start", "", "en"),  # STATUS did not take START's typos
+        ("STAAK", "stop", "", "af"),
         # not a keyword: unknown, a bare place name too
         ("Soweto", "unknown", "Soweto", None),
         ("Khayelitsha", "unknown", "Khayelitsha", None),

@@ -4,7 +4,8 @@ The pure engine (``menus.engine.step``) is driven with the gateway's real ports
 (``gateway.ussd.ports.UssdPorts`` over the seeded runtime: real directory, real SQL, real
 Redis for the queued SMS), walking each journey the way a caller would: every page of every
 list (98), every province, every municipality, every centre with its details and services
-pages, nearest lists for real and long place names, every service near places and per
+pages (half the centres with every office reported down today for the language's longest
+reason: the details screen lists those first), nearest lists for real and long place names, every service near places and per
 province, the notices list, the language list, end screens, and the invalid-input (hint)
 variant of every screen and page. Each rendered screen must be ≤160 GSM-7 characters (≤70
 when it needs UCS-2) and must still show its navigation and every menu choice (a screen
@@ -15,11 +16,21 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
-from gateway.store.models import Centre, Municipality, Province
+from gateway.clock import SAST
+from gateway.dialogue.office_status import REASONS
+from gateway.store.models import (
+    Centre,
+    Municipality,
+    Office,
+    OfficeStatus,
+    Province,
+    centre_offices,
+)
 from gateway.ussd.ports import UssdPorts
 from menus.catalogue import Catalogues
 from menus.engine import apology_text, load_journey, step
@@ -83,11 +94,13 @@ class Walker:
         self.screens = 0
         self.ucs2_screens = 0
         self.seen_centres: set[int] = set()
+        self.status_screens = 0  # screens showing an office's status (the details' first lines)
 
     # --- checking ------------------------------------------------------------------------
 
     def check_text(self, text: str, path: str, screen: str | None, end: bool) -> None:
         self.screens += 1
+        self.status_screens += f": {self.journey.catalogues.text(self.lang, 'status.down')} - " in text
         self.ucs2_screens += not is_gsm7(text)
         why = []
         if not text.strip():
@@ -289,9 +302,30 @@ def walk_language(rt, journey: Journey, lang: str, cache: dict) -> Walker:
     return walker
 
 
+def report_every_office_down(rt, lang: str) -> str:
+    """Give every other centre every office, each reported ``down`` now for the reason whose
+    words are longest in ``lang``; returns the first office's status line as screens show it."""
+    reason = max(REASONS, key=lambda code: len(JOURNEY.catalogues.text(lang, f"status_reason.{code}")))
+    now = rt.clock.now()
+    with rt.sessions.begin() as s:
+        offices = list(s.scalars(select(Office.id).order_by(Office.id)))
+        centres = list(s.scalars(select(Centre.id).order_by(Centre.id)))[::2]
+        s.execute(insert(centre_offices), [{"centre_id": c, "office_id": o} for c in centres for o in offices])
+        s.execute(insert(OfficeStatus), [
+            {"centre_id": c, "office_id": o, "state": "down", "reason": reason, "via": "cli",
+             "set_at": now - timedelta(minutes=1), "expires_at": now + timedelta(hours=1)}
+            for c in centres for o in offices])
+    return JOURNEY.catalogues.text(lang, "status.line", office=JOURNEY.catalogues.text(lang, "office.HA"),
+                                   state=JOURNEY.catalogues.text(lang, "status.down"),
+                                   reason=JOURNEY.catalogues.text(lang, f"status_reason.{reason}"),
+                                   time=f"{(now - timedelta(minutes=1)).astimezone(SAST):%H:%M}")
+
+
 @pytest.mark.parametrize("lang", LANGS)
 def test_every_screen_fits_in_every_language(seeded, lang, read_cache):
+    line = report_every_office_down(seeded, lang)
     walker = walk_language(seeded, JOURNEY, lang, read_cache)
+    assert walker.status_screens, f"no details screen showed {line!r}"
     assert not walker.problems, (
         f"{len(walker.problems)} of {walker.screens} screens break the budget:\n\n"
         + "\n\n".join(str(p) for p in walker.problems[:20]))
