@@ -5,8 +5,8 @@ the matched place and great-circle distances; centres without coordinates are st
 through their town, municipality or province. :attr:`Directory.version` changes with every
 reload.
 
-Freshness across processes: every edit or import calls :meth:`Directory.changed`, which bumps a
-version held in Redis (:data:`VERSION_KEY`). Each process compares that version with the one
+Freshness across processes: every edit or import calls :meth:`Directory.changed`, which sets a
+new random version in Redis (:data:`VERSION_KEY`). Each process compares that version with the one
 it loaded at most once every ``check_every`` seconds (1 s: a hop in between pays one
 ``time.monotonic()``, no Redis round trip) and reloads when it moved, so an edit shows in every
 web worker and RQ worker within about a second. The TTL reload stays as a backstop for a
@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -121,13 +122,13 @@ class Directory:
             self.refresh()
         return self._entries
 
-    def _shared_version(self) -> int | None:
-        """The version in Redis (0 before the first change); None without Redis or when it
+    def _shared_version(self) -> bytes | None:
+        """The version in Redis (empty before the first change); None without Redis or when it
         cannot be read (the TTL then keeps the snapshot fresh enough)."""
         if self._redis is None:
             return None
         try:
-            return int(self._redis.get(VERSION_KEY) or 0)
+            return self._redis.get(VERSION_KEY) or b""
         except Exception as exc:  # redis errors, timeouts: a stale minute beats a failed hop
             log.warning("directory version unreadable (%s): relying on the %.0f s reload", type(exc).__name__,
                         self._ttl)
@@ -137,8 +138,12 @@ class Directory:
         """Say the centres changed (an edit or an import was committed): bump the shared
         version so every process reloads within ``check_every``, and reload this one now."""
         if self._redis is not None:
+            # A new random version, not a counter: a counter restarted from zero (Redis restarted
+            # empty) could hand this change the number another process last saw.
+            version = uuid.uuid4().hex.encode()
             try:
-                self._seen = int(self._redis.incr(VERSION_KEY))
+                self._redis.set(VERSION_KEY, version)
+                self._seen = version
             except Exception as exc:  # the change is committed: other processes see it at their TTL
                 log.error("directory version not bumped (%s): other processes reload within %.0f s",
                           type(exc).__name__, self._ttl)

@@ -159,3 +159,18 @@ def test_the_version_is_read_at_most_once_a_second_and_a_bump_reloads(seeded):
     elsewhere.changed()  # another process saved an edit
     time.sleep(0.55)
     assert here.version != first and counting.gets == 2
+
+
+def test_a_change_after_redis_restarted_empty_is_not_mistaken_for_the_one_seen(seeded):
+    """A counter restarted from zero (Redis restarted empty, or flushed) could hand another
+    process's change the very number this process last saw, and the change went unseen until
+    the minute's reload (an import by a worker, once, in CI)."""
+    from gateway.directory.nearest import Directory
+
+    here = Directory(seeded.sessions, seeded.gazetteer, redis=seeded.redis, check_every=0)
+    elsewhere = Directory(seeded.sessions, seeded.gazetteer, redis=seeded.redis, check_every=0)
+    here.changed()  # this process's own change: seen here
+    first = here.version
+    seeded.redis.flushdb()  # Redis restarted empty
+    elsewhere.changed()  # another process's change after the restart
+    assert here.version != first
