@@ -41,11 +41,21 @@ def status(monkeypatch, settings):
 
 
 def children(pid: int) -> list[int]:
-    """The child processes of ``pid`` (none once it exited)."""
+    """The live child processes of ``pid`` (none once it exited). A child that died but that
+    its parent has not reaped yet (a zombie, state ``Z``) is not alive."""
     try:
-        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        listed = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except FileNotFoundError:
         return []
+    return [c for c in listed if _state(c) not in ("Z", "X", None)]
+
+
+def _state(pid: int) -> str | None:
+    """The process's state letter from /proc (None once it is gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return None
 
 
 def healthy(monkeypatch, settings):
