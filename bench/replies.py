@@ -32,18 +32,17 @@ import sys
 import tempfile
 import time
 from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 
 from harness import PipedProcess, serve_fake_at, stop, thusong_web
 from sms import start_workers
-from storm import ALWAYS_OPEN, collect, paced, pct
+from storm import ALWAYS_OPEN, TOKEN, collect, keyword_sms, paced, pct
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-TOKEN = "bench-token"
 JOIN_PREFIX = "+2784"  # the citizens who text JOIN; broadcast recipients are +2776…
 BULK_PREFIX = "+2776"
-TOWNS = ["Soweto", "Worcester", "Umtata", "Khayelitsha"]
 GOAL = 1.2  # × the floor
 
 
@@ -73,17 +72,7 @@ def _answer(fake, cmd: str):
     return None
 
 
-def join_sms(worker: int, tid: int):
-    """``JOIN <town>`` as AT posts it, each from a number of its own."""
-    run = time.time_ns()
-    n = 0
-    while True:
-        phone = f"{JOIN_PREFIX}{worker % 10}{tid % 10}{n:05d}"
-        yield f"/webhooks/at/sms?token={TOKEN}", {
-            "from": phone, "to": "31234", "text": f"JOIN {TOWNS[n % len(TOWNS)]}",
-            "date": "2026-11-22 10:00:00", "id": f"ATXid_{run}_{worker}_{tid}_{n}", "linkId": f"l{n}",
-            "networkCode": "65501"}
-        n += 1
+join_sms = partial(keyword_sms, "JOIN", JOIN_PREFIX)  # ``JOIN <town>``, each from a number of its own
 
 
 def run(args, folder: str, console) -> dict:

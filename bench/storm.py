@@ -37,6 +37,7 @@ import threading
 import time
 import urllib.parse
 from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 
 from harness import PipedProcess, serve_fake_at, stop, thusong_web
@@ -84,17 +85,21 @@ def _answer(fake, cmd: str):
 
 # --- paced (open-loop) load -----------------------------------------------------------------
 
-def centre_sms(worker: int, tid: int):
-    """``CENTRE <town>`` as AT posts it, each from a number of its own (its reply is told apart)."""
+def keyword_sms(keyword: str, prefix: str, worker: int, tid: int):
+    """``<keyword> <town>`` as AT posts it, each from a number of its own under ``prefix`` (its
+    reply is told apart); bound with functools.partial, it is a picklable ``traffic``."""
     run = time.time_ns()
     n = 0
     while True:
-        phone = f"+2783{worker % 10}{tid % 10}{n:05d}"  # 9 digits after +27: one a thread and message
+        phone = f"{prefix}{worker % 10}{tid % 10}{n:05d}"  # 9 digits after +27: one a thread and message
         yield f"/webhooks/at/sms?token={TOKEN}", {
-            "from": phone, "to": "31234", "text": f"CENTRE {TOWNS[n % len(TOWNS)]}",
+            "from": phone, "to": "31234", "text": f"{keyword} {TOWNS[n % len(TOWNS)]}",
             "date": "2026-11-22 10:00:00", "id": f"ATXid_{run}_{worker}_{tid}_{n}", "linkId": f"l{n}",
             "networkCode": "65501"}
         n += 1
+
+
+centre_sms = partial(keyword_sms, "CENTRE", "+2783")
 
 
 def _paced_client(port: int, start: float, seconds: float, per_thread: float, threads: int, worker: int,
