@@ -84,15 +84,22 @@ def _admin(rt: Runtime, staff_id: int) -> Member | None:
     return member if member is not None and member.active and member.is_admin else None
 
 
-def run_preview(rt: Runtime, staff_id: int, token: str, filename: str,
-                progress: Callable[[int], None] | None = None) -> dict:
-    """The job: preview the held upload; {"report", "token"} or {"error"} (JSON-safe)."""
+def _held(rt: Runtime, staff_id: int, token: str) -> tuple[Member, str] | dict:
+    """The job's account (still an active admin) and the upload it was given, or the error."""
     member = _admin(rt, staff_id)
     if member is None:
         return {"error": NOT_ADMIN}
     text = centres.take_upload(rt, member, token)
-    if text is None:
-        return {"error": EXPIRED}
+    return {"error": EXPIRED} if text is None else (member, text)
+
+
+def run_preview(rt: Runtime, staff_id: int, token: str, filename: str,
+                progress: Callable[[int], None] | None = None) -> dict:
+    """The job: preview the held upload; {"report", "token"} or {"error"} (JSON-safe)."""
+    held = _held(rt, staff_id, token)
+    if isinstance(held, dict):
+        return held
+    member, text = held
     try:
         report = centres.import_csv(rt, member, text, dry_run=True, progress=progress or _saved_progress())
     except ValueError as exc:  # a missing column, a file that is not CSV: said on the page
@@ -103,12 +110,10 @@ def run_preview(rt: Runtime, staff_id: int, token: str, filename: str,
 def run_import(rt: Runtime, staff_id: int, token: str, filename: str, address: str | None,
                progress: Callable[[int], None] | None = None) -> dict:
     """The job: import the held upload (audited as the account, from ``address``)."""
-    member = _admin(rt, staff_id)
-    if member is None:
-        return {"error": NOT_ADMIN}
-    text = centres.take_upload(rt, member, token)
-    if text is None:
-        return {"error": EXPIRED}
+    held = _held(rt, staff_id, token)
+    if isinstance(held, dict):
+        return held
+    member, text = held
     try:
         report = centres.import_csv(rt, member, text, address=address, progress=progress or _saved_progress())
     except ValueError as exc:  # the columns were checked at the preview; kept for safety
