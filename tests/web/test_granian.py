@@ -140,7 +140,7 @@ def test_killing_granians_main_process_takes_its_workers_and_the_port_with_it(se
         server, workers = _server_and_workers(port, 2)
         os.kill(server, signal.SIGKILL)
         try:
-            wait_until(lambda: not _listening(port) and not any(map(_running, workers)), timeout=5, every=0.05)
+            wait_until(lambda: not _listening(port) and not any(map(_running, workers)), timeout=15, every=0.05)  # a worker still starting (loaded host) first finishes its import
         finally:
             try:
                 os.killpg(server, signal.SIGKILL)  # what is left of its process group, if the test failed
