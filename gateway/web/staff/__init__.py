@@ -41,6 +41,7 @@ from gateway.web.staff import (
     visits,
 )
 from gateway.web.staff.auth import bp, current_member, init_auth, role_required
+from gateway.web.staff.forms import field_words, with_error_attrs
 
 __all__ = ["bp", "current_member", "register_dashboard", "role_required"]
 PAGES = (accounts, analytics, audit, broadcasts, centre_changes, centres, home, offices, privacy, visits)  # imported for the routes they add to ``bp``
@@ -51,6 +52,8 @@ def register_dashboard(app: Flask, runtime: Runtime) -> None:
     """Register the dashboard on ``app`` with its login and throttle."""
     app.register_blueprint(bp)
     app.add_template_filter(masked)
+    app.add_template_filter(with_error_attrs)
+    app.add_template_filter(field_words)  # "hours_sat" → "Saturday hours" wherever a field is named
     init_auth(app, runtime)
 
 
