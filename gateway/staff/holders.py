@@ -31,12 +31,13 @@ import base64
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import redis
 from sqlalchemy import ColumnElement, Connection, Table, delete, insert, or_, select
 
 from config import Settings
+from gateway.clock import SAST
 from gateway.sms.replies import HELP_THROTTLE_KEY
 from gateway.store.models import (
     Citizen,
@@ -177,8 +178,11 @@ REDIS_HOLDERS = (RedisKey, RedisKeysNamed, RedisScan, RedisStreamEntries)
 
 
 def _plain(value):
-    """A column value as JSON can carry it."""
-    if isinstance(value, datetime | date):
+    """A column value as JSON can carry it; a time in SAST with its offset (``…T10:00:00+02:00``:
+    the database keeps UTC, often without a zone, which a reader would take for local time)."""
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(SAST).isoformat(timespec="seconds")
+    if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, bytes):
         return base64.b64encode(value).decode()

@@ -42,6 +42,7 @@ from gateway.web.staff import (
 )
 from gateway.web.staff.auth import bp, current_member, init_auth, role_required
 from gateway.web.staff.forms import field_words, with_error_attrs
+from gateway.web.staff.sa_words import FILTERS as SA_WORDS
 
 __all__ = ["bp", "current_member", "register_dashboard", "role_required"]
 PAGES = (accounts, analytics, audit, broadcasts, centre_changes, centres, home, offices, privacy, visits)  # imported for the routes they add to ``bp``
@@ -53,7 +54,9 @@ def register_dashboard(app: Flask, runtime: Runtime) -> None:
     app.register_blueprint(bp)
     app.add_template_filter(masked)
     app.add_template_filter(with_error_attrs)
-    app.add_template_filter(field_words)  # "hours_sat" → "Saturday hours" wherever a field is named
+    app.add_template_filter(field_words)
+    for name, written in SA_WORDS.items():  # times in SAST, R1 234.50, 12 345: the same on every page
+        app.add_template_filter(written, name)  # "hours_sat" → "Saturday hours" wherever a field is named
     init_auth(app, runtime)
 
 
