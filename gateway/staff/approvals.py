@@ -197,28 +197,24 @@ def decisions_between(rt: Runtime, since: datetime, until: datetime | None = Non
         for event in events:
             kind, item_id = _item_of(event)
             detail = _detail(event)
-            if item_id is None or (event.action == "visit.cancelled" and "asked_by" not in detail):
+            if item_id is None or (kind == VISIT_CANCEL and "asked_by" not in detail):
                 continue  # a cancel nobody had to agree to decides nothing of anyone's
-            author = _author(s, event, kind, item_id, detail)
+            author = _author(s, kind, item_id, detail)
             reason = detail.get("reason") if not DECISIONS[event.action][1] else None
             found.append(Decision(kind, item_id, DECISIONS[event.action][1], event.actor, utc(event.at),
                                   reason if isinstance(reason, str) else None, author))
     return found
 
 
-def _author(s, event: AuditEvent, kind: str, item_id: int, detail: dict) -> int | None:
+def _author(s, kind: str, item_id: int, detail: dict) -> int | None:
     if kind == BROADCAST:
         return s.scalar(select(Broadcast.author_id).where(Broadcast.id == item_id))
     if kind == VISIT:
         return s.scalar(select(Visit.author_id).where(Visit.id == item_id))
     if kind == CENTRE_CHANGE:
         return s.scalar(select(CentreChange.author_id).where(CentreChange.id == item_id))
-    if isinstance(detail.get("asked_by"), int):
-        return detail["asked_by"]
-    # A refused request: who asked is the latest request for that visit before the refusal.
-    return s.scalar(select(AuditEvent.staff_id).where(
-        AuditEvent.action == "visit.cancel_requested", AuditEvent.target == event.target, AuditEvent.at <= event.at)
-        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(1))
+    asked_by = detail.get("asked_by")  # a request to cancel: who asked, as the decision recorded it
+    return asked_by if isinstance(asked_by, int) else None
 
 
 def decided_since(rt: Runtime, member: Member, since: datetime | None) -> list[Decision]:
