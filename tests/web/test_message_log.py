@@ -14,8 +14,8 @@ from sqlalchemy import insert, select
 
 from gateway.staff import privacy
 from gateway.staff.holders import Subject
+from gateway.staff.number_lookups import LOOKUP_KEY
 from gateway.store.models import AuditEvent, Broadcast, Message, Visit
-from gateway.web.staff.message_log import LOOKUP_KEY
 from tests.broadcasting import add_subscribers, centre_id
 
 SUBSCRIBER = "+27821110001"  # subscribed to Soweto

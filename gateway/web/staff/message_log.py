@@ -10,22 +10,18 @@ a look-up, audited; an expired or someone else's look-up id asks for the number 
 
 from __future__ import annotations
 
-import json
-import secrets
-
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 
 from config import mask_phone
 from gateway.phones import InvalidPhone, to_e164
 from gateway.staff import message_log as log
+from gateway.staff import number_lookups
 from gateway.staff.accounts import allowed_centre_ids
 from gateway.web.context import runtime_of
 from gateway.web.staff.auth import bp, client_address, current_member
 from gateway.web.staff.broadcast_text import asked_text, plain_reason
 from gateway.web.staff.forms import MessageLogForm
 
-LOOKUP_SECONDS = 15 * 60
-LOOKUP_KEY = "staff:msglog:"  # + a random id → {"phone", "by"}
 EXPIRED = "That look-up has expired (or is not yours): type the number again."
 
 
@@ -38,9 +34,7 @@ def message_log():
         except InvalidPhone as exc:
             form.number.errors = [*form.number.errors, f"Not a phone number we can use: {exc}."]
         else:
-            lookup = secrets.token_urlsafe(16)
-            runtime_of().redis.set(LOOKUP_KEY + lookup, json.dumps({"phone": phone, "by": current_member().id}),
-                                   ex=LOOKUP_SECONDS)
+            lookup = number_lookups.hold(runtime_of(), current_member().id, phone)
             return redirect(url_for("staff.message_log_result", lookup=lookup))
     form.number.data = ""  # never echo what was typed
     return render_template("staff/message_log.html", form=form, everyone=allowed_centre_ids(current_member()) is None)
@@ -53,15 +47,11 @@ def _page_number() -> int:
 
 @bp.get("/messages/<lookup>")
 def message_log_result(lookup: str):
-    if len(lookup) > 64:
-        abort(404)
     rt, member = runtime_of(), current_member()
-    held = rt.redis.get(LOOKUP_KEY + lookup)
-    found = json.loads(held) if held else None
-    if not isinstance(found, dict) or found.get("by") != member.id:
+    phone = number_lookups.held(rt, member.id, lookup)
+    if phone is None:
         flash(EXPIRED, "error")
         return redirect(url_for("staff.message_log"))
-    phone = found["phone"]
     allowed = log.in_scope(rt, member, phone)
     page = log.log_page(rt, phone, _page_number()) if allowed else None
     log.record(rt, member, phone, client_address(), in_scope=allowed,
