@@ -197,8 +197,8 @@ def decisions_between(rt: Runtime, since: datetime, until: datetime | None = Non
         for event in events:
             kind, item_id = _item_of(event)
             detail = _detail(event)
-            if item_id is None or (kind == VISIT_CANCEL and "asked_by" not in detail):
-                continue  # a cancel nobody had to agree to decides nothing of anyone's
+            if item_id is None:
+                continue
             author = _author(s, kind, item_id, detail)
             reason = detail.get("reason") if not DECISIONS[event.action][1] else None
             found.append(Decision(kind, item_id, DECISIONS[event.action][1], event.actor, utc(event.at),
@@ -213,7 +213,9 @@ def _author(s, kind: str, item_id: int, detail: dict) -> int | None:
         return s.scalar(select(Visit.author_id).where(Visit.id == item_id))
     if kind == CENTRE_CHANGE:
         return s.scalar(select(CentreChange.author_id).where(CentreChange.id == item_id))
-    asked_by = detail.get("asked_by")  # a request to cancel: who asked, as the decision recorded it
+    # A request to cancel: who asked, as the decision recorded it. A cancel nobody had to agree
+    # to has no one who asked, and so decides nothing of anyone's.
+    asked_by = detail.get("asked_by")
     return asked_by if isinstance(asked_by, int) else None
 
 

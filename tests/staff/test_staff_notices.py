@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from gateway import jobs
 from gateway.sms import sending
 from gateway.sms.quiet_hours import fixed_windows_setting
+from gateway.staff import broadcasts as bc
 from gateway.staff import staff_notices
 from gateway.staff.accounts import Member, set_phone
 from gateway.store.models import AuditEvent, Message, Staff, utcnow
@@ -151,6 +152,7 @@ def test_a_text_due_at_night_waits_for_the_bulk_window(office, monkeypatch):
     texts_on(o.rt, o.approver)
     broadcast_by(o, o.clerk, o.soweto)
     assert staff_notices.send_due(o.rt)["waiting"] == 1
+    sending.send_pending(o.rt, jobs.QUEUE_REPLIES)
     sending.send_pending(o.rt, jobs.QUEUE_BULK)
     with o.rt.sessions() as s:
         assert s.scalars(select(Message.status).where(Message.idempotency_key.startswith("staff:"))).all() == ["queued"]
@@ -168,3 +170,17 @@ def test_my_account_turns_the_texts_on_and_off(office, auth):
     assert staff_notices.texts_since(o.rt, o.clerk) is None
     token_less = auth.client.post("/staff/account/texts", data={"texts": "y"})  # no CSRF token: nothing changes
     assert token_less.status_code in (200, 302, 400) and staff_notices.texts_since(o.rt, o.clerk) is None
+
+
+def test_a_rejection_before_the_texts_were_turned_on_is_not_texted(office, auth):
+    o = office
+    texts_on(o.rt, o.clerk)  # long on: the clerk's rejections are texted
+    with o.rt.sessions.begin() as s:
+        s.execute(update(Staff).where(Staff.id == o.clerk.id).values(notice_texts_since=utcnow() - timedelta(hours=1)))
+    theirs, mine = broadcast_by(o, o.other_clerk, o.worcester), broadcast_by(o, o.clerk, o.soweto)
+    login(auth, o.chief)
+    for row in (theirs, mine):
+        auth.post(f"/staff/broadcasts/{row}/reject", {"seen": bc.seen_digest(bc.get(o.rt, row)), "reason": "No"})
+    texts_on(o.rt, o.other_clerk)  # after their broadcast was rejected
+    assert staff_notices.send_due(o.rt) == {"rejected": 1, "waiting": 0}
+    assert [k for _p, k, _t in texts(o.rt)] == [f"staff:rejected:broadcast:{mine}:{o.clerk.id}"]

@@ -46,6 +46,14 @@ def test_an_approver_sees_everything_waiting_in_their_centres_and_a_clerk_their_
     assert approvals.mine_waiting(o.rt, o.approver) == []
 
 
+def test_a_clerk_decides_nothing_not_even_a_colleagues_item(office, auth):
+    o = office
+    colleague = auth.add("clerk", [o.soweto], email="colleague@example.org")
+    broadcast, change = broadcast_by(o, colleague, o.soweto), change_by(o, colleague, o.soweto)
+    assert approvals.waiting_for(o.rt, o.clerk) == []
+    assert kinds(approvals.waiting_for(o.rt, o.approver)) == {("broadcast", broadcast), ("centre_change", change)}
+
+
 def test_an_approvers_own_items_are_not_theirs_to_decide(office):
     """The two-person rule: a broadcast or centre change written by someone who is an approver
     now (a clerk promoted while it waited) is not in their inbox, but in their own list."""
