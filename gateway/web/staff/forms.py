@@ -336,7 +336,7 @@ class PhoneForm(FlaskForm):
 class MessageLogForm(FlaskForm):
     """A number to read the message log of (never shown back: the page shows it masked)."""
 
-    number = StringField("Phone number (e.g. 082 123 4567 or +27 82 123 4567)",
+    number = StringField("Phone number (e.g. 071 555 0123 or +27 71 555 0123)",
                          validators=[DataRequired("Type the number."), Length(max=PHONE_INPUT)])
 
 
