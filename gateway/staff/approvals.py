@@ -44,7 +44,9 @@ DECISIONS = {
     "centre.change_approved": (CENTRE_CHANGE, True), "centre.change_rejected": (CENTRE_CHANGE, False),
 }
 FIRST_LOOK = timedelta(days=7)  # an account that never looked sees the last week's decisions
-MAX_DECISIONS = 200  # audit rows read for one home page: more is a week of a whole province
+# Decisions read at most (newest first, everyone's): months of the whole country's. Someone
+# away longer sees the decisions among the newest ones only; their items' pages say the rest.
+MAX_DECISIONS = 1000
 SUMMARY_CHARS = 90
 
 
@@ -173,7 +175,7 @@ def _item_of(event: AuditEvent) -> tuple[str, int | None]:
         except (ValueError, AttributeError):
             change = None
         return kind, change if isinstance(change, int) else None
-    word, _, number = (event.target or "").partition(" ")
+    _word, _, number = (event.target or "").partition(" ")
     return kind, int(number) if number.isdigit() else None
 
 

@@ -18,6 +18,7 @@ from gateway.staff import staff_notices
 from gateway.staff.accounts import Member, set_phone
 from gateway.store.models import AuditEvent, Message, Staff, utcnow
 from tests.approving import broadcast_by, change_by, decide_everything, login, make_office, visit_by
+from tests.workers import running_workers, wait_until
 
 PHONES = {"clerk@example.org": "+27825550101", "approver@example.org": "+27825550102",
           "chief@example.org": "+27825550103", "other@example.org": "+27825550104"}
@@ -184,3 +185,23 @@ def test_a_rejection_before_the_texts_were_turned_on_is_not_texted(office, auth)
     texts_on(o.rt, o.other_clerk)  # after their broadcast was rejected
     assert staff_notices.send_due(o.rt) == {"rejected": 1, "waiting": 0}
     assert [k for _p, k, _t in texts(o.rt)] == [f"staff:rejected:broadcast:{mine}:{o.clerk.id}"]
+
+
+@pytest.mark.slow
+def test_a_worker_texts_the_approver_after_its_sweep(office, settings):
+    """End to end: a real worker's sweep queues the notices job, which writes the text, and the
+    bulk send job sends it (recorded as simulated: no SMS account in tests)."""
+    o = office
+    texts_on(o.rt, o.approver)
+    broadcast = broadcast_by(o, o.clerk, o.soweto)
+    key = f"staff:waiting:broadcast:{broadcast}:{o.approver.id}"
+
+    def sent() -> str | None:
+        with o.rt.sessions() as s:
+            status = s.scalar(select(Message.status).where(Message.idempotency_key == key))
+        return status if status in ("simulated", "sent", "delivered") else None
+
+    with running_workers(settings, args=("--sweep-every", "0.5")):
+        assert wait_until(sent, timeout=60) == "simulated"
+    with o.rt.sessions() as s:
+        assert s.scalar(select(AuditEvent.target).where(AuditEvent.action == "staff.texted")) == o.approver.email

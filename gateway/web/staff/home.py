@@ -1,6 +1,7 @@
 """The dashboard's home page: who is logged in, their centres, the pages their role opens and,
 for approvers, how many broadcasts, visits (or requests to cancel one) and centre changes wait
-for them."""
+for them; and the approvals block (:func:`gateway.web.staff.approvals.home_block`: counts, and
+what was decided on the person's items since they last looked — opening this page is looking)."""
 
 from __future__ import annotations
 
