@@ -39,6 +39,7 @@ from sqlalchemy import ColumnElement, Connection, Table, delete, insert, or_, se
 from config import Settings
 from gateway.clock import SAST
 from gateway.sms.replies import HELP_THROTTLE_KEY
+from gateway.staff.number_lookups import LOOKUP_KEY
 from gateway.store.models import (
     Citizen,
     Message,
@@ -253,6 +254,8 @@ HOLDERS: tuple[Holder, ...] = (
     RedisKey("sms_help_throttle", HELP_THROTTLE_KEY),
     RedisKeysNamed("ussd_sms_me", SMS_ME_KEY),
     RedisScan("ussd_sessions", SESSION_KEY + "*"),
+    # A number staff typed to read its message log, held 15 minutes for paging.
+    RedisScan("staff_message_log_lookups", LOOKUP_KEY + "*"),
     # Analytics keep a keyed hash, not the number: still derived from it, so it goes too (the
     # daily roll-ups keep only counts and stay).
     SqlRows("usage_hops", UssdHopLog.__table__, lambda s: UssdHopLog.caller == _caller(s)),

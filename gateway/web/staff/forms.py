@@ -359,3 +359,16 @@ class PhoneForm(FlaskForm):
     """Set a staff account's mobile number; empty removes it."""
 
     phone = _phone_field()
+
+
+class MessageLogForm(FlaskForm):
+    """A number to read the message log of (never shown back: the page shows it masked)."""
+
+    number = StringField("Phone number (e.g. 071 555 0123 or +27 71 555 0123)",
+                         validators=[DataRequired("Type the number."), Length(max=PHONE_INPUT)])
+
+
+class ApprovalTextsForm(FlaskForm):
+    """Whether the account is texted about its approvals."""
+
+    texts = BooleanField("Text me when something of mine is rejected or something waits for my approval")
