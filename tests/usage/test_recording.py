@@ -141,7 +141,7 @@ def test_sms_searches_and_unknown_keywords_are_recorded_once(seeded, client, tex
     with seeded.sessions() as s:
         message_id = s.scalar(select(Message.id).where(Message.direction == "in"))
     sms_inbound.process(seeded, message_id)
-    sms_inbound._answer(seeded, seeded.sessions().get(Message, message_id))  # an answer tried again
+    sms_inbound.keyword_answer(seeded, seeded.sessions().get(Message, message_id))  # an answer tried again
     with seeded.sessions() as s:
         rows = s.execute(select(UsageSearch.channel, UsageSearch.kind, UsageSearch.term, UsageSearch.found,
                                 UsageSearch.caller)).all()
