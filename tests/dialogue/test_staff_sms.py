@@ -69,7 +69,8 @@ def test_a_number_on_no_account_never_changes_anything(seeded, client, clerk):
 
 def test_a_disabled_account_s_phone_is_a_citizen_s(seeded, client, clerk):
     set_active(seeded.sessions, "clerk@example.org", False)
-    text(client, seeded, "STATUS HA DOWN")
+    reply = text(client, seeded, "STATUS HA DOWN")
+    assert reply == "We could not find HA DOWN. Text CENTRE and a nearby town, e.g. CENTRE Soweto.", reply
     assert rows(seeded) == 0
 
 
