@@ -8,13 +8,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from gateway.dialogue import office_status
 from gateway.sms import inbound as sms_inbound
 from gateway.staff import audit, status_sms
 from gateway.staff.accounts import add_staff, set_active
-from gateway.store.models import Centre, Message, OfficeStatus
+from gateway.store.models import Centre, Message, Office, OfficeStatus, centre_offices
 from tests.conftest import PASSWORD
 from tests.dialogue.test_office_news import maponya
 from tests.sms.test_sms_pipeline import inbound
@@ -40,8 +40,11 @@ def rows(rt) -> int:
 
 
 def other_centre(rt, cid: int) -> int:
-    with rt.sessions() as s:
-        return s.scalar(select(Centre.id).where(Centre.id != cid).order_by(Centre.id).limit(1))
+    """Another centre, with a Home Affairs office too."""
+    with rt.sessions.begin() as s:
+        other = s.scalar(select(Centre.id).where(Centre.id != cid).order_by(Centre.id).limit(1))
+        s.execute(insert(centre_offices).values(centre_id=other, office_id=s.scalar(select(Office.id).where(Office.code == "HA"))))
+    return other
 
 
 @pytest.fixture
