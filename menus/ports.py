@@ -32,6 +32,7 @@ class Visit:
     day: date
     starts: time
     ends: time
+    office: str | None = None  # the office code: its name in the caller's language replaces ``service``
 
 
 @dataclass(frozen=True)
