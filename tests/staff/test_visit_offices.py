@@ -20,7 +20,7 @@ from menus.ports import Visit as Fact
 from menus.segments import is_gsm7
 from menus.visits import coming_up_line, short_day
 from tests.broadcasting import centre_id, ordinary_day
-from tests.directory.test_visits_shown import PHONE, _centre_reply, _dial_in, _details_lines
+from tests.directory.test_visits_shown import PHONE, _centre_reply, _details_lines, _dial_in
 
 
 def _day(rt) -> date:
