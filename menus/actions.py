@@ -121,6 +121,13 @@ def subscribe(ctx, _choice) -> bool:
 
 
 @action
+def subscribe_alerts(ctx, _choice) -> bool:
+    """Subscribe with office-down alerts (a text when an office at the centre is down)."""
+    ctx.ports.subscribe(int(ctx.values["centre_id"]), alerts=True)
+    return True
+
+
+@action
 def pick_subscription(ctx, centre_id) -> bool:
     ctx.values["centre_id"] = int(centre_id)
     ctx.values["centre"] = next((short_centre_name(s.name) for s in ctx.ports.subscriptions()

@@ -241,6 +241,7 @@ def centre_sms_text(details, lang: str) -> str:
     return "\n".join([*lines, coming] if coming else lines)
 
 
-def subscription_sms_text(centre_name: str, subscribed: bool, lang: str) -> str:
-    key = "sms.subscribed" if subscribed else "sms.unsubscribed"
+def subscription_sms_text(centre_name: str, subscribed: bool, lang: str, alerts: bool = False) -> str:
+    """The SMS confirming a (un)subscription; ``alerts``: one with office-down alerts."""
+    key = "sms.subscribed_alerts" if subscribed and alerts else "sms.subscribed" if subscribed else "sms.unsubscribed"
     return _cats().text(lang, key, centre=short_centre_name(centre_name))

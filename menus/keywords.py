@@ -26,8 +26,9 @@ from menus.text import fold
 from menus.visits import coming_up_line
 
 KEYWORDS = Path(__file__).with_name("keywords.yaml")
-ACTIONS = ("nearest", "services", "help", "join", "stop", "start", "lang", "status")
+ACTIONS = ("nearest", "services", "help", "join", "stop", "start", "lang", "status", "alerts")
 REPLY_SEGMENTS = 2
+ALERTS_OFF = ("off", "stop", "no", "none", "end", "af")  # ALERTS OFF: the words after ALERTS that end alerts
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ Contract: :func:`news_line` says one office's status ("Home Affairs: DOWN - syst
 sort: the office reference order stays within each); :func:`status_reply` answers
 ``STATUS <place>`` within ``REPLY_SEGMENTS`` (offices dropped from the end, never the first),
 or "no reports today"; :func:`centre_status_line` is the one line a ``CENTRE`` reply adds when
-its first centre has a non-``up`` office (None otherwise).
+its first centre has a non-``up`` office (None otherwise); :func:`alert_text` is the office-down
+alert a subscriber who asked for alerts gets, in one segment.
 """
 
 from __future__ import annotations
@@ -67,3 +68,26 @@ def centre_status_line(lang: str, news: list[OfficeNews]) -> str | None:
     if not lines:
         return None
     return _fit(lang, "sms.status_line", lines) or _cats().text(lang, "sms.status_line", offices=lines[0])
+
+
+ALERT_SEGMENTS = 1  # an alert is a bulk SMS, paid for each subscriber: one segment
+
+
+def alert_text(lang: str, centre_name: str, office: str, reason: str | None) -> str:
+    """The office-down alert: 'Home Affairs at Maponya Mall Thusong: DOWN today - system
+    offline. Check before you travel. ALERTS OFF to stop.' within :data:`ALERT_SEGMENTS`:
+    the reason goes first, then the centre's name is cut (the office and the way to stop stay)."""
+    cats = _cats()
+    values = {"office": cats.text(lang, f"office.{office}"), "state": cats.text(lang, "status.down")}
+    tries = [("sms.alert", {"reason": cats.text(lang, f"status_reason.{reason}")})] if reason else []
+    tries.append(("sms.alert_bare", {}))
+    centre = short_centre_name(centre_name)
+    for key, extra in tries:
+        text = cats.text(lang, key, centre=centre, **values, **extra)
+        if measure(text).segments <= ALERT_SEGMENTS:
+            return text
+    for cut in range(len(centre) - 1, 0, -1):
+        text = cats.text(lang, "sms.alert_bare", centre=centre[:cut].rstrip() + "...", **values)
+        if measure(text).segments <= ALERT_SEGMENTS:
+            return text
+    return text

@@ -3,7 +3,7 @@
 Contract: :func:`short_day` gives CLDR's abbreviated weekday, day and month for the language
 ("Tue 3 Dec", "Di. 3 Des.", "Bil 3 Dis") through Babel, kept in GSM-7 — a curly apostrophe
 becomes a straight one, and a name that still needs UCS-2 falls back to English, so one
-date never halves a screen. :func:`visit_label` is "SASSA Tue 3 Dec 09:00-14:00";
+date never halves a screen. :func:`visit_label` is "SASSA Tue 3 Dec 09:00-14:00" (an office's name in the caller's language);
 :func:`coming_up_line` the "Coming up: …" line the centre's details show (the catalogue's
 ``centre.coming_up`` and up to ``limit`` visits).
 """
@@ -36,7 +36,9 @@ def short_day(day: date, lang: str) -> str:
 
 
 def visit_label(visit: Visit, lang: str) -> str:
-    return f"{visit.service} {short_day(visit.day, lang)} {visit.starts:%H:%M}-{visit.ends:%H:%M}"
+    """"SASSA Tue 3 Dec 09:00-14:00": an office's visit named in ``lang``, any other as typed."""
+    who = Catalogues.load().text(lang, f"office.{visit.office}") if visit.office else visit.service
+    return f"{who} {short_day(visit.day, lang)} {visit.starts:%H:%M}-{visit.ends:%H:%M}"
 
 
 def coming_up_line(visits, lang: str, limit: int = 2) -> str:

@@ -1,6 +1,8 @@
 """The dialogue between citizens and government (DESIGN.md §1, objective 4): the offices at a
 centre and their live status (:mod:`~gateway.dialogue.offices`,
-:mod:`~gateway.dialogue.office_status`); citizens' questions and complaints with references next.
+:mod:`~gateway.dialogue.office_status`), as citizens are told of it
+(:mod:`~gateway.dialogue.office_news`) and alerted to an office down
+(:mod:`~gateway.dialogue.office_alerts`); citizens' questions and complaints with references next.
 
 Who may set a status (a clerk for their centres, admins any) and the audit row are the staff
 side's (``gateway.staff.office_status``): this package records and reads, it does not judge.

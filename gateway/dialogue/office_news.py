@@ -18,6 +18,11 @@ from menus.ports import OfficeNews
 
 def news(rt: Runtime, centre_id: int, now: datetime | None = None) -> tuple[OfficeNews, ...]:
     """Centre ``centre_id``'s statuses in force at ``now`` (the runtime's clock), office order."""
-    return tuple(OfficeNews(s.office, s.state, s.reason, s.set_at.astimezone(SAST).time().replace(second=0, microsecond=0))
-                 for s in office_status.current(rt, [centre_id], now=now))
+    return tuple(as_news(s) for s in office_status.current(rt, [centre_id], now=now))
+
+
+def as_news(status: office_status.Status) -> OfficeNews:
+    """One status as citizens are told of it (the time it was set, SAST, to the minute)."""
+    return OfficeNews(status.office, status.state, status.reason,
+                      status.set_at.astimezone(SAST).time().replace(second=0, microsecond=0))
 

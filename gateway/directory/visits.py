@@ -16,25 +16,28 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gateway.store.models import Office
 from gateway.store.models import Visit as VisitRow
 from menus.ports import Visit
 
 SHOWN = "approved"  # the only state citizens see: pending, rejected, replaced and cancelled are staff matters
 
 
-def as_fact(row: VisitRow) -> Visit:
-    return Visit(row.service, row.day, row.starts, row.ends)
+def as_fact(row: VisitRow, office: str | None = None) -> Visit:
+    """``row`` as citizens see it; ``office``: the code of its office, if it has one."""
+    return Visit(row.service, row.day, row.starts, row.ends, office)
 
 
 def upcoming_by_centre(session: Session, since: date, centre_ids: Iterable[int] | None = None) -> dict[int, list[Visit]]:
     """Approved visits on ``since`` or later, by centre id, soonest first."""
-    query = (select(VisitRow).where(VisitRow.status == SHOWN, VisitRow.day >= since)
+    query = (select(VisitRow, Office.code).outerjoin(Office, Office.id == VisitRow.office_id)
+             .where(VisitRow.status == SHOWN, VisitRow.day >= since)
              .order_by(VisitRow.day, VisitRow.starts, VisitRow.id))
     if centre_ids is not None:
         query = query.where(VisitRow.centre_id.in_(list(centre_ids)))
     found: dict[int, list[Visit]] = {}
-    for row in session.scalars(query):
-        found.setdefault(row.centre_id, []).append(as_fact(row))
+    for row, office in session.execute(query):
+        found.setdefault(row.centre_id, []).append(as_fact(row, office))
     return found
 
 

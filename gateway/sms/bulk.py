@@ -7,6 +7,9 @@ never held):
   ``BULK_SCHEDULE`` override) pauses every sending broadcast and makes sure one send job is
   scheduled (RQ ``enqueue_at``) for the moment the next window opens; returns that moment.
   Called before every batch, so a broadcast still running when the window closes pauses.
+  Service notices (:func:`is_notice`: rows keyed :data:`NOTICE_PREFIX`, an office-down alert
+  about a trip today) are not held: the send job sends them alone while bulk is quiet. They
+  are still bulk — opt-out checked when written and when claimed, STOP ends them.
 - :func:`resume_paused` — inside the window: paused broadcasts are sending again.
 - :func:`finish_done` — a broadcast whose rows are all written and none is waiting is ``sent``
   (one log line with its counts); :func:`log_progress` — a line per broadcast now and then.
@@ -31,6 +34,14 @@ log = logging.getLogger(__name__)
 WAITING = ("queued", "sending", "retry", "unknown")  # a row not yet settled one way or the other
 PROGRESS_EVERY = 10.0  # seconds between two progress lines for one broadcast
 _last_progress: dict[int, float] = {}  # broadcast id → when this process last logged it
+
+
+NOTICE_PREFIX = "notice:"  # the outbox key of a service notice: quiet hours do not hold it
+
+
+def is_notice():
+    """The condition a service notice's row meets (its key starts with :data:`NOTICE_PREFIX`)."""
+    return Message.idempotency_key.startswith(NOTICE_PREFIX, autoescape=True)
 
 
 def schedule_of(settings):

@@ -4,8 +4,10 @@ and subscriptions to centres' notices. State only: confirmations by SMS are sent
 
 Opt-out (WASPA) takes effect for every later bulk message at once: bulk rows to that number
 not yet handed to AT are skipped here, and the sender checks again when it claims a row.
-Consent comes back by START, or by explicit consent to a centre's notices (SMS JOIN, USSD
-subscribe): the same rule on both channels.
+Consent comes back by START, or by explicit consent to a centre's notices (SMS JOIN or
+ALERTS, USSD subscribe): the same rule on both channels. A subscription may also carry consent
+to office-down alerts (``alerts_at``): ALERTS OFF ends those alone, ending the subscription
+ends them too, and STOP stops them with every other bulk message.
 """
 
 from __future__ import annotations
@@ -73,8 +75,10 @@ def record_opt_in(rt, phone: str) -> tuple[bool, str]:
         return was_out, citizen.language
 
 
-def subscribe(rt, phone: str, centre_id: int, language: str) -> tuple[str, bool]:
+def subscribe(rt, phone: str, centre_id: int, language: str, alerts: bool = False) -> tuple[str, bool]:
     """Record consent (timestamped) to one centre's notices: (the centre's name, lifted?).
+    ``alerts``: also consent to a text when an office there goes down (``alerts_at``); without
+    it an earlier consent to alerts stands.
 
     One rule on every channel: this explicit consent also lifts a global STOP (``lifted`` is
     True then, ``opted_in_at`` is set, and the confirmation must say so)."""
@@ -84,13 +88,24 @@ def subscribe(rt, phone: str, centre_id: int, language: str) -> tuple[str, bool]
         sub = s.scalar(select(Subscription).where(Subscription.citizen_id == citizen.id,
                                                   Subscription.centre_id == centre_id))
         if sub is None:
-            s.add(Subscription(citizen_id=citizen.id, centre_id=centre_id, consented_at=now))
+            sub = Subscription(citizen_id=citizen.id, centre_id=centre_id, consented_at=now)
+            s.add(sub)
         else:
             sub.consented_at, sub.ended_at = now, None
+        if alerts:
+            sub.alerts_at = now
         lifted = bool(citizen.opted_out)
         if lifted:
             citizen.opted_out, citizen.opted_in_at = False, now
         return s.scalar(select(Centre.name).where(Centre.id == centre_id)) or "", lifted
+
+
+def alerts_off(rt, phone: str) -> int:
+    """End every office-down alert consent of ``phone`` (its centres' notices go on); how many."""
+    with rt.sessions.begin() as s:
+        ids = select(Subscription.id).join(Citizen).where(Citizen.phone == phone, Subscription.alerts_at.is_not(None))
+        return s.execute(update(Subscription).where(Subscription.id.in_(ids)).values(alerts_at=None)
+                         .execution_options(synchronize_session=False)).rowcount
 
 
 def unsubscribe(rt, phone: str, centre_id: int) -> str | None:
@@ -100,5 +115,5 @@ def unsubscribe(rt, phone: str, centre_id: int) -> str | None:
             Citizen.phone == phone, Subscription.centre_id == centre_id, Subscription.ended_at.is_(None)))
         if sub is None:
             return None
-        sub.ended_at = datetime.now(UTC)
+        sub.ended_at, sub.alerts_at = datetime.now(UTC), None  # alerts come with the subscription
         return s.scalar(select(Centre.name).where(Centre.id == centre_id)) or ""

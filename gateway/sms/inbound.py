@@ -12,8 +12,9 @@ covers a job that never ran (Redis down when the SMS arrived) and a worker kille
 (after ``SMS_INBOUND_LEASE_SECONDS``).
 
 What a row is answered with is the caller's choice (``answer``: :data:`Answer`): by default
-:func:`keyword_answer`, the keyword grammar; the workers pass ``gateway.dialogue.inbound``'s,
-which sees staff status reports and conversation threads first (a layer above this one).
+:func:`keyword_answer`, the keyword grammar; the workers pass ``gateway.staff.status_sms``'s,
+which sees staff status reports first, then ``gateway.dialogue.inbound``'s conversation threads
+(layers above this one).
 """
 
 from __future__ import annotations

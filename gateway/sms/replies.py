@@ -7,6 +7,9 @@ an unknown keyword gets a short help at most once an hour per number). Consent c
 (STOP, START, JOIN, LANG) are recorded here. Searches (``CENTRE``/``SERVICES`` with a place)
 and unrecognised keywords are appended to ``searches`` when given, for analytics.
 
+``ALERTS <place>`` subscribes to the nearest centre's notices with office-down alerts (as JOIN,
+it lifts a STOP); ``ALERTS OFF`` ends every alert, the notices stay; ``ALERTS`` alone says how.
+
 ``STATUS <place>`` answers the nearest centre's offices today, and a ``CENTRE`` reply adds one
 line when its first centre has an office not working normally. The statuses are
 ``gateway.dialogue``'s, a layer above this one: its caller passes their reader as ``news``
@@ -21,6 +24,7 @@ from collections.abc import Callable
 from gateway.directory.browse import with_visits_at
 from gateway.sms import consent, optout
 from menus.keywords import (
+    ALERTS_OFF,
     language_from_name,
     nearest_reply,
     reply_text,
@@ -29,6 +33,7 @@ from menus.keywords import (
 )
 from menus.office_news import centre_status_line, status_reply
 from menus.render import short_centre_name
+from menus.text import fold
 
 HELP_THROTTLE_KEY = "unknown-help:"  # + E.164 number: one short help an hour
 NewsReader = Callable  # (rt, centre_id) -> tuple[menus.ports.OfficeNews, ...], today's
@@ -56,7 +61,12 @@ def answer(rt, phone: str, command, lang: str, searches: list[dict] | None = Non
             return reply_text("lang_unknown", lang)
         consent.set_language(rt, phone, new)
         return reply_text("lang", new)
-    if action in ("nearest", "services", "join", "status"):
+    if action == "alerts" and not arg:
+        return reply_text("alerts_help", lang)
+    if action == "alerts" and fold(arg) in ALERTS_OFF:
+        consent.alerts_off(rt, phone)
+        return reply_text("alerts_off", lang)
+    if action in ("nearest", "services", "join", "status", "alerts"):
         if not arg and action != "join":
             return reply_text("help", lang, code=code)
         result = rt.directory.nearest(arg or "", 3) if arg else None
@@ -83,7 +93,7 @@ def answer(rt, phone: str, command, lang: str, searches: list[dict] | None = Non
             details = rt.browse.centre(first.id)
             names = [n for _b, items in (details.services_by_block if details else []) for n in items]
             return services_reply(lang, first.name, names)
-        return _join(rt, phone, first.id, first.name, lang)
+        return _join(rt, phone, first.id, first.name, lang, alerts=action == "alerts")
     # unknown: a short help, at most once per number per hour (never a reply storm)
     if arg:
         searches.append({"k": "keyword", "t": arg.split()[0], "f": False, "c": None})
@@ -98,8 +108,8 @@ def _coming_up(rt, centre_id: int, now) -> tuple:
     return details.coming_up if details else ()
 
 
-def _join(rt, phone: str, centre_id: int, centre_name: str, lang: str) -> str:
-    # Texting JOIN is explicit consent: it also lifts an earlier STOP, and the reply says so.
-    _name, lifted = consent.subscribe(rt, phone, centre_id, lang)
-    reply = reply_text("joined", lang, centre=short_centre_name(centre_name))
+def _join(rt, phone: str, centre_id: int, centre_name: str, lang: str, alerts: bool = False) -> str:
+    # Texting JOIN (or ALERTS) is explicit consent: it also lifts an earlier STOP, and the reply says so.
+    _name, lifted = consent.subscribe(rt, phone, centre_id, lang, alerts=alerts)
+    reply = reply_text("subscribed_alerts" if alerts else "joined", lang, centre=short_centre_name(centre_name))
     return welcome_back(lang, reply) if lifted else reply

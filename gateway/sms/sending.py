@@ -65,18 +65,20 @@ _RECORD_FAILED = update(_T).where(_T.c.id == bindparam("row_id"), _MINE).values(
     cost=bindparam("cost"), updated_at=bindparam("updated_at"))
 
 
-def _peek(rt, queue: str, limit: int, after: int = 0) -> list[tuple[int, int]]:
-    """(id, segments) of the next queued rows of ``queue`` with an id above ``after``, oldest first.
+def _peek(rt, queue: str, limit: int, after: int = 0, notices_only: bool = False) -> list[tuple[int, int]]:
+    """(id, segments) of the next queued rows of ``queue`` with an id above ``after``, oldest
+    first; ``notices_only``: service notices alone (:func:`gateway.sms.bulk.is_notice`).
 
     :func:`_drain` passes the last id of its previous batch: in id order alone, PostgreSQL's
     planner expects queued rows spread evenly over the table and walks the primary key from
     the start, past every row a broadcast has sent so far, so each batch cost more than the
     one before."""
+    query = select(Message.id, Message.segments).where(Message.id > after, Message.direction == "out",
+                                                      Message.queue == queue, Message.status == "queued")
+    if notices_only:
+        query = query.where(bulk_rules.is_notice())
     with rt.sessions() as s:
-        return [(i, seg or 1) for i, seg in s.execute(
-            select(Message.id, Message.segments).where(Message.id > after, Message.direction == "out",
-                                                        Message.queue == queue, Message.status == "queued")
-            .order_by(Message.id).limit(limit))]
+        return [(i, seg or 1) for i, seg in s.execute(query.order_by(Message.id).limit(limit))]
 
 
 def _claim(rt, ids: list[int], bulk: bool) -> list[Message]:
@@ -117,8 +119,9 @@ def send_pending(rt, queue: str, release: bool = False, slice_seconds: float | N
     Bulk only (:mod:`gateway.sms.bulk`): one job drains at a time (a short Redis lease
     renewed by a heartbeat, :mod:`gateway.sms.drain_lease`); another bulk job — the sweeper queues one whenever rows wait —
     returns at once instead of booking the same batch against the rate a second time and
-    holding a worker a reply needs. Outside the quiet-hours window the job stops before the
-    next batch and a continuation is scheduled for when the window opens; claimed rows to
+    holding a worker a reply needs. Outside the quiet-hours window broadcasts stop before the
+    next batch and a continuation is scheduled for when the window opens (service notices,
+    :func:`gateway.sms.bulk.is_notice`, still go); claimed rows to
     numbers that opted out meanwhile are skipped; broadcasts with nothing left are ``sent``.
     """
     jobs.started(rt, kick_flag(queue))
@@ -147,9 +150,10 @@ def _drain(rt, queue: str, slice_seconds: float | None, lease: DrainLease | None
     batch = int(rt.settings.SMS_BATCH_SIZE)
     handled = 0
     bulk = queue == jobs.QUEUE_BULK
-    if bulk:
-        if bulk_rules.hold_if_quiet(rt) is not None:
-            return 0, False  # quiet hours: a job is scheduled for the window's opening
+    # Quiet hours hold broadcasts (a job is scheduled for the window's opening), not service
+    # notices: while quiet, this job sends the notices alone.
+    quiet = bulk and bulk_rules.hold_if_quiet(rt) is not None
+    if bulk and not quiet:
         bulk_rules.resume_paused(rt)
     after = 0  # where the next peek starts: the last id of the previous batch (0: the start)
     while True:
@@ -159,14 +163,14 @@ def _drain(rt, queue: str, slice_seconds: float | None, lease: DrainLease | None
         if lease is not None and lease.lost.is_set():
             return handled, False  # another job drains now (we were held up past the lease)
         looked_from = after
-        peeked = _peek(rt, queue, batch, after)
+        peeked = _peek(rt, queue, batch, after, notices_only=quiet)
         if not peeked and looked_from:
             after = 0  # the end: look once from the start for rows put back behind us (retries, credit)
             continue
         if not peeked:
-            if bulk:
+            if bulk and not quiet:
                 bulk_rules.finish_done(rt)
-            return handled, True
+            return handled, not quiet
         if bulk and credit.hold_bulk(rt) is not None:
             return handled, False  # out of credit: a job is scheduled for the next probe
         # Wait for the rate limit BEFORE claiming, so claimed rows leave at once: the gap
@@ -176,8 +180,9 @@ def _drain(rt, queue: str, slice_seconds: float | None, lease: DrainLease | None
             limiter.acquire(sum(seg for _i, seg in peeked))
         if lease is not None and lease.lost.is_set():
             return handled, False
-        if bulk and bulk_rules.hold_if_quiet(rt) is not None:
-            return handled, False  # the window closed (or never opened): a job is scheduled for its opening
+        if bulk and not quiet and bulk_rules.hold_if_quiet(rt) is not None:
+            quiet, after = True, 0  # the window closed: a job is scheduled for its opening; notices go on
+            continue
         rows = _claim(rt, [i for i, _seg in peeked], bulk=bulk)
         if not bulk:
             _wait_for_claimed(limiter, rows)
@@ -193,9 +198,9 @@ def _drain(rt, queue: str, slice_seconds: float | None, lease: DrainLease | None
                              in zip(calls, outcomes, strict=True)], bulk)
         handled += len(rows)
         if len(peeked) < batch and not looked_from:
-            if bulk:
+            if bulk and not quiet:
                 bulk_rules.finish_done(rt)
-            return handled, True  # drained; a row written since our flag was cleared has queued its own job
+            return handled, not quiet  # drained; a row written since our flag was cleared has queued its own job
         after = 0 if len(peeked) < batch else peeked[-1][0]
         if bulk and _replies_waiting(rt):
             # A citizen's reply must not wait for a broadcast: hand the rest of the broadcast to

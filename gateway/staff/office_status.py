@@ -5,7 +5,8 @@ offices, and that audits each change.
 Contract: :func:`set_status` lets a clerk set only their own centres' offices (admins and the
 command line, :data:`audit.CLI`, any centre: :func:`~gateway.staff.accounts.allowed_centre_ids`),
 refuses a disabled account, and writes the status row and its ``office.status_set`` audit row in
-one transaction. :func:`statuses` reads the statuses in force for the centres the actor may see.
+one transaction; a ``down`` then alerts the centre's subscribers who asked for it
+(:mod:`gateway.dialogue.office_alerts`, at most once per office per day). :func:`statuses` reads the statuses in force for the centres the actor may see.
 Refusals raise :class:`~gateway.staff.accounts.StaffError` (scope) or
 :class:`~gateway.dialogue.offices.OfficeError` (office, state, reason), both ValueErrors with a
 message fit to show the person who asked.
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from gateway.dialogue import office_status
+from gateway.dialogue import office_alerts, office_status
 from gateway.dialogue.office_status import Status
 from gateway.runtime import Runtime
 from gateway.staff import audit
@@ -50,6 +51,9 @@ def set_status(rt: Runtime, actor: Member | str, centre_id: int, office: str, st
         audit.record(session, actor, "office.status_set", target=f"centre {centre_id} {status.office}",
                      address=address, detail={"state": status.state, "reason": status.reason, "via": via,
                                               "expires_at": status.expires_at.isoformat()})
+    # After the commit: an alert must never tell of a status that was not kept. Every way of
+    # setting a status comes here (SMS, dashboard, command line), so every one alerts.
+    office_alerts.queue_down_alerts(rt, status)
     return status
 
 

@@ -94,7 +94,8 @@ def on_cancel(rt, row: Visit) -> list[Planned]:
 
 
 def _facts(row: Visit) -> tuple:
-    return (row.id, row.centre_id, row.service, row.day, row.starts, row.ends, row.replaces_id, row.status)
+    return (row.id, row.centre_id, row.service, row.office_id, row.day, row.starts, row.ends, row.replaces_id,
+            row.status)
 
 
 def approval_digest(rt, row: Visit) -> str:

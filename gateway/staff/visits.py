@@ -49,6 +49,7 @@ from datetime import date, time, timedelta
 
 from sqlalchemy import or_, select, update
 
+from gateway.dialogue.offices import OFFICES, OfficeError, office_code
 from gateway.sms import bulk
 from gateway.staff import broadcasts, visit_plan
 from gateway.staff.broadcasts import Actor
@@ -64,13 +65,14 @@ from gateway.staff.visit_text import (
     reminder_text,
 )
 from gateway.staff.visit_warnings import warnings as warnings
-from gateway.store.models import Broadcast, Visit, utcnow
+from gateway.store.models import Broadcast, Office, Visit, utcnow
 from menus.segments import is_gsm7
 
 log = logging.getLogger(__name__)
 SERVICE_CHARS = 24  # "Home Affairs mobile unit": fits a screen line beside the date in every language
 MAX_AHEAD = timedelta(days=366)  # visits are planned weeks ahead; a later day is a typing slip (9999)
 OPEN = ("pending_approval", "approved")
+OFFICE_NAMES = {code: name for code, name, _services in OFFICES}  # English, as staff messages are
 
 
 class VisitError(ValueError):
@@ -108,12 +110,14 @@ class Unconfirmed(VisitError):
 
 @dataclass(frozen=True)
 class Details:
-    """What staff type: the service, the local day and times."""
+    """What staff type: the service, the local day and times; ``office`` the office code when
+    staff picked one (the service is then its English name), None for "other" (free text)."""
 
     service: str
     day: date
     starts: time
     ends: time
+    office: str | None = None
 
 
 # --- reads ----------------------------------------------------------------------------------------
@@ -176,8 +180,16 @@ def pending_edit(rt, visit_id: int) -> Visit | None:
 
 # --- changes --------------------------------------------------------------------------------------
 
-def check(rt, service: str, day: date, starts: time, ends: time) -> Details:
-    """The details, tidied, or :class:`VisitError` saying what is wrong."""
+def check(rt, service: str, day: date, starts: time, ends: time, office: str | None = None) -> Details:
+    """The details, tidied, or :class:`VisitError` saying what is wrong. With ``office`` (a
+    code) the visit is that office's and ``service`` is set to its name; without, "other":
+    ``service`` says who visits, as typed."""
+    if office:
+        try:
+            office = office_code(office)
+        except OfficeError as exc:
+            raise VisitError(str(exc)) from None
+        service = OFFICE_NAMES[office]
     service = " ".join((service or "").split())
     if not service:
         raise VisitError("name the service that visits (e.g. SASSA)")
@@ -194,7 +206,12 @@ def check(rt, service: str, day: date, starts: time, ends: time) -> Details:
     if day > now.date() + MAX_AHEAD:
         raise VisitError(f"{day:%-d %B %Y} is too far ahead: announce a visit at most a year before it "
                          f"(by {now.date() + MAX_AHEAD:%-d %B %Y})")
-    return Details(service, day, starts, ends)
+    return Details(service, day, starts, ends, office or None)
+
+
+def office_id(session, code: str | None) -> int | None:
+    """The id of office ``code`` (None for none: an "other" visit)."""
+    return None if code is None else session.scalar(select(Office.id).where(Office.code == code))
 
 
 def name_of_centre(rt, centre_id: int) -> str:
@@ -230,8 +247,9 @@ def _propose(rt, actor: Actor, centre_id: int, details: Details, replaces_id: in
     """A new visit row waiting for approval (a new visit, or a new version of ``replaces_id``),
     released at once when the actor needs no approver."""
     with rt.sessions.begin() as s:
-        row = Visit(centre_id=centre_id, service=details.service, day=details.day, starts=details.starts,
-                    ends=details.ends, status="pending_approval", replaces_id=replaces_id, author_id=actor.staff_id)
+        row = Visit(centre_id=centre_id, service=details.service, office_id=office_id(s, details.office),
+                    day=details.day, starts=details.starts, ends=details.ends, status="pending_approval",
+                    replaces_id=replaces_id, author_id=actor.staff_id)
         s.add(row)
     if broadcasts.needs_approval(rt, actor):
         return row
@@ -268,8 +286,9 @@ def as_seen(row: Visit) -> tuple:
     """Conditions that hold while the row still has the details ``row`` had (a compare-and-set:
     an edit between the digest's check and the update leaves the update nothing to move)."""
     replaces = Visit.replaces_id.is_(None) if row.replaces_id is None else Visit.replaces_id == row.replaces_id
+    office = Visit.office_id.is_(None) if row.office_id is None else Visit.office_id == row.office_id
     return (Visit.centre_id == row.centre_id, Visit.service == row.service, Visit.day == row.day,
-            Visit.starts == row.starts, Visit.ends == row.ends, replaces)
+            Visit.starts == row.starts, Visit.ends == row.ends, replaces, office)
 
 
 def _refused(rt, visit_id: int, what: str):
@@ -300,7 +319,7 @@ def edit(rt, actor: Actor, visit_id: int, details: Details, confirmed: str | Non
     if row.status == "pending_approval":
         with rt.sessions.begin() as s:
             s.execute(update(Visit).where(Visit.id == visit_id).values(
-                service=details.service, day=details.day, starts=details.starts, ends=details.ends,
+                service=details.service, office_id=office_id(s, details.office), day=details.day, starts=details.starts, ends=details.ends,
                 author_id=actor.staff_id if actor.staff_id is not None else row.author_id, updated_at=utcnow()))
         return get(rt, visit_id)
     waiting = pending_edit(rt, visit_id)

@@ -214,6 +214,8 @@ class Subscription(Base):
     centre_id: Mapped[int] = mapped_column(ForeignKey("centres.id", ondelete="CASCADE"))
     consented_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Consent to be texted when an office at the centre goes down (ALERTS, USSD); None = none.
+    alerts_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     citizen: Mapped[Citizen] = relationship()
     centre: Mapped[Centre] = relationship()
 
@@ -376,6 +378,8 @@ class Visit(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     centre_id: Mapped[int] = mapped_column(ForeignKey("centres.id", ondelete="CASCADE"), index=True)
     service: Mapped[str] = mapped_column(String(40))
+    # The office the visit brings (new visits); None: "other", the free-text service says who.
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id", ondelete="SET NULL"))
     day: Mapped[date] = mapped_column(Date, index=True)
     starts: Mapped[time] = mapped_column(Time)
     ends: Mapped[time] = mapped_column(Time)

@@ -157,13 +157,14 @@ class UssdPorts:
             return False
         return True
 
-    def subscribe(self, centre_id: int) -> None:
-        """Record consent to a centre's notices (timestamped) and confirm by SMS. As JOIN by
-        SMS, it lifts a global STOP, and then the SMS says so."""
-        name, lifted = consent.subscribe(self.rt, self.phone, centre_id, self.language)
-        text = subscription_sms_text(name, True, self.language)
+    def subscribe(self, centre_id: int, alerts: bool = False) -> None:
+        """Record consent to a centre's notices (timestamped; ``alerts``: and to office-down
+        alerts) and confirm by SMS. As JOIN by SMS, it lifts a global STOP, and then the SMS
+        says so."""
+        name, lifted = consent.subscribe(self.rt, self.phone, centre_id, self.language, alerts=alerts)
+        text = subscription_sms_text(name, True, self.language, alerts=alerts)
         queue_sms(self.rt, self.phone, welcome_back(self.language, text) if lifted else text,
-                  key=f"ussd-sub:{self.session_id}:{centre_id}:on")
+                  key=f"ussd-sub:{self.session_id}:{centre_id}:{'alerts' if alerts else 'on'}")
 
     def unsubscribe(self, centre_id: int) -> None:
         name = consent.unsubscribe(self.rt, self.phone, centre_id)

@@ -211,7 +211,7 @@ def test_every_word_in_keywords_yaml_parses_to_its_action(action):
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
-@pytest.mark.parametrize("action", ["stop", "start", "help", "nearest", "lang"])
+@pytest.mark.parametrize("action", ["stop", "start", "help", "nearest", "lang", "alerts"])
 def test_every_language_has_the_words_a_citizen_needs(action, lang):
     """DESIGN §6: STOP must work for every language (WASPA); the others for a usable service."""
     words = YAML["actions"][action].get(lang) or []
@@ -362,11 +362,12 @@ def test_services_reply_fits_two_segments(lang, count):
 
 
 @pytest.mark.parametrize("kind", ["help", "unknown", "stop", "start", "lang", "lang_unknown", "not_found",
-                                  "nearest_title", "nearest_more", "joined"])
+                                  "nearest_title", "nearest_more", "joined", "alerts_help", "alerts_off",
+                                  "subscribed_alerts"])
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_fixed_replies_exist_in_every_language_with_english_fallback(kind, lang):
     text = reply_text(kind, lang, code="*134*1234#", place="Soweto", centre="Kagiso Thusong")
-    assert text and "{" not in text
+    assert text and "{" not in text and measure(text).segments <= REPLY_SEGMENTS
     cat = Catalogues.load().by_code[lang]
     if f"sms.{kind}" not in cat.strings:
         assert text == reply_text(kind, "en", code="*134*1234#", place="Soweto", centre="Kagiso Thusong")
@@ -494,5 +495,6 @@ def test_join_without_an_earlier_stop_is_confirmed_plainly(seeded):
 def test_the_welcome_back_confirmation_fits_the_reply_budget_for_the_longest_centre_name(lang):
     names = [row["name"] for row in csv.DictReader(SEED.open(encoding="utf-8"))]
     for name in names:
-        text = welcome_back(lang, reply_text("joined", lang, centre=short_centre_name(name)))
-        assert measure(text).segments <= REPLY_SEGMENTS, (name, text)
+        for kind in ("joined", "subscribed_alerts"):  # JOIN and ALERTS <place> both lift a STOP
+            text = welcome_back(lang, reply_text(kind, lang, centre=short_centre_name(name)))
+            assert measure(text).segments <= REPLY_SEGMENTS, (name, text)

@@ -57,9 +57,9 @@ def test_a_drain_starts_each_peek_after_the_previous_batch_and_looks_back_once_a
     peeks: list[int] = []
     real = sending._peek
 
-    def spy(rt_, queue, limit, after=0):
+    def spy(rt_, queue, limit, after=0, notices_only=False):
         peeks.append(after)
-        return real(rt_, queue, limit, *([after] if after else []))
+        return real(rt_, queue, limit, *([after] if after else []), notices_only=notices_only)
 
     monkeypatch.setattr(sending, "_peek", spy)
     with FakeAT() as fake:

@@ -39,6 +39,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import html_params
 
+from gateway.dialogue.offices import OFFICES
 from gateway.directory.hours import DAY_LABELS, DAYS
 from gateway.phones import InvalidPhone, to_e164
 from gateway.staff.accounts import MIN_PASSWORD, ROLES
@@ -303,13 +304,20 @@ class VisitForm(FlaskForm):
     domain checks them again (and the details), and its refusal is shown on the form."""
 
     centre = SelectField("Centre", coerce=record_id, validate_choice=False)
-    service = StringField("Service that visits (e.g. SASSA, Home Affairs)",
-                          validators=[DataRequired("Name the service."), Length(max=24)])
+    office = SelectField("Office that visits", choices=[("", "Other (name it below)")]
+                         + [(code, name) for code, name, _services in OFFICES], default="")
+    service = StringField("Service that visits, if another (e.g. Mobile clinic)",
+                          validators=[Length(max=24)])  # required without an office: validate_service
     day = DateField("Day", validators=[DataRequired("Give the day.")])
     starts = TimeField("From (South African time)", validators=[DataRequired("Give the start time.")])
     ends = TimeField("Until", validators=[DataRequired("Give the end time.")])
     confirmed = HiddenField(validators=[Optional(), Length(max=64)])  # the warnings shown (their digest)
     confirm = BooleanField("I have checked the above: announce it anyway")
+
+    def validate_service(self, field) -> None:
+        """An office, or the name of whoever else visits: citizens are told who comes."""
+        if not self.office.data and not (field.data or "").strip():
+            raise StopValidation("Name the service.")
 
 
 class CancelVisitForm(FlaskForm):

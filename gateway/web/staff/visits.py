@@ -25,7 +25,7 @@ from gateway.staff import audit, visit_plan, visits
 from gateway.staff import broadcasts as bc
 from gateway.staff import visit_cancel as cancelling
 from gateway.staff.accounts import APPROVER, CLERK
-from gateway.store.models import Centre
+from gateway.store.models import Centre, Office
 from gateway.web.context import runtime_of
 from gateway.web.staff.auth import bp, client_address, current_member, role_required
 from gateway.web.staff.forms import CancelVisitForm, DecideForm, DecideRejectForm, VisitForm
@@ -58,11 +58,20 @@ def _form(rt, actor: bc.Actor, row=None) -> VisitForm:
         form.centre.choices = [SelectChoice(cid, name) for cid, name in s.execute(query)]
     if row is not None:
         form.centre.data = row.centre_id
+        if request.method == "GET":  # an office's visit shows the office; an older one its text
+            form.office.data = _office_code(rt, row.office_id)
+            form.service.data = "" if form.office.data else row.service
     return form
 
 
+def _office_code(rt, office_id: int | None) -> str:
+    with rt.sessions() as s:
+        return (s.scalar(select(Office.code).where(Office.id == office_id)) if office_id else None) or ""
+
+
 def _details(rt, form: VisitForm) -> visits.Details:
-    return visits.check(rt, form.service.data or "", form.day.data, form.starts.data, form.ends.data)
+    return visits.check(rt, form.service.data or "", form.day.data, form.starts.data, form.ends.data,
+                        office=form.office.data or None)
 
 
 def _local(at) -> str:
@@ -70,7 +79,7 @@ def _local(at) -> str:
 
 
 def _facts(row) -> dict:
-    return {"centre": row.centre_id, "service": row.service, "day": row.day.isoformat(),
+    return {"centre": row.centre_id, "service": row.service, "office_id": row.office_id, "day": row.day.isoformat(),
             "times": f"{row.starts:%H:%M}-{row.ends:%H:%M}", "status": row.status}
 
 
