@@ -10,7 +10,9 @@ clerk's change to a centre's name, address or phone held for an approver
 over the registry of everything that holds data derived from a number
 (:mod:`~gateway.staff.holders`); the centres directory (:mod:`~gateway.staff.centres`) and its CSV
 import as a worker job (:mod:`~gateway.staff.centre_import`); offices' live status set by staff,
-scoped and audited (:mod:`~gateway.staff.office_status`). Analytics queries join it.
+scoped and audited (:mod:`~gateway.staff.office_status`); citizens' questions and complaints
+read, answered, noted, closed and transferred within the account's centres, audited
+(:mod:`~gateway.staff.questions`). Analytics queries join it.
 
 May import: ``ussd``, ``dialogue``, ``sms``, ``runtime``, ``directory``, ``channels``, ``store``, ``menus``,
 ``config`` and the floor. Never Flask: the dashboard's views live in ``gateway.web``.
