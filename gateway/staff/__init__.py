@@ -11,11 +11,12 @@ over the registry of everything that holds data derived from a number
 (:mod:`~gateway.staff.holders`); the centres directory (:mod:`~gateway.staff.centres`) and its CSV
 import as a worker job (:mod:`~gateway.staff.centre_import`); offices' live status set by staff,
 scoped and audited (:mod:`~gateway.staff.office_status`), also by SMS from a staff phone
-(:mod:`~gateway.staff.status_sms`, how the inbound workers answer every SMS); the approvals inbox —
-what waits for a decision, and what was decided since an author last looked
-(:mod:`~gateway.staff.approvals`) — and the texts to staff about it
-(:mod:`~gateway.staff.staff_notices`); one number's message log, scoped and audited
-(:mod:`~gateway.staff.message_log`, paged through :mod:`~gateway.staff.number_lookups`).
+(:mod:`~gateway.staff.status_sms`, how the inbound workers answer every SMS); citizens' questions
+and complaints read, answered, noted, closed and transferred within the account's centres,
+audited (:mod:`~gateway.staff.questions`); the approvals inbox — what waits for a decision, and
+what was decided since an author last looked (:mod:`~gateway.staff.approvals`) — and the texts
+to staff about it (:mod:`~gateway.staff.staff_notices`); one number's message log, scoped and
+audited (:mod:`~gateway.staff.message_log`, paged through :mod:`~gateway.staff.number_lookups`).
 Analytics queries join it.
 
 May import: ``ussd``, ``dialogue``, ``sms``, ``runtime``, ``directory``, ``channels``, ``store``, ``menus``,

@@ -31,6 +31,7 @@ ACTIONS = (
     "privacy.exported", "privacy.deleted",
     "staff.texted", "messages.looked_up",
     "office.status_set",
+    "question.replied", "question.noted", "question.closed", "question.transferred",
 )
 CLI = "cli"  # the actor of commands run with `thusong` on the server
 

@@ -11,6 +11,8 @@ COMMANDS = [
     ["status"], ["check"], ["backup"], ["restore"], ["privacy"], ["privacy", "export"], ["privacy", "delete"],
     ["demo"], ["demo", "seed"], ["jobs"], ["jobs", "requeue"],
     ["office-status"], ["office-status", "set"], ["office-status", "list"],
+    ["questions"], ["questions", "list"], ["questions", "show"], ["questions", "reply"], ["questions", "close"],
+    ["questions", "transfer"],
 ]
 
 

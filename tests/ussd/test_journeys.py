@@ -500,7 +500,7 @@ def test_language_change_greets_the_next_session_in_it_and_is_stored(seeded, cli
     screen = choose(p, CATS.by_code[code].name, exact=True)  # isiNdebele is on page 2
     assert screen.splitlines()[0] == t("main.title") != en("main.title")
     assert list(options(screen).values()) == [t(f"main.{k}") for k in
-                                              ("find", "browse", "services", "notices", "rate", "language")]
+                                              ("find", "browse", "services", "notices", "rate", "language", "ask")]
     with seeded.sessions() as s:
         assert s.scalar(select(Citizen.language).where(Citizen.phone == PHONE)) == code
     q = Dialer(client)
@@ -584,7 +584,7 @@ def test_three_invalid_inputs_in_a_row_end_politely(seeded, client):
     for key in ("9", "abc"):
         screen = p.press(key)
         assert screen.splitlines()[0] == INVALID and options(screen) == options(main) and not p.ended
-    assert p.press("7") == en("nav.too_many")
+    assert p.press("8") == en("nav.too_many")
     assert p.ended and p.raw.startswith("END ")
 
 
