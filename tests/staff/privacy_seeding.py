@@ -15,9 +15,8 @@ from gateway import jobs
 from gateway.dialogue import questions
 from gateway.dialogue.inbound import answer as dialogue_answer
 from gateway.sms import inbound, sending
-from gateway.staff import audit
+from gateway.staff import audit, number_lookups
 from gateway.staff import broadcasts as bc
-from gateway.staff import number_lookups
 from gateway.staff import questions as staff_questions
 from gateway.store.models import Base, Citizen, Message, Subscription
 from gateway.usage import events as usage_events
