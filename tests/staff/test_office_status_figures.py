@@ -42,8 +42,8 @@ def test_days_with_down_are_sast_days_and_every_report_counts(rt, centres):
     alpha, beta = centres
     status(rt, alpha, "HA", "down", datetime(2026, 3, 5, 21, 30, tzinfo=UTC))  # 23:30 SAST Thursday
     status(rt, alpha, "HA", "down", datetime(2026, 3, 5, 22, 30, tzinfo=UTC))  # 00:30 SAST Friday, same UTC day
-    status(rt, alpha, "HA", "up", datetime(2026, 3, 6, 9, 0, tzinfo=UTC))
-    status(rt, alpha, "HA", "down", datetime(2026, 3, 6, 12, 0, tzinfo=UTC))  # Friday again: still 2 days
+    status(rt, alpha, "HA", "up", datetime(2026, 3, 6, 9, 0, tzinfo=UTC))  # in UTC all three are on Thursday
+    status(rt, alpha, "HA", "down", datetime(2026, 3, 5, 23, 0, tzinfo=UTC))  # 01:00 SAST Friday again: still 2 days
     status(rt, alpha, "SASSA", "slow", datetime(2026, 3, 6, 8, 0, tzinfo=UTC))
     status(rt, beta, "POST", "down", NOW - timedelta(minutes=5))  # today counts
     assert report(rt) == [["=Alpha Thusong", "HA", 2, 3, 4],
