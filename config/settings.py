@@ -52,6 +52,7 @@ class Settings:
     SECRET_KEY: str = _help("Flask session signing key for the staff dashboard.", "", secret=True)
     USSD_SERVICE_CODE: str = _help("The USSD codes citizens dial, comma-separated; the first is the one help texts show. A hop for any other code ends politely, unserved.", "*134*1234#")
     USSD_SMS_PER_DAY: int = _help("Most \"SMS me these details\" messages one number gets from USSD a day (South African day), across sessions; past it the caller is told so on the screen.", 5)
+    QUESTIONS_OPEN_PER_NUMBER: int = _help("Most open questions and complaints one number may have at a time; past it the citizen is told the references still waiting instead of getting a new one.", 3)
     SIMULATOR_ENABLED: bool | None = _help("Serve the /simulator phone page; unset (or 'auto') means on in development, off in production, where it is refused.", None)
     TRUSTED_PROXIES: int = _help("How many reverse proxies (e.g. 1 for nginx) stand in front of the app: X-Forwarded-For/-Proto are believed for that many hops, and ignored at 0.", 0)
     MAX_CONTENT_LENGTH: int = _help("Largest request body accepted, in bytes (AT's forms are well under 1 KiB); larger gets 413.", 64 * 1024)
@@ -235,6 +236,8 @@ def _validate(s: Settings) -> None:
         raise ConfigError(f"SMS_INBOUND_ATTEMPTS: expected 1 or more, got {s.SMS_INBOUND_ATTEMPTS}")
     if s.USSD_SMS_PER_DAY < 1:
         raise ConfigError(f"USSD_SMS_PER_DAY: expected 1 or more, got {s.USSD_SMS_PER_DAY}")
+    if s.QUESTIONS_OPEN_PER_NUMBER < 1:
+        raise ConfigError(f"QUESTIONS_OPEN_PER_NUMBER: expected 1 or more, got {s.QUESTIONS_OPEN_PER_NUMBER}")
     if s.RETENTION_DAYS < 1:
         raise ConfigError(f"RETENTION_DAYS: expected 1 or more, got {s.RETENTION_DAYS}")
     if s.MAX_CONTENT_LENGTH <= 0:

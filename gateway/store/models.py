@@ -189,6 +189,50 @@ class OfficeStatus(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class Question(Base):
+    """A citizen's question or complaint: a thread known by its reference (``Q`` + digits 2–9,
+    unique by index: ``gateway.dialogue.references`` retries on a collision), routed to a
+    centre (None: the unassigned queue admins route). ``waiting_since``/``due_at``: the oldest
+    citizen message not yet answered and when its answer is due (2 working days); both None
+    once staff answered. ``answered_at``: the latest staff answer, which opens the 3-day
+    window in which any SMS from the number joins the thread (``gateway.dialogue.threads``)."""
+
+    __tablename__ = "questions"
+    __table_args__ = (Index("ix_questions_inbox", "status", "centre_id", "created_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(12), unique=True)
+    phone: Mapped[str] = mapped_column(String(16), index=True)  # E.164
+    kind: Mapped[str] = mapped_column(String(8))  # "ask" | "complain"
+    language: Mapped[str] = mapped_column(String(3), default="en")
+    via: Mapped[str] = mapped_column(String(8))  # "sms" | "ussd"
+    centre_id: Mapped[int | None] = mapped_column(ForeignKey("centres.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(8), default="open")  # "open" | "closed"
+    outcome: Mapped[str | None] = mapped_column(Text)  # staff's words on closing; emptied by retention
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    waiting_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class QuestionEntry(Base):
+    """One message of a question's thread: the citizen's (``citizen``), a staff answer sent by
+    SMS (``answer``) or an internal note staff only see (``note``). ``message_id``: the SMS row
+    (inbound, or the queued answer); no foreign key, the outbox outlives what produced it.
+    ``text`` is personal data: exported, erased and emptied by retention as SMS bodies are."""
+
+    __tablename__ = "question_entries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # "citizen" | "answer" | "note"
+    text: Mapped[str] = mapped_column(Text)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    message_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
 class Citizen(Base):
     """A phone number that has used the service. Only what the features need (POPIA)."""
 
