@@ -3,12 +3,13 @@
 Contract: :func:`report` returns the :class:`Figure` list for a period of ``days`` ending today
 (Africa/Johannesburg) as one actor may see it: ``scope`` None (admins) sees every figure; a
 set of centre ids (clerks) sees only figures that belong to those centres — searches that found
-one of them, SMS of broadcasts to one of them, their feedback, subscribers and offices' status
-reports — and none of the service-wide ones (USSD sessions, drop-off, places without a centre,
-unknown keywords). Each :class:`~gateway.staff.figures.Figure` is a table (what the page and
+one of them, SMS of broadcasts to one of them, their feedback, subscribers, offices' status
+reports and citizens' questions — and none of the service-wide ones (USSD sessions, drop-off,
+places without a centre, unknown keywords). Each :class:`~gateway.staff.figures.Figure` is a table (what the page and
 its CSV show) and the chart drawn from it. Queries read ``daily_figures`` grouped in SQL, so a
 year answers as fast as a week, on SQLite and PostgreSQL alike; offices' status reports are
-counted from their own table (:mod:`~gateway.staff.status_figures`).
+counted from their own table (:mod:`~gateway.staff.status_figures`), and so are citizens'
+questions (:mod:`~gateway.staff.question_figures`: counts and times, never text).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 
 from gateway.staff.figures import Figure, chart_spec
+from gateway.staff.question_figures import questions
 from gateway.staff.status_figures import office_status
 from gateway.store.models import Centre, DailyFigure
 from gateway.usage.rollup import figures_for_day, local_day
@@ -38,7 +40,7 @@ def report(rt, days: int, scope: frozenset[int] | None, only: str | None = None)
     builders = {"sessions": _sessions, "dropoff": _dropoff, "searches": _searches,
                 "not_found": _not_found, "keywords": _keywords, "sms": _sms, "sms_failures": _sms_failures,
                 "feedback": _feedback, "feedback_reasons": _feedback_reasons, "subscribers": _subscribers,
-                "office_status": _office_status}
+                "office_status": _office_status, "questions": _questions}
     wide = {"sessions", "dropoff", "not_found", "keywords"}
     figures = []
     for key, build in builders.items():
@@ -52,7 +54,7 @@ def report(rt, days: int, scope: frozenset[int] | None, only: str | None = None)
 
 def keys() -> tuple[str, ...]:
     return ("sessions", "dropoff", "searches", "not_found", "keywords", "sms", "sms_failures",
-            "feedback", "feedback_reasons", "subscribers", "office_status")
+            "feedback", "feedback_reasons", "subscribers", "office_status", "questions")
 
 
 class _Reader:
@@ -298,3 +300,7 @@ def _subscribers(r: _Reader) -> Figure:
 
 def _office_status(r: _Reader) -> Figure:
     return office_status(r.rt, r.since, r.today, r.scope, r.centre_names())
+
+
+def _questions(r: _Reader) -> Figure:
+    return questions(r.rt, r.since, r.today, r.scope, r.centre_names(), r.rt.clock.now())

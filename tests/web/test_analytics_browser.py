@@ -17,12 +17,14 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import delete, text
 
 from gateway.clock import SAST
-from gateway.dialogue import office_status
+from gateway.dialogue import office_status, questions
 from gateway.staff import audit
+from gateway.staff import questions as staff_questions
 from gateway.staff.centre_offices import set_offices
+from gateway.store.models import Question, QuestionEntry
 from gateway.usage import events
 from tests.conftest import PASSWORD, TOKEN
 from tests.live import serving
@@ -33,7 +35,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 WIDE = ("sessions", "dropoff", "not_found", "keywords")
 EVERY = ("sessions", "dropoff", "searches", "not_found", "keywords", "sms", "sms_failures", "feedback",
-         "feedback_reasons", "subscribers", "office_status")
+         "feedback_reasons", "subscribers", "office_status", "questions")
 OPTED_OUT = "('OptedOut', 'UserInBlacklist', 'UserInBlackList')"
 
 
@@ -101,6 +103,11 @@ def test_analytics_charts_and_numbers_in_chromium(seeded, settings, auth):
     set_offices(seeded, audit.CLI, centre, ["HA", "SASSA"])
     for state in ("down", "up", "down"):  # now: one day with HA down, two down reports of three
         office_status.record(seeded, centre, "HA", state, staff_id=None, via="cli")
+    with seeded.sessions.begin() as s:  # questions earlier tests left
+        s.execute(delete(QuestionEntry))
+        s.execute(delete(Question))
+    asked = questions.open_thread(seeded, "+27829990001", "complain", "The queue never moves", "en", "sms").thread
+    staff_questions.transfer(seeded, audit.CLI, asked.ref, centre)
     ARTIFACTS.mkdir(exist_ok=True)
 
     from gateway.web import create_app
@@ -225,3 +232,4 @@ def check_clerk_numbers(page, rt, centre: int, name: str) -> None:
     feedback = table(page, "feedback")
     assert {r[0] for r in feedback} == {name} and sum(int(r[2]) for r in feedback) == ratings
     assert table(page, "office_status") == [[name, "HA", "1", "2", "3"]]
+    assert table(page, "questions") == [[name, "0", "1", "0", "–", "–"]]  # just received: no text shown
