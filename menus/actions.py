@@ -164,6 +164,28 @@ def set_language(ctx, code) -> bool:
 
 
 @action
+def may_ask(ctx, _choice) -> bool:
+    """False (the option's ``otherwise`` screen lists them) when the caller's open questions
+    are at the limit."""
+    waiting = ctx.ports.questions_waiting()
+    ctx.values["refs"] = ", ".join(waiting)
+    return not waiting
+
+
+@action
+def ask_question(ctx, text: str) -> bool:
+    """Open the question (a few words at least); the end screen shows its reference."""
+    if len(text.strip()) < 3:
+        return False
+    asked = ctx.ports.ask(text.strip())
+    if asked is None:
+        return False
+    ctx.values["ref"] = asked.ref
+    ctx.values["asked_to"] = short_centre_name(asked.centre) if asked.centre else ctx.t("sms.question_team")
+    return True
+
+
+@action
 def resume_journey(ctx, _choice) -> bool:
     """Go back to where the dropped session stood (the engine swaps the state in)."""
     ctx.resume = True

@@ -26,7 +26,7 @@ from menus.text import fold
 from menus.visits import coming_up_line
 
 KEYWORDS = Path(__file__).with_name("keywords.yaml")
-ACTIONS = ("nearest", "services", "help", "join", "stop", "start", "lang", "status")
+ACTIONS = ("nearest", "services", "help", "join", "stop", "start", "lang", "status", "ask", "complain")
 REPLY_SEGMENTS = 2
 
 
@@ -42,6 +42,7 @@ class _Grammar:
     words: dict[str, tuple[str, str | None]]  # folded keyword → (action, language or None)
     fuzzy: list[str]  # keywords long enough for typo tolerance
     languages: dict[str, str]  # folded language name/code → code
+    thread_stop: frozenset[str]  # folded words that still opt out inside a question's thread
 
 
 @lru_cache(maxsize=2)
@@ -68,7 +69,14 @@ def grammar(path: str = str(KEYWORDS)) -> _Grammar:
     for code, names in data["languages"].items():
         for name in names:
             languages[fold(str(name)).replace(" ", "")] = code
-    return _Grammar(words, [w for w in words if len(w) >= 5], languages)
+    thread_stop = set()
+    for lang, items in data["thread_stop"].items():
+        for word in items:
+            key = fold(str(word)).replace(" ", "")
+            if words.get(key, ("",))[0] != "stop":
+                raise ValueError(f"{path}: thread_stop {word!r} ({lang}) is not a stop word")
+            thread_stop.add(key)
+    return _Grammar(words, [w for w in words if len(w) >= 5], languages, frozenset(thread_stop))
 
 
 def _lookup(word: str, g: _Grammar) -> tuple[str, str | None] | None:
@@ -105,6 +113,13 @@ def parse(text: str) -> Command:
     if action == "stop" and fold(argument) in ("all", "alles", "konke", "tsohle", "zonke"):
         argument = ""  # STOP ALL means the same as STOP: every bulk message stops
     return Command(action, argument, lang)
+
+
+def is_thread_stop(text: str) -> bool:
+    """True when ``text`` is one ``thread_stop`` word alone, exactly (case, accents and
+    punctuation aside; no typo): inside a question's thread nothing else opts out."""
+    words = (text or "").split()
+    return len(words) == 1 and fold(words[0]).replace(" ", "") in grammar().thread_stop
 
 
 def language_from_name(text: str) -> str | None:

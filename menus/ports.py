@@ -59,6 +59,14 @@ class OfficeNews:
     since: time
 
 
+@dataclass(frozen=True)
+class Asked:
+    """A question just opened: its reference and the centre it went to (None: unassigned)."""
+
+    ref: str
+    centre: str | None
+
+
 class DirectoryPorts(Protocol):
     """Reads answer from the directory; writes are quick rows or queued SMS (no network)."""
 
@@ -78,3 +86,5 @@ class DirectoryPorts(Protocol):
     def stop_all(self) -> None: ...
     def feedback(self, centre_id: int, rating: int, reason: str | None) -> None: ...
     def set_language(self, code: str) -> None: ...
+    def questions_waiting(self) -> tuple[str, ...]: ...  # refs, when no new question is taken
+    def ask(self, text: str) -> Asked | None: ...  # None: refused (the open limit, reached meanwhile)

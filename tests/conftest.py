@@ -29,6 +29,8 @@ from gateway.store.models import (
     Municipality,
     OfficeStatus,
     PendingDeliveryReport,
+    Question,
+    QuestionEntry,
     Staff,
     Subscription,
     UsageSearch,
@@ -198,6 +200,8 @@ def clean_database(rt) -> None:
     """Remove everything tests write, keeping the migrated reference data."""
     with rt.sessions.begin() as session:
         session.execute(delete(AuditEvent))
+        session.execute(delete(QuestionEntry))
+        session.execute(delete(Question))
         session.execute(delete(staff_centres))
         session.execute(delete(Visit))
         session.execute(delete(CentreChange))

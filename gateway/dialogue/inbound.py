@@ -2,14 +2,17 @@
 
 Contract: :func:`answer` takes the claimed ``Message`` row, queues at most one reply to it
 (:func:`gateway.sms.inbound.reply_to`) and returns the action for the logs and the analytics.
-The conversations this package owns are looked at first; everything else is the keyword
-grammar (:func:`gateway.sms.inbound.keyword_answer`), given this package's reader of offices'
-status today so ``STATUS <place>`` and the ``CENTRE`` line can say it.
+The conversations this package owns are looked at first — a citizen's question thread
+(:func:`gateway.dialogue.threads.answer`: a reply carrying a reference or sent within 3 days
+of a staff answer joins its thread, before any keyword is read; ``ASK``/``COMPLAIN`` open
+one); everything else is the keyword grammar (:func:`gateway.sms.inbound.keyword_answer`),
+given this package's reader of offices' status today so ``STATUS <place>`` and the
+``CENTRE`` line can say it.
 """
 
 from __future__ import annotations
 
-from gateway.dialogue import office_news
+from gateway.dialogue import office_news, threads
 from gateway.runtime import Runtime
 from gateway.sms import inbound
 from gateway.store.models import Message
@@ -17,4 +20,7 @@ from gateway.store.models import Message
 
 def answer(rt: Runtime, row: Message) -> str:
     """Answer inbound SMS ``row``; returns the action."""
+    action = threads.answer(rt, row)  # a question's thread first: keywords do not apply inside it
+    if action is not None:
+        return action
     return inbound.keyword_answer(rt, row, news=office_news.news)

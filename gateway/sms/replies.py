@@ -50,6 +50,10 @@ def answer(rt, phone: str, command, lang: str, searches: list[dict] | None = Non
         return reply_text("start", lang)
     if action == "help":
         return reply_text("help", lang, code=code)
+    if action in ("ask", "complain"):
+        # Questions open threads, which are gateway.dialogue's (gateway.dialogue.inbound
+        # answers them before the keywords): a stored SMS is retried, never lost as "unknown".
+        raise RuntimeError("ASK/COMPLAIN are answered by gateway.dialogue.inbound")
     if action == "lang":
         new = language_from_name(arg)
         if new is None:

@@ -42,6 +42,8 @@ from gateway.store.models import (
     Citizen,
     Message,
     PendingDeliveryReport,
+    Question,
+    QuestionEntry,
     Subscription,
     UsageSearch,
     UssdHopLog,
@@ -234,7 +236,15 @@ def _leave_marker(conn: Connection, subject: Subject) -> int:
     return removed
 
 
+def _question_ids(subject: Subject):
+    return select(Question.id).where(Question.phone == subject.phone).scalar_subquery()
+
+
 HOLDERS: tuple[Holder, ...] = (
+    # The number's questions and complaints: every message of their threads (the citizen's,
+    # staff answers and internal notes about them), then the threads.
+    SqlRows("question_entries", QuestionEntry.__table__, lambda s: QuestionEntry.question_id.in_(_question_ids(s))),
+    SqlRows("questions", Question.__table__, lambda s: Question.phone == s.phone),
     # Reports waiting for their message: by number, or by the AT id of one of its messages.
     SqlRows("pending_delivery_reports", PendingDeliveryReport.__table__,
             lambda s: or_(PendingDeliveryReport.phone == s.phone,

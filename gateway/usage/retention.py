@@ -2,7 +2,8 @@
 
 Contract: :func:`apply` first rolls up every closed day (:func:`gateway.usage.rollup.roll_up`),
 then refuses to empty anything from a day that still has no roll-up (a failed roll-up must not
-lose counts), then empties, for rows older than the cutoff: ``messages.text`` (to ''),
+lose counts), then empties, for rows older than the cutoff: ``messages.text`` (to ''), the text of
+questions' thread messages (``question_entries.text``, to '') and their outcomes,
 ``ussd_sessions.input`` and ``last_app_response`` (AT's copy of what was typed and shown),
 and ``usage_searches.term``; and deletes ``ussd_hops`` rows (their counts live in the
 roll-up). Rows stay otherwise: delivery outcomes, counts and consent records are not bodies.
@@ -15,7 +16,14 @@ from datetime import timedelta
 
 from sqlalchemy import delete, update
 
-from gateway.store.models import Message, UsageSearch, UssdHopLog, UssdSessionLog
+from gateway.store.models import (
+    Message,
+    Question,
+    QuestionEntry,
+    UsageSearch,
+    UssdHopLog,
+    UssdSessionLog,
+)
 from gateway.usage import rollup
 
 log = logging.getLogger(__name__)
@@ -39,6 +47,11 @@ def apply(rt) -> dict:
     with rt.engine.begin() as conn:
         bodies = conn.execute(update(Message).where(Message.created_at < cutoff, Message.text != "")
                               .values(text="")).rowcount
+        # Questions: the words go like SMS bodies; the threads stay (counts, ages, outcomes' existence).
+        bodies += conn.execute(update(QuestionEntry).where(QuestionEntry.created_at < cutoff, QuestionEntry.text != "")
+                               .values(text="")).rowcount
+        bodies += conn.execute(update(Question).where(Question.created_at < cutoff, Question.outcome.is_not(None))
+                               .values(outcome=None)).rowcount
         inputs = conn.execute(update(UssdSessionLog).where(
             UssdSessionLog.created_at < cutoff,
             (UssdSessionLog.input.is_not(None)) | (UssdSessionLog.last_app_response.is_not(None)))

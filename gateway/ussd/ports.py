@@ -19,14 +19,14 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import bindparam, func, select
 
 from gateway.clock import SAST
-from gateway.dialogue import office_news
+from gateway.dialogue import office_news, questions, threads
 from gateway.directory.browse import with_visits_at
 from gateway.sms import consent, optout
 from gateway.sms.outbox import queue_sms
 from gateway.store.models import Centre, Citizen, Feedback, Service, Subscription
 from menus.engine import centre_sms_text, subscription_sms_text
 from menus.keywords import welcome_back
-from menus.ports import CentreDetails, CentreSummary, Named, OfficeNews
+from menus.ports import Asked, CentreDetails, CentreSummary, Named, OfficeNews
 from menus.segments import is_gsm7
 
 log = logging.getLogger(__name__)
@@ -201,3 +201,16 @@ class UssdPorts:
         """Remember the caller's language for USSD and SMS (citizen row; profile on save)."""
         self.language = code
         consent.set_language(self.rt, self.phone, code)
+
+    def questions_waiting(self) -> tuple[str, ...]:
+        """The caller's open questions when they are at ``QUESTIONS_OPEN_PER_NUMBER`` (no new
+        one is taken), else ()."""
+        refs = questions.open_refs(self.rt, self.phone)
+        return refs if len(refs) >= self.rt.settings.QUESTIONS_OPEN_PER_NUMBER else ()
+
+    def ask(self, text: str) -> Asked | None:
+        """Open a question (routed as by SMS) and queue its acknowledgement by SMS."""
+        opened = threads.ask_by_ussd(self.rt, self.phone, text, self.language, self.session_id)
+        if opened.thread is None:
+            return None
+        return Asked(opened.thread.ref, opened.thread.centre_name)

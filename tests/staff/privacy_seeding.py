@@ -12,8 +12,12 @@ import zlib
 from sqlalchemy import inspect, select, text
 
 from gateway import jobs
+from gateway.dialogue import questions
+from gateway.dialogue.inbound import answer as dialogue_answer
 from gateway.sms import inbound, sending
+from gateway.staff import audit
 from gateway.staff import broadcasts as bc
+from gateway.staff import questions as staff_questions
 from gateway.store.models import Base, Citizen, Message, Subscription
 from gateway.usage import events as usage_events
 from tests.conftest import TOKEN
@@ -44,7 +48,11 @@ def seed_everywhere(rt, client, fake: FakeAT) -> int:
         _sms(client, phone, f"ATXid_{tag}1", "CENTRE Soweto")
         _sms(client, phone, f"ATXid_{tag}2", "JOIN Kagiso")
         _sms(client, phone, f"ATXid_{tag}3", "flibbertigibbet")  # unknown: the help throttle key
-    assert inbound.drain(rt) == 6
+        _sms(client, phone, f"ATXid_{tag}4", "ASK where do I renew my ID?")  # a question's thread
+    assert inbound.drain(rt, answer=dialogue_answer) == 8
+    mine = questions.open_refs(rt, PHONE)[0]
+    staff_questions.reply(rt, audit.CLI, mine, "Bring your old ID and a photo.")  # an answer ...
+    staff_questions.note(rt, audit.CLI, mine, "Called the citizen back.")  # ... and a note on it
     asked = Dialer(client, PHONE)  # "SMS me": the day's count of them, by number, in Redis
     asked.dial()
     asked.press("1", "Soweto", "1", "3")
@@ -92,19 +100,19 @@ def table_rows(rt) -> dict[str, list[dict]]:
 
 def rows_about(rt) -> dict[str, set]:
     """Primary keys of rows holding the number in any form, and rows pointing at the citizen
-    row (subscriptions): ``{table: {id, …}}``."""
+    row (subscriptions) or at its questions (their threads' messages): ``{table: {id, …}}``."""
     found: dict[str, set] = {}
     rows = table_rows(rt)
     for name, items in rows.items():
         for item in items:
             if any(_holds(v) for v in item.values()):
                 found.setdefault(name, set()).add(item.get("id"))
-    citizens = found.get("citizens", set())
+    owners = {name: set(found.get(name, set())) for name in ("citizens", "questions")}
     for table in Base.metadata.sorted_tables:
         for fk in table.foreign_keys:
-            if fk.column.table.name == "citizens":
+            if fk.column.table.name in owners:
                 for item in rows.get(table.name, []):
-                    if item[fk.parent.name] in citizens:
+                    if item[fk.parent.name] in owners[fk.column.table.name]:
                         found.setdefault(table.name, set()).add(item.get("id"))
     return found
 
