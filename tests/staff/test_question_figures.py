@@ -10,14 +10,14 @@ import io
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from gateway.clock import SAST, FrozenClock
 from gateway.dialogue import questions as records
 from gateway.directory.centre_csv import import_centres
 from gateway.staff import analytics, audit
 from gateway.staff import questions as staff_questions
-from gateway.store.models import Centre, Question, QuestionEntry
+from gateway.store.models import Centre
 
 CSV = "name,province,town\nAlpha Thusong,Gauteng,Soweto\nBeta Thusong,Gauteng,Soweto\n"
 TEXT = "Where do I renew my ID?"
@@ -33,9 +33,6 @@ NOW = sast(2026, 4, 7, 10, 0)  # Tuesday after Easter Monday
 @pytest.fixture
 def centres(rt, monkeypatch) -> tuple[int, int]:
     monkeypatch.setattr(rt, "clock", FrozenClock(NOW))
-    with rt.sessions.begin() as s:
-        s.execute(delete(QuestionEntry))
-        s.execute(delete(Question))
     assert not import_centres(rt.sessions, CSV, rt.gazetteer).rejected
     with rt.sessions() as s:
         ids = dict(s.execute(select(Centre.name, Centre.id)).all())

@@ -17,14 +17,13 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, text
+from sqlalchemy import text
 
 from gateway.clock import SAST
 from gateway.dialogue import office_status, questions
 from gateway.staff import audit
 from gateway.staff import questions as staff_questions
 from gateway.staff.centre_offices import set_offices
-from gateway.store.models import Question, QuestionEntry
 from gateway.usage import events
 from tests.conftest import PASSWORD, TOKEN
 from tests.live import serving
@@ -103,9 +102,6 @@ def test_analytics_charts_and_numbers_in_chromium(seeded, settings, auth):
     set_offices(seeded, audit.CLI, centre, ["HA", "SASSA"])
     for state in ("down", "up", "down"):  # now: one day with HA down, two down reports of three
         office_status.record(seeded, centre, "HA", state, staff_id=None, via="cli")
-    with seeded.sessions.begin() as s:  # questions earlier tests left
-        s.execute(delete(QuestionEntry))
-        s.execute(delete(Question))
     asked = questions.open_thread(seeded, "+27829990001", "complain", "The queue never moves", "en", "sms").thread
     staff_questions.transfer(seeded, audit.CLI, asked.ref, centre)
     ARTIFACTS.mkdir(exist_ok=True)

@@ -12,7 +12,7 @@ import re
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from gateway.clock import SAST, FrozenClock
 from gateway.dialogue import questions as records
@@ -39,10 +39,7 @@ def page_of(response) -> str:
 
 @pytest.fixture
 def inbox(seeded, monkeypatch):
-    """Two centres (mine, other) and the clock at NOW; questions from earlier tests removed."""
-    with seeded.sessions.begin() as s:
-        s.execute(delete(QuestionEntry))
-        s.execute(delete(Question))
+    """Two centres (mine, other) and the clock at NOW."""
     with seeded.sessions() as s:
         mine, other = s.scalars(select(Centre.id).order_by(Centre.id).limit(2))
     monkeypatch.setattr(seeded, "clock", FrozenClock(NOW))
@@ -189,6 +186,8 @@ def test_a_stale_form_sends_nothing_and_keeps_what_was_typed(seeded, inbox, auth
     auth.as_role("clerk", [mine])
     page = page_of(client.get(f"/staff/inbox/{ref}"))
     before = state_of(seeded, ref)
+    unseen = page_of(auth.post(f"/staff/inbox/{ref}", {"do": "send", "answer": "Bring your ID."}))
+    assert "Open the thread again and answer." in unseen and state_of(seeded, ref) == before
     response = client.post(f"/staff/inbox/{ref}", data={"do": "send", "answer": "Bring your ID.", "seen": seen_of(page)})
     shown = page_of(response)
     assert STALE in shown and "Bring your ID." in shown and state_of(seeded, ref) == before
@@ -215,6 +214,8 @@ def test_a_clerk_transfers_and_an_admin_routes_the_unassigned(seeded, inbox, aut
     ref = ask(seeded, mine, THURSDAY)
     nobody = ask(seeded, None, THURSDAY, phone=OTHER_PHONE)
     auth.as_role("clerk", [mine], email="clerk@example.org")
+    unchosen = auth.post(f"/staff/inbox/{ref}", {"do": "transfer", "centre": ""})
+    assert "Choose the centre to send it to." in page_of(unchosen) and state_of(seeded, ref)[1] == mine
     assert auth.post(f"/staff/inbox/{ref}", {"do": "transfer", "centre": other}).status_code == 302
     assert state_of(seeded, ref)[1] == other
     assert client.get(f"/staff/inbox/{ref}").status_code == 404  # not theirs any more

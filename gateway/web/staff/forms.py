@@ -357,5 +357,11 @@ class CloseForm(FlaskForm):
     seen = HiddenField(validators=[DataRequired("Open the thread again and close it."), Length(max=64)])
 
 
+def chosen_id(value) -> int | None:
+    """``coerce`` for a choice of row that starts on "choose one" (empty: None)."""
+    return None if value in ("", None) else record_id(value)
+
+
 class TransferForm(FlaskForm):
-    centre = SelectField("Send to centre", coerce=record_id, validate_choice=False)
+    centre = SelectField("Send to centre", coerce=chosen_id, validate_choice=False,
+                         validators=[DataRequired("Choose the centre to send it to.")])

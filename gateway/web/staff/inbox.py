@@ -72,11 +72,12 @@ def _thread_or_404(rt, ref: str) -> Thread:
         abort(404)
 
 
-def _centre_choices(rt, thread: Thread) -> list[tuple[int, str]]:
-    """Every active centre but the thread's own: a clerk may hand a thread to any centre."""
+def _centre_choices(rt, thread: Thread) -> list[tuple[int | str, str]]:
+    """Every active centre but the thread's own (a clerk may hand a thread to any centre),
+    after a "choose" that sends nowhere: no thread moves by a missed tap."""
     with rt.sessions() as s:
         rows = s.execute(select(Centre.id, Centre.name).where(Centre.active.is_(True)).order_by(Centre.name)).all()
-    return [(cid, name) for cid, name in rows if cid != thread.centre_id]
+    return [("", "Choose a centre…")] + [(cid, name) for cid, name in rows if cid != thread.centre_id]
 
 
 @bp.route("/inbox/<ref>", methods=["GET", "POST"])
@@ -121,6 +122,9 @@ def _act(rt, member, thread: Thread, do: str, answer_form, note_form, close_form
             flash(f"{ref} went to {_centre_name(rt, transfer_form.centre.data)}.", "info")
             return redirect(url_for("staff.inbox_list"))
         else:
+            for form in (answer_form, close_form):  # a hidden field's error has no place on the page
+                if do in ("send", "close") and form.seen.errors:
+                    flash(" ".join(form.seen.errors), "error")
             return None
     except QuestionNotFound:
         abort(404)
