@@ -10,7 +10,12 @@ clerk's change to a centre's name, address or phone held for an approver
 over the registry of everything that holds data derived from a number
 (:mod:`~gateway.staff.holders`); the centres directory (:mod:`~gateway.staff.centres`) and its CSV
 import as a worker job (:mod:`~gateway.staff.centre_import`); offices' live status set by staff,
-scoped and audited (:mod:`~gateway.staff.office_status`). Analytics queries join it.
+scoped and audited (:mod:`~gateway.staff.office_status`); citizens' questions answered by staff
+(:mod:`~gateway.staff.questions`), with the inbox's guard that a form acts only on the thread
+its author read (:mod:`~gateway.staff.inbox`). Analytics queries join it
+(:mod:`~gateway.staff.analytics`, one :class:`~gateway.staff.figures.Figure` each, offices'
+status and questions in :mod:`~gateway.staff.status_figures` and
+:mod:`~gateway.staff.question_figures`).
 
 May import: ``ussd``, ``dialogue``, ``sms``, ``runtime``, ``directory``, ``channels``, ``store``, ``menus``,
 ``config`` and the floor. Never Flask: the dashboard's views live in ``gateway.web``.
