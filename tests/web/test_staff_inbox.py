@@ -225,3 +225,19 @@ def test_a_clerk_transfers_and_an_admin_routes_the_unassigned(seeded, inbox, aut
     assert "Unassigned" in page and ">Route<" in page
     assert auth.post(f"/staff/inbox/{nobody}", {"do": "transfer", "centre": mine}).status_code == 302
     assert state_of(seeded, nobody)[1] == mine
+
+
+def test_an_empty_or_too_long_answer_is_refused_and_nothing_is_sent(seeded, inbox, auth, client):
+    mine, _other = inbox
+    ref = ask(seeded, mine, THURSDAY)
+    auth.as_role("clerk", [mine])
+    page = page_of(client.get(f"/staff/inbox/{ref}"))
+    before = state_of(seeded, ref)
+    empty = page_of(auth.post(f"/staff/inbox/{ref}", {"do": "send", "answer": "", "seen": seen_of(page)}))
+    assert "Write the answer." in empty
+    long = "Bring your ID. " * 40  # 600 characters: four segments with the reference and opt-out line
+    shown = page_of(auth.post(f"/staff/inbox/{ref}", {"do": "preview", "answer": long, "seen": seen_of(page)}))
+    assert "longer than 3 SMS: shorten it" in shown
+    refused = page_of(auth.post(f"/staff/inbox/{ref}", {"do": "send", "answer": long, "seen": seen_of(page)}))
+    assert "Not done: the answer is longer than 3 SMS; shorten it" in refused
+    assert state_of(seeded, ref) == before
