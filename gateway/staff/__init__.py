@@ -10,7 +10,8 @@ clerk's change to a centre's name, address or phone held for an approver
 over the registry of everything that holds data derived from a number
 (:mod:`~gateway.staff.holders`); the centres directory (:mod:`~gateway.staff.centres`) and its CSV
 import as a worker job (:mod:`~gateway.staff.centre_import`); offices' live status set by staff,
-scoped and audited (:mod:`~gateway.staff.office_status`); citizens' questions answered by staff
+scoped and audited (:mod:`~gateway.staff.office_status`); citizens' questions and complaints
+read, answered, noted, closed and transferred within the account's centres, audited
 (:mod:`~gateway.staff.questions`), with the inbox's guard that a form acts only on the thread
 its author read (:mod:`~gateway.staff.inbox`). Analytics queries join it
 (:mod:`~gateway.staff.analytics`, one :class:`~gateway.staff.figures.Figure` each, offices'

@@ -18,6 +18,7 @@ from menus.keywords import (
     KEYWORDS,
     REPLY_SEGMENTS,
     Command,
+    is_thread_stop,
     language_from_name,
     nearest_reply,
     parse,
@@ -158,6 +159,22 @@ def _languages_of(word: str) -> set[str]:
         ("SIMO Nelspruit", "status", "Nelspruit", "ss"),
         ("ISIZO", "help", "", "nr"),  # one letter from ISIMO, still help
         ("START", "start", "", "en"),  # STATUS did not take START's typos
+        # questions and complaints: the rest is the question, a place before a colon included
+        ("ASK Soweto: where do I renew my ID?", "ask", "Soweto: where do I renew my ID", "en"),
+        ("ask when is SASSA here", "ask", "when is SASSA here", "en"),
+        ("QUESTION about grants", "ask", "about grants", "en"),
+        ("QUESTON about grants", "ask", "about grants", "en"),  # one typo
+        ("COMPLAIN the queue was 5 hours", "complain", "the queue was 5 hours", "en"),
+        ("COMPLAINT no forms", "complain", "no forms", "en"),
+        ("COMPLIAN no forms", "unknown", "COMPLIAN no forms", None),  # two edits: not guessed
+        ("VRA waar is die kantoor", "ask", "waar is die kantoor", "af"),
+        ("KLA die tou", "complain", "die tou", "af"),
+        ("BUZA ngifuna i-ID", "ask", "ngifuna i-ID", None),  # zu, xh and nr share it
+        ("KHALAZA ulayini mude", "complain", "ulayini mude", None),
+        ("BOTSISA", "ask", "", "nso"),
+        ("TLETLEBA", "complain", "", "st"),
+        ("VUTISA", "ask", "", "ts"),
+        ("VHILAELA", "complain", "", "ve"),
         ("STAAK", "stop", "", "af"),
         # not a keyword: unknown, a bare place name too
         ("Soweto", "unknown", "Soweto", None),
@@ -232,6 +249,37 @@ def test_no_keyword_is_also_a_place_name():
                for lang, words in by_lang.items() for w in words
                if fold(str(w)).replace(" ", "") in places]
     assert clashes == []
+
+
+THREAD_STOP = [
+    # label, text, still opts out inside a question's thread
+    ("STOP alone", "STOP", True), ("lower case, punctuation", " stop! ", True), ("Afrikaans", "Staak.", True),
+    ("isiZulu", "YEKA", True), ("Sesotho", "ema", True), ("siSwati", "YEKELA", True),
+    ("CANCEL is not STOP's translation", "CANCEL", False), ("END", "END", False), ("QUIT", "quit", False),
+    ("UNSUBSCRIBE", "UNSUBSCRIBE", False), ("KANSELLEER (cancel)", "KANSELLEER", False),
+    ("STOP ALL: more than the word", "STOP ALL", False), ("a sentence", "Stop sending me SMS", False),
+    ("one typo is not exact", "STOPP", False), ("Cancel my complaint", "Cancel my complaint", False),
+    ("empty", "", False),
+]
+
+
+@pytest.mark.parametrize("text, stops", [r[1:] for r in THREAD_STOP], ids=[r[0] for r in THREAD_STOP])
+def test_thread_stop_is_an_exact_stop_word_alone(text, stops):
+    assert is_thread_stop(text) is stops
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_language_keeps_a_stop_word_inside_a_thread(lang):
+    """WASPA: STOP works everywhere, inside a question's thread too, in every language."""
+    words = YAML["thread_stop"].get(lang) or []
+    assert words and all(is_thread_stop(str(w)) and parse(str(w)).action == "stop" for w in words)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("action", ["ask", "complain"])
+def test_every_language_can_ask_and_complain(action, lang):
+    words = YAML["actions"][action].get(lang) or []
+    assert words and all(parse(f"{w} something").action == action for w in words)
 
 
 @pytest.mark.parametrize("word, lang", _words("stop"))

@@ -41,11 +41,13 @@ from tests.conftest import SEED_ROWS
 
 JOURNEY = load_journey()
 LANGS = JOURNEY.languages
-INVALID = "99"  # never a valid choice: at most 9 items a page, menus have at most 6 options
+INVALID = "99"  # never a valid choice: at most 9 items a page, menus have at most 7 options
 UNKNOWN_PLACE = "Xyzzyville"
 # Townships and places citizens type (aliases, misspellings), besides every centre's town.
 TYPED_PLACES = ["Soweto", "Sowetto", "Khayelitsa", "KwaMashu", "Umlazi", "Mthatha",
                 "Pietermaritzburg", "Ga-Rankuwa", "Mitchells Plain", "Polokwane", "Kimberley"]
+LONG_QUESTION = ("Where do I apply for a replacement ID book and how long does it take? I lost mine "
+                 "last month and the clinic wants it before the end of this month.")
 SERVICE_PLACES = ["Soweto", "Umlazi", "Khayelitsha", "Mthatha", "Polokwane", "Upington"]
 _OPTION = re.compile(r"^(\d)\. ", re.M)
 READS = ("provinces", "municipalities", "centres_in", "centre", "nearest", "services",
@@ -151,14 +153,35 @@ class Walker:
         self.too_many(main)
         self.check_text(apology_text(self.lang), "apology", None, True)
         self.notices(main, expect_empty=True)
+        self.ask(main, until_refused=False)  # no subscription: to "the Thusong team"
         self.find(main)
         self.browse(main)  # also subscribes to every centre: the notices list gets long
+        self.ask(main, until_refused=True)  # to the longest-named centre, then the refs waiting
         self.unlisted_centres()
         self.notices(main, expect_empty=False)
         self.services(main)
         self.rate(main)
         self.resume()
         self.languages(main)
+
+    def ask(self, main: dict, until_refused: bool) -> None:
+        """"Ask a question": the prompt, its hint (too short a text), the reference screen —
+        routed to the centre with the longest name — and, past the open-question limit, the
+        screen listing the references still waiting."""
+        if until_refused:
+            longest = max(self.ports.rt.directory.entries(), key=lambda e: len(short_centre_name(e.name)))
+            self.ports.subscribe(longest.id)  # the latest subscription: where questions go
+        for _ in range(self.ports.rt.settings.QUESTIONS_OPEN_PER_NUMBER + 1):
+            _r, prompt = self.step(main, "7", "dial")
+            if prompt["screen"] == "ask_waiting":
+                assert until_refused and _r.end, _r.text
+                return
+            self.step(prompt, "x", "dial 7")  # too short: the hint
+            reply, _asked = self.step(prompt, LONG_QUESTION, "dial 7")
+            assert reply.end and "Q" in reply.text, reply.text
+            if not until_refused:
+                return
+        raise AssertionError("the open-question limit never showed its screen")
 
     def too_many(self, main: dict) -> None:
         state = main
