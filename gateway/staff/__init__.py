@@ -13,11 +13,14 @@ import as a worker job (:mod:`~gateway.staff.centre_import`); offices' live stat
 scoped and audited (:mod:`~gateway.staff.office_status`), also by SMS from a staff phone
 (:mod:`~gateway.staff.status_sms`, how the inbound workers answer every SMS); citizens' questions
 and complaints read, answered, noted, closed and transferred within the account's centres,
-audited (:mod:`~gateway.staff.questions`); the approvals inbox — what waits for a decision, and
-what was decided since an author last looked (:mod:`~gateway.staff.approvals`) — and the texts
-to staff about it (:mod:`~gateway.staff.staff_notices`); one number's message log, scoped and
-audited (:mod:`~gateway.staff.message_log`, paged through :mod:`~gateway.staff.number_lookups`).
-Analytics queries join it.
+audited (:mod:`~gateway.staff.questions`), with the inbox's guard that a form acts only on the
+thread its author read (:mod:`~gateway.staff.inbox`); the approvals inbox — what waits for a
+decision, and what was decided since an author last looked (:mod:`~gateway.staff.approvals`) —
+and the texts to staff about it (:mod:`~gateway.staff.staff_notices`); one number's message log,
+scoped and audited (:mod:`~gateway.staff.message_log`, paged through
+:mod:`~gateway.staff.number_lookups`). Analytics queries join it (:mod:`~gateway.staff.analytics`,
+one :class:`~gateway.staff.figures.Figure` each, offices' status and questions in
+:mod:`~gateway.staff.status_figures` and :mod:`~gateway.staff.question_figures`).
 
 May import: ``ussd``, ``dialogue``, ``sms``, ``runtime``, ``directory``, ``channels``, ``store``, ``menus``,
 ``config`` and the floor. Never Flask: the dashboard's views live in ``gateway.web``.

@@ -3,21 +3,25 @@
 Contract: :func:`report` returns the :class:`Figure` list for a period of ``days`` ending today
 (Africa/Johannesburg) as one actor may see it: ``scope`` None (admins) sees every figure; a
 set of centre ids (clerks) sees only figures that belong to those centres — searches that found
-one of them, SMS of broadcasts to one of them, their feedback and subscribers — and none of the
-service-wide ones (USSD sessions, drop-off, places without a centre, unknown keywords). Each
-:class:`Figure` is a table (what the page and its CSV show) and the chart drawn from it.
-Queries read ``daily_figures`` grouped in SQL, so a year answers as fast as a week, on SQLite
-and PostgreSQL alike.
+one of them, SMS of broadcasts to one of them, their feedback, subscribers, offices' status
+reports and citizens' questions — and none of the service-wide ones (USSD sessions, drop-off,
+places without a centre, unknown keywords). Each :class:`~gateway.staff.figures.Figure` is a table (what the page and
+its CSV show) and the chart drawn from it. Queries read ``daily_figures`` grouped in SQL, so a
+year answers as fast as a week, on SQLite and PostgreSQL alike; offices' status reports are
+counted from their own table (:mod:`~gateway.staff.status_figures`), and so are citizens'
+questions (:mod:`~gateway.staff.question_figures`: counts and times, never text).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
+from gateway.staff.figures import Figure, chart_spec
+from gateway.staff.question_figures import questions
+from gateway.staff.status_figures import office_status
 from gateway.store.models import Centre, DailyFigure
 from gateway.usage.rollup import figures_for_day, local_day
 
@@ -25,18 +29,6 @@ PERIODS = (7, 30, 90, 365)
 TOP = 15
 SERIES = 8  # centres drawn as lines (the table lists them all)
 STATUS_WORDS = {"Incomplete": "incomplete", "Failed": "failed", "": "no END shown"}
-
-
-@dataclass
-class Figure:
-    """One chart and the table beside it. ``chart`` is Chart.js's ``type``/``data``."""
-
-    key: str
-    title: str
-    columns: list[str]
-    rows: list[list]
-    chart: dict = field(default_factory=dict)
-    note: str = ""
 
 
 def report(rt, days: int, scope: frozenset[int] | None, only: str | None = None) -> list[Figure]:
@@ -47,7 +39,8 @@ def report(rt, days: int, scope: frozenset[int] | None, only: str | None = None)
     reader = _Reader(rt, since, today, scope)
     builders = {"sessions": _sessions, "dropoff": _dropoff, "searches": _searches,
                 "not_found": _not_found, "keywords": _keywords, "sms": _sms, "sms_failures": _sms_failures,
-                "feedback": _feedback, "feedback_reasons": _feedback_reasons, "subscribers": _subscribers}
+                "feedback": _feedback, "feedback_reasons": _feedback_reasons, "subscribers": _subscribers,
+                "office_status": _office_status, "questions": _questions}
     wide = {"sessions", "dropoff", "not_found", "keywords"}
     figures = []
     for key, build in builders.items():
@@ -61,7 +54,7 @@ def report(rt, days: int, scope: frozenset[int] | None, only: str | None = None)
 
 def keys() -> tuple[str, ...]:
     return ("sessions", "dropoff", "searches", "not_found", "keywords", "sms", "sms_failures",
-            "feedback", "feedback_reasons", "subscribers")
+            "feedback", "feedback_reasons", "subscribers", "office_status", "questions")
 
 
 class _Reader:
@@ -119,11 +112,6 @@ class _Reader:
         return self._names
 
 
-def _line(labels: list, datasets: dict[str, list], kind: str = "line") -> dict:
-    return {"type": kind, "data": {"labels": [str(x) for x in labels],
-                                   "datasets": [{"label": k, "data": v} for k, v in datasets.items()]}}
-
-
 def _percentile(histogram: dict[int, int], q: float) -> int | None:
     """The smallest hop count with at least ``q`` of the sessions at or below it."""
     total = sum(histogram.values())
@@ -148,7 +136,7 @@ def _sessions(r: _Reader) -> Figure:
         h = hist.get(day, {})
         rows.append([day.isoformat(), per.get((day,), [0])[0], callers.get((day,), [0])[0],
                      _percentile(h, 0.5) or 0, _percentile(h, 0.95) or 0])
-    chart = _line([x[0] for x in rows], {"Sessions": [x[1] for x in rows], "Unique callers": [x[2] for x in rows],
+    chart = chart_spec([x[0] for x in rows], {"Sessions": [x[1] for x in rows], "Unique callers": [x[2] for x in rows],
                                          "Median hops": [x[3] for x in rows], "p95 hops": [x[4] for x in rows]})
     return Figure("sessions", "USSD sessions and unique callers per day",
                   ["Day", "Sessions", "Unique callers", "Median hops", "p95 hops"], rows, chart)
@@ -160,7 +148,7 @@ def _dropoff(r: _Reader) -> Figure:
         by[screen][status if status in STATUS_WORDS else "Failed"] += n
     rows = sorted(([screen, *counts.values(), sum(counts.values())] for screen, counts in by.items()),
                   key=lambda x: (-x[-1], x[0]))
-    chart = _line([x[0] for x in rows], {STATUS_WORDS[w].capitalize(): [x[i + 1] for x in rows]
+    chart = chart_spec([x[0] for x in rows], {STATUS_WORDS[w].capitalize(): [x[i + 1] for x in rows]
                                          for i, w in enumerate(STATUS_WORDS)}, "bar")
     chart["stacked"] = True
     return Figure("dropoff", "Where callers give up: sessions ending on each screen without finishing",
@@ -180,7 +168,7 @@ def _searches(r: _Reader) -> Figure:
         totals[(kind, term)][0 if channel == "ussd" else 1] += n
     rows = sorted(([kind, term, u, s, u + s] for (kind, term), (u, s) in totals.items()),
                   key=lambda x: (-x[-1], x[0], x[1]))[:TOP]
-    chart = _line([f"{x[1]} ({x[0]})" for x in rows], {"USSD": [x[2] for x in rows], "SMS": [x[3] for x in rows]}, "bar")
+    chart = chart_spec([f"{x[1]} ({x[0]})" for x in rows], {"USSD": [x[2] for x in rows], "SMS": [x[3] for x in rows]}, "bar")
     chart["stacked"] = True
     return Figure("searches", "Top places and services asked for (a centre was found)",
                   ["Kind", "Asked for", "USSD", "SMS", "Total"], rows, chart)
@@ -192,7 +180,7 @@ def _not_found(r: _Reader) -> Figure:
         if kind == "place":
             totals[term][0 if channel == "ussd" else 1] += n
     rows = sorted(([term, u, s, u + s] for term, (u, s) in totals.items()), key=lambda x: (-x[-1], x[0]))[:TOP]
-    chart = _line([x[0] for x in rows], {"USSD": [x[1] for x in rows], "SMS": [x[2] for x in rows]}, "bar")
+    chart = chart_spec([x[0] for x in rows], {"USSD": [x[1] for x in rows], "SMS": [x[2] for x in rows]}, "bar")
     chart["stacked"] = True
     return Figure("not_found", "Places that found no centre", ["Place typed", "USSD", "SMS", "Total"], rows, chart,
                   "A centre is missing there, or the gazetteer does not know the name.")
@@ -204,7 +192,7 @@ def _keywords(r: _Reader) -> Figure:
         totals[term] += n
     rows = sorted(([t, n] for t, n in totals.items()), key=lambda x: (-x[1], x[0]))[:TOP]
     return Figure("keywords", "Unrecognised SMS keywords", ["First word", "Messages"], rows,
-                  _line([x[0] for x in rows], {"Messages": [x[1] for x in rows]}, "bar"))
+                  chart_spec([x[0] for x in rows], {"Messages": [x[1] for x in rows]}, "bar"))
 
 
 def _sms(r: _Reader) -> Figure:
@@ -220,7 +208,7 @@ def _sms(r: _Reader) -> Figure:
         sent = int(g.get("sent", 0) + g.get("delivered", 0) + g.get("failed", 0))
         rows.append([day.isoformat(), sent, int(g.get("delivered", 0)), int(g.get("failed", 0)),
                      int(g.get("opted_out", 0)), int(g.get("segments", 0)), round(g.get("segments", 0) * cost, 2)])
-    chart = _line([x[0] for x in rows], {"Sent": [x[1] for x in rows], "Delivered": [x[2] for x in rows],
+    chart = chart_spec([x[0] for x in rows], {"Sent": [x[1] for x in rows], "Delivered": [x[2] for x in rows],
                                          "Failed": [x[3] for x in rows], "Opted out": [x[4] for x in rows]})
     return Figure("sms", "SMS per day: sent, delivered, failed, opted out, and cost",
                   ["Day", "Sent", "Delivered", "Failed", "Opted out", "Segments", "Cost (R)"], rows, chart,
@@ -234,7 +222,7 @@ def _sms_failures(r: _Reader) -> Figure:
             totals[reason or "(no reason given)"] += n
     rows = sorted(([k, v] for k, v in totals.items()), key=lambda x: (-x[1], x[0]))
     return Figure("sms_failures", "Failed SMS by reason", ["Reason", "Messages"], rows,
-                  _line([x[0] for x in rows], {"Messages": [x[1] for x in rows]}, "bar"))
+                  chart_spec([x[0] for x in rows], {"Messages": [x[1] for x in rows]}, "bar"))
 
 
 def _bucket(r: _Reader, day: date) -> str:
@@ -271,7 +259,7 @@ def _feedback(r: _Reader) -> Figure:
         counts[x[0]] += x[2]
     top = sorted(counts, key=lambda c: (-counts[c], c))[:SERIES]
     avg = {(x[0], x[1]): x[3] for x in rows}
-    chart = _line(periods, {c: [avg.get((c, p)) for p in periods] for c in top})
+    chart = chart_spec(periods, {c: [avg.get((c, p)) for p in periods] for c in top})
     return Figure("feedback", "Feedback: average rating per centre over time",
                   ["Centre", "Period", "Ratings", "Average (1–5)"], rows, chart)
 
@@ -286,7 +274,7 @@ def _feedback_reasons(r: _Reader) -> Figure:
         totals[x[1]] += x[2]
     ordered = sorted(totals, key=lambda k: (-totals[k], k))
     return Figure("feedback_reasons", "Feedback: the reasons given", ["Centre", "Reason", "Ratings"], rows,
-                  _line(ordered, {"Ratings": [totals[k] for k in ordered]}, "bar"))
+                  chart_spec(ordered, {"Ratings": [totals[k] for k in ordered]}, "bar"))
 
 
 def _subscribers(r: _Reader) -> Figure:
@@ -305,6 +293,14 @@ def _subscribers(r: _Reader) -> Figure:
         now[x[0]] = x[2]  # rows are in period order: the last one stays
     top = sorted(now, key=lambda c: (-now[c], c))[:SERIES]
     value = {(x[0], x[1]): x[2] for x in rows}
-    chart = _line(periods, {c: [value.get((c, p)) for p in periods] for c in top})
+    chart = chart_spec(periods, {c: [value.get((c, p)) for p in periods] for c in top})
     return Figure("subscribers", "Subscribers per centre over time", ["Centre", "Period", "Subscribers"], rows, chart,
                   "Active subscriptions at the end of each day (or month).")
+
+
+def _office_status(r: _Reader) -> Figure:
+    return office_status(r.rt, r.since, r.today, r.scope, r.centre_names())
+
+
+def _questions(r: _Reader) -> Figure:
+    return questions(r.rt, r.since, r.today, r.scope, r.centre_names(), r.rt.clock.now())

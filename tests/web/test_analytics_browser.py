@@ -20,6 +20,10 @@ import pytest
 from sqlalchemy import text
 
 from gateway.clock import SAST
+from gateway.dialogue import office_status, questions
+from gateway.staff import audit
+from gateway.staff import questions as staff_questions
+from gateway.staff.centre_offices import set_offices
 from gateway.usage import events
 from tests.conftest import PASSWORD, TOKEN
 from tests.live import serving
@@ -30,7 +34,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 WIDE = ("sessions", "dropoff", "not_found", "keywords")
 EVERY = ("sessions", "dropoff", "searches", "not_found", "keywords", "sms", "sms_failures", "feedback",
-         "feedback_reasons", "subscribers")
+         "feedback_reasons", "subscribers", "office_status", "questions")
 OPTED_OUT = "('OptedOut', 'UserInBlacklist', 'UserInBlackList')"
 
 
@@ -95,6 +99,11 @@ def test_analytics_charts_and_numbers_in_chromium(seeded, settings, auth):
             "GROUP BY c.id, c.name ORDER BY COUNT(*) DESC, c.id LIMIT 1")).one()
     auth.add("admin", email="admin@example.org")
     auth.add("clerk", [centre], email="clerk@example.org")
+    set_offices(seeded, audit.CLI, centre, ["HA", "SASSA"])
+    for state in ("down", "up", "down"):  # now: one day with HA down, two down reports of three
+        office_status.record(seeded, centre, "HA", state, staff_id=None, via="cli")
+    asked = questions.open_thread(seeded, "+27829990001", "complain", "The queue never moves", "en", "sms").thread
+    staff_questions.transfer(seeded, audit.CLI, asked.ref, centre)
     ARTIFACTS.mkdir(exist_ok=True)
 
     from gateway.web import create_app
@@ -130,7 +139,7 @@ def test_analytics_charts_and_numbers_in_chromium(seeded, settings, auth):
 
             clerk = log_in(browser, base, "clerk@example.org")
             clerk.goto(f"{base}/staff/analytics?days=7")
-            clerk.wait_for_function("document.querySelectorAll('canvas[data-drawn]').length == 6")
+            clerk.wait_for_function(f"document.querySelectorAll('canvas[data-drawn]').length == {len(EVERY) - len(WIDE)}")
             clerk.screenshot(path=str(ARTIFACTS / "analytics-clerk.png"), full_page=True)
             check_clerk_numbers(clerk, seeded, centre, name)
             assert clerk.request.get(f"{base}/staff/analytics/sessions.csv?days=7").status == 404
@@ -218,3 +227,5 @@ def check_clerk_numbers(page, rt, centre: int, name: str) -> None:
     assert 0 < shown_found <= found  # the top 15 of them
     feedback = table(page, "feedback")
     assert {r[0] for r in feedback} == {name} and sum(int(r[2]) for r in feedback) == ratings
+    assert table(page, "office_status") == [[name, "HA", "1", "2", "3"]]
+    assert table(page, "questions") == [[name, "0", "1", "0", "–", "–"]]  # just received: no text shown

@@ -15,7 +15,7 @@ from gateway.staff import analytics as usage_report
 from gateway.staff import audit, number_lookups, visits
 from gateway.staff import broadcasts as bc
 from gateway.staff.accounts import set_phone
-from gateway.store.models import Broadcast, Staff
+from gateway.store.models import Broadcast, Question, Staff
 from gateway.web.staff import masked
 from tests.broadcasting import ordinary_day
 from tests.fake_at import FakeAT
@@ -41,7 +41,8 @@ def test_no_staff_page_shows_a_full_number(seeded, app, client, auth, settings):
     audit.record(seeded, admin, "csv.imported", target=f"file from {PHONE}", detail={"note": "ring 0821234567"})
     with seeded.sessions() as s:
         ids = {"broadcast_id": s.scalar(select(Broadcast.id)), "centre_id": centre,
-               "staff_id": s.scalar(select(Staff.id).where(Staff.email == admin.email))}
+               "staff_id": s.scalar(select(Staff.id).where(Staff.email == admin.email)),
+               "ref": s.scalar(select(Question.ref).where(Question.phone == PHONE))}  # its inbox thread
     details = visits.check(seeded, "SASSA", ordinary_day(seeded, centre, date.today() + timedelta(days=10)), time(9),
                            time(14))
     ids["visit_id"] = visits.create(seeded, bc.Actor.of(admin), centre, details).id

@@ -9,6 +9,7 @@ adds its views to that blueprint: :mod:`~gateway.web.staff.home`,
 :mod:`~gateway.web.staff.broadcasts` (every role; worded by
 :mod:`~gateway.web.staff.broadcast_text`), :mod:`~gateway.web.staff.visits` (service visits,
 every role), :mod:`~gateway.web.staff.offices` (offices' state today: every role, its centres),
+:mod:`~gateway.web.staff.inbox` (citizens' questions and complaints: every role, its centres),
 :mod:`~gateway.web.staff.analytics` (every role: clerks see their centres'
 figures; charts by the vendored Chart.js), :mod:`~gateway.web.staff.privacy` (admins: POPIA export and deletion of one number),
 :mod:`~gateway.web.staff.approvals` (every role: what waits for a decision, and the home page's
@@ -38,6 +39,7 @@ from gateway.web.staff import (
     centre_changes,
     centres,
     home,
+    inbox,
     message_log,
     offices,
     privacy,
@@ -49,8 +51,8 @@ from gateway.web.staff.forms import field_words, with_error_attrs
 from gateway.web.staff.sa_words import FILTERS as SA_WORDS
 
 __all__ = ["bp", "current_member", "register_dashboard", "role_required"]
-PAGES = (accounts, analytics, approvals, audit, broadcasts, centre_changes, centres, home, message_log, offices,
-         privacy, visits)  # imported for the routes they add to ``bp``
+PAGES = (accounts, analytics, approvals, audit, broadcasts, centre_changes, centres, home, inbox, message_log,
+         offices, privacy, visits)  # imported for the routes they add to ``bp``
 HANDLERS = (refusals,)  # imported for what it refuses on every page of ``bp`` (stale forms, NUL, 503)
 
 

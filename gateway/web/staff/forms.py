@@ -380,3 +380,37 @@ class ApprovalTextsForm(FlaskForm):
     """Whether the account is texted about its approvals."""
 
     texts = BooleanField("Text me when something of mine is rejected or something waits for my approval")
+
+
+# How a thread ends, in staff's words (a fixed list: counted, never a citizen's details).
+OUTCOMES = ("Answered", "Resolved", "Referred to another office", "Not something we can help with",
+            "Duplicate of another question", "No answer needed")
+
+
+class AnswerForm(FlaskForm):
+    """An answer to a citizen: ``seen`` is the digest of the thread as its page showed it
+    (:func:`gateway.staff.inbox.seen_digest`)."""
+
+    answer = TextAreaField("Answer (sent by SMS, the reference first)",
+                           validators=[DataRequired("Write the answer."), Length(max=1000)])
+    seen = HiddenField(validators=[DataRequired("Open the thread again and answer."), Length(max=64)])
+
+
+class NoteForm(FlaskForm):
+    note = TextAreaField("Internal note (staff only, never sent)",
+                         validators=[DataRequired("Write the note."), Length(max=2000)])
+
+
+class CloseForm(FlaskForm):
+    outcome = SelectField("Outcome", choices=[SelectChoice(o) for o in OUTCOMES])
+    seen = HiddenField(validators=[DataRequired("Open the thread again and close it."), Length(max=64)])
+
+
+def chosen_id(value) -> int | None:
+    """``coerce`` for a choice of row that starts on "choose one" (empty: None)."""
+    return None if value in ("", None) else record_id(value)
+
+
+class TransferForm(FlaskForm):
+    centre = SelectField("Send to centre", coerce=chosen_id, validate_choice=False,
+                         validators=[DataRequired("Choose the centre to send it to.")])

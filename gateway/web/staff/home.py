@@ -1,7 +1,8 @@
-"""The dashboard's home page: who is logged in, their centres, the pages their role opens and,
-for approvers, how many broadcasts, visits (or requests to cancel one) and centre changes wait
-for them; and the approvals block (:func:`gateway.web.staff.approvals.home_block`: counts, and
-what was decided on the person's items since they last looked — opening this page is looking)."""
+"""The dashboard's home page: who is logged in, their centres, the pages their role opens,
+the inbox's open and overdue questions in their scope and, for approvers, how many broadcasts,
+visits (or requests to cancel one) and centre changes wait for them; and the approvals block
+(:func:`gateway.web.staff.approvals.home_block`: counts, and what was decided on the person's
+items since they last looked — opening this page is looking)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from flask import render_template
 from sqlalchemy import select
 
 from gateway.staff import broadcasts as bc
-from gateway.staff import centre_changes, visits
+from gateway.staff import centre_changes, inbox, visits
 from gateway.staff.accounts import CLERK, allowed_centre_ids
 from gateway.store.models import Centre
 from gateway.web.context import runtime_of
@@ -31,6 +32,6 @@ def home():
         pending = sum(1 for row in rows if row.status == "pending_approval" and row.author_id != member.id)
     visits_waiting = len(visits.awaiting(runtime_of(), bc.Actor.of(member)))
     return render_template("staff/home.html", member=member, centres=centres, all_centres=allowed is None,
-                           pending=pending, visits_waiting=visits_waiting,
+                           pending=pending, visits_waiting=visits_waiting, questions=inbox.waiting(runtime_of(), member),
                            centre_changes=centre_changes.waiting_for(runtime_of(), member),
                            approvals=home_block(member))

@@ -1,6 +1,6 @@
 // The staff dashboard's only script. The pages work without it; it adds two things:
-// - compose: the preview follows the message as it is typed (the server computes it: the
-//   same numbers as the "Preview" button and the command line);
+// - compose, and an answer in the inbox: the preview follows the message as it is typed (the
+//   server computes it: the same numbers as the "Preview" button and the command line);
 // - a broadcast's page: the progress section refreshes itself while the broadcast moves.
 (function () {
   "use strict";
