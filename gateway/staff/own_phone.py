@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from gateway import jobs
+from gateway.runtime import Runtime
 from gateway.sms.outbox import queue_sms
 from gateway.staff.accounts import Member
 from gateway.staff.broadcasts import BroadcastError
@@ -47,7 +48,7 @@ def _counter(member: Member) -> str:
     return f"staff:test-sms:{member.id}"
 
 
-def _spend(rt, member: Member, now: datetime) -> int:
+def _spend(rt: Runtime, member: Member, now: datetime) -> int:
     """Count this test in the account's hour; how many are left, or :class:`TooMany`.
     Add-then-count in one transaction: two clicks at once cannot both take the last one."""
     key, stamp = _counter(member), now.timestamp()
@@ -68,7 +69,7 @@ def _spend(rt, member: Member, now: datetime) -> int:
     return PER_HOUR - count
 
 
-def send_to_self(rt, member: Member, text: str, language: str | None) -> Sent:
+def send_to_self(rt: Runtime, member: Member, text: str, language: str | None) -> Sent:
     """Queue the full text of a broadcast of ``text`` to ``member``'s own phone."""
     if not member.phone:
         raise NoPhone("Your account has no mobile number: add one on My account to get test messages.")

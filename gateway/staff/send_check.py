@@ -23,6 +23,7 @@ from datetime import datetime
 
 from redis.exceptions import RedisError
 
+from gateway.runtime import Runtime
 from gateway.staff.broadcasts import (
     Actor,
     BroadcastError,
@@ -64,7 +65,7 @@ class Check:
     needs_approval: bool
 
 
-def check(rt, actor: Actor, spec: str, text: str, language: str | None, at: datetime | None) -> Check:
+def check(rt: Runtime, actor: Actor, spec: str, text: str, language: str | None, at: datetime | None) -> Check:
     """What sending this now would do (raises what :func:`~gateway.staff.broadcasts.compose`
     raises: a bad target, one outside the actor's centres, an empty text)."""
     spec, preview = compose(rt, spec, text, language, actor)
@@ -89,7 +90,7 @@ def moved_materially(seen: int, now: int) -> bool:
     return abs(now - seen) > max(MATERIAL_PEOPLE, seen * MATERIAL_SHARE)
 
 
-def confirm(rt, actor: Actor, spec: str, text: str, language: str | None, at: datetime | None,
+def confirm(rt: Runtime, actor: Actor, spec: str, text: str, language: str | None, at: datetime | None,
             seen: str, seen_recipients: int, token: str) -> Check:
     """The check again, if it is still what the page showed (else :class:`Moved`, saying what)."""
     now = check(rt, actor, spec, text, language, at)
@@ -102,7 +103,7 @@ def confirm(rt, actor: Actor, spec: str, text: str, language: str | None, at: da
     return now
 
 
-def claim(rt, token: str) -> None:
+def claim(rt: Runtime, token: str) -> None:
     """Spend the confirm page's ``token`` (:class:`AlreadySent` if spent). With Redis down the
     send goes ahead: a broadcast must not wait on Redis (see ``_schedule``), and a double
     click in that minute is the lesser harm."""

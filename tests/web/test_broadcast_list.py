@@ -67,8 +67,8 @@ def test_the_list_filters_by_state_and_author_newest_first_in_sast(towns, seeded
 
     page = client.get("/staff/broadcasts/").get_data(as_text=True)
     assert ids_on(page) == [theirs.id, mine.id, cli.id]  # newest written first, whatever the ids
-    assert 'data-testid="written">Mon 7 Dec 2026 10:00</td>' in row_html(page, mine.id)
-    assert 'data-testid="written">Sat 5 Dec 2026 08:05</td>' in row_html(page, cli.id)
+    assert 'class="when" data-testid="written">Mon 7 Dec 2026 10:00</td>' in row_html(page, mine.id)
+    assert 'class="when" data-testid="written">Sat 5 Dec 2026 08:05</td>' in row_html(page, cli.id)
     assert ids_on(client.get("/staff/broadcasts/?state=draft").get_data(as_text=True)) == [theirs.id]
     assert ids_on(client.get("/staff/broadcasts/?state=sending").get_data(as_text=True)) == [cli.id]
     assert ids_on(client.get("/staff/broadcasts/?author=me").get_data(as_text=True)) == [mine.id]
