@@ -4,7 +4,7 @@ worker processes sending to the local fake AT, its delivery reports coming back.
 press "Check, then send", read the confirm page (recipients, segments, cost, start in words),
 send a test SMS to one's own phone (it reaches AT; nothing else does), confirm, then watch
 the list's row reach "sent" with every message delivered without a reload, and its polling
-stop. The screenshots go to tests/artifacts/; docs/img/confirm.png, which docs/staff.md
+stop. Without JavaScript the check and "Change the message" work the same. The screenshots go to tests/artifacts/; docs/img/confirm.png, which docs/staff.md
 shows, is a copy of confirm-390.png (copy it again when the page changes)."""
 
 from __future__ import annotations
@@ -83,6 +83,16 @@ def test_check_then_send_and_watch_the_list_in_chromium(seeded, settings, auth):
                 expect(phone.get_by_test_id("question")).to_have_text(f"Send {len(PHONES)} text messages?")
                 assert _fits(phone)
                 phone.screenshot(path=str(ARTIFACTS / "confirm-390.png"), full_page=True)
+
+                # Without JavaScript the same two steps work: plain forms, nothing stored until the confirm.
+                bare = browser.new_context(viewport=NARROW, java_script_enabled=False).new_page()
+                _log_in(bare, base)
+                _check(bare, base, soweto)
+                expect(bare.get_by_test_id("question")).to_have_text(f"Send {len(PHONES)} text messages?")
+                bare.get_by_role("button", name="Change the message").click()
+                expect(bare.locator("#message")).to_have_value(MESSAGE)
+                bare.goto(f"{base}/staff/broadcasts/")
+                expect(bare.get_by_text("No broadcasts yet.")).to_be_visible()
 
                 page = browser.new_page(viewport=WIDE)
                 page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
