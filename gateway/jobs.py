@@ -29,6 +29,9 @@ HANDLE_INBOUND = "workers.inbound.handle"  # (message_id) → parse keyword, rep
 DRAIN_INBOUND = "workers.inbound.drain"  # () → answer every stored inbound SMS, oldest first
 SEND_PENDING = "workers.sms.send_pending"  # (queue, release=False) → claim and send that queue's rows
 SWEEP = "workers.sms.sweep"  # () → leases, reconciliation deadlines, lost jobs
+STAFF_NOTICES = "workers.staff.notices"  # () → texts to staff about approvals (gateway.staff.staff_notices)
+STAFF_NOTICES_FLAG = "staff:notices:kick"
+STAFF_NOTICES_TIMEOUT = 300
 USAGE = "workers.usage.housekeep"  # () → hop stream into SQL; now and then roll-ups and retention
 USAGE_FLAG = "usage:kick"
 USAGE_TIMEOUT = 1800  # the first roll-up of a year of detail takes about a minute

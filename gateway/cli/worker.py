@@ -38,7 +38,8 @@ def worker(burst: bool, name: str | None, sweep_every: float) -> None:
 
     It also runs RQ's scheduler (for retries with back-off) and, every --sweep-every seconds,
     queues a sweep that re-queues work a killed worker left behind and the analytics job
-    (USSD hops from their Redis stream into SQL; daily roll-ups and retention); between
+    (USSD hops from their Redis stream into SQL; daily roll-ups and retention) and the staff's
+    texts about approvals (gateway.staff.staff_notices); between
     sweeps it takes over a bulk drain whose worker died (gateway.sms.drain_lease). A thread beats
     every WORKER_HEARTBEAT_SECONDS whatever the job in hand (`thusong status` calls a worker
     silent for three beats dead) and registers the worker again if Redis restarted empty.
@@ -66,6 +67,9 @@ def worker(burst: bool, name: str | None, sweep_every: float) -> None:
                     # is enough, so a long broadcast does not pile them up.
                     jobs.enqueue_once(rt, jobs.QUEUE_BULK, jobs.USAGE, flag=jobs.USAGE_FLAG,
                                       job_timeout=jobs.USAGE_TIMEOUT)
+                    # Texts to staff about approvals: staff work, behind citizens' replies and bulk.
+                    jobs.enqueue_once(rt, jobs.QUEUE_STAFF, jobs.STAFF_NOTICES, flag=jobs.STAFF_NOTICES_FLAG,
+                                      job_timeout=jobs.STAFF_NOTICES_TIMEOUT)
             except Exception:
                 log.warning("sweep not queued (redis unavailable?)")
 

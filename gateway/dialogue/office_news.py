@@ -2,8 +2,8 @@
 force (:func:`gateway.dialogue.office_status.current`, one query; expired ones are not there)
 as the menus' plain :class:`menus.ports.OfficeNews`, timed in SAST.
 
-The SMS keyword replies live below this package (``gateway.sms``), so they get this reader by
-:func:`install` (``gateway.sms.replies.use_office_news``), called by the inbound workers.
+The SMS keyword replies live below this package (``gateway.sms``): they are given this reader
+by :mod:`gateway.dialogue.inbound`, the USSD ports call it themselves.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from datetime import datetime
 from gateway.clock import SAST
 from gateway.dialogue import office_status
 from gateway.runtime import Runtime
-from gateway.sms import replies
 from menus.ports import OfficeNews
 
 
@@ -22,7 +21,3 @@ def news(rt: Runtime, centre_id: int, now: datetime | None = None) -> tuple[Offi
     return tuple(OfficeNews(s.office, s.state, s.reason, s.set_at.astimezone(SAST).time().replace(second=0, microsecond=0))
                  for s in office_status.current(rt, [centre_id], now=now))
 
-
-def install() -> None:
-    """Let the SMS keyword replies (``STATUS <place>``, ``CENTRE``) read offices' status."""
-    replies.use_office_news(news)

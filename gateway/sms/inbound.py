@@ -10,12 +10,17 @@ is waiting (a Redis flag the job clears before it looks for rows): under a burst
 costs one insert and one SET, not an RQ enqueue per SMS. :func:`requeue_stale` (the sweeper)
 covers a job that never ran (Redis down when the SMS arrived) and a worker killed mid-answer
 (after ``SMS_INBOUND_LEASE_SECONDS``).
+
+What a row is answered with is the caller's choice (``answer``: :data:`Answer`): by default
+:func:`keyword_answer`, the keyword grammar; the workers pass ``gateway.dialogue.inbound``'s,
+which sees staff status reports and conversation threads first (a layer above this one).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -23,9 +28,8 @@ from sqlalchemy.exc import IntegrityError
 
 from gateway import jobs
 from gateway.channels.africastalking import InboundSms
-from gateway.sms import consent
+from gateway.sms import consent, replies
 from gateway.sms.outbox import kick_flag, queue_sms, reply_route
-from gateway.sms.replies import answer
 from gateway.store.models import Message, insert_message, utcnow
 from gateway.usage.events import record_sms_searches
 from menus.keywords import parse
@@ -36,6 +40,7 @@ LEASE_EXPIRED = "LeaseExpired: the drain stopped mid-answer"
 _REASON_CHARS = Message.__table__.c.failure_reason.type.length
 DRAIN_SLICE_SECONDS = 60.0
 DRAIN_JOB_TIMEOUT = 300
+Answer = Callable[..., str]  # (rt, row: Message) -> the action; queues its reply (reply_to)
 
 
 def inbound_key(at_id: str) -> str:
@@ -68,7 +73,7 @@ def kick(rt, force: bool = False) -> None:
                       job_timeout=DRAIN_JOB_TIMEOUT, force=force)
 
 
-def drain(rt, batch: int = 50, slice_seconds: float = DRAIN_SLICE_SECONDS) -> int:
+def drain(rt, batch: int = 50, slice_seconds: float = DRAIN_SLICE_SECONDS, answer: Answer | None = None) -> int:
     """Answer every stored inbound SMS, oldest first; returns how many rows this call handled
     (answered, put back after a failure, or failed).
 
@@ -92,7 +97,7 @@ def drain(rt, batch: int = 50, slice_seconds: float = DRAIN_SLICE_SECONDS) -> in
         if not ids:
             return handled
         for message_id in ids:
-            if process(rt, message_id) != "already-handled":
+            if process(rt, message_id, answer) != "already-handled":
                 handled += 1
         after = ids[-1]  # a row put back after a failure waits for the next drain
         if len(ids) == batch and jobs.waiting(rt, kick_flag(jobs.QUEUE_REPLIES)):
@@ -129,7 +134,7 @@ def requeue_stale(rt) -> int:
     return 0
 
 
-def process(rt, message_id: int) -> str:
+def process(rt, message_id: int, answer: Answer | None = None) -> str:
     """Answer one stored inbound SMS (runs in a worker); returns the command's action, or
     'retry', 'failed' or 'already-handled'. Idempotent: a second run of the same message
     does nothing, and the reply's outbox key is derived from the inbound row.
@@ -150,7 +155,7 @@ def process(rt, message_id: int) -> str:
     # under a very slow answer has handed it to another drain).
     mine = (Message.id == message_id) & (Message.status == "processing") & (Message.attempts == row.attempts)
     try:
-        action = _answer(rt, row)
+        action = (answer or keyword_answer)(rt, row)
     except Exception as exc:
         return _after_failure(rt, row, mine, exc)
     with rt.sessions.begin() as s:
@@ -158,16 +163,24 @@ def process(rt, message_id: int) -> str:
     return action
 
 
-def _answer(rt, row: Message) -> str:
+def keyword_answer(rt, row: Message, news=None) -> str:
+    """Answer ``row`` by the keyword grammar (:func:`gateway.sms.replies.answer`, ``news`` as
+    there), record its searches and queue the reply; returns the command's action."""
     command = parse(row.text)
     stored = consent.language_of(rt, row.phone)
     lang = command.language if command.language and command.language != "en" else stored
     searches: list[dict] = []
-    reply = answer(rt, row.phone, command, lang, searches)
+    reply = replies.answer(rt, row.phone, command, lang, searches, news=news)
     record_sms_searches(rt, row.id, row.phone, searches, row.created_at)
     if reply:
-        queue_sms(rt, row.phone, reply, key=f"reply:{row.id}", **reply_route(rt.settings, row))
+        reply_to(rt, row, reply)
     return command.action
+
+
+def reply_to(rt, row: Message, text: str) -> None:
+    """Queue ``text`` as the one reply to inbound ``row``: from the shortcode it came to, keyed by
+    the row (answering it twice never sends twice)."""
+    queue_sms(rt, row.phone, text, key=f"reply:{row.id}", **reply_route(rt.settings, row))
 
 
 def _after_failure(rt, row: Message, mine, exc: Exception) -> str:

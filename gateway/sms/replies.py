@@ -9,9 +9,9 @@ and unrecognised keywords are appended to ``searches`` when given, for analytics
 
 ``STATUS <place>`` answers the nearest centre's offices today, and a ``CENTRE`` reply adds one
 line when its first centre has an office not working normally. The statuses are
-``gateway.dialogue``'s, a layer above this one: it installs its reader with
-:func:`use_office_news` (the inbound workers do). Without it ``CENTRE`` adds no line and
-``STATUS`` raises (a stored SMS is retried, never answered "no reports" by mistake).
+``gateway.dialogue``'s, a layer above this one: its caller passes their reader as ``news``
+(``gateway.dialogue.inbound`` does). Without it ``CENTRE`` adds no line and ``STATUS`` raises
+(a stored SMS is retried, never answered "no reports" by mistake).
 """
 
 from __future__ import annotations
@@ -31,16 +31,13 @@ from menus.office_news import centre_status_line, status_reply
 from menus.render import short_centre_name
 
 HELP_THROTTLE_KEY = "unknown-help:"  # + E.164 number: one short help an hour
-_office_news: list[Callable] = []  # (rt, centre_id) -> tuple[OfficeNews, ...]; see use_office_news
+NewsReader = Callable  # (rt, centre_id) -> tuple[menus.ports.OfficeNews, ...], today's
 
 
-def use_office_news(reader: Callable) -> None:
-    """Install the reader of a centre's office statuses today (``gateway.dialogue``'s)."""
-    _office_news[:] = [reader]
-
-
-def answer(rt, phone: str, command, lang: str, searches: list[dict] | None = None) -> str | None:
-    """The reply text for a command, or None when no reply is due (rate-limited help)."""
+def answer(rt, phone: str, command, lang: str, searches: list[dict] | None = None,
+           news: NewsReader | None = None) -> str | None:
+    """The reply text for a command, or None when no reply is due (rate-limited help).
+    ``news`` reads a centre's office statuses today (``STATUS`` and the ``CENTRE`` line)."""
     searches = [] if searches is None else searches
     code = rt.settings.ussd_service_codes[0]  # the one help texts show
     action, arg = command.action, command.argument
@@ -75,13 +72,13 @@ def answer(rt, phone: str, command, lang: str, searches: list[dict] | None = Non
             centres = [{"name": n.centre.name, "town": n.centre.town, "phone": n.centre.phone,
                         "distance_km": n.distance_km, "coming_up": _coming_up(rt, n.centre.id, now)}
                        for n in result.centres]
-            news = _office_news[0](rt, result.centres[0].centre.id) if _office_news else ()
-            return nearest_reply(lang, result.place.name, centres, centre_status_line(lang, list(news)))
+            today = news(rt, result.centres[0].centre.id) if news else ()
+            return nearest_reply(lang, result.place.name, centres, centre_status_line(lang, list(today)))
         first = result.centres[0].centre
         if action == "status":
-            if not _office_news:
-                raise RuntimeError("no office status reader installed (gateway.dialogue.office_news.install)")
-            return status_reply(lang, first.name, list(_office_news[0](rt, first.id)))
+            if news is None:
+                raise RuntimeError("no office status reader given (gateway.dialogue.inbound answers STATUS)")
+            return status_reply(lang, first.name, list(news(rt, first.id)))
         if action == "services":
             details = rt.browse.centre(first.id)
             names = [n for _b, items in (details.services_by_block if details else []) for n in items]

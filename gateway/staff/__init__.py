@@ -12,7 +12,11 @@ clerk's change to a centre's name, address or phone held for an approver
 over the registry of everything that holds data derived from a number
 (:mod:`~gateway.staff.holders`); the centres directory (:mod:`~gateway.staff.centres`) and its CSV
 import as a worker job (:mod:`~gateway.staff.centre_import`); offices' live status set by staff,
-scoped and audited (:mod:`~gateway.staff.office_status`). Analytics queries join it.
+scoped and audited (:mod:`~gateway.staff.office_status`); the approvals inbox — what waits for a
+decision, and what was decided since an author last looked (:mod:`~gateway.staff.approvals`) —
+and the texts to staff about it (:mod:`~gateway.staff.staff_notices`); one number's message log,
+scoped and audited (:mod:`~gateway.staff.message_log`, paged through
+:mod:`~gateway.staff.number_lookups`). Analytics queries join it.
 
 May import: ``ussd``, ``dialogue``, ``sms``, ``runtime``, ``directory``, ``channels``, ``store``, ``menus``,
 ``config`` and the floor. Never Flask: the dashboard's views live in ``gateway.web``.

@@ -29,6 +29,7 @@ ACTIONS = (
     "centre.edited", "centre.change_submitted", "centre.change_approved", "centre.change_rejected",
     "centre.change_withdrawn", "csv.imported", "csv.exported",
     "privacy.exported", "privacy.deleted",
+    "staff.texted", "messages.looked_up",
     "office.status_set",
 )
 CLI = "cli"  # the actor of commands run with `thusong` on the server

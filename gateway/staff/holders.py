@@ -31,13 +31,15 @@ import base64
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import redis
 from sqlalchemy import ColumnElement, Connection, Table, delete, insert, or_, select
 
 from config import Settings
+from gateway.clock import SAST
 from gateway.sms.replies import HELP_THROTTLE_KEY
+from gateway.staff.number_lookups import LOOKUP_KEY
 from gateway.store.models import (
     Citizen,
     Message,
@@ -177,8 +179,11 @@ REDIS_HOLDERS = (RedisKey, RedisKeysNamed, RedisScan, RedisStreamEntries)
 
 
 def _plain(value):
-    """A column value as JSON can carry it."""
-    if isinstance(value, datetime | date):
+    """A column value as JSON can carry it; a time in SAST with its offset (``…T10:00:00+02:00``:
+    the database keeps UTC, often without a zone, which a reader would take for local time)."""
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(SAST).isoformat(timespec="seconds")
+    if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, bytes):
         return base64.b64encode(value).decode()
@@ -249,6 +254,8 @@ HOLDERS: tuple[Holder, ...] = (
     RedisKey("sms_help_throttle", HELP_THROTTLE_KEY),
     RedisKeysNamed("ussd_sms_me", SMS_ME_KEY),
     RedisScan("ussd_sessions", SESSION_KEY + "*"),
+    # A number staff typed to read its message log, held 15 minutes for paging.
+    RedisScan("staff_message_log_lookups", LOOKUP_KEY + "*"),
     # Analytics keep a keyed hash, not the number: still derived from it, so it goes too (the
     # daily roll-ups keep only counts and stay).
     SqlRows("usage_hops", UssdHopLog.__table__, lambda s: UssdHopLog.caller == _caller(s)),

@@ -21,6 +21,7 @@ import hashlib
 import hmac
 
 from config import mask_phone
+from gateway.clock import SAST
 from gateway.phones import to_e164
 from gateway.runtime import Runtime
 from gateway.staff import audit
@@ -51,7 +52,7 @@ def export(rt: Runtime, subject: Subject) -> dict:
     """Everything every holder keeps about ``subject``, by holder name."""
     with rt.engine.connect() as conn:
         held = {h.name: h.find(conn, rt.redis, subject) for h in HOLDERS}
-    return {"number": subject.phone, "exported_at": utcnow().isoformat(timespec="seconds"), "holders": held}
+    return {"number": subject.phone, "exported_at": utcnow().astimezone(SAST).isoformat(timespec="seconds"), "holders": held}
 
 
 def erase(rt: Runtime, subject: Subject) -> dict[str, int]:

@@ -294,6 +294,10 @@ class Staff(Base):
     # Raised by logout, disable and re-enable: part of the sessions' stamp, so older cookies die.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     phone: Mapped[str | None] = mapped_column(String(16), unique=True)  # E.164; staff texts come from it (0018)
+    # When the account last opened its home page: decisions on its items since are shown there (0025).
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Since when it is texted about its approvals (None: not texted); only events after it (0025).
+    notice_texts_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     centres: Mapped[list[Centre]] = relationship(secondary=staff_centres, order_by="Centre.id")
 

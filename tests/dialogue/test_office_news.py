@@ -12,7 +12,6 @@ from sqlalchemy import event, insert, select
 from gateway.clock import SAST, FrozenClock
 from gateway.dialogue import office_news
 from gateway.dialogue.office_status import end_of_day
-from gateway.sms import replies
 from gateway.sms.replies import answer
 from gateway.staff import audit
 from gateway.staff.office_status import set_status
@@ -41,16 +40,11 @@ def maponya(rt, codes=("HA", "SASSA", "POST")) -> int:
     return cid
 
 
-def reply(rt, text: str, lang: str = "en") -> str:
-    return answer(rt, PHONE, parse(text), lang)
+def reply(rt, text: str, lang: str = "en", news=office_news.news) -> str:
+    return answer(rt, PHONE, parse(text), lang, news=news)
 
 
-@pytest.fixture
-def news_installed():
-    office_news.install()
-
-
-def test_status_and_centre_replies_show_a_status_until_it_expires(seeded, monkeypatch, news_installed):
+def test_status_and_centre_replies_show_a_status_until_it_expires(seeded, monkeypatch):
     cid = maponya(seeded)
     clock = FrozenClock(MORNING + timedelta(minutes=30))
     monkeypatch.setattr(seeded, "clock", clock)
@@ -68,7 +62,7 @@ def test_status_and_centre_replies_show_a_status_until_it_expires(seeded, monkey
     assert "Today:" not in reply(seeded, "CENTRE Soweto")
 
 
-def test_centre_reply_adds_no_line_when_every_office_is_up(seeded, monkeypatch, news_installed):
+def test_centre_reply_adds_no_line_when_every_office_is_up(seeded, monkeypatch):
     cid = maponya(seeded)
     monkeypatch.setattr(seeded, "clock", FrozenClock(MORNING))
     set_status(seeded, audit.CLI, cid, "HA", "up", now=MORNING)
@@ -80,13 +74,12 @@ def test_centre_reply_adds_no_line_when_every_office_is_up(seeded, monkeypatch, 
     assert "\nToday: Post Office: SLOW (09:12)\n" in reply(seeded, "CENTRE Soweto")
 
 
-def test_status_is_never_answered_without_the_status_reader(seeded, monkeypatch):
-    """A worker that did not install the reader must not tell citizens "no reports today"."""
+def test_status_is_never_answered_without_the_status_reader(seeded):
+    """A caller that gives no reader must not tell citizens "no reports today"."""
     maponya(seeded)
-    monkeypatch.setattr(replies, "_office_news", [])
     with pytest.raises(RuntimeError, match="no office status reader"):
-        reply(seeded, "STATUS Soweto")
-    assert "Today:" not in reply(seeded, "CENTRE Soweto")
+        reply(seeded, "STATUS Soweto", news=None)
+    assert "Today:" not in reply(seeded, "CENTRE Soweto", news=None)
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)

@@ -63,6 +63,7 @@ def test_the_export_holds_every_row_and_key_about_the_number(everywhere, seeded)
     assert counts["messages"] >= 7 and counts["subscriptions"] == 1 and counts["citizens"] == 1
     assert counts["pending_delivery_reports"] == 1 and counts["ussd_profile"] == 1
     assert counts["sms_help_throttle"] == 1 and counts["ussd_sessions"] == 2 and counts["ussd_sms_me"] == 1
+    assert counts["staff_message_log_lookups"] == 1
     assert counts["usage_hops"] >= 2 and counts["usage_searches"] >= 1 and counts["usage_stream"] >= 1
     assert json.loads(json.dumps(held)) == held  # JSON-safe as it is
     # The other number's data is not in it.

@@ -1,5 +1,5 @@
 """The broadcast list through the Flask test client: filtered by state and author, newest
-first, dates in South African time ("Mon 7 Dec 2026 10:00"), when each went; each row's
+first, dates in South African time ("Mon 7 Dec 2026 10:00 SAST"), when each went; each row's
 cells as a fragment that asks to be polled until its figures settle (a Refresh link without
 JavaScript); Cancel only where something can still be stopped, and a cancel of something
 that cannot be is refused saying why."""
@@ -67,8 +67,8 @@ def test_the_list_filters_by_state_and_author_newest_first_in_sast(towns, seeded
 
     page = client.get("/staff/broadcasts/").get_data(as_text=True)
     assert ids_on(page) == [theirs.id, mine.id, cli.id]  # newest written first, whatever the ids
-    assert 'class="when" data-testid="written">Mon 7 Dec 2026 10:00</td>' in row_html(page, mine.id)
-    assert 'class="when" data-testid="written">Sat 5 Dec 2026 08:05</td>' in row_html(page, cli.id)
+    assert 'class="when" data-testid="written">Mon 7 Dec 2026 10:00 SAST</td>' in row_html(page, mine.id)
+    assert 'class="when" data-testid="written">Sat 5 Dec 2026 08:05 SAST</td>' in row_html(page, cli.id)
     assert ids_on(client.get("/staff/broadcasts/?state=draft").get_data(as_text=True)) == [theirs.id]
     assert ids_on(client.get("/staff/broadcasts/?state=sending").get_data(as_text=True)) == [cli.id]
     assert ids_on(client.get("/staff/broadcasts/?author=me").get_data(as_text=True)) == [mine.id]
@@ -97,7 +97,7 @@ def test_sent_at_is_when_it_went_or_when_it_starts(towns, seeded, auth, client):
     draft = bc.create(seeded, bc.CLI, f"centre:{towns['soweto']}", "Draft")
     page = client.get("/staff/broadcasts/").get_data(as_text=True)
     start = bc.utc(going.scheduled_at).astimezone(SAST)
-    assert f'data-testid="went">{start:%a} {start.day} {start:%b %Y %H:%M}</td>' in row_html(page, going.id)
+    assert f'data-testid="went">{start:%a} {start.day} {start:%b %Y %H:%M} SAST</td>' in row_html(page, going.id)
     assert 'data-testid="went">starts Thu 10 Dec 10:00</td>' in row_html(page, later.id)
     assert 'data-testid="went"></td>' in row_html(page, draft.id)
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from config import mask_phone
 from gateway.staff import analytics as usage_report
-from gateway.staff import audit, visits
+from gateway.staff import audit, number_lookups, visits
 from gateway.staff import broadcasts as bc
 from gateway.staff.accounts import set_phone
 from gateway.store.models import Broadcast, Staff
@@ -46,6 +46,7 @@ def test_no_staff_page_shows_a_full_number(seeded, app, client, auth, settings):
                            time(14))
     ids["visit_id"] = visits.create(seeded, bc.Actor.of(admin), centre, details).id
     ids["key"] = "sessions"  # each analytics CSV is added below
+    ids["lookup"] = number_lookups.hold(seeded, ids["staff_id"], PHONE)  # the message log of the number
     upload = auth.post("/staff/centres/import", {"file": (io.BytesIO(b"name,province\n"), "centres.csv")},
                        content_type="multipart/form-data")
     ids["job_id"] = upload.headers["Location"].rsplit("/", 1)[1]  # an import job's page

@@ -11,7 +11,9 @@ adds its views to that blueprint: :mod:`~gateway.web.staff.home`,
 check, then send; a test SMS to one's own phone), :mod:`~gateway.web.staff.visits` (service visits,
 every role), :mod:`~gateway.web.staff.offices` (offices' state today: every role, its centres),
 :mod:`~gateway.web.staff.analytics` (every role: clerks see their centres'
-figures; charts by the vendored Chart.js), :mod:`~gateway.web.staff.privacy` (admins: POPIA export and deletion of one number).
+figures; charts by the vendored Chart.js), :mod:`~gateway.web.staff.privacy` (admins: POPIA export and deletion of one number),
+:mod:`~gateway.web.staff.approvals` (every role: what waits for a decision, and the home page's
+block of it), :mod:`~gateway.web.staff.message_log` (every role: one number's messages, scoped and audited).
 :mod:`~gateway.web.staff.refusals` answers, for every page, a stale form (shown again with
 what was typed), a NUL byte, an id no row can have, and Redis or the database being down (503).
 Citizens' numbers appear on pages only through the ``masked`` filter: the same
@@ -31,21 +33,26 @@ from gateway.runtime import Runtime
 from gateway.web.staff import (
     accounts,
     analytics,
+    approvals,
     audit,
     broadcast_send,
     broadcasts,
     centre_changes,
     centres,
     home,
+    message_log,
     offices,
     privacy,
     refusals,
     visits,
 )
 from gateway.web.staff.auth import bp, current_member, init_auth, role_required
+from gateway.web.staff.forms import field_words, with_error_attrs
+from gateway.web.staff.sa_words import FILTERS as SA_WORDS
 
 __all__ = ["bp", "current_member", "register_dashboard", "role_required"]
-PAGES = (accounts, analytics, audit, broadcast_send, broadcasts, centre_changes, centres, home, offices, privacy, visits)  # imported for the routes they add to ``bp``
+PAGES = (accounts, analytics, approvals, audit, broadcast_send, broadcasts, centre_changes, centres, home, message_log,
+         offices, privacy, visits)  # imported for the routes they add to ``bp``
 HANDLERS = (refusals,)  # imported for what it refuses on every page of ``bp`` (stale forms, NUL, 503)
 
 
@@ -53,6 +60,10 @@ def register_dashboard(app: Flask, runtime: Runtime) -> None:
     """Register the dashboard on ``app`` with its login and throttle."""
     app.register_blueprint(bp)
     app.add_template_filter(masked)
+    app.add_template_filter(with_error_attrs)
+    app.add_template_filter(field_words)
+    for name, written in SA_WORDS.items():  # times in SAST, R1 234.50, 12 345: the same on every page
+        app.add_template_filter(written, name)  # "hours_sat" → "Saturday hours" wherever a field is named
     init_auth(app, runtime)
 
 

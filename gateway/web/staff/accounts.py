@@ -10,12 +10,18 @@ from sqlalchemy import select
 from wtforms import SelectChoice
 
 from config import mask_phone
-from gateway.staff import accounts, audit
+from gateway.staff import accounts, audit, staff_notices
 from gateway.staff.accounts import ADMIN, Member, StaffError
 from gateway.store.models import Centre, Province
 from gateway.web.context import runtime_of
 from gateway.web.staff.auth import bp, client_address, current_member, role_required
-from gateway.web.staff.forms import ActionForm, AddStaffWithPhoneForm, PhoneForm, ResetPasswordForm
+from gateway.web.staff.forms import (
+    ActionForm,
+    AddStaffWithPhoneForm,
+    ApprovalTextsForm,
+    PhoneForm,
+    ResetPasswordForm,
+)
 
 
 def _member_or_404(staff_id: int) -> Member:
@@ -121,6 +127,18 @@ def my_account():
     return _phone_page(current_member(), url_for("staff.my_account"))
 
 
+@bp.post("/account/texts")
+def my_approval_texts():
+    """Every role: turn the account's own texts about approvals on or off (audited)."""
+    member, form = current_member(), ApprovalTextsForm()
+    if form.validate_on_submit():
+        on = bool(form.texts.data)
+        if staff_notices.set_texts(runtime_of(), member, on, client_address()):
+            flash("You will be texted about your approvals." if on else "You will not be texted about approvals.",
+                  "info")
+    return redirect(url_for("staff.my_account"))
+
+
 def _phone_page(member: Member, back: str):
     form = PhoneForm()
     if form.validate_on_submit():
@@ -137,5 +155,7 @@ def _phone_page(member: Member, back: str):
             flash(f"Mobile number of {member.email} {f'set to {mask_phone(phone)}' if phone else 'removed'}.",
                   "info")
             return redirect(back)
-    return render_template("staff/account_phone.html", form=form, member=member,
-                           own=member.id == current_member().id, back=back)
+    own = member.id == current_member().id
+    texts = staff_notices.texts_since(runtime_of(), member) is not None if own else False
+    return render_template("staff/account_phone.html", form=form, member=member, own=own, back=back,
+                           texts_form=ApprovalTextsForm(formdata=None, texts=texts), texts=texts)

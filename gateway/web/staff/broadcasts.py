@@ -30,13 +30,13 @@ from gateway.web.staff.auth import bp, client_address, current_member, role_requ
 from gateway.web.staff.broadcast_send import record_sent
 from gateway.web.staff.broadcast_text import (
     Shown,
-    asked_text,
     describe_target,
     list_poll_ms,
     shown,
     start_text,
 )
 from gateway.web.staff.forms import ActionForm, DecideForm, DecideRejectForm
+from gateway.web.staff.sa_words import sast
 
 
 def _actor() -> bc.Actor:
@@ -68,10 +68,10 @@ def _row(rt, actor: bc.Actor, row: Broadcast, names: dict[int, str]) -> Row:
     counts = bc.progress(rt, row.id)
     went = ""
     if row.status in ("sending", "paused", "sent") or (row.status == "cancelled" and counts["total"]):
-        went = asked_text(row.scheduled_at)
+        went = sast(row.scheduled_at)
     elif row.status == "scheduled":
         went = start_text(bc.start_of(rt, row))
-    return Row(row, describe_target(row.target, names), asked_text(row.created_at), went, counts,
+    return Row(row, describe_target(row.target, names), sast(row.created_at), went, counts,
                list_poll_ms(rt, row, counts), _may_cancel(actor, row) and bc.cancellable(row, counts["queued"]))
 
 

@@ -23,7 +23,7 @@ from gateway.staff.centre_offices import clean_offices, set_offices
 from gateway.staff.centres import CentreError, CentreNotFound
 from gateway.web.context import runtime_of
 from gateway.web.staff.auth import bp, client_address, current_member, role_required
-from gateway.web.staff.forms import CentreForm, ConfirmImportForm, ImportForm
+from gateway.web.staff.forms import CentreForm, ConfirmImportForm, ImportForm, field_words
 
 UPLOAD_LIMIT = 2 * 1024 * 1024  # a nationwide directory is a few hundred KiB (nginx allows the same)
 DAY_FIELDS = [(f"hours_{day}", label) for day, label in zip(DAYS, DAY_LABELS, strict=True)]
@@ -81,9 +81,9 @@ def centre_edit(centre_id: int):
 
 def _saved(name: str, edit: centres.Edit) -> str:
     """The line that tells the editor what became of their edit."""
-    said = [f"Saved {name}: {', '.join(edit.applied)}."] if edit.applied else []
+    said = [f"Saved {name}: {', '.join(field_words(edit.applied))}."] if edit.applied else []
     if edit.waiting:
-        said.append(f"Your change of the {', '.join(edit.waiting)} waits for an approver: "
+        said.append(f"Your change of the {', '.join(field_words(edit.waiting))} waits for an approver: "
                     "citizens read the old text until it is approved.")
     elif edit.withdrawn:
         said.append("Your change waiting for approval is withdrawn: citizens read the text as it is.")

@@ -6,6 +6,7 @@ import calendar
 import re
 from datetime import date, datetime
 
+from flask import g
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from markupsafe import Markup, escape
@@ -77,6 +78,33 @@ class ResetPasswordForm(NewPasswordMixin, FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button that changes something: only its CSRF token."""
+
+
+# A centre's fields as an editor reads them in "Saved …" and "waits for an approver" lines.
+_FIELD_WORDS = {"name": "name", "address": "address", "phone": "phone number", "latitude": "latitude",
+                "longitude": "longitude", "active": "open to the public", "services": "services",
+                "offices": "offices",
+                **{f"hours_{day}": f"{name} hours" for day, name in zip(DAYS, (
+                    "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"), strict=True)}}
+
+
+def field_words(names) -> list[str]:
+    """``["hours_sat", "services"]`` as ``["Saturday hours", "services"]`` (an unknown name as is)."""
+    return [_FIELD_WORDS.get(name, name.replace("_", " ")) for name in names]
+
+
+def with_error_attrs(attrs: dict, field) -> dict:
+    """Jinja filter: a field's render ``attrs`` plus, when it has errors, ``aria-invalid`` and
+    ``aria-describedby`` naming its error text (``<id>-error``), and ``autofocus`` on the first
+    such field of the page (documents order = render order), so a screen reader and the caret
+    land on what needs fixing without any script."""
+    if not field.errors:
+        return attrs
+    extra = {"aria-invalid": "true", "aria-describedby": f"{field.id}-error"}
+    if not g.get("error_focused"):
+        g.error_focused = True
+        extra["autofocus"] = True
+    return {**attrs, **extra}
 
 
 class CentreForm(FlaskForm):
@@ -342,3 +370,16 @@ class PhoneForm(FlaskForm):
     """Set a staff account's mobile number; empty removes it."""
 
     phone = _phone_field()
+
+
+class MessageLogForm(FlaskForm):
+    """A number to read the message log of (never shown back: the page shows it masked)."""
+
+    number = StringField("Phone number (e.g. 071 555 0123 or +27 71 555 0123)",
+                         validators=[DataRequired("Type the number."), Length(max=PHONE_INPUT)])
+
+
+class ApprovalTextsForm(FlaskForm):
+    """Whether the account is texted about its approvals."""
+
+    texts = BooleanField("Text me when something of mine is rejected or something waits for my approval")

@@ -1,6 +1,7 @@
 """The dashboard's home page: who is logged in, their centres, the pages their role opens and,
 for approvers, how many broadcasts, visits (or requests to cancel one) and centre changes wait
-for them."""
+for them; and the approvals block (:func:`gateway.web.staff.approvals.home_block`: counts, and
+what was decided on the person's items since they last looked — opening this page is looking)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from gateway.staff import centre_changes, visits
 from gateway.staff.accounts import CLERK, allowed_centre_ids
 from gateway.store.models import Centre
 from gateway.web.context import runtime_of
+from gateway.web.staff.approvals import home_block
 from gateway.web.staff.auth import bp, current_member
 
 
@@ -30,4 +32,5 @@ def home():
     visits_waiting = len(visits.awaiting(runtime_of(), bc.Actor.of(member)))
     return render_template("staff/home.html", member=member, centres=centres, all_centres=allowed is None,
                            pending=pending, visits_waiting=visits_waiting,
-                           centre_changes=centre_changes.waiting_for(runtime_of(), member))
+                           centre_changes=centre_changes.waiting_for(runtime_of(), member),
+                           approvals=home_block(member))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from datetime import datetime
 
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -98,7 +99,8 @@ def privacy_lookup():
                         headers={"Content-Disposition": f'attachment; filename="{filename}"',
                                  "Cache-Control": "no-store"})
     return render_template("staff/privacy_export.html", form=PrivacyLookupForm(formdata=None),
-                           shown=shown, held=held, counts=privacy.counts(held))
+                           shown=shown, held=held, counts=privacy.counts(held),
+                           exported=datetime.fromisoformat(held["exported_at"]))
 
 
 @bp.post("/privacy/delete")

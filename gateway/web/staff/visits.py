@@ -284,6 +284,7 @@ def visit_cancel_refuse(visit_id: int):
         flash(str(exc), "error")
     else:
         audit.record(rt, current_member(), "visit.cancel_refused", target=f"visit {row.id}",
-                     address=client_address(), detail={"reason": row.rejected_reason, "asked": before.cancel_reason})
+                     address=client_address(), detail={"reason": row.rejected_reason, "asked": before.cancel_reason,
+                             "asked_by": before.cancel_requested_by})
         flash(f"Visit {row.id} stays in force; whoever asked sees your reason.", "info")
     return _decided(visit_id)

@@ -1,0 +1,148 @@
+"""The approvals inbox and the message log in headless Chromium (Debian's /usr/bin/chromium),
+on a desktop (1366 px) and a phone (390 px): an approver finds everything waiting from the
+home page, opens a broadcast from the inbox and rejects it on its own page; its author sees
+the rejection on their home page. A clerk types a number in its local form and reads its
+messages, then the older page. Neither page scrolls sideways on the phone."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.approving import broadcast_by, cancel_request_by, change_by, make_office, visit_by
+from tests.conftest import PASSWORD
+from tests.web.test_message_log import AT, SUBSCRIBER, message
+
+pytestmark = pytest.mark.slow
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+WIDTHS = [1366, 390]
+
+
+@pytest.fixture
+def office(seeded, auth, monkeypatch):
+    return make_office(seeded, auth, monkeypatch)
+
+
+@pytest.fixture
+def live_server(seeded, office):
+    from werkzeug.serving import make_server
+
+    from gateway.web import create_app
+
+    server = make_server("127.0.0.1", 0, create_app(runtime=seeded), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture
+def browser():
+    assert CHROMIUM.exists(), "Debian chromium is required: make test installs it (apt-get install chromium)"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                      args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def open_page(browser, width: int):
+    phone = width < 500
+    context = browser.new_context(viewport={"width": width, "height": 844 if phone else 900},
+                                  has_touch=phone, is_mobile=phone)
+    return context, context.new_page()
+
+
+def log_in(page, base: str, email: str) -> None:
+    page.goto(f"{base}/staff/login")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+
+
+def no_sideways_scroll(page, width: int) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_an_approver_finds_what_waits_and_its_author_sees_the_rejection(office, live_server, browser, width):
+    from playwright.sync_api import expect
+
+    o = office
+    broadcast = broadcast_by(o, o.clerk, o.soweto, "Home Affairs mobile unit on Tuesday 09:00")
+    visit_by(o, o.clerk, o.soweto)
+    change_by(o, o.clerk, o.soweto)
+    cancel_request_by(o, o.clerk, o.soweto)
+    broadcast_by(o, o.other_clerk, o.worcester, "Worcester only")  # not this approver's centre
+    ARTIFACTS.mkdir(exist_ok=True)
+    context, page = open_page(browser, width)
+    log_in(page, live_server, o.approver.email)
+    expect(page.get_by_test_id("approvals-waiting")).to_have_text("4")
+    page.get_by_test_id("approvals-home").get_by_role("link", name="Approvals").click()
+    expect(page.get_by_test_id("for-me-count")).to_have_text("4")
+    assert page.get_by_test_id("for-me-item").count() == 4
+    assert "Worcester only" not in page.inner_text("main")
+    no_sideways_scroll(page, width)
+    page.screenshot(path=str(ARTIFACTS / f"staff-approvals-{width}.png"), full_page=True)
+    page.get_by_test_id("for-me-item").filter(has_text="Home Affairs mobile unit").get_by_role("link").click()
+    assert page.url == f"{live_server}/staff/broadcasts/{broadcast}"
+    page.fill("#reason", "Wrong day: the unit comes on Wednesday")
+    page.get_by_role("button", name="Reject").click()
+    expect(page.get_by_test_id("rejection")).to_contain_text("Wrong day")
+    context.close()
+
+    context, page = open_page(browser, width)
+    log_in(page, live_server, o.clerk.email)
+    decided = page.get_by_test_id("decided-item")
+    expect(decided).to_have_count(1)
+    assert f"Broadcast {broadcast} rejected by approver@example.org" in decided.inner_text()
+    assert "Wrong day: the unit comes on Wednesday" in decided.inner_text()
+    expect(page.get_by_test_id("approvals-mine")).to_have_text("3")
+    no_sideways_scroll(page, width)
+    page.screenshot(path=str(ARTIFACTS / f"staff-home-decided-{width}.png"), full_page=True)
+    page.reload()
+    expect(page.get_by_test_id("decided-none")).to_be_visible()  # seen once
+    context.close()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_clerk_reads_the_message_log_of_a_number_page_by_page(office, live_server, browser, width):
+    from playwright.sync_api import expect
+
+    from tests.broadcasting import add_subscribers
+
+    o = office
+    add_subscribers(o.rt, [SUBSCRIBER], o.soweto)
+    message(o.rt, SUBSCRIBER, "in", "CENTRE Soweto", "processed")
+    message(o.rt, SUBSCRIBER, "out", "Home Affairs on Tuesday", "failed", AT + timedelta(minutes=5),
+            reason="UserInBlackList")
+    for i in range(50):
+        message(o.rt, SUBSCRIBER, "out", f"Notice {i:02d}", "delivered", AT + timedelta(days=1, minutes=i))
+    context, page = open_page(browser, width)
+    log_in(page, live_server, o.clerk.email)
+    page.get_by_role("link", name="Message log").first.click()
+    page.fill("#number", "082 111 0001")
+    page.get_by_role("button", name="Show messages").click()
+    expect(page.get_by_test_id("number")).to_have_text("+2782****001")
+    expect(page.get_by_test_id("total")).to_contain_text("52 messages, page 1 of 2")
+    assert page.get_by_test_id("message").count() == 50
+    assert "0821110001" not in page.url and "821110001" not in page.content()
+    no_sideways_scroll(page, width)
+    page.screenshot(path=str(ARTIFACTS / f"staff-message-log-{width}.png"), full_page=True)
+    page.get_by_test_id("older").click()
+    rows = page.get_by_test_id("message")
+    expect(rows).to_have_count(2)
+    first = rows.first.inner_text()
+    assert "Mon 7 Dec 2026 10:05" in first and "Sent" in first and "not delivered" in first
+    assert "The person has blocked bulk messages with their network." in first
+    assert "Mon 7 Dec 2026 10:00" in rows.last.inner_text() and "Received" in rows.last.inner_text()
+    no_sideways_scroll(page, width)
+    context.close()
