@@ -1,8 +1,10 @@
-"""Subscribers in bulk for broadcast tests (Core inserts, thousands per second), and a day a
-visit can be registered on without warnings."""
+"""Subscribers in bulk for broadcast tests (Core inserts, thousands per second), a day a visit
+can be registered on without warnings, and the dashboard's two posts of a send (check, then
+confirm: :func:`send_checked`)."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, time, timedelta
 
 from sqlalchemy import insert, select
@@ -43,3 +45,22 @@ def ordinary_day(rt, centre: int, after: date) -> date:
     while warnings(rt, centre, Details("SASSA", day, time(9), time(14))):
         day += timedelta(days=1)
     return day
+
+
+CONFIRM_FIELD = re.compile(r'<input id="(seen|shown_recipients|token|step)" name="\1" type="hidden" value="([^"]*)">')
+
+
+def confirm_fields(page: str) -> dict[str, str]:
+    """What the confirm page's form binds (its digest, the count shown, its token); {} when
+    the page is not a confirm page."""
+    return dict(CONFIRM_FIELD.findall(page))
+
+
+def send_checked(auth, data: dict, path: str = "/staff/broadcasts/new", **kwargs):
+    """Press "Check, then send" with ``data``, then the confirm page's button: the response to
+    the second post (or to the first, when it did not reach the confirm page)."""
+    checked = auth.post(path, {**data, "action": "check"}, **kwargs)
+    fields = confirm_fields(checked.get_data(as_text=True))
+    if not fields.get("seen"):
+        return checked
+    return auth.post(path, {**data, **fields, "action": "send"}, **kwargs)

@@ -2,7 +2,9 @@
 (:mod:`~gateway.staff.accounts`), the audit log (:mod:`~gateway.staff.audit`); broadcasts —
 who they go to (:mod:`~gateway.staff.targets`), what they look like and cost
 (:mod:`~gateway.staff.preview`), their life from draft to sent and who may see and act on them
-(:mod:`~gateway.staff.broadcasts`), their progress and start (:mod:`~gateway.staff.progress`); service
+(:mod:`~gateway.staff.broadcasts`), their progress and start (:mod:`~gateway.staff.progress`), the
+check a sender confirms and what binds it (:mod:`~gateway.staff.send_check`), a test of the text
+to the sender's own phone (:mod:`~gateway.staff.own_phone`); service
 visits to centres and the notice, reminder and corrections each sends as broadcasts
 (:mod:`~gateway.staff.visits`); centres and their CSV (:mod:`~gateway.staff.centres`), with a
 clerk's change to a centre's name, address or phone held for an approver

@@ -23,7 +23,7 @@ ACTIONS = (
     "login.ok", "login.failed", "logout",
     "staff.added", "staff.disabled", "staff.enabled", "staff.password_reset", "staff.changed",
     "broadcast.created", "broadcast.approved", "broadcast.rejected", "broadcast.sent",
-    "broadcast.cancelled",
+    "broadcast.cancelled", "broadcast.test_sent",
     "visit.created", "visit.approved", "visit.rejected", "visit.edited", "visit.cancelled",
     "visit.cancel_requested", "visit.cancel_refused",
     "centre.edited", "centre.change_submitted", "centre.change_approved", "centre.change_rejected",

@@ -29,7 +29,8 @@ Contract:
 - :func:`fan_out` (a worker job) writes one outbox row per recipient in chunks, each its own
   transaction, under the key ``bc:<id>:<phone>``: re-running it writes only what is missing.
 - :func:`issue` stores and schedules one approved elsewhere (a service visit's messages).
-- :func:`cancel` stops what has not left: waiting rows become ``skipped`` (``Cancelled``).
+- :func:`cancel` stops what has not left: waiting rows become ``skipped`` (``Cancelled``);
+  one with nothing left to stop is :class:`NotCancellable`, saying why (sent, rejected…).
 - :func:`progress`: queued / sent / delivered / failed / opted-out / cancelled counts;
   :func:`failures` the reasons rows did not go; :func:`start_of` when a broadcast will start
   (from :mod:`gateway.staff.progress`, named here too for callers of this module).
@@ -64,7 +65,14 @@ from gateway.staff.targets import (
     parse,
     recipients,
 )
-from gateway.store.models import BROADCAST_STATES, BROADCAST_TRANSITIONS, Broadcast, Message, utcnow
+from gateway.store.models import (
+    BROADCAST_STATES,
+    BROADCAST_TRANSITIONS,
+    Broadcast,
+    Message,
+    Staff,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 FAN_OUT_CHUNK = 1000
@@ -83,6 +91,11 @@ class NotAllowed(BroadcastError):
 
 class WrongState(BroadcastError):
     """The broadcast is not in a state this transition leaves (e.g. approving a sent one)."""
+
+
+class NotCancellable(WrongState):
+    """Nothing of the broadcast is left to stop (sent, rejected, already cancelled, or every
+    message already handed to the network); the message says which."""
 
 
 class NotFound(BroadcastError):
@@ -363,12 +376,42 @@ def fan_out(rt, broadcast_id: int, chunk: int = FAN_OUT_CHUNK) -> int:
     return written
 
 
+# Why a broadcast in a finished state cannot be cancelled, in the words the pages show.
+NOT_CANCELLABLE = {
+    "sent": "Broadcast {id} has been sent: every message has gone to the network, and a sent SMS cannot be "
+            "called back. Nothing was cancelled.",
+    "cancelled": "Broadcast {id} is already cancelled.",
+    "rejected": "Broadcast {id} was rejected: it was never sent, so there is nothing to cancel.",
+}
+NOTHING_LEFT = ("Broadcast {id} has no message left to stop: every one has gone to the network. "
+                "Nothing was cancelled.")
+
+
+def cancellable(row: Broadcast, waiting: int) -> bool:
+    """Whether cancelling ``row`` would still stop something: it is open and either not every
+    row is written yet or ``waiting`` rows have not left."""
+    return row.status in OPEN and (row.fanned_out_at is None or waiting > 0)
+
+
+def _check_cancellable(rt, row: Broadcast) -> None:
+    if row.status not in OPEN:
+        raise NotCancellable(NOT_CANCELLABLE.get(row.status, "Broadcast {id} cannot be cancelled.").format(id=row.id))
+    if not cancellable(row, progress(rt, row.id)["queued"]):
+        raise NotCancellable(NOTHING_LEFT.format(id=row.id))
+
+
 def cancel(rt, actor: Actor, broadcast_id: int) -> Broadcast:
-    """Stop what has not been sent. Rows already handed to AT cannot be called back."""
+    """Stop what has not been sent. Rows already handed to AT cannot be called back: a
+    broadcast with none left to stop is :class:`NotCancellable`, saying why."""
     row = get_for(rt, actor, broadcast_id)
     if actor.role == "clerk" and row.author_id != actor.staff_id:
         raise NotAllowed("a clerk may cancel only their own broadcasts")
-    row = _move(rt, broadcast_id, "cancel")
+    _check_cancellable(rt, row)
+    try:
+        row = _move(rt, broadcast_id, "cancel")
+    except WrongState:  # it finished between the check and the move
+        _check_cancellable(rt, get(rt, broadcast_id))
+        raise
     _skip_waiting(rt, broadcast_id)
     return row
 
@@ -379,9 +422,15 @@ def _skip_waiting(rt, broadcast_id: int) -> None:
                   .values(status="skipped", failure_reason="Cancelled", updated_at=utcnow()))
 
 
-def list_broadcasts(rt, limit: int = 50, actor: Actor = CLI) -> list[Broadcast]:
-    """The newest broadcasts ``actor`` may see, newest first."""
-    query = select(Broadcast).order_by(Broadcast.id.desc())
+def list_broadcasts(rt, limit: int = 50, actor: Actor = CLI, status: str | None = None,
+                    author_id: int | None = None) -> list[Broadcast]:
+    """The newest broadcasts ``actor`` may see, newest first (by creation); only those in
+    ``status`` or written by ``author_id`` when given."""
+    query = select(Broadcast).order_by(Broadcast.created_at.desc(), Broadcast.id.desc())
+    if status:
+        query = query.where(Broadcast.status == status)
+    if author_id is not None:
+        query = query.where(Broadcast.author_id == author_id)
     with rt.sessions() as s:
         if actor.scope is None:
             return list(s.scalars(query.limit(limit)))
@@ -393,3 +442,15 @@ def list_broadcasts(rt, limit: int = 50, actor: Actor = CLI) -> list[Broadcast]:
                 if len(found) == limit:
                     break
         return found
+
+
+def authors(rt, actor: Actor = CLI, scan: int = 1000) -> list[tuple[int, str]]:
+    """(staff id, name) of who wrote the broadcasts ``actor`` may see — among the newest
+    ``scan`` for an actor limited to some centres — by name: the list's author filter."""
+    with rt.sessions() as s:
+        if actor.scope is None:
+            ids = set(s.scalars(select(Broadcast.author_id).where(Broadcast.author_id.is_not(None)).distinct()))
+        else:
+            ids = {row.author_id for row in list_broadcasts(rt, scan, actor) if row.author_id is not None}
+        rows = s.execute(select(Staff.id, Staff.name, Staff.email).where(Staff.id.in_(ids))).all() if ids else []
+    return sorted(((i, name or email) for i, name, email in rows), key=lambda r: r[1].lower())

@@ -2,7 +2,7 @@
 end to end: the app on a loopback port, real RQ worker processes sending to the local fake AT,
 its delivery reports coming back to the app. Log in, compose to one centre, check the live
 preview against an independent SQL count and the segment arithmetic, type a send time in parts
-(refused when past, said in words when later), send now, watch the bar reach
+(refused when past, said in words when later), check and confirm a send now, watch the bar reach
 100 % without a reload, read the delivery summary, open the audit log. The screenshots the
 README shows are written to tests/artifacts/."""
 
@@ -112,7 +112,9 @@ def test_compose_send_and_watch_a_broadcast_in_chromium(seeded, settings, auth):
                 expect(page.get_by_test_id("start")).to_have_text("starts now")
 
                 wait_until(lambda: len(Worker.all(connection=seeded.redis)) == 2, timeout=20)
-                page.click("button[value=send]")
+                page.click("button[value=check]")  # nothing goes before the confirm page's button
+                expect(page.get_by_test_id("question")).to_have_text(f"Send {expected_recipients} text messages?")
+                page.get_by_test_id("confirm").click()
                 expect(page.get_by_test_id("status")).to_be_visible()
                 page.evaluate("window.stayedOnThisPage = true")  # a reload would lose it
                 expect(page.get_by_test_id("status")).to_have_text("sending", timeout=20_000)

@@ -14,7 +14,7 @@ from gateway.sms.sweeper import sweep
 from gateway.staff import audit
 from gateway.staff import broadcasts as bc
 from gateway.store.models import Broadcast, utcnow
-from tests.broadcasting import add_subscribers, centre_id
+from tests.broadcasting import add_subscribers, centre_id, send_checked
 from tests.redis_process import RedisProcess
 
 
@@ -45,9 +45,8 @@ def test_a_broadcast_composed_while_redis_is_down_is_accepted_audited_and_sent_l
     admin = staff.as_role("admin")
     server.stop()
 
-    response = staff.post("/staff/broadcasts/new", {"kind": "centre", "centres": [soweto], "language": "",
-                                                    "message": "Home Affairs on Tuesday.", "when": "now",
-                                                    "action": "send"})
+    response = send_checked(staff, {"kind": "centre", "centres": [soweto], "language": "",
+                                    "message": "Home Affairs on Tuesday.", "when": "now"})
     assert response.status_code == 302, response.status_code
     [row] = bc.list_broadcasts(rt)
     assert response.headers["Location"] == f"/staff/broadcasts/{row.id}"

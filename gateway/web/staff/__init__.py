@@ -6,8 +6,9 @@ adds its views to that blueprint: :mod:`~gateway.web.staff.home`,
 :mod:`~gateway.web.staff.accounts` (admins), :mod:`~gateway.web.staff.audit` (admins),
 :mod:`~gateway.web.staff.centres` (list and edit: clerks their centres; CSV: admins),
 :mod:`~gateway.web.staff.centre_changes` (approvers: clerks' centre text waiting for approval).
-:mod:`~gateway.web.staff.broadcasts` (every role; worded by
-:mod:`~gateway.web.staff.broadcast_text`), :mod:`~gateway.web.staff.visits` (service visits,
+:mod:`~gateway.web.staff.broadcasts` (every role: the list and each broadcast's page; worded by
+:mod:`~gateway.web.staff.broadcast_text`), :mod:`~gateway.web.staff.broadcast_send` (compose,
+check, then send; a test SMS to one's own phone), :mod:`~gateway.web.staff.visits` (service visits,
 every role), :mod:`~gateway.web.staff.offices` (offices' state today: every role, its centres),
 :mod:`~gateway.web.staff.inbox` (citizens' questions and complaints: every role, its centres),
 :mod:`~gateway.web.staff.analytics` (every role: clerks see their centres'
@@ -19,7 +20,7 @@ what was typed), a NUL byte, an id no row can have, and Redis or the database be
 Citizens' numbers appear on pages only through the ``masked`` filter: the same
 :func:`config.mask_phone` the logs use, so staff see ``+2782****567`` wherever a log would.
 The pages work without JavaScript;
-``static/staff.js`` only adds the live preview and the progress polling.
+``static/staff.js`` only adds the live preview and the polling of progress and of the list's figures.
 What the pages do is done by :mod:`gateway.staff`; which centres a page may show is
 :func:`gateway.staff.accounts.allowed_centre_ids`.
 """
@@ -35,6 +36,7 @@ from gateway.web.staff import (
     analytics,
     approvals,
     audit,
+    broadcast_send,
     broadcasts,
     centre_changes,
     centres,
@@ -51,8 +53,8 @@ from gateway.web.staff.forms import field_words, with_error_attrs
 from gateway.web.staff.sa_words import FILTERS as SA_WORDS
 
 __all__ = ["bp", "current_member", "register_dashboard", "role_required"]
-PAGES = (accounts, analytics, approvals, audit, broadcasts, centre_changes, centres, home, inbox, message_log,
-         offices, privacy, visits)  # imported for the routes they add to ``bp``
+PAGES = (accounts, analytics, approvals, audit, broadcast_send, broadcasts, centre_changes, centres, home, inbox,
+         message_log, offices, privacy, visits)  # imported for the routes they add to ``bp``
 HANDLERS = (refusals,)  # imported for what it refuses on every page of ``bp`` (stale forms, NUL, 503)
 
 

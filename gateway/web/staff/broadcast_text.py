@@ -1,11 +1,13 @@
 """How the broadcast pages word the domain's numbers: a target with its centres' names, the
-start ("starts Mon 7 Dec 08:00 (quiet hours)"), the progress percentage, and the delivery
-summary with Africa's Talking's failure reasons in plain words (:data:`REASONS`)."""
+start ("starts Mon 7 Dec 08:00 (quiet hours)"; on the confirm page in full, "Thursday 10
+December 2026, 10:00 SAST"), the progress percentage, the delivery summary with Africa's
+Talking's failure reasons in plain words (:data:`REASONS`), and on the list whether a
+broadcast's figures have settled (:func:`settled`) and how often they are asked again."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from gateway.clock import SAST
 from gateway.staff import broadcasts as bc
@@ -35,6 +37,11 @@ REASONS = {
 }
 LIVE = ("approved", "scheduled", "sending")  # worth watching every second
 FAST_POLL_MS, SLOW_POLL_MS = 1000, 15000
+LIST_POLL_MS, REPORTS_POLL_MS = 3000, 10000  # the list: a row that moves; one waiting for reports
+# A finished broadcast's figures still move while delivery reports come in; after this long
+# without a change the rest are not coming (AT gives up on a phone within hours) and the list stops asking.
+REPORTS_WAIT = timedelta(hours=1)
+WAITS_FOR_A_PERSON = ("draft", "pending_approval", "rejected")  # nothing moves until someone acts
 
 
 def plain_reason(reason: str) -> str:
@@ -55,6 +62,23 @@ def asked_text(at: datetime | None) -> str:
         return ""
     local = bc.utc(at).astimezone(SAST)
     return f"{local:%a} {local.day} {local:%b} {local.year} {local:%H:%M}"
+
+
+def full_when(dt: datetime) -> str:
+    """``Thursday 10 December 2026, 10:00 SAST``: the confirm page's start, nothing abbreviated."""
+    local = bc.utc(dt).astimezone(SAST)
+    return f"{local:%A} {local.day} {local:%B} {local.year}, {local:%H:%M} SAST"
+
+
+def confirm_start(start: bc.Start, asked: datetime | None) -> str:
+    """When a checked broadcast starts, for the confirm page: "now (…)", or the moment in full,
+    with why it is later than asked when quiet hours moved it."""
+    if start.now:
+        return f"Now ({full_when(start.at)})"
+    if start.held:
+        because = f"you asked for {full_when(asked)}" if asked else "you asked for now"
+        return f"{full_when(start.at)} (quiet hours: {because})"
+    return full_when(start.at)
 
 
 def start_text(start: bc.Start | None, status: str = "") -> str:
@@ -117,3 +141,27 @@ def poll_ms(rt, row, start: bc.Start | None) -> int:
     if row.status in LIVE or row.status == "paused":
         return FAST_POLL_MS
     return 0
+
+
+def settled(rt, row, counts: dict[str, int]) -> bool:
+    """Whether ``row``'s figures on the list will not move by themselves any more: it waits for
+    a person, or it is finished with nothing waiting and no delivery report still due (none
+    sent without one, or none for :data:`REPORTS_WAIT`)."""
+    if row.status in WAITS_FOR_A_PERSON:
+        return True
+    if row.status not in bc.DONE or counts["queued"]:
+        return False
+    return not counts["sent"] or rt.clock.now() - bc.utc(row.updated_at) > REPORTS_WAIT
+
+
+def list_poll_ms(rt, row, counts: dict[str, int]) -> int:
+    """How often the list asks for a row again: 0 once :func:`settled`; rarely while it waits
+    to start or for reports; every few seconds while it moves."""
+    if settled(rt, row, counts):
+        return 0
+    if row.status in bc.DONE:
+        return REPORTS_POLL_MS
+    start = bc.start_of(rt, row)
+    if row.status in ("paused", "scheduled") and start and (start.at - rt.clock.now()).total_seconds() > 60:
+        return SLOW_POLL_MS
+    return LIST_POLL_MS

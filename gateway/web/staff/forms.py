@@ -252,6 +252,17 @@ class BroadcastForm(FlaskForm):
     when = RadioField("When", choices=[SelectChoice("now", "Send now"), SelectChoice("at", "Send at")],
                       default="now", validate_choice=False)
     at = DateTimeInParts("Date and time (South African time)")
+    # The confirm page's: the digest of what it showed, the recipient count shown and its
+    # one-time token (gateway.staff.send_check judges them; empty on the compose page).
+    seen = HiddenField(validators=[Optional(), Length(max=64)])
+    shown_recipients = HiddenField(validators=[Optional(), Length(max=12)])
+    token = HiddenField(validators=[Optional(), Length(max=64)])
+    step = HiddenField(validators=[Optional(), Length(max=12)])  # "confirm": a post from the confirm page
+
+    def shown_count(self) -> int | None:
+        """The recipient count the confirm page showed, if it posted a sane one."""
+        raw = (self.shown_recipients.data or "").strip()
+        return int(raw) if raw.isdecimal() and len(raw) <= 9 else None
 
     def validate_at(self, field: DateTimeInParts) -> None:
         """Needed, and judged, only for "Send at": with "Send now" whatever it holds is ignored."""

@@ -1,7 +1,9 @@
-// The staff dashboard's only script. The pages work without it; it adds two things:
+// The staff dashboard's only script. The pages work without it; it adds three things:
 // - compose, and an answer in the inbox: the preview follows the message as it is typed (the
 //   server computes it: the same numbers as the "Preview" button and the command line);
-// - a broadcast's page: the progress section refreshes itself while the broadcast moves.
+// - a broadcast's page: the progress section refreshes itself while the broadcast moves;
+// - the broadcast list: each row not yet settled asks for its own cells again, at the pace
+//   its data-poll says, and stops when the server sends a row whose data-poll is 0.
 (function () {
   "use strict";
 
@@ -22,20 +24,25 @@
     compose.addEventListener("change", soon);
   }
 
-  var section = document.querySelector("[data-progress-url]");
-  if (section) {
+  // Replace the inside of `box` with the server's fragment at `url` every `data-poll` ms of
+  // the fragment shown, until it says 0.
+  var watch = function (box, url) {
     var poll = function () {
-      var inner = section.querySelector("[data-poll]");
+      var inner = box.querySelector("[data-poll]");
       var every = inner ? parseInt(inner.dataset.poll, 10) : 0;
       if (!every) { return; }
       setTimeout(function () {
-        fetch(section.dataset.progressUrl, {credentials: "same-origin"})
+        fetch(url, {credentials: "same-origin"})
           .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
-          .then(function (html) { section.innerHTML = html; })
+          .then(function (html) { box.innerHTML = html; })
           .catch(function () { /* try again at the next tick */ })
           .then(poll);
       }, every);
     };
     poll();
-  }
+  };
+
+  var section = document.querySelector("[data-progress-url]");
+  if (section) { watch(section, section.dataset.progressUrl); }
+  document.querySelectorAll("tr[data-row-url]").forEach(function (row) { watch(row, row.dataset.rowUrl); });
 }());
