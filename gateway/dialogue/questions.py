@@ -24,6 +24,7 @@ clock). The functions taking ``session`` join the caller's transaction (for its 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -226,13 +227,26 @@ def reply_route(rt: Runtime, session: Session, question_id: int) -> dict:
     return {}
 
 
+def said_state(session: Session, q: Question) -> tuple[str, int | None, int | None]:
+    """What an answer or a close is decided on: the thread's status, its centre and the id of
+    its latest citizen message or answer (a note changes nothing: it is never sent)."""
+    last = session.scalar(select(func.max(QuestionEntry.id)).where(
+        QuestionEntry.question_id == q.id, QuestionEntry.kind.in_(("citizen", "answer"))))
+    return q.status, q.centre_id, last
+
+
 def add_answer(rt: Runtime, session: Session, ref: str, sms_text: str, text: str, staff_id: int | None,
-               *, close: bool = False, outcome: str | None = None, now: datetime | None = None) -> Thread:
+               *, close: bool = False, outcome: str | None = None, now: datetime | None = None,
+               check: Callable | None = None) -> Thread:
     """Record staff's answer ``text`` and queue ``sms_text`` (the whole SMS) to the citizen on
     the replies queue, in ``session``'s transaction; the send job is asked for after commit
-    (the sweeper covers a lost ask). ``close`` closes the thread with ``outcome``."""
+    (the sweeper covers a lost ask). ``close`` closes the thread with ``outcome``. ``check``
+    is called with :func:`said_state` once the row is locked and may raise to write nothing:
+    a close or an answer landing after the caller last read the thread is seen here."""
     now = _now(rt, now)
     q = _get(session, ref)
+    if check is not None:
+        check(said_state(session, q))
     entry = QuestionEntry(question_id=q.id, kind="answer", text=text, staff_id=staff_id, created_at=now)
     session.add(entry)
     session.flush()
@@ -269,10 +283,13 @@ def _close(q: Question, staff_id: int | None, outcome: str | None, now: datetime
 
 
 def close(rt: Runtime, session: Session, ref: str, staff_id: int | None, outcome: str | None = None,
-          now: datetime | None = None) -> None:
-    """Close thread ``ref`` with ``outcome``; refused when it is closed already."""
+          now: datetime | None = None, check: Callable | None = None) -> None:
+    """Close thread ``ref`` with ``outcome``; refused when it is closed already. ``check`` as
+    for :func:`add_answer`."""
     now = _now(rt, now)
     q = _get(session, ref)
+    if check is not None:
+        check(said_state(session, q))
     if q.status != "open":
         raise QuestionError(f"{ref} is closed already")
     _close(q, staff_id, outcome, now)

@@ -45,27 +45,33 @@ def seen_digest(thread: Thread) -> str:
     return digest(thread.ref, thread.status, thread.centre_id, said[-1] if said else None)
 
 
-def _unchanged(rt: Runtime, actor: Member | str, ref: str, seen: str | None, now: datetime | None) -> Thread:
+def _refuse_unless(seen: str | None, ref: str, status: str, centre_id: int | None, last_said: int | None) -> None:
+    if same(seen, digest(ref, status, centre_id, last_said)):
+        return
+    raise Changed((CLOSED_MEANWHILE if status == "closed" else CHANGED).format(ref=ref))
+
+
+def _unchanged(rt: Runtime, actor: Member | str, ref: str, seen: str | None, now: datetime | None):
+    """The check before (a clear refusal without taking a lock) and the check the write makes
+    again under the thread's row lock (a close or an answer landing in between is seen)."""
     thread = questions.read(rt, actor, ref, now=now)
-    if same(seen, seen_digest(thread)):
-        return thread
-    if thread.status == "closed":
-        raise Changed(CLOSED_MEANWHILE.format(ref=ref))
-    raise Changed(CHANGED.format(ref=ref))
+    said = [e.id for e in thread.entries if e.kind in ("citizen", "answer")]
+    _refuse_unless(seen, ref, thread.status, thread.centre_id, said[-1] if said else None)
+    return lambda state: _refuse_unless(seen, ref, *state)
 
 
 def answer(rt: Runtime, actor: Member | str, ref: str, text: str, seen: str | None, *,
            address: str | None = None, now: datetime | None = None) -> Thread:
     """Answer thread ``ref`` as its page showed it (``seen``), else :class:`Changed`."""
-    _unchanged(rt, actor, ref, seen, now)
-    return questions.reply(rt, actor, ref, text, address=address, now=now)
+    still = _unchanged(rt, actor, ref, seen, now)
+    return questions.reply(rt, actor, ref, text, address=address, now=now, check=still)
 
 
 def close(rt: Runtime, actor: Member | str, ref: str, outcome: str | None, seen: str | None, *,
           address: str | None = None, now: datetime | None = None) -> None:
     """Close thread ``ref`` with ``outcome`` as its page showed it (``seen``), else :class:`Changed`."""
-    _unchanged(rt, actor, ref, seen, now)
-    questions.close(rt, actor, ref, outcome, address=address, now=now)
+    still = _unchanged(rt, actor, ref, seen, now)
+    questions.close(rt, actor, ref, outcome, address=address, now=now, check=still)
 
 
 def waiting(rt: Runtime, actor: Member | str, now: datetime | None = None) -> Waiting:

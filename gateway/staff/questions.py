@@ -29,6 +29,8 @@ an answer, closed thread, unknown centre) — all ValueErrors with a message fit
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from datetime import datetime
 
 from gateway.dialogue import questions as records
@@ -105,15 +107,16 @@ def _answer_text(thread: Thread, text: str) -> str:
 
 
 def reply(rt: Runtime, actor: Member | str, ref: str, text: str, *, close: bool = False,
-          outcome: str | None = None, address: str | None = None, now: datetime | None = None) -> Thread:
+          outcome: str | None = None, address: str | None = None, now: datetime | None = None,
+          check: Callable | None = None) -> Thread:
     """Answer thread ``ref`` by SMS (queued at once, audited with the author); ``close``
     also closes it with ``outcome``. A closed thread is answered too (it reopens only when
-    the citizen writes back)."""
+    the citizen writes back). ``check``: see :func:`gateway.dialogue.questions.add_answer`."""
     thread = read(rt, actor, ref, now=now)
     sms = _answer_text(thread, text)
     with rt.sessions.begin() as session:
         after = records.add_answer(rt, session, ref, sms, " ".join(text.split()), _staff_id(actor),
-                                   close=close, outcome=outcome, now=now)
+                                   close=close, outcome=outcome, now=now, check=check)
         audit.record(session, actor, "question.replied", target=f"question {ref}", address=address,
                      detail={"segments": measure(sms).segments, "closed": close})
     records.after_answer(rt)
@@ -132,11 +135,12 @@ def note(rt: Runtime, actor: Member | str, ref: str, text: str, *, address: str 
 
 
 def close(rt: Runtime, actor: Member | str, ref: str, outcome: str | None = None, *,
-          address: str | None = None, now: datetime | None = None) -> None:
-    """Close thread ``ref`` with ``outcome`` (staff's words; no SMS goes)."""
+          address: str | None = None, now: datetime | None = None, check: Callable | None = None) -> None:
+    """Close thread ``ref`` with ``outcome`` (staff's words; no SMS goes); ``check`` as for
+    :func:`reply`."""
     _check(rt, actor, ref)
     with rt.sessions.begin() as session:
-        records.close(rt, session, ref, _staff_id(actor), (outcome or "").strip() or None, now=now)
+        records.close(rt, session, ref, _staff_id(actor), (outcome or "").strip() or None, now=now, check=check)
         audit.record(session, actor, "question.closed", target=f"question {ref}", address=address)
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from gateway.clock import SAST, FrozenClock
 from gateway.dialogue import questions as records
 from gateway.staff import audit
+from gateway.staff import inbox as staff_inbox
 from gateway.staff import questions as staff_questions
 from gateway.store.models import Centre, Message, Question, QuestionEntry
 from gateway.web.staff.refusals import STALE
@@ -241,3 +242,31 @@ def test_an_empty_or_too_long_answer_is_refused_and_nothing_is_sent(seeded, inbo
     refused = page_of(auth.post(f"/staff/inbox/{ref}", {"do": "send", "answer": long, "seen": seen_of(page)}))
     assert "Not done: the answer is longer than 3 SMS; shorten it" in refused
     assert state_of(seeded, ref) == before
+
+
+@pytest.mark.parametrize("action", ["send", "close"])
+def test_a_close_landing_between_the_check_and_the_write_sends_and_closes_nothing(
+        seeded, inbox, auth, client, monkeypatch, action):
+    """The page's check passes, then a colleague's close commits before the answer's own
+    transaction: the write sees it under the row lock and refuses."""
+    mine, _other = inbox
+    ref = ask(seeded, mine, THURSDAY)
+    auth.as_role("clerk", [mine])
+    seen = seen_of(page_of(client.get(f"/staff/inbox/{ref}")))
+    checked = staff_inbox._unchanged
+
+    def checked_then_a_colleague_closes(rt, actor, r, seen, now):
+        still = checked(rt, actor, r, seen, now)  # the page's check passes…
+        staff_questions.close(rt, audit.CLI, r, "Resolved")  # …then a colleague's close commits
+        return still
+
+    monkeypatch.setattr(staff_inbox, "_unchanged", checked_then_a_colleague_closes)
+    form = ({"do": "send", "answer": "Bring your old ID.", "seen": seen} if action == "send"
+            else {"do": "close", "outcome": "Answered", "seen": seen})
+    refused = page_of(auth.post(f"/staff/inbox/{ref}", form))
+    monkeypatch.undo()
+    assert "was closed meanwhile" in refused, refused
+    status, _centre, outcome, entries, sent = state_of(seeded, ref)
+    assert (status, outcome, sent) == ("closed", "Resolved", 0)
+    assert audit.events(seeded.sessions, "question.replied").total == 0
+    assert audit.events(seeded.sessions, "question.closed").total == 1  # the colleague's only
