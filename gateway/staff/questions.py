@@ -30,7 +30,6 @@ an answer, closed thread, unknown centre) — all ValueErrors with a message fit
 from __future__ import annotations
 
 from collections.abc import Callable
-
 from datetime import datetime
 
 from gateway.dialogue import questions as records
