@@ -63,7 +63,7 @@ def clashes(actions: dict) -> list[str]:
             for word in items or ():
                 prev = meaning.setdefault(keyword_key(word), (action, lang, word))
                 if prev[0] != action:
-                    problems.append(f"{word!r} ({lang}) means both {prev[0]} ({prev[1]} {prev[2]!r}) and {action}")
+                    problems.append(f"{word!r} would mean both {prev[0]} ({prev[1]} {prev[2]!r}) and {action} ({lang})")
     return problems
 
 

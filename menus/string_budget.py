@@ -39,6 +39,7 @@ class Budget:
     where: str  # "screen main", "SMS reply", "details and list pages"
     gsm7: int  # characters the string may take when the screen is GSM-7
     ucs2: int  # … when one letter outside GSM-7 makes the screen UCS-2
+    static: bool = False  # counted on the whole screen as shown (a menu, prompt or end screen)
 
     def describe(self) -> str:
         """The budget in a translator's words (the PO file's comment)."""
@@ -114,9 +115,9 @@ def _static_budget(journey: Journey, screen: Screen, lang: str, key: str, hint: 
     marked = _with(journey.catalogues, lang, key, MARK)
     if hint and screen.type == "menu":
         labels = [shorten(marked.text(lang, o.label, **SAMPLE_VALUES), 4) for o in screen.options]
-        return _budget(f"screen {screen.id}", menu_text(MARK, labels, nav_lines(journey, screen, lang, True)))
+        return _budget(f"screen {screen.id}", menu_text(MARK, labels, nav_lines(journey, screen, lang, True)), True)
     rest = render_static(dataclasses.replace(journey, catalogues=marked), screen, lang, SAMPLE_VALUES, hint=hint)
-    return _budget(f"screen {screen.id}", rest)
+    return _budget(f"screen {screen.id}", rest, True)
 
 
 def _room(cats: Catalogues, lang: str, where: str, choices: list[str], more: bool) -> Budget:
@@ -124,9 +125,9 @@ def _room(cats: Catalogues, lang: str, where: str, choices: list[str], more: boo
     return _budget(where, menu_text(MARK, choices, nav))
 
 
-def _budget(where: str, rest: str) -> Budget:
+def _budget(where: str, rest: str, static: bool = False) -> Budget:
     gsm = USSD_SCREEN_BUDGET - (gsm_length(rest) - 1) if is_gsm7(rest) else 0
-    return Budget(where, max(gsm, 0), max(USSD_SCREEN_BUDGET_UCS2 - (ucs2_length(rest) - 1), 0))
+    return Budget(where, max(gsm, 0), max(USSD_SCREEN_BUDGET_UCS2 - (ucs2_length(rest) - 1), 0), static)
 
 
 def _with(cats: Catalogues, lang: str, key: str, text: str) -> Catalogues:

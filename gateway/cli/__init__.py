@@ -6,7 +6,8 @@ Commands by module: :mod:`~gateway.cli.admin` (config, db, centres, staff),
 :mod:`~gateway.cli.laptop` (run, simulate), :mod:`~gateway.cli.broadcasts`
 (broadcast send|list|status|cancel), :mod:`~gateway.cli.ops` (status, check, backup, restore), :mod:`~gateway.cli.jobs` (jobs, jobs requeue),
 :mod:`~gateway.cli.privacy` (privacy export|delete), :mod:`~gateway.cli.demo` (demo seed),
-:mod:`~gateway.cli.offices` (office-status set|list);
+:mod:`~gateway.cli.offices` (office-status set|list),
+:mod:`~gateway.cli.translations` (translations status|export|import);
 :mod:`~gateway.cli.common` holds what they share.
 
 A command's module is imported when that command runs (click's documented lazy group), so
@@ -38,6 +39,7 @@ COMMANDS = {
     "demo": "gateway.cli.demo:demo",
     "jobs": "gateway.cli.jobs:jobs",
     "office-status": "gateway.cli.offices:office_status",
+    "translations": "gateway.cli.translations:translations",
 }
 
 

@@ -30,6 +30,7 @@ ACTIONS = (
     "centre.change_withdrawn", "csv.imported", "csv.exported",
     "privacy.exported", "privacy.deleted",
     "office.status_set",
+    "translation.imported",
 )
 CLI = "cli"  # the actor of commands run with `thusong` on the server
 
