@@ -98,8 +98,8 @@ def entries(files: Files, lang: str, catalogues: Catalogues | None = None) -> li
     return out
 
 
-def status(files: Files, lang: str) -> Status:
-    cats = Catalogues.read(files.catalogues)
+def status(files: Files, lang: str, catalogues: Catalogues | None = None) -> Status:
+    cats = catalogues or Catalogues.read(files.catalogues)
     found = entries(files, lang, cats)
     counts = {"total": len(found), **{s: sum(e.state == s for e in found) for s in ("reviewed", "draft", "missing")},
               "over_budget": sum(e.over_budget for e in found)}

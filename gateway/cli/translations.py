@@ -41,9 +41,10 @@ def translations() -> None:
 def status_cmd(menus_dir: Path | None) -> None:
     """Per language: strings total, reviewed by a native speaker, draft, missing, over budget."""
     files = _files(menus_dir)
+    cats = Catalogues.read(files.catalogues)
     click.echo(f"{'language':<14}" + "".join(f"{c.replace('_', ' '):>13}" for c in COLUMNS))
     for lang in LANGUAGES:
-        found = status(files, lang)
+        found = status(files, lang, cats)
         click.echo(f"{found.lang + ' ' + found.name:<14}" + "".join(f"{found.counts[c]:>13}" for c in COLUMNS))
 
 

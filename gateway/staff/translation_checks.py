@@ -20,8 +20,8 @@ from gateway.ussd.walk import walk_language
 from menus.catalogue import Catalogues
 from menus.catalogue_edit import keyword_words
 from menus.keywords import clashes, keyword_key
-from menus.screens import static_screen_problems
 from menus.render import screen_length
+from menus.screens import static_screen_problems
 from menus.segments import encoding_of, is_gsm7, measure
 from menus.string_budget import filled, over_budget
 from menus.translation import Entry, journey_for, placeholders

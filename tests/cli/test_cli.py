@@ -11,6 +11,7 @@ COMMANDS = [
     ["status"], ["check"], ["backup"], ["restore"], ["privacy"], ["privacy", "export"], ["privacy", "delete"],
     ["demo"], ["demo", "seed"], ["jobs"], ["jobs", "requeue"],
     ["office-status"], ["office-status", "set"], ["office-status", "list"],
+    ["translations"], ["translations", "status"], ["translations", "export"], ["translations", "import"],
 ]
 
 
