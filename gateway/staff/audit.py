@@ -30,7 +30,8 @@ ACTIONS = (
     "centre.change_withdrawn", "csv.imported", "csv.exported",
     "privacy.exported", "privacy.deleted",
     "office.status_set",
-    "translation.imported",
+    "translation.imported", "translation.reviewed", "translation.suggested", "translation.accepted",
+    "translation.rejected",
 )
 CLI = "cli"  # the actor of commands run with `thusong` on the server
 

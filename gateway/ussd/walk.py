@@ -110,6 +110,7 @@ class Walker:
         self.ucs2_screens = 0
         self.seen_centres: set[int] = set()
         self.status_screens = 0  # screens showing an office's status (the details' first lines)
+        self.first_pages: dict[str, str] = {}  # screen id -> its first page as first shown
 
     # --- checking ------------------------------------------------------------------------
 
@@ -144,6 +145,8 @@ class Walker:
         reply, new = step(self.journey, state or {"lang": self.lang}, key, self.ports)
         path = f"{path} {key}" if key is not None else path
         self.check_text(reply.text, path, new.get("screen"), reply.end)
+        if key != INVALID and not new.get("page"):
+            self.first_pages.setdefault(new.get("screen") or "", reply.text)
         return reply, new
 
     # --- walking -------------------------------------------------------------------------

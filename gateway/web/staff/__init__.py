@@ -10,7 +10,8 @@ adds its views to that blueprint: :mod:`~gateway.web.staff.home`,
 :mod:`~gateway.web.staff.broadcast_text`), :mod:`~gateway.web.staff.visits` (service visits,
 every role), :mod:`~gateway.web.staff.offices` (offices' state today: every role, its centres),
 :mod:`~gateway.web.staff.analytics` (every role: clerks see their centres'
-figures; charts by the vendored Chart.js), :mod:`~gateway.web.staff.privacy` (admins: POPIA export and deletion of one number).
+figures; charts by the vendored Chart.js), :mod:`~gateway.web.staff.privacy` (admins: POPIA export and deletion of one number),
+:mod:`~gateway.web.staff.translations` (reviewers and admins: review of the eleven languages in context).
 :mod:`~gateway.web.staff.refusals` answers, for every page, a stale form (shown again with
 what was typed), a NUL byte, an id no row can have, and Redis or the database being down (503).
 Citizens' numbers appear on pages only through the ``masked`` filter: the same
@@ -38,12 +39,14 @@ from gateway.web.staff import (
     offices,
     privacy,
     refusals,
+    translations,
     visits,
 )
 from gateway.web.staff.auth import bp, current_member, init_auth, role_required
 
 __all__ = ["bp", "current_member", "register_dashboard", "role_required"]
-PAGES = (accounts, analytics, audit, broadcasts, centre_changes, centres, home, offices, privacy, visits)  # imported for the routes they add to ``bp``
+PAGES = (accounts, analytics, audit, broadcasts, centre_changes, centres, home, offices, privacy, translations,
+         visits)  # imported for the routes they add to ``bp``
 HANDLERS = (refusals,)  # imported for what it refuses on every page of ``bp`` (stale forms, NUL, 503)
 
 

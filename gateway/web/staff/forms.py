@@ -331,3 +331,16 @@ class PhoneForm(FlaskForm):
     """Set a staff account's mobile number; empty removes it."""
 
     phone = _phone_field()
+
+
+class TranslationCorrectForm(FlaskForm):
+    """"Correct" on one string: its key and the wording the page showed (a wording changed
+    since is not marked)."""
+
+    key = StringField(validators=[DataRequired(), Length(max=80)])
+    seen = TextAreaField(validators=[DataRequired(), Length(max=1000)])
+
+
+class TranslationSuggestForm(FlaskForm):
+    key = StringField(validators=[DataRequired(), Length(max=80)])
+    text = TextAreaField("Suggested wording", validators=[DataRequired("Write the wording."), Length(max=1000)])
