@@ -9,6 +9,7 @@ never evaluated.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -45,6 +46,18 @@ StrictLoader.yaml_implicit_resolvers = {
 def load_yaml(path: Path):
     with open(path, encoding="utf-8") as fh:
         return yaml.load(fh, Loader=StrictLoader)  # noqa: S506 - StrictLoader is a SafeLoader
+
+
+def read_yaml(path: Path):
+    """:func:`load_yaml` of the file as it is now, parsed once per content (the review pages
+    read every catalogue on each request; parsing, not reading, is what costs). A copy: the
+    caller may change it."""
+    return copy.deepcopy(_parsed(path.read_text(encoding="utf-8")))
+
+
+@lru_cache(maxsize=64)
+def _parsed(text: str):
+    return yaml.load(text, Loader=StrictLoader)  # noqa: S506 - StrictLoader is a SafeLoader
 
 
 @dataclass(frozen=True)
@@ -109,7 +122,7 @@ def _flag(value) -> bool:
 def _read(folder: str) -> Catalogues:
     found = {}
     for path in sorted(Path(folder).glob("*.yaml")):
-        data = load_yaml(path) or {}
+        data = read_yaml(path) or {}
         meta = data.get("meta") or {}
         strings = {str(k): str(v) for k, v in (data.get("strings") or {}).items()}
         found[path.stem] = Catalogue(path.stem, str(meta.get("name", path.stem)),

@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from menus.catalogue import FALLBACK, load_yaml
+from menus.catalogue import FALLBACK, read_yaml
 
 STATES = ("reviewed", "draft", "missing")
 HEADER = ("# Strings of this language a native speaker has reviewed: key -> who, on which day,\n"
@@ -47,7 +47,7 @@ def load_reviews(catalogues: Path, lang: str) -> dict[str, Mark]:
     path = review_path(catalogues, lang)
     if not path.exists():
         return {}
-    data = load_yaml(path) or {}
+    data = read_yaml(path) or {}
     return {str(k): Mark(str(v["by"]), str(v["on"]), str(v["text_hash"])) for k, v in data.items()}
 
 

@@ -13,7 +13,7 @@ import string
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from menus.catalogue import CATALOGUES, FALLBACK, Catalogues, load_yaml
+from menus.catalogue import CATALOGUES, FALLBACK, Catalogues, read_yaml
 from menus.journey import JOURNEYS, Journey, build_journey
 from menus.keywords import KEYWORDS
 from menus.review import Mark, load_reviews, state_of
@@ -68,12 +68,12 @@ def placeholders(text: str) -> tuple[str, ...]:
 
 def journey_for(catalogues: Catalogues) -> Journey:
     """The citizen journey over ``catalogues``, not validated (budgets are measured, not judged)."""
-    return build_journey(load_yaml(JOURNEYS / "citizen.yaml"), catalogues)
+    return build_journey(read_yaml(JOURNEYS / "citizen.yaml"), catalogues)
 
 
 def keywords_of(files: Files) -> dict[str, dict[str, list[str]]]:
     """action → language → words, as keywords.yaml holds them."""
-    data = load_yaml(files.keywords)
+    data = read_yaml(files.keywords)
     return {a: {lang: [str(w) for w in words or ()] for lang, words in (by or {}).items()}
             for a, by in data["actions"].items()}
 
