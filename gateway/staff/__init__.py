@@ -10,7 +10,11 @@ clerk's change to a centre's name, address or phone held for an approver
 over the registry of everything that holds data derived from a number
 (:mod:`~gateway.staff.holders`); the centres directory (:mod:`~gateway.staff.centres`) and its CSV
 import as a worker job (:mod:`~gateway.staff.centre_import`); offices' live status set by staff,
-scoped and audited (:mod:`~gateway.staff.office_status`). Analytics queries join it.
+scoped and audited (:mod:`~gateway.staff.office_status`); translations taken from a
+translator's PO file string by string (:mod:`~gateway.staff.translations`, checked by
+:mod:`~gateway.staff.translation_checks`) and reviewed in context on the dashboard
+(:mod:`~gateway.staff.translation_review`, the screens by :mod:`~gateway.staff.translation_screens`).
+Analytics queries join it.
 
 May import: ``ussd``, ``dialogue``, ``sms``, ``runtime``, ``directory``, ``channels``, ``store``, ``menus``,
 ``config`` and the floor. Never Flask: the dashboard's views live in ``gateway.web``.
