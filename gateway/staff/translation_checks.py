@@ -66,6 +66,8 @@ def check_string(entry: Entry, text: str, line: int) -> list[Finding]:
     if extra:
         found.append(Finding(line, entry.key, "unknown placeholder " + ", ".join(f"{{{p}}}" for p in extra)
                              + ": only " + (", ".join(f"{{{p}}}" for p in entry.placeholders) or "none") + " can be filled"))
+    if found:
+        return found  # the wording cannot be filled to be measured
     if entry.where == "SMS reply" and over_budget(text, entry.budget):
         found.append(Finding(line, entry.key, f"the SMS reply would take {measure(filled(text)).segments} parts "
                              f"({measure(filled(text)).encoding}); at most 2: {entry.budget.describe()}"))

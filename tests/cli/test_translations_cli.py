@@ -201,3 +201,17 @@ def test_a_string_translated_from_an_older_english_is_refused(cli_env, menus_dir
     assert (f"line {line}: main.language: refused: translated from an older English wording; it is now "
             "'Language': export again") in result.output
     assert '  main.language: "Ulimi"' in (menus_dir / "catalogues" / "zu.yaml").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("wording, reason", [
+    ("Eduze ne-{0}:", "unknown placeholder {0}: only {place} can be filled"),
+    ("Eduze ne-{place.upper}:", "unknown placeholder {place.upper}"),
+    ("Eduze ne-{place:", "unbalanced braces"),
+], ids=["positional", "attribute", "unbalanced"])
+def test_a_placeholder_that_cannot_be_filled_is_refused_not_crashed_on(cli_env, menus_dir, tmp_path, wording, reason):
+    path = tmp_path / "zu.po"
+    export(menus_dir, path)
+    line = edit(path, {"nearest.title": wording})["nearest.title"]
+    result = run("import", str(path), menus_dir=menus_dir)
+    assert result.exit_code == 1, result.output
+    assert f"line {line}: nearest.title: refused: {reason}" in result.output

@@ -53,7 +53,7 @@ def translation_review(lang: str):
 @role_required(REVIEWER)
 def translation_correct(lang: str):
     form = TranslationCorrectForm()
-    if lang not in LANGUAGES or not form.validate_on_submit():
+    if lang not in LANGUAGES or lang == FALLBACK or not form.validate_on_submit():
         abort(400)
     try:
         review.correct(runtime_of(), files(), current_member(), lang, form.key.data, form.seen.data)
@@ -68,7 +68,7 @@ def translation_correct(lang: str):
 @role_required(REVIEWER)
 def translation_suggest(lang: str):
     form = TranslationSuggestForm()
-    if lang not in LANGUAGES or not form.validate_on_submit():
+    if lang not in LANGUAGES or lang == FALLBACK or not form.validate_on_submit():
         abort(400)
     try:
         _id, warnings = review.suggest(runtime_of(), files(), current_member(), lang, form.key.data, form.text.data)
