@@ -1,6 +1,7 @@
 """Message catalogues: one YAML file per language in ``menus/catalogues/``, editable by a
-translator. Each records whether it is complete and whether a native speaker reviewed it.
-A string missing in a language falls back to English.
+translator. Each records whether it is complete; which strings a native speaker reviewed is
+kept beside it, string by string (:mod:`menus.review`). A string missing in a language falls
+back to English.
 
 Strings may name placeholders (``{centre}``, ``{place}``); they are filled from plain values,
 never evaluated.
@@ -8,6 +9,7 @@ never evaluated.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -46,12 +48,23 @@ def load_yaml(path: Path):
         return yaml.load(fh, Loader=StrictLoader)  # noqa: S506 - StrictLoader is a SafeLoader
 
 
+def read_yaml(path: Path):
+    """:func:`load_yaml` of the file as it is now, parsed once per content (the review pages
+    read every catalogue on each request; parsing, not reading, is what costs). A copy: the
+    caller may change it."""
+    return copy.deepcopy(_parsed(path.read_text(encoding="utf-8")))
+
+
+@lru_cache(maxsize=64)
+def _parsed(text: str):
+    return yaml.load(text, Loader=StrictLoader)  # noqa: S506 - StrictLoader is a SafeLoader
+
+
 @dataclass(frozen=True)
 class Catalogue:
     code: str
     name: str  # the language's own name, as shown in the language menu
     complete: bool
-    reviewed: bool
     strings: dict[str, str] = field(default_factory=dict)
 
 
@@ -70,7 +83,13 @@ class Catalogues:
 
     @classmethod
     def load(cls, folder: Path = CATALOGUES) -> Catalogues:
+        """The catalogues of ``folder``, read once per process (every hop uses them)."""
         return _load(str(folder))
+
+    @classmethod
+    def read(cls, folder: Path = CATALOGUES) -> Catalogues:
+        """The catalogues as the files hold them now (a translation import changes them)."""
+        return _read(str(folder))
 
     @property
     def codes(self) -> list[str]:
@@ -100,14 +119,15 @@ def _flag(value) -> bool:
     return str(value).strip().lower() in ("true", "yes")
 
 
-@lru_cache(maxsize=4)
-def _load(folder: str) -> Catalogues:
+def _read(folder: str) -> Catalogues:
     found = {}
     for path in sorted(Path(folder).glob("*.yaml")):
-        data = load_yaml(path) or {}
+        data = read_yaml(path) or {}
         meta = data.get("meta") or {}
         strings = {str(k): str(v) for k, v in (data.get("strings") or {}).items()}
         found[path.stem] = Catalogue(path.stem, str(meta.get("name", path.stem)),
-                                     _flag(meta.get("complete")),
-                                     _flag(meta.get("reviewed_by_native_speaker")), strings)
+                                     _flag(meta.get("complete")), strings)
     return Catalogues(found)
+
+
+_load = lru_cache(maxsize=4)(_read)

@@ -46,22 +46,41 @@ class _Grammar:
     thread_stop: frozenset[str]  # folded words that still opt out inside a question's thread
 
 
+def keyword_key(word: str) -> str:
+    """A keyword as the grammar matches it (case, accents, punctuation and spaces ignored)."""
+    return fold(str(word)).replace(" ", "") or str(word)
+
+
+def clashes(actions: dict) -> list[str]:
+    """Every problem of the ``actions`` table (keywords.yaml's): an unknown action or language,
+    a word that means two actions. The grammar refuses to load with any; a translation import
+    refuses a keyword that would cause one."""
+    problems, meaning = [], {}
+    for action, by_lang in actions.items():
+        if action not in ACTIONS:
+            problems.append(f"unknown action {action!r}")
+        for lang, items in (by_lang or {}).items():
+            if lang not in LANGUAGES:
+                problems.append(f"unknown language {lang!r} under {action}")
+            for word in items or ():
+                prev = meaning.setdefault(keyword_key(word), (action, lang, word))
+                if prev[0] != action:
+                    problems.append(f"{word!r} would mean both {prev[0]} ({prev[1]} {prev[2]!r}) and {action} ({lang})")
+    return problems
+
+
 @lru_cache(maxsize=2)
 def grammar(path: str = str(KEYWORDS)) -> _Grammar:
     data = load_yaml(Path(path))
+    problems = clashes(data["actions"])
+    if problems:
+        raise ValueError(f"{path}: {problems[0]}")
     words: dict[str, tuple[str, str | None]] = {}
     langs_of: dict[str, set[str]] = {}
     for action, by_lang in data["actions"].items():
-        if action not in ACTIONS:
-            raise ValueError(f"{path}: unknown action {action!r}")
         for lang, items in by_lang.items():
-            if lang not in LANGUAGES:
-                raise ValueError(f"{path}: unknown language {lang!r} under {action}")
             for word in items:
-                key = fold(str(word)).replace(" ", "") or str(word)
-                prev = words.get(key)
-                if prev and prev[0] != action:
-                    raise ValueError(f"{path}: {word!r} means both {prev[0]} and {action}")
+                key = keyword_key(word)
                 words[key] = (action, None)
                 langs_of.setdefault(key, set()).add(lang)
     # A word used by one language only tells us the language; a shared one (STOP) does not.

@@ -33,6 +33,7 @@ from gateway.store.models import (
     QuestionEntry,
     Staff,
     Subscription,
+    TranslationSuggestion,
     UsageSearch,
     UssdHopLog,
     UssdSessionLog,
@@ -207,6 +208,7 @@ def clean_database(rt) -> None:
         session.execute(delete(CentreChange))
         session.execute(delete(OfficeStatus))
         session.execute(delete(centre_offices))
+        session.execute(delete(TranslationSuggestion))
         for table in (Message, PendingDeliveryReport, Broadcast, Subscription, Citizen, Staff, Feedback, UssdSessionLog,
                       UssdHopLog, UsageSearch, DailyFigure):
             session.execute(delete(table))

@@ -8,6 +8,7 @@ Commands by module: :mod:`~gateway.cli.admin` (config, db, centres, staff),
 :mod:`~gateway.cli.privacy` (privacy export|delete), :mod:`~gateway.cli.demo` (demo seed),
 :mod:`~gateway.cli.offices` (office-status set|list),
 :mod:`~gateway.cli.questions` (questions list|show|reply|close|transfer);
+:mod:`~gateway.cli.translations` (translations status|export|import);
 :mod:`~gateway.cli.common` holds what they share.
 
 A command's module is imported when that command runs (click's documented lazy group), so
@@ -40,6 +41,7 @@ COMMANDS = {
     "jobs": "gateway.cli.jobs:jobs",
     "office-status": "gateway.cli.offices:office_status",
     "questions": "gateway.cli.questions:questions",
+    "translations": "gateway.cli.translations:translations",
 }
 
 

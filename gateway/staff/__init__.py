@@ -16,7 +16,11 @@ scoped and audited (:mod:`~gateway.staff.office_status`), also by SMS from a sta
 (:mod:`~gateway.staff.status_sms`, how the inbound workers answer every SMS); citizens' questions
 and complaints read, answered, noted, closed and transferred within the account's centres,
 audited (:mod:`~gateway.staff.questions`), with the inbox's guard that a form acts only on the
-thread its author read (:mod:`~gateway.staff.inbox`); the approvals inbox — what waits for a
+thread its author read (:mod:`~gateway.staff.inbox`); translations taken from a
+translator's PO file string by string (:mod:`~gateway.staff.translations`, checked by
+:mod:`~gateway.staff.translation_checks`) and reviewed in context on the dashboard
+(:mod:`~gateway.staff.translation_review`, the screens by :mod:`~gateway.staff.translation_screens`);
+the approvals inbox — what waits for a
 decision, and what was decided since an author last looked (:mod:`~gateway.staff.approvals`) —
 and the texts to staff about it (:mod:`~gateway.staff.staff_notices`); one number's message log,
 scoped and audited (:mod:`~gateway.staff.message_log`, paged through

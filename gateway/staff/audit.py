@@ -32,6 +32,8 @@ ACTIONS = (
     "staff.texted", "messages.looked_up",
     "office.status_set",
     "question.replied", "question.noted", "question.closed", "question.transferred",
+    "translation.imported", "translation.reviewed", "translation.suggested", "translation.accepted",
+    "translation.rejected",
 )
 CLI = "cli"  # the actor of commands run with `thusong` on the server
 

@@ -335,7 +335,7 @@ class Staff(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(128))
     password_hash: Mapped[str] = mapped_column(String(256))  # argon2id
-    role: Mapped[str] = mapped_column(String(16), default="clerk")  # clerk | approver | admin
+    role: Mapped[str] = mapped_column(String(16), default="clerk")  # clerk | approver | admin | reviewer
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Raised by logout, disable and re-enable: part of the sessions' stamp, so older cookies die.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -588,3 +588,23 @@ class DailyFigure(Base):
     term: Mapped[str] = mapped_column(String(TERM_CHARS), default="")
     n: Mapped[int] = mapped_column(BigInteger, default=0)
     amount: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class TranslationSuggestion(Base):
+    """A reviewer's proposed wording for one string of one language, checked when proposed
+    and waiting for an admin (``gateway.staff.translation_review``). ``english`` is the
+    English it was proposed for: accepted only while that is still the English."""
+
+    __tablename__ = "translation_suggestions"
+    __table_args__ = (Index("ix_translation_suggestions_lang_status", "lang", "status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lang: Mapped[str] = mapped_column(String(8))
+    key: Mapped[str] = mapped_column(String(80))
+    text: Mapped[str] = mapped_column(Text)
+    english: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending | accepted | rejected
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    author_name: Mapped[str] = mapped_column(String(128))  # the reviewer named on the string once accepted
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

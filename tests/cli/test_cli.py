@@ -13,6 +13,7 @@ COMMANDS = [
     ["office-status"], ["office-status", "set"], ["office-status", "list"],
     ["questions"], ["questions", "list"], ["questions", "show"], ["questions", "reply"], ["questions", "close"],
     ["questions", "transfer"],
+    ["translations"], ["translations", "status"], ["translations", "export"], ["translations", "import"],
 ]
 
 

@@ -1,8 +1,8 @@
 """Every screen of every journey, in every enabled language, fits one USSD screen.
 
-The pure engine (``menus.engine.step``) is driven with the gateway's real ports
-(``gateway.ussd.ports.UssdPorts`` over the seeded runtime: real directory, real SQL, real
-Redis for the queued SMS), walking each journey the way a caller would: every page of every
+The walk is product code (``gateway.ussd.walk``: translations are checked by it on import):
+the pure engine (``menus.engine.step``) is driven with the gateway's real reads over the
+seeded runtime (real directory, real SQL), writes kept in memory, walking each journey the way a caller would: every page of every
 list (98), every province, every municipality, every centre with its details and services
 pages (half the centres with every office reported down today for the language's longest
 reason: the details screen lists those first), nearest lists for real and long place names, every service near places and per
@@ -15,7 +15,6 @@ when it needs UCS-2) and must still show its navigation and every menu choice (a
 from __future__ import annotations
 
 import dataclasses
-import re
 from datetime import timedelta
 
 import pytest
@@ -32,297 +31,20 @@ from gateway.store.models import (
     centre_offices,
 )
 from gateway.ussd.ports import UssdPorts
+from gateway.ussd.walk import DryPorts, Walker, walk_language
 from menus.catalogue import Catalogues
-from menus.engine import apology_text, load_journey, step
-from menus.journey import Journey, JourneyError
+from menus.engine import load_journey, step
+from menus.journey import JourneyError
 from menus.render import short_centre_name
-from menus.segments import fits_ussd_screen, is_gsm7
 from tests.conftest import SEED_ROWS
 
 JOURNEY = load_journey()
 LANGS = JOURNEY.languages
-INVALID = "99"  # never a valid choice: at most 9 items a page, menus have at most 7 options
-UNKNOWN_PLACE = "Xyzzyville"
-# Townships and places citizens type (aliases, misspellings), besides every centre's town.
-TYPED_PLACES = ["Soweto", "Sowetto", "Khayelitsa", "KwaMashu", "Umlazi", "Mthatha",
-                "Pietermaritzburg", "Ga-Rankuwa", "Mitchells Plain", "Polokwane", "Kimberley"]
-LONG_QUESTION = ("Where do I apply for a replacement ID book and how long does it take? I lost mine "
-                 "last month and the clinic wants it before the end of this month.")
-SERVICE_PLACES = ["Soweto", "Umlazi", "Khayelitsha", "Mthatha", "Polokwane", "Upington"]
-_OPTION = re.compile(r"^(\d)\. ", re.M)
-READS = ("provinces", "municipalities", "centres_in", "centre", "nearest", "services",
-         "centres_offering")
-
-
-class CachedPorts:
-    """The real ports; reads memoised for the walk (the directory does not change during it)."""
-
-    def __init__(self, inner: UssdPorts, cache: dict):
-        self._inner, self._cache = inner, cache
-
-    def __getattr__(self, name):
-        attr = getattr(self._inner, name)
-        if name not in READS:
-            return attr
-
-        def read(*args, **kwargs):
-            key = (name, args, tuple(sorted(kwargs.items())))
-            if key not in self._cache:
-                self._cache[key] = attr(*args, **kwargs)
-            return self._cache[key]
-
-        return read
-
-
-@dataclasses.dataclass
-class Problem:
-    lang: str
-    path: str
-    why: str
-    text: str
-
-    def __str__(self) -> str:
-        return f"[{self.lang}] {self.path}: {self.why}\n{self.text}"
-
-
-class Walker:
-    """Walks one language's journeys through ``step`` and records every screen that breaks
-    the budget (or lost its navigation / menu choices to make it fit)."""
-
-    def __init__(self, journey: Journey, ports, lang: str):
-        self.journey, self.ports, self.lang = journey, ports, lang
-        self.back = journey.catalogues.text(lang, "nav.back")
-        self.problems: list[Problem] = []
-        self.screens = 0
-        self.ucs2_screens = 0
-        self.seen_centres: set[int] = set()
-        self.status_screens = 0  # screens showing an office's status (the details' first lines)
-
-    # --- checking ------------------------------------------------------------------------
-
-    def check_text(self, text: str, path: str, screen: str | None, end: bool) -> None:
-        self.screens += 1
-        self.status_screens += f": {self.journey.catalogues.text(self.lang, 'status.down')} - " in text
-        self.ucs2_screens += not is_gsm7(text)
-        why = []
-        if not text.strip():
-            why.append("empty screen")
-        if not fits_ussd_screen(text):
-            enc = "GSM-7" if is_gsm7(text) else "UCS-2"
-            why.append(f"{len(text)} chars ({enc}) over the USSD screen budget")
-        if not end and screen not in (None, self.journey.start, "resume", "__ended__"):
-            if not text.endswith(self.back):
-                why.append("navigation (0 Back / 00 Home) cut off")
-        spec = self.journey.screens.get(screen or "")
-        if not end and spec is not None and spec.type == "menu":
-            shown = {int(n) for n in _OPTION.findall(text)}
-            if shown != set(range(1, len(spec.options) + 1)):
-                why.append(f"menu shows choices {sorted(shown)} of {len(spec.options)}")
-        if why:
-            self.problems.append(Problem(self.lang, path, "; ".join(why), text))
-
-    def step(self, state: dict | None, key: str | None, path: str):
-        reply, new = step(self.journey, state or {"lang": self.lang}, key, self.ports)
-        path = f"{path} {key}" if key is not None else path
-        self.check_text(reply.text, path, new.get("screen"), reply.end)
-        return reply, new
-
-    # --- walking -------------------------------------------------------------------------
-
-    def pages(self, reply, state: dict, path: str) -> list[tuple[object, dict, str]]:
-        """Every page of the list/info screen ``state`` shows (98 until the last), with the
-        invalid-input variant of each page checked on the way."""
-        out = [(reply, state, path)]
-        while True:
-            self.step(state, INVALID, path)  # the hint variant of this page
-            nxt_reply, nxt = self.step(state, "98", path)
-            if nxt.get("page", 0) == state.get("page", 0):
-                return out  # 98 on the last page is refused (also a hint screen: checked)
-            reply, state, path = nxt_reply, nxt, f"{path} 98"
-            out.append((reply, state, path))
-
-    def choose_each(self, reply, state: dict, path: str):
-        """(reply, state, path) after choosing each item of a list, page by page."""
-        for page_reply, page_state, page_path in self.pages(reply, state, path):
-            for n in sorted({int(k) for k in _OPTION.findall(page_reply.text)}):
-                yield self.step(page_state, str(n), page_path) + (f"{page_path} {n}",)
-
-    def walk(self) -> None:
-        reply, main = self.step(None, None, "dial")
-        self.step(main, INVALID, "dial")
-        self.too_many(main)
-        self.check_text(apology_text(self.lang), "apology", None, True)
-        self.notices(main, expect_empty=True)
-        self.ask(main, until_refused=False)  # no subscription: to "the Thusong team"
-        self.find(main)
-        self.browse(main)  # also subscribes to every centre: the notices list gets long
-        self.ask(main, until_refused=True)  # to the longest-named centre, then the refs waiting
-        self.unlisted_centres()
-        self.notices(main, expect_empty=False)
-        self.services(main)
-        self.rate(main)
-        self.resume()
-        self.languages(main)
-
-    def ask(self, main: dict, until_refused: bool) -> None:
-        """"Ask a question": the prompt, its hint (too short a text), the reference screen —
-        routed to the centre with the longest name — and, past the open-question limit, the
-        screen listing the references still waiting."""
-        if until_refused:
-            longest = max(self.ports.rt.directory.entries(), key=lambda e: len(short_centre_name(e.name)))
-            self.ports.subscribe(longest.id)  # the latest subscription: where questions go
-        for _ in range(self.ports.rt.settings.QUESTIONS_OPEN_PER_NUMBER + 1):
-            _r, prompt = self.step(main, "7", "dial")
-            if prompt["screen"] == "ask_waiting":
-                assert until_refused and _r.end, _r.text
-                return
-            self.step(prompt, "x", "dial 7")  # too short: the hint
-            reply, _asked = self.step(prompt, LONG_QUESTION, "dial 7")
-            assert reply.end and "Q" in reply.text, reply.text
-            if not until_refused:
-                return
-        raise AssertionError("the open-question limit never showed its screen")
-
-    def too_many(self, main: dict) -> None:
-        state = main
-        for _ in range(3):
-            reply, state = self.step(state, INVALID, "dial (invalid x3)")
-        assert reply.end, reply.text
-        self.step(state, "1", "dial (after end)")
-
-    def find(self, main: dict) -> None:
-        _r, prompt = self.step(main, "1", "dial")
-        self.step(prompt, UNKNOWN_PLACE, "dial 1")
-        for place in self.places():
-            reply, listed = self.step(prompt, place, "dial 1")
-            if listed["screen"] == "nearest":
-                for _r, centre, path in self.choose_each(reply, listed, f"dial 1 {place!r}"):
-                    self.centre(centre, path)
-
-    def places(self) -> list[str]:
-        towns = {e.town for e in self.ports.rt.directory.entries() if e.town}
-        # The gazetteer's longest names, and those that need UCS-2 (Daniëlskuil): the
-        # "Nearest to {place}" title then halves the room on the page.
-        names = {p.name for p in self.ports.rt.gazetteer._index.values()}
-        longest = sorted(names, key=len, reverse=True)[:15]
-        ucs2 = sorted(n for n in names if not is_gsm7(n))
-        return sorted(towns) + TYPED_PLACES + longest + ucs2
-
-    def browse(self, main: dict) -> None:
-        reply, provinces = self.step(main, "2", "dial")
-        for munis_reply, munis, path in self.choose_each(reply, provinces, "dial 2"):
-            for centres_reply, centres, path2 in self.choose_each(munis_reply, munis, path):
-                for _r, centre, path3 in self.choose_each(centres_reply, centres, path2):
-                    self.centre(centre, path3)
-
-    def unlisted_centres(self) -> None:
-        """Centres no list leads to (closed, or no province recorded) still have screens: a
-        subscription outlives a closure, a resumed session may stand on one. Reach each the
-        way a resumed session does."""
-        with self.ports.rt.sessions() as s:
-            rows = s.execute(select(Centre.id, Centre.name)).all()
-        for cid, name in rows:
-            if cid in self.seen_centres:
-                continue
-            dropped = {"screen": "centre", "stack": ["main"], "page": 0, "bad": 0,
-                       "v": {"centre_id": cid, "centre": short_centre_name(name)}}
-            _r, offer = self.step({"lang": self.lang, "resume_candidate": dropped}, None, "redial")
-            _r, centre = self.step(offer, "1", f"redial (centre {cid})")
-            self.centre(centre, f"redial (centre {cid}) 1")
-
-    def centre(self, state: dict, path: str) -> None:
-        assert state["screen"] == "centre", (path, state["screen"])
-        cid = state["v"]["centre_id"]
-        if cid in self.seen_centres:
-            return
-        self.seen_centres.add(cid)
-        self.step(state, INVALID, path)
-        for key in ("1", "2"):  # details, services: every page
-            reply, info = self.step(state, key, path)
-            self.pages(reply, info, f"{path} {key}")
-        self.step(state, "3", path)  # SMS me → end screen
-        _r, consent = self.step(state, "4", path)
-        self.step(consent, INVALID, f"{path} 4")
-        self.step(consent, "2", f"{path} 4")
-        self.step(consent, "1", f"{path} 4")  # subscribed → end screen
-        _r, rate = self.step(state, "5", path)
-        self.step(rate, INVALID, f"{path} 5")
-        _r, reason = self.step(rate, "4", f"{path} 5")
-        self.step(reason, INVALID, f"{path} 5 4")
-        self.step(reason, "6", f"{path} 5 4")  # thanks → end screen
-
-    def notices(self, main: dict, expect_empty: bool) -> None:
-        _r, menu = self.step(main, "4", "dial")
-        self.step(menu, INVALID, "dial 4")
-        _r, stop_all = self.step(menu, "2", "dial 4")  # stop ALL messages: confirm, no, yes
-        self.step(stop_all, INVALID, "dial 4 2")
-        self.step(stop_all, "2", "dial 4 2")
-        self.step(stop_all, "1", "dial 4 2")  # all stopped → end screen
-        reply, notices = self.step(menu, "1", "dial 4")
-        if expect_empty:
-            self.step(notices, INVALID, "dial 4 1")
-            return
-        assert "1. " in reply.text, reply.text
-        for _r, confirm, path in self.choose_each(reply, notices, "dial 4 1"):
-            assert confirm["screen"] == "unsubscribe_confirm", path
-            self.step(confirm, INVALID, path)
-            self.step(confirm, "2", path)
-        _r, confirm = self.step(notices, "1", "dial 4 1")
-        self.step(confirm, "1", "dial 4 1 1")  # notices stopped → end screen
-
-    def services(self, main: dict) -> None:
-        reply, services = self.step(main, "3", "dial")
-        for _r, where, path in self.choose_each(reply, services, "dial 3"):
-            self.step(where, INVALID, path)
-            _r, prompt = self.step(where, "1", path)
-            self.step(prompt, UNKNOWN_PLACE, f"{path} 1")
-            for place in SERVICE_PLACES:
-                reply, found = self.step(prompt, place, f"{path} 1")
-                self.pages(reply, found, f"{path} 1 {place!r}")
-            reply, provinces = self.step(where, "2", path)
-            for found_reply, found, path2 in self.choose_each(reply, provinces, f"{path} 2"):
-                self.pages(found_reply, found, path2)
-
-    def rate(self, main: dict) -> None:
-        _r, prompt = self.step(main, "5", "dial")
-        self.step(prompt, UNKNOWN_PLACE, "dial 5")
-        for place in TYPED_PLACES:
-            reply, listed = self.step(prompt, place, "dial 5")
-            for _r, rate, path in self.choose_each(reply, listed, f"dial 5 {place!r}"):
-                self.step(rate, INVALID, path)
-                _r, reason = self.step(rate, "5", path)
-                self.step(reason, INVALID, f"{path} 5")
-                self.step(reason, "1", f"{path} 5")
-
-    def resume(self) -> None:
-        _r, main = self.step(None, None, "dial")
-        _r, prompt = self.step(main, "1", "dial")
-        _r, listed = self.step(prompt, "Soweto", "dial 1")
-        _r, centre = self.step(listed, "1", "dial 1 Soweto")
-        dropped = {k: v for k, v in centre.items()}
-        reply, offer = self.step({"lang": self.lang, "resume_candidate": dropped}, None, "redial")
-        assert offer["screen"] == "resume", reply.text
-        self.step(offer, INVALID, "redial")
-        self.step(offer, "1", "redial")
-        self.step(offer, "2", "redial")
-
-    def languages(self, main: dict) -> None:
-        reply, langs = self.step(main, "6", "dial")
-        for _r, chosen, path in self.choose_each(reply, langs, "dial 6"):
-            assert chosen["screen"] == self.journey.start, path
 
 
 @pytest.fixture
 def read_cache():
     return {}
-
-
-def walk_language(rt, journey: Journey, lang: str, cache: dict) -> Walker:
-    phone = f"+2782{LANGS.index(lang) if lang in LANGS else 99:03d}0000"
-    ports = CachedPorts(UssdPorts(rt, phone, f"budget-{lang}", lang), cache)
-    walker = Walker(journey, ports, lang)
-    walker.walk()
-    return walker
 
 
 def report_every_office_down(rt, lang: str) -> str:
@@ -362,7 +84,7 @@ def test_walk_includes_the_longest_real_names_and_every_municipality(seeded):
     """Guard the walk's coverage: the longest seed centre names and every province's
     municipalities are on screens the walk renders (checked in English)."""
     seen: list[str] = []
-    ports = CachedPorts(UssdPorts(seeded, "+27829990000", "budget-cover", "en"), {})
+    ports = DryPorts(UssdPorts(seeded, "+27829990000", "budget-cover", "en"), {})
     walker = Walker(JOURNEY, ports, "en")
     original = walker.check_text
 
@@ -416,7 +138,7 @@ def test_too_long_translation_on_a_list_screen_is_caught_by_the_walk(seeded):
     does. A 200-character isiZulu province prompt is reported (GSM-7 and UCS-2 variants)."""
     for text in ("Khetha " * 29, "Khetha š " * 23):
         journey = load_journey(catalogues=_catalogues_with("zu", "browse.provinces", text[:200]))
-        ports = CachedPorts(UssdPorts(seeded, "+27829990001", "budget-neg", "zu"), {})
+        ports = DryPorts(UssdPorts(seeded, "+27829990001", "budget-neg", "zu"), {})
         walker = Walker(journey, ports, "zu")
         _r, main = walker.step(None, None, "dial")
         reply, provinces = walker.step(main, "2", "dial")

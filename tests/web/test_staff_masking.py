@@ -48,6 +48,7 @@ def test_no_staff_page_shows_a_full_number(seeded, app, client, auth, settings):
     ids["visit_id"] = visits.create(seeded, bc.Actor.of(admin), centre, details).id
     ids["key"] = "sessions"  # each analytics CSV is added below
     ids["lookup"] = number_lookups.hold(seeded, ids["staff_id"], PHONE)  # the message log of the number
+    ids["lang"] = "zu"  # a language's translation review page
     upload = auth.post("/staff/centres/import", {"file": (io.BytesIO(b"name,province\n"), "centres.csv")},
                        content_type="multipart/form-data")
     ids["job_id"] = upload.headers["Location"].rsplit("/", 1)[1]  # an import job's page

@@ -12,7 +12,8 @@
   :data:`ACCOUNT_LIMIT` per account from anywhere (guessing spread over many addresses). Over
   any, the login answers 429 with a page saying when to try again. Only failures count; the
   account is the one the body names, as the form reads it (a form post or JSON).
-- :func:`role_required` guards a view by role (admins pass every guard);
+- :func:`role_required` guards a view by role (admins pass every guard); a ``reviewer``
+  opens only :data:`REVIEWER_PAGES` (the translations), whatever a page's own guard says;
   :func:`current_member` is the logged-in account.
 """
 
@@ -44,7 +45,14 @@ from werkzeug.datastructures import MultiDict
 
 from gateway.runtime import Runtime
 from gateway.staff import audit
-from gateway.staff.accounts import Member, check_password, end_sessions, find_member, get_member
+from gateway.staff.accounts import (
+    REVIEWER,
+    Member,
+    check_password,
+    end_sessions,
+    find_member,
+    get_member,
+)
 from gateway.web.context import runtime_of
 from gateway.web.staff.forms import ActionForm, LoginForm
 
@@ -52,6 +60,9 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 PUBLIC = frozenset({"staff.login"})
+# The only pages a reviewer (a native speaker checking translations) may open.
+REVIEWER_PAGES = frozenset({"staff.login", "staff.logout", "staff.home", "staff.translations_page",
+                            "staff.translation_review", "staff.translation_correct", "staff.translation_suggest"})
 LOGIN_LIMIT = "10 per 15 minutes"  # one account from one address
 ADDRESS_LIMIT = "30 per 15 minutes"  # one address, whatever accounts it names
 ACCOUNT_LIMIT = "100 per day"  # one account, from every address together
@@ -105,6 +116,8 @@ def role_required(*roles: str) -> Callable:
 def _login_first():
     if request.endpoint not in PUBLIC and not current_user.is_authenticated:
         return current_app.login_manager.unauthorized()
+    if current_user.is_authenticated and current_member().role == REVIEWER and request.endpoint not in REVIEWER_PAGES:
+        abort(403)  # a reviewer sees the translations and nothing of citizens or broadcasts
     return None
 
 

@@ -425,3 +425,16 @@ def chosen_id(value) -> int | None:
 class TransferForm(FlaskForm):
     centre = SelectField("Send to centre", coerce=chosen_id, validate_choice=False,
                          validators=[DataRequired("Choose the centre to send it to.")])
+
+
+class TranslationCorrectForm(FlaskForm):
+    """"Correct" on one string: its key and the wording the page showed (a wording changed
+    since is not marked)."""
+
+    key = StringField(validators=[DataRequired(), Length(max=80)])
+    seen = TextAreaField(validators=[DataRequired(), Length(max=1000)])
+
+
+class TranslationSuggestForm(FlaskForm):
+    key = StringField(validators=[DataRequired(), Length(max=80)])
+    text = TextAreaField("Suggested wording", validators=[DataRequired("Write the wording."), Length(max=1000)])

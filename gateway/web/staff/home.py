@@ -6,12 +6,12 @@ items since they last looked — opening this page is looking)."""
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import redirect, render_template, url_for
 from sqlalchemy import select
 
 from gateway.staff import broadcasts as bc
 from gateway.staff import centre_changes, inbox, visits
-from gateway.staff.accounts import CLERK, allowed_centre_ids
+from gateway.staff.accounts import CLERK, REVIEWER, allowed_centre_ids
 from gateway.store.models import Centre
 from gateway.web.context import runtime_of
 from gateway.web.staff.approvals import home_block
@@ -21,6 +21,8 @@ from gateway.web.staff.auth import bp, current_member
 @bp.get("/")
 def home():
     member = current_member()
+    if member.role == REVIEWER:
+        return redirect(url_for("staff.translations_page"))
     allowed = allowed_centre_ids(member)
     centres = []
     if allowed:
