@@ -80,7 +80,7 @@ def budgets(journey: Journey, lang: str) -> dict[str, Budget]:
 
     for screen in journey.screens.values():
         if screen.type in ("menu", "input", "end"):
-            for key, hint in _static_keys(screen):
+            for key, hint in _static_keys(screen, shows_nav=bool(nav_lines(journey, screen, lang, True))):
                 keep(key, _static_budget(journey, screen, lang, key, hint))
         else:
             for key in (screen.title, screen.hint):
@@ -98,12 +98,15 @@ def budgets(journey: Journey, lang: str) -> dict[str, Budget]:
     return found
 
 
-def _static_keys(screen: Screen) -> list[tuple[str, bool]]:
+def _static_keys(screen: Screen, shows_nav: bool) -> list[tuple[str, bool]]:
+    """The keys a static screen shows; ``nav.back`` only where the screen has the navigation
+    line (not the main menu or the resume question): elsewhere the room left is not its."""
     keys = [(screen.title, False)] if screen.title else []
     if screen.type != "end":
         keys.append((screen.hint or "nav.invalid", True))
         keys += [(o.label, False) for o in screen.options]
-        keys.append(("nav.back", False))
+        if shows_nav:
+            keys.append(("nav.back", False))
     return keys
 
 
