@@ -50,6 +50,22 @@ TOKEN = "test-webhook-token"
 ALWAYS_OPEN = "2000-01-01T00:00:00+00:00/2100-01-01T00:00:00+00:00"
 
 
+def pytest_configure(config):
+    """Two xdist workers (``-n 2``) each take the next test whenever they are free, two at a
+    time: `--dist load` otherwise hands each a quarter of its share up front, so where the
+    tests with processes in them fell decided which worker idled at the end."""
+    if getattr(config.option, "dist", "no") == "load" and getattr(config.option, "maxschedchunk", 0) is None:
+        config.option.maxschedchunk = 2
+
+
+def pytest_collection_modifyitems(config, items):
+    """The ``slow`` tests (worker and server processes, browsers: seconds each) first, then the
+    rest in their own order: with each worker taking the next test when free, the long ones
+    start early and the quick ones fill in around them, instead of a 30-s test starting last
+    while the other worker has nothing left to do (``--dist load`` and ``loadgroup`` alike)."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: file order kept within each
+
+
 @pytest.fixture(scope="session", autouse=True)
 def cheap_password_hashes():
     """argon2's cheapest profile in the test process (argon2-cffi ships it for tests): the
@@ -346,3 +362,29 @@ class Auth:
 @pytest.fixture
 def auth(client, rt):
     return Auth(client, rt)
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless Debian Chromium (Playwright) per xdist worker for the browser tests: its
+    start, with Playwright's driver, cost a second of CPU each time."""
+    from playwright.sync_api import sync_playwright
+
+    assert os.path.exists(CHROMIUM), "Debian chromium is required: make test installs it (apt-get install chromium)"
+    with sync_playwright() as pw:
+        launched = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                      args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def browser(chromium):
+    """The worker's Chromium; every page and context a test opened is closed after it (cookies,
+    storage and console listeners never reach the next test)."""
+    yield chromium
+    for context in chromium.contexts:
+        context.close()
