@@ -210,21 +210,23 @@ def _commit_without_waiting_for_the_disk(engine) -> None:
     engine.dispose()  # connections opened before the listener get it too
 
 
+# What tests write, in an order the foreign keys allow; the migrated reference data stays.
+WRITTEN = (AuditEvent.__table__, staff_centres, Visit.__table__, CentreChange.__table__, OfficeStatus.__table__,
+           centre_offices, *(m.__table__ for m in (Message, PendingDeliveryReport, Broadcast, Subscription, Citizen,
+                                                  Staff, Feedback, UssdSessionLog, UssdHopLog, UsageSearch, DailyFigure)),
+           centre_services, Centre.__table__, Municipality.__table__)
+_DELETE_WRITTEN = "; ".join(f"DELETE FROM {t.name}" for t in WRITTEN)
+
+
 def clean_database(rt) -> None:
-    """Remove everything tests write, keeping the migrated reference data."""
-    with rt.sessions.begin() as session:
-        session.execute(delete(AuditEvent))
-        session.execute(delete(staff_centres))
-        session.execute(delete(Visit))
-        session.execute(delete(CentreChange))
-        session.execute(delete(OfficeStatus))
-        session.execute(delete(centre_offices))
-        for table in (Message, PendingDeliveryReport, Broadcast, Subscription, Citizen, Staff, Feedback, UssdSessionLog,
-                      UssdHopLog, UsageSearch, DailyFigure):
-            session.execute(delete(table))
-        session.execute(delete(centre_services))
-        session.execute(delete(Centre))
-        session.execute(delete(Municipality))
+    """Remove everything tests write, keeping the migrated reference data. PostgreSQL gets the
+    deletes as one script (one round trip instead of twenty, before each of a thousand tests)."""
+    with rt.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(_DELETE_WRITTEN)
+        else:
+            for table in WRITTEN:
+                conn.execute(delete(table))
 
 
 @pytest.fixture
