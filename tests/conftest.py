@@ -65,22 +65,29 @@ def pytest_configure_node(node):
     node.workerinput["loadgroup"] = node.config.option.dist == "loadgroup"
 
 
+def _sends_through_the_fake_at(item) -> bool:
+    """A slow test whose module plays Africa's Talking (tests/fake_at.py): worker processes
+    sending SMS, counted exactly once against delivery reports and reconcile windows."""
+    return item.get_closest_marker("slow") is not None and getattr(item.module, "FakeAT", None) is not None
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """The ``slow`` tests (worker and server processes, browsers: seconds each) run one after
-    another on one xdist worker, first, while the other worker takes the quick tests one at a
-    time and joins in with those left once done. Two of them at once on two cores starved
-    each other's processes (an exactly-once count depends on delivery reports arriving within
-    the reconcile window), and a 30-s test handed out last left the other worker idle; the
-    slow tests are about half the suite's time. Without xdist, the slow ones simply come first."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: file order kept within each
+    """The ``slow`` tests (worker and server processes, browsers: seconds each) first, then the
+    rest in their own order. Under xdist (``--dist loadgroup``) the slow tests that send SMS
+    through the fake AT run one after another on one worker, while the other takes the other
+    slow tests and then the quick ones, one at a time, and both share what is left: two SMS
+    tests at once on two cores starved each other's worker processes (delivery reports came
+    after the reconcile window, and exactly-once counts failed), and a 30-s test handed out
+    last left the other worker idle."""
+    items.sort(key=lambda item: (not _sends_through_the_fake_at(item), item.get_closest_marker("slow") is None))
     if getattr(config.option, "loadgroup", False):  # an xdist worker under --dist loadgroup
         for item in items:
-            if item.get_closest_marker("slow") is not None and "@" not in item.nodeid:
-                # What xdist 3.8 does for an xdist_group("slow") mark, through pytest 9's own
+            if _sends_through_the_fake_at(item) and "@" not in item.nodeid:
+                # What xdist 3.8 does for an xdist_group("sms") mark, through pytest 9's own
                 # node id (xdist still sets the ``_nodeid`` pytest 9 no longer reads, so its
                 # groups are ignored there).
-                item._id = NodeId.parse(f"{item.nodeid}@slow")
+                item._id = NodeId.parse(f"{item.nodeid}@sms")
 
 
 @pytest.fixture(scope="session", autouse=True)
