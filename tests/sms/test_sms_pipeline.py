@@ -114,16 +114,16 @@ def test_twenty_percent_faults_end_final_and_never_twice(seeded, app, settings):
             assert counts[row.phone] == 1
 
 
-def test_sigkill_mid_send_then_other_workers_send_each_exactly_once(seeded, app, settings):
-    n = 500  # two seconds of sending: the kill lands with most of it still to go
+def test_sigkill_mid_thousand_then_another_worker_sends_each_exactly_once(seeded, app, settings):
+    n = 1000
     phones = [f"+2773{i:07d}" for i in range(n)]
     with serving(app) as base, FakeAT(dlr_url=f"{base}/webhooks/at/sms/delivery?token={TOKEN}") as fake:
-        env = at_env(fake, SMS_RATE_PER_SECOND="250")
+        env = at_env(fake, SMS_RATE_PER_SECOND="400")
         for i, phone in enumerate(phones):
             outbox.queue_sms(seeded, phone, f"Notice {i}", key=f"kill:{i}")
         first = start_worker(settings, "--sweep-every", "0.5", env=env, new_session=True)
         try:
-            wait_until(lambda: len(fake.accepted_counts()) >= 150, timeout=60, every=0.02)
+            wait_until(lambda: len(fake.accepted_counts()) >= 200, timeout=60)
         finally:
             os.killpg(first.pid, signal.SIGKILL)  # the worker and its work horse, mid-batch
             first.wait()
