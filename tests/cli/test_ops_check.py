@@ -119,6 +119,7 @@ def test_weak_tokens(token, weak):
     assert (weak_token(token) is not None) is weak
 
 
+@pytest.mark.slow
 def test_redis_that_keeps_nothing_on_disk_is_a_warning(prod):
     server = RedisProcess().start()  # --appendonly no, no save schedule
     try:

@@ -27,6 +27,7 @@ def run_status(*args):
     return CliRunner().invoke(main, ["status", *args])
 
 
+@pytest.mark.slow
 def test_healthy_with_a_worker_then_each_problem_is_named(rt, env):
     with running_workers(env, 1):
         wait_until(lambda: Worker.all(connection=rt.redis))

@@ -67,6 +67,7 @@ def test_env_template_names_every_setting_with_its_help():
     assert text == env_template(), "regenerate: thusong config --template > deploy/thusong.env.template"
 
 
+@pytest.mark.slow
 def test_nginx_proxies_to_the_ports_the_web_units_listen_on():
     """They disagreed once (8000 and 5000): every request through nginx was a 502. The web unit
     is a template whose instance is its port; nginx's two upstreams are the instances the docs
@@ -133,6 +134,7 @@ def test_every_metric_an_alert_rule_reads_is_on_metrics(client):
     assert not missing, missing
 
 
+@pytest.mark.slow
 def test_the_plain_pytest_command_collects_the_suite():
     """``.venv/bin/pytest`` (not only ``python -m pytest``) finds the config package, which
     tests/config (a folder of tests) used to stand in for."""

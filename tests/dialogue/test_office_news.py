@@ -140,6 +140,7 @@ def test_only_the_details_screen_reads_statuses_and_with_one_query_a_hop(seeded,
     assert counts == [1, 1, 1, 0, 0]
 
 
+@pytest.mark.slow
 def test_status_soweto_end_to_end_through_a_worker(seeded, client, settings):
     cid = maponya(seeded)
     now = datetime.now(UTC)

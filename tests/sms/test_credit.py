@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import func, select
 
 from gateway import jobs
@@ -90,6 +91,7 @@ def at_env(fake: FakeAT, **extra) -> dict:
             "AT_API_URL": fake.base_url, "SMS_RATE_PER_SECOND": "5000", "AT_TIMEOUT_SECONDS": "1", **extra}
 
 
+@pytest.mark.slow
 def test_three_workers_hold_bulk_while_out_of_credit_then_send_each_row_once(seeded, client, settings):
     n = 60
     phones = [f"+2774100{i:04d}" for i in range(n)]

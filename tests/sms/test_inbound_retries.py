@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from gateway.sms import inbound
@@ -90,6 +91,7 @@ def test_a_row_left_processing_past_the_lease_is_tried_again_until_the_limit(rt,
     assert gave_up.status == "failed" and gave_up.failure_reason.startswith("LeaseExpired")
 
 
+@pytest.mark.slow
 def test_workers_give_up_on_a_poison_message_and_answer_the_next(seeded, client, settings):
     break_directory(seeded)  # worker processes read the same centres from SQL
     env = {"SMS_INBOUND_LEASE_SECONDS": "1", "SMS_INBOUND_ATTEMPTS": "3"}
@@ -103,6 +105,7 @@ def test_workers_give_up_on_a_poison_message_and_answer_the_next(seeded, client,
     assert replies_to(seeded, BROKEN) == [] and len(replies_to(seeded, FINE)) == 1
 
 
+@pytest.mark.slow
 def test_workers_answer_a_row_a_killed_drain_left_processing_after_the_configured_lease(rt, client, settings):
     send_in(client, "HELP", "ATXid_orphan", FINE)
     rt.queue("replies").empty()

@@ -19,11 +19,12 @@ from tests.sms.test_sms_pipeline import at_env, inbound
 from tests.workers import running_workers, wait_quiet
 
 
+@pytest.mark.slow
 def test_one_worker_sends_replies_while_a_burst_of_inbound_sms_is_still_being_answered(seeded, client, settings):
-    """One worker, 150 inbound SMS stored before it starts: the drain answering them hands the
+    """One worker, 100 inbound SMS stored before it starts: the drain answering them hands the
     worker to the reply send job between batches, so the first replies leave before the last
     SMS is answered — not after all of them (the rate is spent only while a send job runs)."""
-    n = 150  # three of the drain's batches
+    n = 100  # two of the drain's batches: the hand-over comes between them
     phones = [f"+2784500{i:04d}" for i in range(n)]
     for i, phone in enumerate(phones):
         inbound(client, "HELP", f"ATXid_pace_{i}", phone=phone)

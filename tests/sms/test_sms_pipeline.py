@@ -18,6 +18,7 @@ from tests.fake_at import FakeAT
 from tests.live import serving
 from tests.workers import running_workers, start_worker, wait_quiet, wait_until
 
+pytestmark = pytest.mark.slow
 FINAL = {"sent", "delivered", "failed"}
 
 

@@ -88,6 +88,7 @@ def test_any_text_mid_session_gets_200_con_or_end(seeded, client):
             phone.press("".join(rng.choice(alphabet) for _ in range(rng.randint(0, 4))))
 
 
+@pytest.mark.slow
 def test_redis_outage_ends_politely_fast_and_recovers(settings, runtime):
     from gateway.runtime import Runtime
     from gateway.web import create_app

@@ -83,9 +83,8 @@ def end(base: str, session_id: str, status: str) -> None:
         assert resp.status == 200
 
 
-def test_analytics_charts_and_numbers_in_chromium(seeded, settings, auth):
+def test_analytics_charts_and_numbers_in_chromium(seeded, settings, auth, browser):
     assert CHROMIUM.exists(), "Debian chromium is required (apt-get install chromium)"
-    from playwright.sync_api import sync_playwright
 
     done = subprocess.run([sys.executable, "-m", "gateway.cli", "demo", "seed", "--days", "7"], cwd=ROOT,
                           env={**os.environ, **settings.as_environ()}, capture_output=True, text=True, timeout=300)
@@ -108,7 +107,7 @@ def test_analytics_charts_and_numbers_in_chromium(seeded, settings, auth):
 
     from gateway.web import create_app
 
-    with serving(create_app(runtime=seeded)) as base, sync_playwright() as pw:
+    with serving(create_app(runtime=seeded)) as base:
         # Three callers give up on "Stop ALL Thusong SMS?" (a screen the demo never ends on).
         for n, status in enumerate(("Incomplete", "Incomplete", "Failed")):
             sid, phone = f"ATUid_drop_{n}", f"+2782700000{n}"
@@ -118,38 +117,33 @@ def test_analytics_charts_and_numbers_in_chromium(seeded, settings, auth):
             end(base, sid, status)
         events.drain(seeded)  # what the worker's usage job does
 
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        try:
-            page = log_in(browser, base, "admin@example.org")
-            refused: list[str] = []
-            page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
-            page.click("nav >> text=Analytics")
-            page.goto(f"{base}/staff/analytics?days=7")
-            page.wait_for_function(f"document.querySelectorAll('canvas[data-drawn]').length == {len(EVERY)}")
-            drawn = page.evaluate("[...document.querySelectorAll('canvas')].map(c => !!Chart.getChart(c) "
-                                  "&& c.width > 0 && c.height > 0)")
-            assert drawn == [True] * len(EVERY)
-            page.screenshot(path=str(ARTIFACTS / "analytics.png"), full_page=True)
-            for key in EVERY:
-                page.get_by_test_id(f"figure-{key}").screenshot(path=str(ARTIFACTS / f"analytics-{key}.png"))
-            check_admin_numbers(page, seeded)
-            csv_rows = list(csv.reader(io.StringIO(page.request.get(f"{base}/staff/analytics/sessions.csv?days=7").text())))
-            assert csv_rows[1:] == table(page, "sessions")
+        page = log_in(browser, base, "admin@example.org")
+        refused: list[str] = []
+        page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+        page.click("nav >> text=Analytics")
+        page.goto(f"{base}/staff/analytics?days=7")
+        page.wait_for_function(f"document.querySelectorAll('canvas[data-drawn]').length == {len(EVERY)}")
+        drawn = page.evaluate("[...document.querySelectorAll('canvas')].map(c => !!Chart.getChart(c) "
+                              "&& c.width > 0 && c.height > 0)")
+        assert drawn == [True] * len(EVERY)
+        page.screenshot(path=str(ARTIFACTS / "analytics.png"), full_page=True)
+        for key in EVERY:
+            page.get_by_test_id(f"figure-{key}").screenshot(path=str(ARTIFACTS / f"analytics-{key}.png"))
+        check_admin_numbers(page, seeded)
+        csv_rows = list(csv.reader(io.StringIO(page.request.get(f"{base}/staff/analytics/sessions.csv?days=7").text())))
+        assert csv_rows[1:] == table(page, "sessions")
 
-            clerk = log_in(browser, base, "clerk@example.org")
-            clerk.goto(f"{base}/staff/analytics?days=7")
-            clerk.wait_for_function(f"document.querySelectorAll('canvas[data-drawn]').length == {len(EVERY) - len(WIDE)}")
-            clerk.screenshot(path=str(ARTIFACTS / "analytics-clerk.png"), full_page=True)
-            check_clerk_numbers(clerk, seeded, centre, name)
-            assert clerk.request.get(f"{base}/staff/analytics/sessions.csv?days=7").status == 404
+        clerk = log_in(browser, base, "clerk@example.org")
+        clerk.goto(f"{base}/staff/analytics?days=7")
+        clerk.wait_for_function(f"document.querySelectorAll('canvas[data-drawn]').length == {len(EVERY) - len(WIDE)}")
+        clerk.screenshot(path=str(ARTIFACTS / "analytics-clerk.png"), full_page=True)
+        check_clerk_numbers(clerk, seeded, centre, name)
+        assert clerk.request.get(f"{base}/staff/analytics/sessions.csv?days=7").status == 404
 
-            bare = log_in(browser, base, "admin@example.org", javascript=False)
-            bare.goto(f"{base}/staff/analytics?days=7")
-            assert bare.locator("canvas[data-drawn]").count() == 0
-            assert table(bare, "sessions") == table(page, "sessions")
-        finally:
-            browser.close()
+        bare = log_in(browser, base, "admin@example.org", javascript=False)
+        bare.goto(f"{base}/staff/analytics?days=7")
+        assert bare.locator("canvas[data-drawn]").count() == 0
+        assert table(bare, "sessions") == table(page, "sessions")
     assert not refused, refused
     for key in EVERY:
         assert (ARTIFACTS / f"analytics-{key}.png").stat().st_size > 3000

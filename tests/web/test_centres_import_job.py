@@ -9,6 +9,7 @@ import io
 import json
 import re
 
+import pytest
 from rq import Worker
 from rq.job import Job
 from rq.serializers import JSONSerializer
@@ -38,6 +39,7 @@ def staff_jobs(rt) -> list[Job]:
     return rt.queue(jobs.QUEUE_STAFF).jobs
 
 
+@pytest.mark.slow
 def test_the_upload_is_answered_at_once_and_a_worker_previews_it(seeded, client, auth, settings):
     """A 397 KB preview held a web worker for 24.7 s (2 MB: 86 s) while USSD hops waited for it."""
     admin = auth.as_role("admin")

@@ -41,6 +41,7 @@ def test_healthz_is_503_naming_redis_when_it_is_down_without_saying_why(settings
     assert "Error" not in resp.get_data(as_text=True)  # no exception class names for the public
 
 
+@pytest.mark.slow
 def test_job_round_trip_through_a_real_worker_process(rt, guarded, settings):
     from rq import Worker
 

@@ -43,6 +43,7 @@ def _hops_counted(text: str) -> float:
                if line.startswith("thusong_ussd_hops_total{"))
 
 
+@pytest.mark.slow
 def test_hop_counter_counts_across_every_gunicorn_worker(rt, settings):
     """Issue 9.3: each scrape showed only the answering worker's hops."""
     with thusong_web(settings, workers=2, server="gunicorn") as port:  # granian's: tests/web/test_granian.py

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select, update
@@ -126,6 +127,7 @@ def test_the_operating_alerts_read_the_series_they_mean(seeded, client):
     assert 'thusong_workers_alive{queue="replies"}' in alerts["ThusongNoWorker"]
 
 
+@pytest.mark.slow
 def test_the_fleet_is_on_metrics_workers_scheduler_and_failed_jobs(seeded, client, settings):
     """A real worker process: it counts on both queues and its scheduler beats; once it stops,
     none counts and no scheduler holds a queue (+Inf); a failed job shows its age."""

@@ -32,44 +32,38 @@ def live_server(seeded):
     server.shutdown()
 
 
-def test_a_clerk_sets_home_affairs_down_in_two_taps_on_a_phone(seeded, live_server, auth):
+@pytest.mark.slow
+def test_a_clerk_sets_home_affairs_down_in_two_taps_on_a_phone(seeded, live_server, auth, browser):
     assert CHROMIUM.exists(), "Debian chromium is required: make test installs it (apt-get install chromium)"
-    from playwright.sync_api import sync_playwright
 
     with seeded.sessions() as s:
         centre = s.scalar(select(Centre.id).order_by(Centre.id))
     set_offices(seeded, audit.CLI, centre, ["HA", "SASSA", "POST"])
     auth.add("clerk", [centre], email="clerk@example.org")
     ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        try:
-            context = browser.new_context(java_script_enabled=False, viewport={"width": 390, "height": 844},
-                                          has_touch=True, is_mobile=True)
-            page = context.new_page()
-            page.goto(f"{live_server}/staff/login")
-            page.fill("#email", "clerk@example.org")
-            page.fill("#password", PASSWORD)
-            page.click("button[type=submit]")
-            page.click("text=Offices today")
-            assert page.url == f"{live_server}/staff/centres/{centre}/offices"
-            office = page.get_by_test_id("office-HA")
-            assert "no news" in office.get_by_test_id("now-HA").inner_text()
-            # The two taps: the reason, then Down — both within the screen's width.
-            reason = office.get_by_text("system offline")
-            down = office.get_by_role("button", name="Down")
-            for control in (reason, down):
-                box = control.bounding_box()
-                assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
-            reason.tap()
-            with page.expect_navigation():
-                down.tap()
-            now = page.get_by_test_id("now-HA").inner_text()
-            assert "Home Affairs: DOWN – system offline" in now and "until midnight" in now
-            assert "Home Affairs: DOWN – system offline, until midnight." in page.inner_text("main")
-            assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
-            page.screenshot(path=str(ARTIFACTS / "staff-offices-today-phone.png"), full_page=True)
-        finally:
-            browser.close()
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 390, "height": 844},
+                                  has_touch=True, is_mobile=True)
+    page = context.new_page()
+    page.goto(f"{live_server}/staff/login")
+    page.fill("#email", "clerk@example.org")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.click("text=Offices today")
+    assert page.url == f"{live_server}/staff/centres/{centre}/offices"
+    office = page.get_by_test_id("office-HA")
+    assert "no news" in office.get_by_test_id("now-HA").inner_text()
+    # The two taps: the reason, then Down — both within the screen's width.
+    reason = office.get_by_text("system offline")
+    down = office.get_by_role("button", name="Down")
+    for control in (reason, down):
+        box = control.bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    reason.tap()
+    with page.expect_navigation():
+        down.tap()
+    now = page.get_by_test_id("now-HA").inner_text()
+    assert "Home Affairs: DOWN – system offline" in now and "until midnight" in now
+    assert "Home Affairs: DOWN – system offline, until midnight." in page.inner_text("main")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
+    page.screenshot(path=str(ARTIFACTS / "staff-offices-today-phone.png"), full_page=True)
     assert [(s.office, s.state, s.reason, s.via) for s in current(seeded)] == [("HA", "down", "offline", "dashboard")]

@@ -27,34 +27,28 @@ def live_server(rt):
     server.shutdown()
 
 
-def test_login_and_staff_list_without_javascript_on_a_phone(live_server, auth):
+@pytest.mark.slow
+def test_login_and_staff_list_without_javascript_on_a_phone(live_server, auth, browser):
     assert CHROMIUM.exists(), "Debian chromium is required: make test installs it (apt-get install chromium)"
-    from playwright.sync_api import sync_playwright
 
     auth.add("admin", email="admin@example.org")
     ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        try:
-            page = browser.new_page(java_script_enabled=False, viewport={"width": 360, "height": 740})
-            blocked = []
-            page.goto(f"{live_server}/staff/accounts/")
-            assert page.url.startswith(f"{live_server}/staff/login?next=")
-            page.fill("#email", "admin@example.org")
-            page.fill("#password", PASSWORD)
-            page.click("button[type=submit]")
-            assert page.url == f"{live_server}/staff/accounts/"
-            assert "admin@example.org" in page.inner_text("table")
-            page.screenshot(path=str(ARTIFACTS / "staff-accounts-phone.png"), full_page=True)
-            page.click("text=Log out")
-            assert page.url.startswith(f"{live_server}/staff/login")
-            # With scripts on, the console would show any CSP refusal; our stylesheet applies.
-            styled = browser.new_page()
-            styled.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
-            styled.goto(f"{live_server}/staff/login")
-            colour = styled.eval_on_selector(".bar", "e => getComputedStyle(e).backgroundColor")
-            assert colour == "rgb(11, 79, 108)"
-        finally:
-            browser.close()
+    page = browser.new_page(java_script_enabled=False, viewport={"width": 360, "height": 740})
+    blocked = []
+    page.goto(f"{live_server}/staff/accounts/")
+    assert page.url.startswith(f"{live_server}/staff/login?next=")
+    page.fill("#email", "admin@example.org")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    assert page.url == f"{live_server}/staff/accounts/"
+    assert "admin@example.org" in page.inner_text("table")
+    page.screenshot(path=str(ARTIFACTS / "staff-accounts-phone.png"), full_page=True)
+    page.click("text=Log out")
+    assert page.url.startswith(f"{live_server}/staff/login")
+    # With scripts on, the console would show any CSP refusal; our stylesheet applies.
+    styled = browser.new_page()
+    styled.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
+    styled.goto(f"{live_server}/staff/login")
+    colour = styled.eval_on_selector(".bar", "e => getComputedStyle(e).backgroundColor")
+    assert colour == "rgb(11, 79, 108)"
     assert not blocked, blocked

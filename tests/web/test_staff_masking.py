@@ -32,6 +32,7 @@ def test_the_filter_is_the_log_masking(text):
     assert not any(form in masked(text) for form in FORMS)
 
 
+@pytest.mark.slow
 def test_no_staff_page_shows_a_full_number(seeded, app, client, auth, settings):
     with FakeAT() as fake:
         centre = seed_everywhere(seeded, client, fake)

@@ -117,6 +117,7 @@ def test_token_rotation_through_the_served_webhooks(rt, settings):
     assert seen["after"] == {("sms", old): 403, ("ussd", old): 403, ("sms", new): 200, ("ussd", new): 200}
 
 
+@pytest.mark.slow
 def test_thusong_web_refuses_to_start_with_the_simulator_in_production(monkeypatch):
     from click.testing import CliRunner
 
