@@ -40,20 +40,6 @@ def live_server(seeded, office):
     server.shutdown()
 
 
-@pytest.fixture
-def browser():
-    assert CHROMIUM.exists(), "Debian chromium is required: make test installs it (apt-get install chromium)"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                      args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
 def open_page(browser, width: int):
     phone = width < 500
     context = browser.new_context(viewport={"width": width, "height": 844 if phone else 900},

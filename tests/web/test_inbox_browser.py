@@ -36,16 +36,16 @@ def http_post(url: str, form: dict) -> None:
         assert resp.status == 200
 
 
-def test_a_clerk_answers_a_question_on_a_phone(seeded, settings, auth):
+def test_a_clerk_answers_a_question_on_a_phone(seeded, settings, auth, browser):
     assert CHROMIUM.exists(), "Debian chromium is required: make test installs it (apt-get install chromium)"
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     SCREENSHOT.parent.mkdir(exist_ok=True)
 
     from gateway.web import create_app
 
     with serving(create_app(runtime=seeded)) as base, FakeAT() as fake, \
-            running_workers(settings, env=at_env(fake)), sync_playwright() as pw:
+            running_workers(settings, env=at_env(fake)):
         http_post(f"{base}/webhooks/at/sms?token={TOKEN}", {
             "from": PHONE, "to": "31234", "text": "ASK Soweto: where do I renew my ID? I lost it.",
             "date": "2026-12-07 09:00:00", "id": "ATXid_ask1", "linkId": "l1", "networkCode": "65501"})
@@ -54,8 +54,6 @@ def test_a_clerk_answers_a_question_on_a_phone(seeded, settings, auth):
             ref, centre = s.execute(select(Question.ref, Question.centre_id).where(Question.phone == PHONE)).one()
         assert ref in ack[0] and centre is not None, ack
         auth.add("clerk", [centre], email="clerk@example.org")
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
         try:
             page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=1)
             refused: list[str] = []
@@ -85,7 +83,7 @@ def test_a_clerk_answers_a_question_on_a_phone(seeded, settings, auth):
             expect(page.get_by_test_id(f"thread-{ref}")).to_have_count(0)
             assert page.evaluate("document.documentElement.scrollWidth") <= 390
         finally:
-            browser.close()
+            pass  # the browser fixture closes what the test opened
         sent = wait_until(lambda: [m for n, m, _from in fake.accepted_messages() if n == PHONE][1:], timeout=30)
     assert len(sent) == 1 and sent[0].startswith(ref)  # the one after the acknowledgement and ANSWER in sent[0], sent
     assert not refused, refused

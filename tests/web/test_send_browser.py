@@ -53,9 +53,9 @@ def _fits(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
-def test_check_then_send_and_watch_the_list_in_chromium(seeded, settings, auth):
+def test_check_then_send_and_watch_the_list_in_chromium(seeded, settings, auth, browser):
     assert CHROMIUM.exists(), "Debian chromium is required: make test installs it (apt-get install chromium)"
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     soweto = centre_id(seeded, "Soweto")
     add_subscribers(seeded, PHONES, soweto)
@@ -71,9 +71,7 @@ def test_check_then_send_and_watch_the_list_in_chromium(seeded, settings, auth):
     with serving(create_app(runtime=seeded)) as base, \
             FakeAT(dlr_url=f"{base}/webhooks/at/sms/delivery?token={TOKEN}") as fake:
         env = at_env(fake, SMS_RATE_PER_SECOND="20", SMS_BATCH_SIZE="5")
-        with running_workers(settings, count=2, env=env), sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                         args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        with running_workers(settings, count=2, env=env):
             try:
                 refused = []
                 phone = browser.new_page(viewport=NARROW)
@@ -132,7 +130,7 @@ def test_check_then_send_and_watch_the_list_in_chromium(seeded, settings, auth):
                 expect(phone.get_by_test_id(f"row-{row_id}").get_by_test_id("status")).to_have_text("sent")
                 assert _fits(phone)
             finally:
-                browser.close()
+                pass  # the browser fixture closes what the test opened
     assert not refused, refused
     assert set(fake.accepted_counts()) == set(PHONES) | {STAFF_PHONE}
     assert fake.sent_to(STAFF_PHONE) == 1  # the test, and no broadcast row for the staff phone

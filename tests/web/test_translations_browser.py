@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from gateway.web import create_app
 from menus.catalogue import CATALOGUES
@@ -45,7 +45,7 @@ def main_screen(page):
 
 
 @pytest.mark.parametrize("width", [1366, 390])
-def test_a_reviewer_and_an_admin_review_isizulu_in_chromium(seeded, auth, tmp_path, width):
+def test_a_reviewer_and_an_admin_review_isizulu_in_chromium(seeded, auth, tmp_path, width, browser):
     assert CHROMIUM.exists(), "Debian chromium is required (apt-get install chromium)"
     shutil.copytree(CATALOGUES, tmp_path / "catalogues")
     shutil.copy(KEYWORDS, tmp_path / "keywords.yaml")
@@ -56,9 +56,7 @@ def test_a_reviewer_and_an_admin_review_isizulu_in_chromium(seeded, auth, tmp_pa
     auth.add("admin", email="admin@example.org")
     ARTIFACTS.mkdir(exist_ok=True)
 
-    with serving(app) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+    with serving(app) as base:
         try:
             page = log_in(browser, base, "reviewer@example.org", width)
             page.wait_for_url(f"{base}/staff/translations/")
@@ -97,7 +95,7 @@ def test_a_reviewer_and_an_admin_review_isizulu_in_chromium(seeded, auth, tmp_pa
             assert admin.evaluate("document.documentElement.scrollWidth") <= width
             admin.screenshot(path=str(ARTIFACTS / f"translations-accepted-{width}.png"), full_page=False)
         finally:
-            browser.close()
+            pass  # the browser fixture closes what the test opened
     marks = load_reviews(files.catalogues, "zu")
     assert set(marks) == {*CORRECT, "main.find"} and {m.by for m in marks.values()} == {"Reviewer"}
     assert f'  main.find: "{BETTER}"' in files.catalogue("zu").read_text(encoding="utf-8").splitlines()
