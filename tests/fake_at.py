@@ -62,6 +62,9 @@ class FakeAT:
         self._policy = None
         self._lock = threading.Lock()
         self.sleep_for_timeout = 3.0
+        # Seconds an accepted request waits for its answer: AT took the messages at once (their
+        # delivery reports leave as usual) but the answer is slow to come back.
+        self.answer_delay = 0.0
         self.balance = "ZAR 120.0000"  # what GET /version1/user answers
         self.api_keys: set[str] | None = None  # keys GET /version1/user accepts; None: any
         self._server = _Server(("127.0.0.1", 0), self._handler())
@@ -166,6 +169,8 @@ class FakeAT:
                 with fake._lock:
                     fake.requests.append(record)
                 if outcome == "ok":
+                    if fake.answer_delay:
+                        time.sleep(fake.answer_delay)
                     with fake._lock:
                         canned = fake._answers.pop(0) if fake._answers else None
                     if canned:

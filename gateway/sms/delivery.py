@@ -13,10 +13,13 @@ a row with that id appears (:func:`apply_pending_reports`, by the sender while
 another number than its matched row.
 
 Reconciliation (the rule): a report for an AT id we never recorded settles an ``unknown`` row
-only when that row is the **only** unknown row for the report's number whose last attempt
-(``attempted_at``) falls in the report's window — at most ``SMS_RECONCILE_SECONDS`` before the
-report arrived. With two or more candidates nobody can tell which message AT reports on: the
-report waits, and the rows follow their resend-once path (:mod:`gateway.sms.sending`).
+only when that row is the **only** unknown row for the report's number that was waiting for it:
+its last attempt (``attempted_at``) left before the report arrived, and its wait — the
+``SMS_RECONCILE_SECONDS`` from when it became unknown (``updated_at``) after which the sweeper
+resends it — was not over. (Measured from the attempt instead, a report coming in the last
+stretch of a row's wait was refused and the row then resent: a second SMS.) With two or more
+candidates nobody can tell which message AT reports on: the report waits, and the rows follow
+their resend-once path (:mod:`gateway.sms.sending`).
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ def apply_delivery(rt, report: DeliveryReport) -> str:
             log.warning("delivery report %s names another number than its message; ignored", report.at_id)
             return "phone-mismatch"
         if row is None and report.phone:
-            candidates = _unknown_in_window(s, [report.phone], now, window).get(report.phone, [])
+            candidates = _unknown_in_window(s, [report.phone], now, now, window).get(report.phone, [])
             if len(candidates) == 1:
                 row = candidates[0]
                 row.at_message_id = report.at_id
@@ -82,12 +85,13 @@ def _keep_pending(s, report: DeliveryReport) -> None:
         kept.failure_reason, kept.retry_count = report.failure_reason, report.retry_count
 
 
-def _unknown_in_window(s, phones: list[str], at: datetime, window: timedelta) -> dict[str, list[Message]]:
-    """Unknown rows per number whose last attempt left within ``window`` before ``at`` (one query)."""
-    attempted = _attempted_at()
+def _unknown_in_window(s, phones: list[str], first: datetime, last: datetime,
+                       window: timedelta) -> dict[str, list[Message]]:
+    """Unknown rows per number that may have waited for a report received between ``first`` and
+    ``last`` (one query; :func:`_waited_for` tells for each report)."""
     rows = s.scalars(select(Message).where(
         Message.direction == "out", Message.status == "unknown", Message.phone.in_(phones),
-        attempted >= at - window, attempted <= at).with_for_update())
+        _attempted_at() <= last, Message.updated_at >= first - window).with_for_update())
     found: dict[str, list[Message]] = defaultdict(list)
     for row in rows:
         found[row.phone].append(row)
@@ -186,11 +190,11 @@ def settle_unknown_from_reports(rt, limit: int = 5000) -> int:
             return 0
         oldest = min(as_utc(r.received_at) for r in reports)
         newest = max(as_utc(r.received_at) for r in reports)
-        candidates = _unknown_in_window(s, sorted({r.phone for r in reports}), newest, newest - oldest + window)
+        candidates = _unknown_in_window(s, sorted({r.phone for r in reports}), oldest, newest, window)
         for report in reports:
             at = as_utc(report.received_at)
             mine = [m for m in candidates.get(report.phone, [])
-                    if m.status == "unknown" and at - window <= _attempt_time(m) <= at]
+                    if m.status == "unknown" and _waited_for(m, at, window)]
             if len(mine) != 1:
                 continue
             row = mine[0]
@@ -206,6 +210,8 @@ def _attempted_at():
     return func.coalesce(Message.attempted_at, Message.updated_at)
 
 
-def _attempt_time(row: Message) -> datetime:
-    return as_utc(row.attempted_at or row.updated_at)
+def _waited_for(row: Message, at: datetime, window: timedelta) -> bool:
+    """Whether ``row`` (unknown) was waiting for a report received at ``at``: its attempt had
+    left, and its wait for a report (``window`` from when it became unknown) was not over."""
+    return as_utc(row.attempted_at or row.updated_at) <= at and as_utc(row.updated_at) >= at - window
 

@@ -36,7 +36,7 @@ from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 
 from gateway import jobs
 from gateway.channels.africastalking import STATUS_NAMES, SendError, UnknownOutcome
@@ -45,6 +45,7 @@ from gateway.sms import consent, credit, delivery
 from gateway.sms.drain_lease import DrainLease
 from gateway.sms.outbox import SEND_JOB_TIMEOUT, kick, kick_flag
 from gateway.sms.ratelimit import RateLimiter
+from gateway.sms.send_claim import HELD, SendClaim
 from gateway.store.models import Citizen, Message, as_utc, utcnow
 
 log = logging.getLogger(__name__)
@@ -52,15 +53,18 @@ SEND_SLICE_SECONDS = 60.0  # a send job hands over to a fresh one after this lon
 SEND_CONCURRENCY = 4  # AT requests in flight at once per worker, for batches of different texts
 PERMANENT_REASONS = {401, 402, 403, 404, 406, 407, 409}
 _T = Message.__table__
-# A send's outcome is written only to a row still in flight: 'sending', or 'unknown' when the
-# sweeper took the lease of a slow request. A row a delivery report has settled meanwhile (or
-# one resent since) keeps what it learnt; an unconditional write here resent delivered SMS.
-IN_FLIGHT = ("sending", "unknown")
-_MINE = or_(*(_T.c.status == s for s in IN_FLIGHT))  # not IN: executemany takes no expanding IN
-_RECORD_ACCEPTED = update(_T).where(_T.c.id == bindparam("row_id"), _MINE).values(
+# A send's outcome is written only to a row still in flight ('sending', or 'unknown' when the
+# sweeper took the lease of a holder held up) and still this send's: its attempts is the claim's
+# fencing token (:mod:`gateway.sms.send_claim`). A row a delivery report has settled meanwhile,
+# or one another worker claimed since, keeps what it learnt; an unconditional write here resent
+# delivered SMS, and a stale holder's write overwrote the new holder's claim.
+IN_FLIGHT = HELD
+_MINE = and_(_T.c.id == bindparam("row_id"), _T.c.attempts == bindparam("attempt"),
+             or_(*(_T.c.status == s for s in IN_FLIGHT)))  # not IN: executemany takes no expanding IN
+_RECORD_ACCEPTED = update(_T).where(_MINE).values(
     status=bindparam("status"), at_message_id=bindparam("at_message_id"), failure_reason=None,
     status_code=bindparam("status_code"), cost=bindparam("cost"), updated_at=bindparam("updated_at"))
-_RECORD_FAILED = update(_T).where(_T.c.id == bindparam("row_id"), _MINE).values(
+_RECORD_FAILED = update(_T).where(_MINE).values(
     status="failed", failure_reason=bindparam("failure_reason"), status_code=bindparam("status_code"),
     cost=bindparam("cost"), updated_at=bindparam("updated_at"))
 
@@ -184,18 +188,24 @@ def _drain(rt, queue: str, slice_seconds: float | None, lease: DrainLease | None
             quiet, after = True, 0  # the window closed: a job is scheduled for its opening; notices go on
             continue
         rows = _claim(rt, [i for i, _seg in peeked], bulk=bulk)
-        if not bulk:
-            _wait_for_claimed(limiter, rows)
-        calls = requests_for(rows)
-        # Different texts are separate AT requests: make a few at once (replies to a burst of
-        # inbound SMS are all different), then record each outcome here, one after another.
-        if len(calls) > 1:
-            with ThreadPoolExecutor(min(SEND_CONCURRENCY, len(calls))) as pool:
-                outcomes = list(pool.map(_call, [sender] * len(calls), calls, [bulk] * len(calls)))
-        else:
-            outcomes = [_call(sender, group, bulk) for group in calls]
-        _record(rt, sender, [(group, results, error) for group, (results, error)
-                             in zip(calls, outcomes, strict=True)], bulk)
+        # Held (renewed) from the claim until the outcomes are written: however long the batch
+        # takes, no other worker resends a row this one may send or has sent.
+        claim = SendClaim(rt, {r.id: r.attempts for r in rows}).start()
+        try:
+            if not bulk:
+                _wait_for_claimed(limiter, rows)
+            calls = requests_for(rows)
+            # Different texts are separate AT requests: make a few at once (replies to a burst of
+            # inbound SMS are all different), then record each outcome here, one after another.
+            if len(calls) > 1:
+                with ThreadPoolExecutor(min(SEND_CONCURRENCY, len(calls))) as pool:
+                    outcomes = list(pool.map(_call, [sender] * len(calls), calls, [bulk] * len(calls),
+                                             [claim] * len(calls)))
+            else:
+                outcomes = [_call(sender, group, bulk, claim) for group in calls]
+        finally:
+            claim.stop()  # before the outcomes: a renewal after one would undo it
+        _record(rt, sender, [outcome for outcome in outcomes if outcome[0]], bulk)
         handled += len(rows)
         if len(peeked) < batch and not looked_from:
             if bulk and not quiet:
@@ -243,14 +253,20 @@ def requests_for(rows: list[Message]) -> list[list[Message]]:
     return list(groups.values())
 
 
-def _call(sender, group: list[Message], bulk: bool):
-    """One AT request for ``group`` (see :func:`requests_for`): (results, None) or (None, error)."""
+def _call(sender, group: list[Message], bulk: bool, claim: SendClaim):
+    """One AT request for the rows of ``group`` (see :func:`requests_for`) this worker still
+    holds (:meth:`SendClaim.confirm`, asked just before the request leaves): (rows, results,
+    None) or (rows, None, error); no rows, no request."""
+    held = claim.confirm([r.id for r in group])
+    group = [r for r in group if r.id in held]
+    if not group:
+        return [], None, None
     first = group[0]
     try:
-        return sender.send(first.text, [r.phone for r in group], bulk=bulk, sender=first.sender,
-                           link_id=first.link_id), None
+        return group, sender.send(first.text, [r.phone for r in group], bulk=bulk, sender=first.sender,
+                                  link_id=first.link_id), None
     except SendError as exc:
-        return None, exc
+        return group, None, exc
 
 
 def _record(rt, sender, outcomes: list[tuple[list[Message], list | None, SendError | None]],
@@ -277,16 +293,16 @@ def _record(rt, sender, outcomes: list[tuple[list[Message], list | None, SendErr
             if exc.retryable:
                 retry[type(exc).__name__].extend(group)
             elif isinstance(exc, UnknownOutcome):
-                _set(rt, [r.id for r in group], status="unknown", failure_reason=str(exc)[:64])
+                _set(rt, group, status="unknown", failure_reason=str(exc)[:64])
             else:
-                _set(rt, [r.id for r in group], status="failed", failure_reason=str(exc)[:64])
+                _set(rt, group, status="failed", failure_reason=str(exc)[:64])
             continue
         by_phone = {r.phone: r for r in group}
         for result in results:
             row = by_phone.get(result.phone)
             if row is None:
                 continue
-            values = {"row_id": row.id, "status_code": result.status_code, "cost": result.cost, "updated_at": now}
+            values = {"row_id": row.id, "attempt": row.attempts, "status_code": result.status_code, "cost": result.cost, "updated_at": now}
             told.append((row.phone, "simulated (no AT credentials)" if sender.simulated and result.accepted
                          else "sent" if result.accepted else f"not sent (statusCode {result.status_code})"))
             if result.accepted:
@@ -318,7 +334,7 @@ def _record(rt, sender, outcomes: list[tuple[list[Message], list | None, SendErr
         credit.note_error(rt, credit.REASON, f"AT refused {len(no_credit)} recipients: out of credit (405)")
         credit.out_of_credit(rt, len(no_credit))
         if bulk:
-            _set(rt, [r.id for r in no_credit], status="queued", failure_reason=credit.REASON)
+            _set(rt, no_credit, status="queued", failure_reason=credit.REASON)
         else:
             retry[credit.REASON].extend(no_credit)
     elif accepted:
@@ -334,23 +350,26 @@ def _record(rt, sender, outcomes: list[tuple[list[Message], list | None, SendErr
             log.info("sms out to %s: %s", phone, outcome)
 
 
-def _set(rt, ids: list[int], **values) -> None:
-    """Write a send's outcome to those of ``ids`` still in flight (see :data:`IN_FLIGHT`)."""
+def _set(rt, rows: list[Message], **values) -> None:
+    """Write a send's outcome to those of ``rows`` still in flight and still this send's (see
+    :data:`_MINE`)."""
+    if not rows:
+        return
     with rt.sessions.begin() as s:
-        s.execute(update(Message).where(Message.id.in_(ids), Message.status.in_(IN_FLIGHT))
-                  .values(updated_at=utcnow(), **values))
+        s.connection().execute(update(_T).where(_MINE).values(updated_at=utcnow(), **values),
+                               [{"row_id": r.id, "attempt": r.attempts} for r in rows])
 
 
 def _retry_later(rt, rows: list[Message], reason: str) -> None:
     deadline = timedelta(seconds=rt.settings.SMS_RETRY_DEADLINE_SECONDS)
     now = utcnow()
-    expired = [r.id for r in rows if now - as_utc(r.created_at) > deadline]
-    again = [r for r in rows if r.id not in expired]
+    expired = [r for r in rows if now - as_utc(r.created_at) > deadline]
+    again = [r for r in rows if r not in expired]
     if expired:
         _set(rt, expired, status="failed", failure_reason="RetryDeadline")
     if again:
         # 'retry' rows are not picked up by a running sender until their back-off is over.
-        _set(rt, [r.id for r in again], status="retry", failure_reason=reason[:64])
+        _set(rt, again, status="retry", failure_reason=reason[:64])
         queue = again[0].queue or jobs.QUEUE_REPLIES
         try:
             rt.queue(queue).enqueue_in(timedelta(seconds=backoff(max(r.attempts for r in again))),

@@ -64,6 +64,24 @@ def test_an_unknown_send_outside_the_reports_window_is_not_settled_by_it(rt):
     assert status_of(rt, old) == ("unknown", None)
 
 
+def test_a_report_in_the_last_stretch_of_an_unknown_sends_wait_settles_it_and_it_is_not_resent(rt):
+    """The sweeper made the send unknown a lease after it left, and resends it a reconcile window
+    after that. Its report comes more than a window after the send left, yet before the resend:
+    it settles the row, by the report itself and by the sweeper's look at waiting reports."""
+    window, lease = rt.settings.SMS_RECONCILE_SECONDS, rt.settings.SMS_SEND_LEASE_SECONDS
+    direct, stored = row(rt, A, "unknown", attempted_ago=window + lease / 2), row(rt, B, "sending", attempted_ago=window + lease / 2)
+    became_unknown = utcnow() - timedelta(seconds=window - lease / 2)  # still waiting
+    with rt.sessions.begin() as s:
+        s.execute(update(Message).where(Message.id == direct).values(updated_at=became_unknown))
+    assert delivery.apply_delivery(rt, report("ATXid_late1", A)) == "delivered"
+    assert delivery.apply_delivery(rt, report("ATXid_late2", B)) == "stored-for-matching"  # still 'sending'
+    with rt.sessions.begin() as s:  # the holder died; the sweeper took its lease just now
+        s.execute(update(Message).where(Message.id == stored).values(updated_at=utcnow() - timedelta(seconds=lease + 1)))
+    sweeper.sweep(rt)
+    assert status_of(rt, direct) == ("delivered", "ATXid_late1")
+    assert status_of(rt, stored) == ("delivered", "ATXid_late2")
+
+
 def test_a_report_naming_another_number_changes_nothing_and_opts_nobody_out(rt):
     mid = row(rt, A, "sent", at_id="ATXid_m1")
     outcome = delivery.apply_delivery(rt, report("ATXid_m1", B, "failed", "Failed", "UserInBlackList"))

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import select, update
 
 from gateway import jobs
-from gateway.sms import inbound, outbox, sending
+from gateway.channels.africastalking import RecipientResult, UnknownOutcome
+from gateway.sms import inbound, outbox, sending, sweeper
 from gateway.store.models import Message, utcnow
 from tests.conftest import TOKEN
 from tests.fake_at import FakeAT, at_runtime
@@ -80,6 +81,30 @@ def test_a_send_that_keeps_failing_ends_failed_once_past_its_retry_deadline(rt):
         assert sending.release_due_retries(sender_rt) == 0
         sending.send_pending(sender_rt, jobs.QUEUE_REPLIES)
         assert len(fake.requests) == 2  # the failed row was not tried a third time
+
+
+def test_a_held_up_holders_outcome_never_overwrites_the_claim_of_the_worker_that_took_over(rt):
+    """The first holder of a row was held up past the send lease and the reconcile window: the
+    sweeper made the row unknown, then queued it once more, and another worker claimed it. The
+    first holder's late outcome (AT's answer, or an unknown outcome) is not written over the new
+    claim: the row is the new holder's, whose own outcome is then written."""
+    outbox.queue_sms(rt, PHONE, "Your nearest centre", key="fence:1")
+    (row,) = _rows(rt)
+    (stale,) = sending._claim(rt, [row.id], bulk=False)
+    for _ in range(2):  # lease over → unknown; reconcile window over with no report → queued
+        with rt.sessions.begin() as s:
+            s.execute(update(Message).where(Message.id == row.id).values(updated_at=utcnow() - timedelta(hours=1)))
+        sweeper.sweep(rt)
+    (fresh,) = sending._claim(rt, [row.id], bulk=False)
+    assert (stale.attempts, fresh.attempts) == (1, 2)
+    answer = [RecipientResult(PHONE, 101, "Success", "ATXid_stale", "ZAR 0.35")]
+    sending._record(rt, rt.sms_sender, [([stale], answer, None)])
+    sending._record(rt, rt.sms_sender, [([stale], None, UnknownOutcome("read timeout"))])
+    (row,) = _rows(rt)
+    assert (row.status, row.attempts, row.at_message_id) == ("sending", 2, None)
+    sending._record(rt, rt.sms_sender, [([fresh], [RecipientResult(PHONE, 101, "Success", "ATXid_fresh", "ZAR 0.35")], None)])
+    (row,) = _rows(rt)
+    assert row.at_message_id == "ATXid_fresh" and row.status in ("sent", "simulated")
 
 
 @pytest.mark.parametrize(("attempts", "seconds"), [

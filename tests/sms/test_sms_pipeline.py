@@ -7,6 +7,7 @@ import signal
 from datetime import timedelta
 
 import pytest
+from rq import Worker
 from sqlalchemy import func, select, update
 
 from gateway import jobs
@@ -134,6 +135,62 @@ def test_sigkill_mid_thousand_then_another_worker_sends_each_exactly_once(seeded
     counts = fake.accepted_counts()
     assert len(counts) == n and set(counts.values()) == {1}
     assert statuses(seeded).get("failed", 0) == 0
+
+
+def test_a_live_worker_held_up_past_the_send_lease_never_has_its_rows_sent_twice(seeded, settings):
+    """AT takes the messages at once but answers slowly (3 s): one worker's batch of 4 replies
+    (each text its own request, all at once) is in flight far past the send lease and the
+    reconcile window (½ s each), while a second worker sweeps and would resend what the sweeper
+    finds unknown. Each number still gets exactly one SMS, the first worker's."""
+    n = 4
+    phones = [f"+2773{i:07d}" for i in range(n)]
+    for i, phone in enumerate(phones):
+        outbox.queue_sms(seeded, phone, f"Notice {i}", key=f"slow:{i}")
+    with FakeAT() as fake:
+        fake.answer_delay = 3.0
+        env = at_env(fake, AT_TIMEOUT_SECONDS="5", SMS_SEND_LEASE_SECONDS="0.5", SMS_RECONCILE_SECONDS="0.5")
+        with running_workers(settings, 2, env=env, args=("--sweep-every", "0.3")):
+            wait_quiet(seeded, timeout=90)
+    counts = fake.accepted_counts()
+    assert [p for p, c in counts.items() if c > 1] == []
+    assert set(counts) == set(phones)
+    assert statuses(seeded) == {"sent": n}
+    with seeded.sessions() as s:
+        assert set(s.scalars(select(Message.attempts).where(Message.direction == "out"))) == {1}
+
+
+def test_a_worker_frozen_mid_batch_sends_nothing_another_worker_took_over(seeded, app, settings):
+    """A worker is stopped (SIGSTOP) mid-batch for longer than the send lease and the reconcile
+    window: what it had sent is settled by its delivery reports, the rest is resent by another
+    worker. Woken (SIGCONT), it must not send the rows it no longer holds."""
+    n = 32
+    phones = [f"+2773{i:07d}" for i in range(n)]
+    for i, phone in enumerate(phones):
+        outbox.queue_sms(seeded, phone, f"Notice {i}", key=f"frozen:{i}")
+    with serving(app) as base, FakeAT(dlr_url=f"{base}/webhooks/at/sms/delivery?token={TOKEN}") as fake:
+        fake.answer_delay = 0.5  # the batch (a request per text, four at a time) takes ~4 s
+        env = at_env(fake, AT_TIMEOUT_SECONDS="3", SMS_SEND_LEASE_SECONDS="1", SMS_RECONCILE_SECONDS="2")
+        frozen = start_worker(settings, "--sweep-every", "0.3", env=env)
+        try:
+            wait_until(lambda: len(fake.accepted_counts()) >= 4, timeout=60, every=0.02)
+            os.kill(frozen.pid, signal.SIGSTOP)
+            with running_workers(settings, env=env, args=("--sweep-every", "0.3")):
+                wait_until(lambda: len(fake.accepted_counts()) == n, timeout=60)  # the rest went from here
+                assert fake.sent_to(phones[-1]) == 1
+                os.kill(frozen.pid, signal.SIGCONT)
+                wait_until(lambda: _idle(seeded, frozen.pid), timeout=30)  # its batch is over
+                wait_quiet(seeded, timeout=60)
+        finally:
+            os.kill(frozen.pid, signal.SIGCONT)
+            frozen.terminate()
+            frozen.wait(timeout=15)
+    counts = fake.accepted_counts()
+    assert [p for p, c in counts.items() if c > 1] == []
+    assert set(counts) == set(phones)
+
+
+def _idle(rt, pid: int) -> bool:
+    return any(w.pid == pid and w.get_state() == "idle" for w in Worker.all(connection=rt.redis))
 
 
 @pytest.mark.parametrize("queue", [jobs.QUEUE_REPLIES, jobs.QUEUE_BULK])
