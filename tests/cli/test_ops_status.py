@@ -31,8 +31,10 @@ def run_status(*args):
 def test_healthy_with_a_worker_then_each_problem_is_named(rt, env):
     with running_workers(env, 1):
         wait_until(lambda: Worker.all(connection=rt.redis))
-        # Its scheduler takes the queues' locks a moment after the worker registers.
+        # Its scheduler takes the queues' locks a moment after the worker registers, and its
+        # first heartbeat (what status judges it by) a moment after that on a loaded host.
         wait_until(lambda: all(rt.redis.exists(f"rq:scheduler-lock:{q}") for q in jobs.QUEUES), timeout=30)
+        wait_until(lambda: run_status().exit_code == 0, timeout=30)
         result = run_status()
         assert result.exit_code == 0, result.output
         for shown in ("queue replies", "queue bulk", "oldest unsent reply", "oldest unsent bulk", "last AT error",
