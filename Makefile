@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint bench clean browser nginx promtool
+.PHONY: run test lint bench clean browser nginx promtool gettext
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,12 +33,16 @@ nginx:
 promtool:
 	@test -x /usr/bin/promtool || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null)
 
+# The translators' PO files are checked with GNU gettext's own msgfmt (tests/cli/test_translations_cli.py).
+gettext:
+	@test -x /usr/bin/msgfmt || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext >/dev/null)
+
 # Bytecode is cached even where the environment says not to: the tests start worker, server
 # and command processes by the hundred, and each would compile the project again.
 # Two pytest processes (pytest-xdist): most of a slow test is spent waiting on the worker,
 # server and browser processes it starts, so two at once fill the two cores; each has its own
 # SQLite file or PostgreSQL database NAME_gwN and Redis database (tests/conftest.py).
-test: lint browser nginx promtool
+test: lint browser nginx promtool gettext
 	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n 2 --dist loadgroup
 
 bench: $(STAMP)
