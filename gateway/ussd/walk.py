@@ -199,7 +199,8 @@ class Walker:
         self.browse(main)  # also subscribes to every centre: the notices list gets long
         self.ask(main, until_refused=True)  # to the longest-named centre, then the refs waiting
         self.unlisted_centres()
-        self.notices(main, expect_empty=False)
+        # With no centre yet (a fresh install) browsing subscribed to nothing: the list stays empty.
+        self.notices(main, expect_empty=self.ports is not None and not self.ports.rt.directory.entries())
         self.services(main)
         self.rate(main)
         self.resume()
@@ -212,8 +213,9 @@ class Walker:
         if self.ports is None:
             return
         self.ports.forget_questions()
-        if until_refused:
-            longest = max(self.ports.rt.directory.entries(), key=lambda e: len(short_centre_name(e.name)))
+        entries = self.ports.rt.directory.entries()
+        if until_refused and entries:  # an empty directory (a fresh install) has no centre to ask
+            longest = max(entries, key=lambda e: len(short_centre_name(e.name)))
             self.ports.subscribe(longest.id)  # the latest subscription: where questions go
         ask_item = str(1 + [o.label for o in self.journey.screens[self.journey.start].options].index("main.ask"))
         for _ in range(self.ports.rt.settings.QUESTIONS_OPEN_PER_NUMBER + 1):

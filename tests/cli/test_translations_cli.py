@@ -219,3 +219,19 @@ def test_a_placeholder_that_cannot_be_filled_is_refused_not_crashed_on(cli_env, 
     result = run("import", str(path), menus_dir=menus_dir)
     assert result.exit_code == 1, result.output
     assert f"line {line}: nearest.title: refused: {reason}" in result.output
+
+
+def test_an_import_on_a_service_with_no_centres_yet_checks_the_screens_it_can(rt, settings, monkeypatch,
+                                                                           menus_dir, tmp_path):
+    """A fresh install (no centre imported): the walk has no centre to send a question to and
+    must not crash the import."""
+    for key, value in settings.as_environ().items():
+        monkeypatch.setenv(key, value)
+    path = tmp_path / "zu.po"
+    po = export(menus_dir, path)
+    edited = next(e for e in po if e.msgctxt == "find.prompt")
+    edited.msgstr = edited.msgstr.rstrip(":")  # a changed string: the walk checks its screens
+    po.save(str(path))
+    result = run("import", str(path), menus_dir=menus_dir)
+    assert result.exit_code == 0, result.output
+    assert "1 changed" in result.output and "0 refused" in result.output, result.output
