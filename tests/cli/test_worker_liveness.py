@@ -65,6 +65,9 @@ def test_status_reports_a_killed_worker_dead_within_three_heartbeats(rt, env):
     procs = [start_worker(env, "--name", name, env=BEAT, new_session=True) for name in names]
     try:
         wait_until(lambda: all(registered_pid(rt, n) == p.pid for n, p in zip(names, procs, strict=True)), timeout=60)
+        # The scheduler's first heartbeat (what status judges it by) comes a moment after the
+        # workers register on a loaded host.
+        wait_until(lambda: CliRunner().invoke(main, ["status"]).exit_code == 0, timeout=30)
         healthy = CliRunner().invoke(main, ["status"])
         assert healthy.exit_code == 0, healthy.output
         kill(procs[1])
