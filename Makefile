@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint bench clean browser nginx promtool gettext
+.PHONY: run test lint bench clean browser nginx promtool gettext staff-guide
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,13 @@ gettext:
 # SQLite file or PostgreSQL database NAME_gwN and Redis database (tests/conftest.py).
 test: lint browser nginx promtool gettext
 	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n 2 --dist loadgroup
+
+# The staff guide's screenshots (every staff page at 1366 and 390 px) and its table of each
+# task's clicks and seconds, from the browser tests marked staff_guide (docs/staff.md).
+staff-guide: browser $(STAMP)
+	rm -f tests/artifacts/staff-tasks.jsonl
+	STAFF_GUIDE_DIR=docs/img/staff env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n 2 --dist loadgroup -m staff_guide
+	$(BIN)/python -m tests.staff_guide
 
 bench: $(STAMP)
 	$(BIN)/python bench/resolve.py
