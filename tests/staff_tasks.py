@@ -24,8 +24,13 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 RECORDS = ARTIFACTS / "staff-tasks.jsonl"
 WIDTHS = (1366, 390)
 
-# Counted in the capture phase, before a page's own handler can stop the event or navigate.
-_COUNTER = "document.addEventListener('click', () => { window.__taskClick && window.__taskClick(); }, true);"
+# Counted in the capture phase, before a page's own handler can stop the event or navigate,
+# in the tab's session storage: written at once, so a click that submits a form or follows a
+# link is never lost to the navigation it starts (as a message to the test process could be).
+# It counts only while a task has set the count going.
+_KEY = "__taskClicks"
+_COUNTER = (f"document.addEventListener('click', () => {{ const n = sessionStorage.getItem('{_KEY}');"
+            f" if (n !== null) sessionStorage.setItem('{_KEY}', String(Number(n) + 1)); }}, true);")
 
 
 def guide_dir() -> Path | None:
@@ -36,12 +41,10 @@ def guide_dir() -> Path | None:
 
 def open_context(browser, width: int):
     """A context the size of a desktop (1366 px) or a clerk's phone (390 px, touch), its
-    clicks counted for whichever :func:`task` is running in it (none before or after)."""
+    clicks counted while a :func:`task` runs in it (none before or after)."""
     phone = width < 500
     context = browser.new_context(viewport={"width": width, "height": 844 if phone else 900},
                                   has_touch=phone, is_mobile=phone)
-    context.running_task = None
-    context.expose_binding("__taskClick", lambda *_: context.running_task and context.running_task.clicked())
     context.add_init_script(_COUNTER)
     return context
 
@@ -69,21 +72,19 @@ class Task:
     started: float = field(default_factory=time.monotonic)
     seconds: float = 0.0
 
-    def clicked(self) -> None:
-        self.clicks += 1
-
 
 @contextmanager
 def task(context, role: str, name: str, width: int):
-    """Record the task done inside the ``with`` in a context from :func:`open_context` (log
-    in before it: signing in is not the task). Written only if it ends without an error (a
+    """Record the task done inside the ``with`` in the page already open in a context from
+    :func:`open_context` (log in before it: signing in is not the task). Written only if it ends without an error (a
     failed task is the test's failure, not a row in the guide)."""
+    for page in context.pages:
+        page.evaluate(f"sessionStorage.setItem('{_KEY}', '0')")
     record = Task(role, name, width)
-    context.running_task = record
-    try:
-        yield record
-    finally:
-        context.running_task = None
+    yield record
+    record.clicks = sum(page.evaluate(f"Number(sessionStorage.getItem('{_KEY}'))") for page in context.pages)
+    for page in context.pages:
+        page.evaluate(f"sessionStorage.removeItem('{_KEY}')")
     record.seconds = round(time.monotonic() - record.started, 1)
     ARTIFACTS.mkdir(exist_ok=True)
     with RECORDS.open("a", encoding="utf-8") as out:

@@ -10,20 +10,28 @@ import pytest
 from tests import staff_guide, staff_tasks
 
 pytestmark = pytest.mark.slow
-PAGE = "data:text/html,<button id=a>A</button><a id=b href='%23x'>B</a><label><input id=c type=checkbox>C</label>"
+URL = "http://tasks.test/"
+PAGE = "<button id=a>A</button><a id=b href='/next'>B</a><label><input id=c type=checkbox>C</label>"
+
+
+def served(context):
+    """A tiny site of its own origin (session storage needs one): every path is the page."""
+    context.route("http://tasks.test/**", lambda route: route.fulfill(body=PAGE, content_type="text/html"))
 
 
 def test_clicks_inside_a_task_are_counted_and_recorded(browser, tmp_path, monkeypatch):
     monkeypatch.setattr(staff_tasks, "ARTIFACTS", tmp_path)
     monkeypatch.setattr(staff_tasks, "RECORDS", tmp_path / "tasks.jsonl")
     context = staff_tasks.open_context(browser, 390)
+    served(context)
     page = context.new_page()
-    page.goto(PAGE)
+    page.goto(URL)
     page.click("#a")  # before the task: signing in, say
     with staff_tasks.task(context, "clerk", "Press three things", 390) as done:
         page.click("#a")
-        page.click("#b")
-        page.click("text=C")
+        page.click("#b")  # a link: the count survives the navigation it starts
+        page.wait_for_url("http://tasks.test/next")
+        page.click("#c")
     page.click("#a")  # after it
     context.close()
     assert done.clicks == 3
@@ -34,6 +42,8 @@ def test_clicks_inside_a_task_are_counted_and_recorded(browser, tmp_path, monkey
 def test_a_task_that_fails_leaves_no_record(browser, tmp_path, monkeypatch):
     monkeypatch.setattr(staff_tasks, "RECORDS", tmp_path / "tasks.jsonl")
     context = staff_tasks.open_context(browser, 1366)
+    served(context)
+    context.new_page().goto(URL)
     with pytest.raises(AssertionError), staff_tasks.task(context, "admin", "Fail", 1366):
         raise AssertionError("the page did not show it")
     context.close()

@@ -40,7 +40,7 @@ from wtforms.validators import (
 from wtforms.widgets import html_params
 
 from gateway.dialogue.offices import OFFICES
-from gateway.directory.hours import DAY_LABELS, DAYS
+from gateway.directory.hours import DAYS
 from gateway.phones import InvalidPhone, to_e164
 from gateway.staff.accounts import MIN_PASSWORD, ROLES
 
@@ -81,12 +81,14 @@ class ActionForm(FlaskForm):
     """A button that changes something: only its CSRF token."""
 
 
+# The days as a clerk says them: the form's labels and the words of its save messages.
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
 # A centre's fields as an editor reads them in "Saved …" and "waits for an approver" lines.
 _FIELD_WORDS = {"name": "name", "address": "address", "phone": "phone number", "latitude": "latitude",
                 "longitude": "longitude", "active": "open to the public", "services": "services",
                 "offices": "offices",
-                **{f"hours_{day}": f"{name} hours" for day, name in zip(DAYS, (
-                    "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"), strict=True)}}
+                **{f"hours_{day}": f"{name} hours" for day, name in zip(DAYS, DAY_NAMES, strict=True)}}
 
 
 def field_words(names) -> list[str]:
@@ -123,7 +125,7 @@ class CentreForm(FlaskForm):
     offices = SelectMultipleField("Offices", validate_choice=False)  # codes checked by gateway.staff
 
 
-for _day, _label in zip(DAYS, DAY_LABELS, strict=True):
+for _day, _label in zip(DAYS, DAY_NAMES, strict=True):
     setattr(CentreForm, f"hours_{_day}", StringField(_label, validators=[Optional(), Length(max=40)]))
 
 
