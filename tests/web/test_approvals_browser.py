@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
+from gateway.staff import visits
 from tests.approving import broadcast_by, cancel_request_by, change_by, make_office, visit_by
 from tests.conftest import PASSWORD
+from tests.staff_tasks import WIDTHS, open_context, screenshot, task
 from tests.web.test_message_log import AT, SUBSCRIBER, message
 
-pytestmark = pytest.mark.slow
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-WIDTHS = [1366, 390]
+pytestmark = [pytest.mark.slow, pytest.mark.staff_guide]
 
 
 @pytest.fixture
@@ -41,9 +39,7 @@ def live_server(seeded, office):
 
 
 def open_page(browser, width: int):
-    phone = width < 500
-    context = browser.new_context(viewport={"width": width, "height": 844 if phone else 900},
-                                  has_touch=phone, is_mobile=phone)
+    context = open_context(browser, width)
     return context, context.new_page()
 
 
@@ -59,41 +55,50 @@ def no_sideways_scroll(page, width: int) -> None:
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_an_approver_finds_what_waits_and_its_author_sees_the_rejection(office, live_server, browser, width):
+def test_an_approver_finds_what_waits_approves_one_rejects_one_and_its_author_sees_why(office, live_server, browser,
+                                                                                      width):
     from playwright.sync_api import expect
 
     o = office
     broadcast = broadcast_by(o, o.clerk, o.soweto, "Home Affairs mobile unit on Tuesday 09:00")
-    visit_by(o, o.clerk, o.soweto)
+    visit = visit_by(o, o.clerk, o.soweto)
     change_by(o, o.clerk, o.soweto)
     cancel_request_by(o, o.clerk, o.soweto)
     broadcast_by(o, o.other_clerk, o.worcester, "Worcester only")  # not this approver's centre
-    ARTIFACTS.mkdir(exist_ok=True)
     context, page = open_page(browser, width)
     log_in(page, live_server, o.approver.email)
     expect(page.get_by_test_id("approvals-waiting")).to_have_text("4")
-    page.get_by_test_id("approvals-home").get_by_role("link", name="Approvals").click()
-    expect(page.get_by_test_id("for-me-count")).to_have_text("4")
-    assert page.get_by_test_id("for-me-item").count() == 4
-    assert "Worcester only" not in page.inner_text("main")
-    no_sideways_scroll(page, width)
-    page.screenshot(path=str(ARTIFACTS / f"staff-approvals-{width}.png"), full_page=True)
-    page.get_by_test_id("for-me-item").filter(has_text="Home Affairs mobile unit").get_by_role("link").click()
-    assert page.url == f"{live_server}/staff/broadcasts/{broadcast}"
-    page.fill("#reason", "Wrong day: the unit comes on Wednesday")
-    page.get_by_role("button", name="Reject").click()
-    expect(page.get_by_test_id("rejection")).to_contain_text("Wrong day")
+    with task(context, "approver", "Find what waits, approve one, reject one with a reason", width):
+        page.get_by_test_id("approvals-home").get_by_role("link", name="Approvals").click()
+        expect(page.get_by_test_id("for-me-count")).to_have_text("4")
+        assert page.get_by_test_id("for-me-item").count() == 4
+        assert "Worcester only" not in page.inner_text("main")
+        no_sideways_scroll(page, width)
+        screenshot(page, "approvals", width)
+        page.get_by_test_id("for-me-item").filter(has_text="SASSA").get_by_role("link").first.click()
+        assert page.url == f"{live_server}/staff/visits/{visit}"
+        page.get_by_role("button", name="Approve and announce").click()
+        expect(page.locator("p.flash.info")).to_be_visible()
+        page.get_by_role("navigation").get_by_role("link", name="Approvals").click()
+        expect(page.get_by_test_id("for-me-count")).to_have_text("3")
+        page.get_by_test_id("for-me-item").filter(has_text="Home Affairs mobile unit").get_by_role("link").click()
+        assert page.url == f"{live_server}/staff/broadcasts/{broadcast}"
+        page.fill("#reason", "Wrong day: the unit comes on Wednesday")
+        page.get_by_role("button", name="Reject").click()
+        expect(page.get_by_test_id("rejection")).to_contain_text("Wrong day")
     context.close()
+    assert visits.get(o.rt, visit).status == "approved"
 
     context, page = open_page(browser, width)
     log_in(page, live_server, o.clerk.email)
     decided = page.get_by_test_id("decided-item")
-    expect(decided).to_have_count(1)
-    assert f"Broadcast {broadcast} rejected by approver@example.org" in decided.inner_text()
-    assert "Wrong day: the unit comes on Wednesday" in decided.inner_text()
-    expect(page.get_by_test_id("approvals-mine")).to_have_text("3")
+    expect(decided).to_have_count(2)
+    said = page.get_by_test_id("decided").inner_text()
+    assert f"Broadcast {broadcast} rejected by approver@example.org" in said
+    assert "Wrong day: the unit comes on Wednesday" in said
+    expect(page.get_by_test_id("approvals-mine")).to_have_text("2")
     no_sideways_scroll(page, width)
-    page.screenshot(path=str(ARTIFACTS / f"staff-home-decided-{width}.png"), full_page=True)
+    screenshot(page, "home-decided", width)
     page.reload()
     expect(page.get_by_test_id("decided-none")).to_be_visible()  # seen once
     context.close()
@@ -114,15 +119,16 @@ def test_a_clerk_reads_the_message_log_of_a_number_page_by_page(office, live_ser
         message(o.rt, SUBSCRIBER, "out", f"Notice {i:02d}", "delivered", AT + timedelta(days=1, minutes=i))
     context, page = open_page(browser, width)
     log_in(page, live_server, o.clerk.email)
-    page.get_by_role("link", name="Message log").first.click()
-    page.fill("#number", "082 111 0001")
-    page.get_by_role("button", name="Show messages").click()
-    expect(page.get_by_test_id("number")).to_have_text("+2782****001")
+    with task(context, "clerk", "Find a citizen's messages by number", width):
+        page.get_by_role("link", name="Message log").first.click()
+        page.fill("#number", "082 111 0001")
+        page.get_by_role("button", name="Show messages").click()
+        expect(page.get_by_test_id("number")).to_have_text("+2782****001")
     expect(page.get_by_test_id("total")).to_contain_text("52 messages, page 1 of 2")
     assert page.get_by_test_id("message").count() == 50
     assert "0821110001" not in page.url and "821110001" not in page.content()
     no_sideways_scroll(page, width)
-    page.screenshot(path=str(ARTIFACTS / f"staff-message-log-{width}.png"), full_page=True)
+    screenshot(page, "message-log", width)
     page.get_by_test_id("older").click()
     rows = page.get_by_test_id("message")
     expect(rows).to_have_count(2)
