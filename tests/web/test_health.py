@@ -47,11 +47,13 @@ def test_job_round_trip_through_a_real_worker_process(rt, guarded, settings):
 
     with running_workers(settings):
         wait_until(lambda: Worker.all(connection=rt.redis), timeout=30)
-        resp = guarded.get("/healthz?worker=1&timeout=5", headers=BEARER)
+        # 20 s: a worker's first job (its fork, its imports) took over 5 s on a host with a load
+        # of 7 on two cores; what is checked is the round trip, not its speed.
+        resp = guarded.get("/healthz?worker=1&timeout=20", headers=BEARER)
     body = resp.get_json()
     assert resp.status_code == 200, body
     assert body["checks"]["worker"] == "ok"
-    assert body["detail"]["worker"]["seconds"] < 5
+    assert body["detail"]["worker"]["seconds"] < 20
 
 
 def test_round_trip_without_a_worker_says_so_and_leaves_replies_alone(rt, guarded):
