@@ -38,11 +38,13 @@ def export_po(found: list[Entry], lang: str, name: str, drafts_only: bool = Fals
             continue
         flags = (["fuzzy"] if entry.state == "draft" else []) + (["python-brace-format"] if entry.placeholders else [])
         po.append(polib.POEntry(msgctxt=entry.key, msgid=entry.english, msgstr=entry.text or "",
-                                flags=flags, comment=_comment(entry)))
+                                flags=flags, comment=translator_note(entry)))
     return str(po) + "\n"
 
 
-def _comment(entry: Entry) -> str:
+def translator_note(entry: Entry) -> str:
+    """Where the string appears, what it must keep and how much room it has (the PO file's
+    extracted comment, the XLIFF file's note)."""
     lines = [f"Appears: {entry.where}."]
     if entry.is_keyword:
         lines.append("The words a citizen may text as the first word of an SMS, comma-separated. "

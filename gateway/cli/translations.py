@@ -19,6 +19,7 @@ from gateway.staff.translations import TranslationFileError, import_po
 from menus.catalogue import LANGUAGES, Catalogues
 from menus.po import export_po
 from menus.translation import Files, entries, status
+from menus.xliff import export_xliff
 
 COLUMNS = ("total", "reviewed", "draft", "missing", "over_budget")
 
@@ -50,8 +51,8 @@ def status_cmd(menus_dir: Path | None) -> None:
 
 @translations.command("export")
 @click.argument("lang", type=click.Choice(LANGUAGES))
-@click.option("--format", "fmt", type=click.Choice(["po"]), default="po", show_default=True,
-              help="gettext PO (Poedit, Weblate, Pootle).")
+@click.option("--format", "fmt", type=click.Choice(["po", "xliff"]), default="po", show_default=True,
+              help="gettext PO (Poedit, Weblate, Pootle) or XLIFF 2.0 (import reads either by its name: .xlf/.xliff).")
 @click.option("--drafts-only", is_flag=True, help="Only the strings not yet reviewed (and missing ones).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write here instead of standard output.")
@@ -60,7 +61,9 @@ def export_cmd(lang: str, fmt: str, drafts_only: bool, output: Path | None, menu
     """Write LANG's strings for a translator: key, English, current wording, screen, budget."""
     files = _files(menus_dir)
     cats = Catalogues.read(files.catalogues)
-    text = export_po(entries(files, lang, cats), lang, cats.by_code[lang].name, drafts_only)
+    found = entries(files, lang, cats)
+    text = (export_xliff(found, lang, drafts_only) if fmt == "xliff"
+            else export_po(found, lang, cats.by_code[lang].name, drafts_only))
     if output is None:
         click.echo(text, nl=False)
     else:

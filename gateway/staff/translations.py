@@ -23,6 +23,7 @@ from menus.catalogue_edit import keyword_words, set_keywords, set_string
 from menus.po import PoString, read_po
 from menus.review import Mark, dump_reviews, load_reviews, review_path, text_hash
 from menus.translation import KEYWORD_PREFIX, Entry, Files, entries, keywords_of
+from menus.xliff import read_xliff
 
 MAX_PASSES = 4  # a string refused on its screen is set aside and the rest walked again
 
@@ -54,12 +55,14 @@ class ImportReport:
 
 
 def read_file(path: str) -> tuple[str, list[PoString]]:
+    """A PO file, or an XLIFF 2 file (``.xlf``/``.xliff``), as (language, strings)."""
+    kind, reader = ("XLIFF 2", read_xliff) if path.lower().endswith((".xlf", ".xliff")) else ("PO", read_po)
     try:
-        lang, rows = read_po(path)
+        lang, rows = reader(path)
     except (OSError, ValueError) as exc:
-        raise TranslationFileError(f"{path}: not a readable PO file ({exc})") from None
+        raise TranslationFileError(f"{path}: not a readable {kind} file ({exc})") from None
     if not lang:
-        raise TranslationFileError(f"{path}: the header names no Language")
+        raise TranslationFileError(f"{path}: the file names no language (PO: Language header; XLIFF: trgLang)")
     return lang, rows
 
 

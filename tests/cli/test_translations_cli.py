@@ -189,7 +189,7 @@ def test_an_english_or_unreadable_file_is_refused_whole(cli_env, menus_dir, tmp_
     assert result.exit_code == 1 and "not a readable PO file (Syntax error in po file" in result.output
     (tmp_path / "bare.po").write_text('msgid "a"\nmsgstr "b"\n', encoding="utf-8")
     result = run("import", str(tmp_path / "bare.po"), menus_dir=menus_dir)
-    assert result.exit_code == 1 and "the header names no Language" in result.output
+    assert result.exit_code == 1 and "the file names no language" in result.output
 
 
 def test_a_string_translated_from_an_older_english_is_refused(cli_env, menus_dir, tmp_path):
@@ -235,3 +235,58 @@ def test_an_import_on_a_service_with_no_centres_yet_checks_the_screens_it_can(rt
     result = run("import", str(path), menus_dir=menus_dir)
     assert result.exit_code == 0, result.output
     assert "1 changed" in result.output and "0 refused" in result.output, result.output
+
+
+def test_xliff_round_trip_changes_no_byte(cli_env, menus_dir, tmp_path):
+    """XLIFF 2.0 as translate-toolkit reads it, each unit's note before its segment (the order
+    XLIFF 2.0 gives a unit); importing it unchanged, with or without a reviewer, changes nothing."""
+    from lxml import etree
+    from translate.storage.xliff2 import Xliff2File
+
+    before = snapshot(menus_dir)
+    path = tmp_path / "zu.xlf"
+    result = run("export", "zu", "--format", "xliff", "-o", str(path), menus_dir=menus_dir)
+    assert result.exit_code == 0, result.output
+    store = Xliff2File.parsestring(path.read_bytes())
+    assert store.gettargetlanguage() == "zu"
+    units = {u.getid(): u for u in store.getunits()}
+    assert len(units) == len(polib.pofile(str(export(menus_dir, tmp_path / "zu.po").fpath)))
+    nearest = units["nearest.title"]
+    assert (nearest.source, nearest.target, nearest.isapproved()) == ("Nearest to {place}:", "Eduze ne-{place}:", False)
+    ns = {"x": "urn:oasis:names:tc:xliff:document:2.0"}
+    unit = etree.fromstring(path.read_bytes()).find(".//x:unit[@id='nearest.title']", ns)
+    assert [etree.QName(child).localname for child in unit] == ["notes", "segment"]
+    note = unit.find("x:notes/x:note", ns).text
+    assert "Appears: screen nearest." in note and "{place}" in note and "GSM-7 characters on this screen" in note
+    for reviewer in ((), ("--reviewer", REVIEWER)):
+        result = run("import", str(path), *reviewer, menus_dir=menus_dir)
+        assert result.exit_code == 0, result.output
+        assert "0 changed, 0 newly reviewed, 0 refused" in result.output
+        assert snapshot(menus_dir) == before
+    assert run("export", "zu", "--format", "xliff", "-o", str(tmp_path / "again.xlf"), menus_dir=menus_dir).exit_code == 0
+    assert (tmp_path / "again.xlf").read_bytes() == path.read_bytes()
+
+
+def test_an_xliff_edit_is_checked_with_its_line_and_a_reviewed_state_marks_it_reviewed(cli_env, menus_dir,
+                                                                                        tmp_path):
+    from translate.storage.xliff2 import Xliff2File
+
+    path = tmp_path / "zu.xlf"
+    assert run("export", "zu", "--format", "xliff", "-o", str(path), menus_dir=menus_dir).exit_code == 0
+    store = Xliff2File.parsestring(path.read_bytes())
+    units = {u.getid(): u for u in store.getunits()}
+    units["nearest.title"].target = "Eduze:"  # {place} dropped
+    better = "Asiyitholanga leyo ndawo. Bhala igama lenye indawo eseduze:"
+    units["find.not_found"].target = better
+    units["find.not_found"].markapproved(True)  # state="reviewed", as a reviewer's tool sets it
+    path.write_bytes(bytes(store))
+    line = Xliff2File.parsestring(path.read_bytes()).findid("nearest.title").getunitelement().sourceline
+    result = run("import", str(path), "--reviewer", REVIEWER, menus_dir=menus_dir)
+    assert result.exit_code == 1, result.output
+    assert f"line {line}: nearest.title: refused: placeholder {{place}} missing" in result.output
+    assert "1 changed, 1 newly reviewed, 1 refused" in result.output
+    assert f'  find.not_found: "{better}"\n' in (menus_dir / "catalogues" / "zu.yaml").read_text(encoding="utf-8")
+    assert load_reviews(menus_dir / "catalogues", "zu")["find.not_found"].by == REVIEWER
+    (tmp_path / "bad.xlf").write_text("<xliff version='2.0'><file", encoding="utf-8")
+    result = run("import", str(tmp_path / "bad.xlf"), menus_dir=menus_dir)
+    assert result.exit_code == 1 and "not a readable XLIFF 2 file" in result.output
