@@ -4,12 +4,14 @@ Contract: :func:`report` returns the :class:`Figure` list for a period of ``days
 (Africa/Johannesburg) as one actor may see it: ``scope`` None (admins) sees every figure; a
 set of centre ids (clerks) sees only figures that belong to those centres — searches that found
 one of them, SMS of broadcasts to one of them, their feedback, subscribers, offices' status
-reports and citizens' questions — and none of the service-wide ones (USSD sessions, drop-off,
-places without a centre, unknown keywords). Each :class:`~gateway.staff.figures.Figure` is a table (what the page and
+reports and citizens' questions — and none of the service-wide ones (USSD sessions, the
+funnel, places without a centre, unknown keywords). Each :class:`~gateway.staff.figures.Figure` is a table (what the page and
 its CSV show) and the chart drawn from it. Queries read ``daily_figures`` grouped in SQL, so a
 year answers as fast as a week, on SQLite and PostgreSQL alike; offices' status reports are
 counted from their own table (:mod:`~gateway.staff.status_figures`), and so are citizens'
-questions (:mod:`~gateway.staff.question_figures`: counts and times, never text).
+questions (:mod:`~gateway.staff.question_figures`: counts and times, never text); the funnel
+names screens in words (:mod:`~gateway.staff.funnel`). Every figure has totals over all its
+rows; charts of centres draw the biggest and one bar (or line) for the others.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
-from gateway.staff.figures import Figure, chart_spec
+from gateway.staff.figures import OTHERS, Figure, chart_spec, top_and_others
+from gateway.staff.funnel import funnel
 from gateway.staff.question_figures import questions
 from gateway.staff.status_figures import office_status
 from gateway.store.models import Centre, DailyFigure
@@ -28,7 +31,9 @@ from gateway.usage.rollup import figures_for_day, local_day
 PERIODS = (7, 30, 90, 365)
 TOP = 15
 SERIES = 8  # centres drawn as lines (the table lists them all)
-STATUS_WORDS = {"Incomplete": "incomplete", "Failed": "failed", "": "no END shown"}
+KEYS = ("sessions", "funnel", "searches", "not_found", "keywords", "sms", "sms_failures",
+        "feedback", "feedback_reasons", "subscribers", "office_status", "questions")
+WIDE = frozenset({"sessions", "funnel", "not_found", "keywords"})  # service-wide: admins only
 
 
 def report(rt, days: int, scope: frozenset[int] | None, only: str | None = None) -> list[Figure]:
@@ -37,24 +42,22 @@ def report(rt, days: int, scope: frozenset[int] | None, only: str | None = None)
     today = local_day(rt.clock.now())
     since = today - timedelta(days=days - 1)
     reader = _Reader(rt, since, today, scope)
-    builders = {"sessions": _sessions, "dropoff": _dropoff, "searches": _searches,
+    builders = {"sessions": _sessions, "funnel": _funnel, "searches": _searches,
                 "not_found": _not_found, "keywords": _keywords, "sms": _sms, "sms_failures": _sms_failures,
                 "feedback": _feedback, "feedback_reasons": _feedback_reasons, "subscribers": _subscribers,
                 "office_status": _office_status, "questions": _questions}
-    wide = {"sessions", "dropoff", "not_found", "keywords"}
     figures = []
-    for key, build in builders.items():
+    for key in KEYS:
         if only and key != only:
             continue
-        if scope is not None and key in wide:
+        if scope is not None and key in WIDE:
             continue
-        figures.append(build(reader))
+        figures.append(builders[key](reader))
     return figures
 
 
 def keys() -> tuple[str, ...]:
-    return ("sessions", "dropoff", "searches", "not_found", "keywords", "sms", "sms_failures",
-            "feedback", "feedback_reasons", "subscribers", "office_status", "questions")
+    return KEYS
 
 
 class _Reader:
@@ -132,29 +135,29 @@ def _sessions(r: _Reader) -> Figure:
     for (day, hops), (n, _a) in r.grouped("hops", ("day", "detail")).items():
         hist[day][int(hops)] = n
     rows = []
+    every: dict[int, int] = defaultdict(int)
     for day in r.days():
         h = hist.get(day, {})
+        for hops, n in h.items():
+            every[hops] += n
         rows.append([day.isoformat(), per.get((day,), [0])[0], callers.get((day,), [0])[0],
                      _percentile(h, 0.5) or 0, _percentile(h, 0.95) or 0])
     chart = chart_spec([x[0] for x in rows], {"Sessions": [x[1] for x in rows], "Unique callers": [x[2] for x in rows],
                                          "Median hops": [x[3] for x in rows], "p95 hops": [x[4] for x in rows]})
+    for series in chart["data"]["datasets"][2:]:
+        series["yAxisID"] = "hops"  # a handful of hops beside thousands of sessions: an axis of their own
+    chart["axes"] = {"y": "Sessions, callers", "hops": "Hops per session"}
+    totals = [["All days", sum(x[1] for x in rows), None, _percentile(every, 0.5) or 0, _percentile(every, 0.95) or 0]]
     return Figure("sessions", "USSD sessions and unique callers per day",
-                  ["Day", "Sessions", "Unique callers", "Median hops", "p95 hops"], rows, chart)
+                  ["Day", "Sessions", "Unique callers", "Median hops", "p95 hops"], rows, chart,
+                  "Callers are counted per day: one who dialled on two days counts on each, so they have no total.",
+                  totals)
 
 
-def _dropoff(r: _Reader) -> Figure:
-    by: dict[str, dict[str, int]] = defaultdict(lambda: {w: 0 for w in STATUS_WORDS})
-    for (screen, status), (n, _a) in r.grouped("dropoff", ("detail", "channel")).items():
-        by[screen][status if status in STATUS_WORDS else "Failed"] += n
-    rows = sorted(([screen, *counts.values(), sum(counts.values())] for screen, counts in by.items()),
-                  key=lambda x: (-x[-1], x[0]))
-    chart = chart_spec([x[0] for x in rows], {STATUS_WORDS[w].capitalize(): [x[i + 1] for x in rows]
-                                         for i, w in enumerate(STATUS_WORDS)}, "bar")
-    chart["stacked"] = True
-    return Figure("dropoff", "Where callers give up: sessions ending on each screen without finishing",
-                  ["Screen", "AT: incomplete", "AT: failed", "No END shown", "Sessions"], rows, chart,
-                  "A session counts once, on the last screen it showed: AT's end notification said "
-                  "Incomplete or Failed, or that screen was not an END.")
+def _funnel(r: _Reader) -> Figure:
+    reached = {screen: n for (screen,), (n, _a) in r.grouped("reached", ("detail",)).items()}
+    ended = {screen: n for (screen,), (n, _a) in r.grouped("ended", ("detail",)).items()}
+    return funnel(reached, ended)
 
 
 def _terms(r: _Reader, metric: str) -> dict[tuple, int]:
@@ -166,12 +169,15 @@ def _searches(r: _Reader) -> Figure:
     totals: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     for (channel, kind, term), n in found.items():
         totals[(kind, term)][0 if channel == "ussd" else 1] += n
-    rows = sorted(([kind, term, u, s, u + s] for (kind, term), (u, s) in totals.items()),
-                  key=lambda x: (-x[-1], x[0], x[1]))[:TOP]
+    every = sorted(([kind, term, u, s, u + s] for (kind, term), (u, s) in totals.items()),
+                   key=lambda x: (-x[-1], x[0], x[1]))
+    rows = every[:TOP]
     chart = chart_spec([f"{x[1]} ({x[0]})" for x in rows], {"USSD": [x[2] for x in rows], "SMS": [x[3] for x in rows]}, "bar")
     chart["stacked"] = True
     return Figure("searches", "Top places and services asked for (a centre was found)",
-                  ["Kind", "Asked for", "USSD", "SMS", "Total"], rows, chart)
+                  ["Kind", "Asked for", "USSD", "SMS", "Total"], rows, chart,
+                  f"The {TOP} asked for most; the totals count every search that found a centre.",
+                  [["All searches", f"{len(every)} asked for", *_sums(every, 2, 5)]])
 
 
 def _not_found(r: _Reader) -> Figure:
@@ -179,20 +185,25 @@ def _not_found(r: _Reader) -> Figure:
     for (channel, kind, term), n in _terms(r, "search_none").items():
         if kind == "place":
             totals[term][0 if channel == "ussd" else 1] += n
-    rows = sorted(([term, u, s, u + s] for term, (u, s) in totals.items()), key=lambda x: (-x[-1], x[0]))[:TOP]
+    every = sorted(([term, u, s, u + s] for term, (u, s) in totals.items()), key=lambda x: (-x[-1], x[0]))
+    rows = every[:TOP]
     chart = chart_spec([x[0] for x in rows], {"USSD": [x[1] for x in rows], "SMS": [x[2] for x in rows]}, "bar")
     chart["stacked"] = True
     return Figure("not_found", "Places that found no centre", ["Place typed", "USSD", "SMS", "Total"], rows, chart,
-                  "A centre is missing there, or the gazetteer does not know the name.")
+                  f"A centre is missing there, or the gazetteer does not know the name. The {TOP} typed most; "
+                  "the totals count every place.", [[f"All {len(every)} places", *_sums(every, 1, 4)]])
 
 
 def _keywords(r: _Reader) -> Figure:
     totals: dict[str, int] = defaultdict(int)
     for (_c, _k, term), n in _terms(r, "keyword").items():
         totals[term] += n
-    rows = sorted(([t, n] for t, n in totals.items()), key=lambda x: (-x[1], x[0]))[:TOP]
+    every = sorted(([t, n] for t, n in totals.items()), key=lambda x: (-x[1], x[0]))
+    rows = every[:TOP]
     return Figure("keywords", "Unrecognised SMS keywords", ["First word", "Messages"], rows,
-                  chart_spec([x[0] for x in rows], {"Messages": [x[1] for x in rows]}, "bar"))
+                  chart_spec([x[0] for x in rows], {"Messages": [x[1] for x in rows]}, "bar"),
+                  f"The {TOP} sent most; the total counts every unrecognised word.",
+                  [[f"All {len(every)} words", *_sums(every, 1, 2)]])
 
 
 def _sms(r: _Reader) -> Figure:
@@ -210,19 +221,23 @@ def _sms(r: _Reader) -> Figure:
                      int(g.get("opted_out", 0)), int(g.get("segments", 0)), round(g.get("segments", 0) * cost, 2)])
     chart = chart_spec([x[0] for x in rows], {"Sent": [x[1] for x in rows], "Delivered": [x[2] for x in rows],
                                          "Failed": [x[3] for x in rows], "Opted out": [x[4] for x in rows]})
+    totals = [["All days", *_sums(rows, 1, 7)]]
+    totals[0][-1] = round(totals[0][-1], 2)
     return Figure("sms", "SMS per day: sent, delivered, failed, opted out, and cost",
                   ["Day", "Sent", "Delivered", "Failed", "Opted out", "Segments", "Cost (R)"], rows, chart,
-                  f"Sent counts every SMS handed to Africa's Talking; cost is segments × R{cost:.2f}.")
+                  f"Sent counts every SMS handed to Africa's Talking; cost is segments × R{cost:.2f}.", totals)
 
 
 def _sms_failures(r: _Reader) -> Figure:
     totals: dict[str, int] = defaultdict(int)
     for (outcome, reason), (n, _a) in r.grouped("sms", ("detail", "term")).items():
         if outcome == "failed":
-            totals[reason or "(no reason given)"] += n
+            totals[reason or ""] += n
     rows = sorted(([k, v] for k, v in totals.items()), key=lambda x: (-x[1], x[0]))
+    # The reasons are Africa's Talking's codes here; the page and the CSV put them in words.
     return Figure("sms_failures", "Failed SMS by reason", ["Reason", "Messages"], rows,
-                  chart_spec([x[0] for x in rows], {"Messages": [x[1] for x in rows]}, "bar"))
+                  chart_spec([x[0] for x in rows], {"Messages": [x[1] for x in rows]}, "bar"),
+                  totals=[["All failed SMS", *_sums(rows, 1, 2)]])
 
 
 def _bucket(r: _Reader, day: date) -> str:
@@ -248,20 +263,31 @@ def _feedback(r: _Reader) -> Figure:
     sums: dict[tuple, list[float]] = defaultdict(lambda: [0, 0.0])
     for period, span in _buckets(r).items():  # summed in SQL per bucket: a year is 13 small queries
         for (centre, rating), (n, _a) in r.grouped("feedback", ("centre_id", "detail"), span=span).items():
-            s = sums[(centre, period)]
+            s = sums[(names.get(centre, f"centre {centre}"), period)]
             s[0] += n
             s[1] += n * int(rating)
-    rows = sorted(([names.get(c, f"centre {c}"), period, int(n), round(total / n, 2)]
-                   for (c, period), (n, total) in sums.items() if n), key=lambda x: (x[0], x[1]))
+    rows = sorted(([c, period, int(n), round(total / n, 2)] for (c, period), (n, total) in sums.items() if n),
+                  key=lambda x: (x[0], x[1]))
     periods = sorted({x[1] for x in rows})
     counts: dict[str, int] = defaultdict(int)
     for x in rows:
         counts[x[0]] += x[2]
-    top = sorted(counts, key=lambda c: (-counts[c], c))[:SERIES]
+    top, rest = top_and_others(counts, SERIES)
     avg = {(x[0], x[1]): x[3] for x in rows}
-    chart = chart_spec(periods, {c: [avg.get((c, p)) for p in periods] for c in top})
+    lines = {c: [avg.get((c, p)) for p in periods] for c in top}
+    if rest:
+        lines[OTHERS] = [_average([sums[(c, p)] for c in rest if (c, p) in sums]) for p in periods]
+    ratings = sum(x[2] for x in rows)
+    totals = [["All centres", "whole period", ratings, _average(list(sums.values()))]]
     return Figure("feedback", "Feedback: average rating per centre over time",
-                  ["Centre", "Period", "Ratings", "Average (1–5)"], rows, chart)
+                  ["Centre", "Period", "Ratings", "Average (1–5)"], rows, chart_spec(periods, lines),
+                  f"The chart draws the {SERIES} centres with the most ratings and the others together.", totals)
+
+
+def _average(sums: list[list[float]]) -> float | None:
+    """The average rating of (ratings, sum of the ratings) pairs taken together."""
+    n = sum(x[0] for x in sums)
+    return round(sum(x[1] for x in sums) / n, 2) if n else None
 
 
 def _feedback_reasons(r: _Reader) -> Figure:
@@ -274,7 +300,8 @@ def _feedback_reasons(r: _Reader) -> Figure:
         totals[x[1]] += x[2]
     ordered = sorted(totals, key=lambda k: (-totals[k], k))
     return Figure("feedback_reasons", "Feedback: the reasons given", ["Centre", "Reason", "Ratings"], rows,
-                  chart_spec(ordered, {"Ratings": [totals[k] for k in ordered]}, "bar"))
+                  chart_spec(ordered, {"Ratings": [totals[k] for k in ordered]}, "bar"),
+                  totals=[["All centres", "every reason", sum(totals.values())]])
 
 
 def _subscribers(r: _Reader) -> Figure:
@@ -291,11 +318,22 @@ def _subscribers(r: _Reader) -> Figure:
     now: dict[str, int] = {}
     for x in rows:
         now[x[0]] = x[2]  # rows are in period order: the last one stays
-    top = sorted(now, key=lambda c: (-now[c], c))[:SERIES]
+    top, rest = top_and_others(now, SERIES)
     value = {(x[0], x[1]): x[2] for x in rows}
-    chart = chart_spec(periods, {c: [value.get((c, p)) for p in periods] for c in top})
-    return Figure("subscribers", "Subscribers per centre over time", ["Centre", "Period", "Subscribers"], rows, chart,
-                  "Active subscriptions at the end of each day (or month).")
+    lines = {c: [value.get((c, p)) for p in periods] for c in top}
+    if rest:
+        lines[OTHERS] = [sum(value.get((c, p), 0) for c in rest) for p in periods]
+    last = periods[-1] if periods else ""
+    totals = [["All centres", last, sum(value.get((c, last), 0) for c in now)]]
+    return Figure("subscribers", "Subscribers per centre over time", ["Centre", "Period", "Subscribers"], rows,
+                  chart_spec(periods, lines),
+                  f"Active subscriptions at the end of each day (or month). The chart draws the {SERIES} centres "
+                  "with the most now and the others together; the total is at the end of the period.", totals)
+
+
+def _sums(rows: list[list], start: int, width: int) -> list:
+    """Each column's sum from ``start`` to ``width`` (0 each without rows)."""
+    return [sum(x[i] or 0 for x in rows) for i in range(start, width)]
 
 
 def _office_status(r: _Reader) -> Figure:
