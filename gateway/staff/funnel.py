@@ -16,8 +16,7 @@ from gateway.staff.figures import Figure, chart_spec
 from menus.screen_names import ANSWER, CLOSED, GAVE_UP, name_of
 
 TOP = 15  # screens drawn (the table lists them all)
-COLUMNS = ["Screen", "Sessions that reached it", "Reached (%)", "Sessions that ended there",
-           "Ended there (%)", "Ending there is"]
+COLUMNS = ["Screen", "Reached", "Reached (%)", "Ended there", "Ended there (%)", "Ending there is"]
 FOOT = ((ANSWER, "Ended on an answer"), (CLOSED, "Closed by the service"), (GAVE_UP, "Gave up"))
 
 
