@@ -14,7 +14,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from gateway.staff import analytics
+from gateway.staff import analytics, centre_figures
 from gateway.staff.figures import OTHERS_COLOUR, colour
 from gateway.usage import demo
 from gateway.web.staff import analytics as page_module
@@ -165,7 +165,7 @@ def test_no_two_series_of_a_chart_share_a_colour(week):
     assert len({colour(i) for i in range(500)} | {OTHERS_COLOUR}) == 501
     feedback = next(s for s in t.charts if s["data"]["datasets"] and "Other centres" in
                     [d["label"] for d in s["data"]["datasets"]] and s["type"] == "line")
-    assert len(feedback["data"]["datasets"]) == analytics.SERIES + 1
+    assert len(feedback["data"]["datasets"]) == centre_figures.SERIES + 1
 
 
 def test_hops_have_an_axis_of_their_own(week):
