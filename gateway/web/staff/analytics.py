@@ -59,6 +59,7 @@ def in_words(figure: Figure) -> Figure:
         merged[plain_reason(code or "Failed")] += n
     rows = sorted(([words, n] for words, n in merged.items()), key=lambda x: (-x[1], x[0]))
     chart = chart_spec([x[0] for x in rows], {"Messages": [x[1] for x in rows]}, "bar")
+    chart["horizontal"] = True  # sentences read along the bars, not slanted under them
     return replace(figure, rows=rows, chart=chart)
 
 
