@@ -5,7 +5,8 @@ seed`` runs: over a million USSD hops and 200,000 SMS, rolled up — into an emp
 printing how long that took, then times through the app (Flask test client, logged in through
 the real form) ``/staff/analytics?days=P`` for every period and every figure's CSV for the
 longest, as an admin (every figure) and as a clerk of the busiest centre (their figures only).
-Each request is timed cold (first) and best of three; the goal is the cold time < 1 s.
+Each request is timed cold (first) and best of three, its size in KB beside; the goal is the
+cold time < 1 s.
 
     .venv/bin/python bench/analytics.py [--days 365] [--reuse]
 
@@ -81,7 +82,7 @@ def main() -> int:
         paths = [f"/staff/analytics?days={p}" for p in analytics.PERIODS]
         paths += [f"/staff/analytics/{k}.csv?days={max(analytics.PERIODS)}" for k in analytics.keys()]
         worst = 0.0
-        print(f"{'who':6} {'page':48} {'cold s':>7} {'best s':>7}")
+        print(f"{'who':6} {'page':48} {'cold s':>7} {'best s':>7} {'KB':>6}")
         for who in ("admin", "clerk"):
             client = app.test_client()
             login = client.get("/staff/login").get_data(as_text=True)
@@ -100,7 +101,7 @@ def main() -> int:
                     continue  # a service-wide figure: not for a clerk
                 assert resp.status_code == 200, (path, resp.status_code)
                 worst = max(worst, times[0])
-                print(f"{who:6} {path:48} {times[0]:7.3f} {min(times):7.3f}")
+                print(f"{who:6} {path:48} {times[0]:7.3f} {min(times):7.3f} {len(resp.data) / 1024:6.0f}")
         verdict = "PASS" if worst < GOAL else "FAIL"
         # Timings on a shared machine follow its load: say what it was.
         load = ", ".join(f"{x:.1f}" for x in os.getloadavg())

@@ -31,6 +31,7 @@ from menus.visits import coming_up_line
 
 MAX_BAD = 3
 MAX_STACK = 12
+TOO_MANY = "__ended__"  # the screen a session is left on after MAX_BAD invalid inputs in a row (then END)
 
 __all__ = ["Reply", "step", "load_journey", "apology_text", "centre_sms_text", "subscription_sms_text"]
 
@@ -89,7 +90,7 @@ def _go(ctx: Context, target: str) -> Reply:
 def _invalid(ctx: Context, screen: Screen, hint_key: str = "nav.invalid") -> Reply:
     ctx.state["bad"] = ctx.state.get("bad", 0) + 1
     if ctx.state["bad"] >= MAX_BAD:
-        ctx.state["screen"] = "__ended__"
+        ctx.state["screen"] = TOO_MANY
         return Reply(ctx.t("nav.too_many"), True)
     return _render(ctx, screen, hint=hint_key)
 

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from gateway.dialogue.questions import ANSWER_DAYS
 from gateway.runtime import Runtime
 from gateway.sms.working_time import DAY_HOURS, working_hours
-from gateway.staff.figures import Figure, chart_spec
+from gateway.staff.figures import OTHERS, Figure, chart_spec, top_and_others
 from gateway.store.models import Question, QuestionEntry, as_utc
 from gateway.usage.rollup import day_bounds
 
@@ -68,12 +68,24 @@ def questions(rt: Runtime, since: date, today: date, scope: frozenset[int] | Non
              round(median(t.waits), 1) if t.waits else None,
              round(100 * t.in_time / t.due) if t.due else None] for name, t in tallies.items()]
     rows.sort(key=lambda x: (-(x[1] + x[2]), x[0]))
-    drawn = rows[:TOP]
-    chart = chart_spec([x[0] for x in drawn], {
-        "Questions": [x[1] for x in drawn], "Complaints": [x[2] for x in drawn],
-        f"Answered within {ANSWER_DAYS} working days": [tallies[x[0]].in_time for x in drawn]}, "bar")
+    every = _Tally()
+    for t in tallies.values():
+        for kind, n in t.kinds.items():
+            every.kinds[kind] += n
+        every.waits += t.waits
+        every.due += t.due
+        every.in_time += t.in_time
+    totals = [["All centres", every.kinds["ask"], every.kinds["complain"], len(every.waits),
+               round(median(every.waits), 1) if every.waits else None,
+               round(100 * every.in_time / every.due) if every.due else None]]
+    drawn, rest = top_and_others({x[0]: x[1] + x[2] for x in rows}, TOP)
+    series = {"Questions": lambda t: t.kinds["ask"], "Complaints": lambda t: t.kinds["complain"],
+              f"Answered within {ANSWER_DAYS} working days": lambda t: t.in_time}
+    bars = [*drawn, OTHERS] if rest else drawn
+    chart = chart_spec(bars, {label: [sum(count(tallies[c]) for c in ([name] if name != OTHERS else rest))
+                                      for name in bars] for label, count in series.items()}, "bar")
     return Figure("questions", "Citizens' questions and complaints: received, and how soon answered",
                   COLUMNS, rows, chart,
                   f"Working hours: weekdays 08:00–16:30 without public holidays. The share counts the questions "
                   f"answered, or unanswered past {ANSWER_DAYS} working days; newer ones count neither way. "
-                  "Counts only: no text.")
+                  "Counts only: no text.", totals)

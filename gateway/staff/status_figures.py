@@ -18,7 +18,7 @@ from sqlalchemy import case, func, select
 
 from gateway.clock import SAST
 from gateway.runtime import Runtime
-from gateway.staff.figures import Figure, chart_spec
+from gateway.staff.figures import OTHERS, Figure, chart_spec, top_and_others
 from gateway.store.models import Office, OfficeStatus, as_utc
 from gateway.usage.rollup import day_bounds
 
@@ -48,19 +48,28 @@ def office_status(rt: Runtime, since: date, today: date, scope: frozenset[int] |
             days[(centre, code)].add(as_utc(at).astimezone(SAST).date())
     rows = sorted(([names.get(c, f"centre {c}"), code, len(days[(c, code)]), d, n] for c, code, n, d in counted),
                   key=lambda x: (-x[2], -x[3], x[0], x[1]))
+    totals = [["All centres", "every office", *(sum(x[i] for x in rows) for i in (2, 3, 4))]]
     return Figure("office_status", "Offices' status reports: days with an office down", COLUMNS, rows,
                   _chart(rows), "A day counts when at least one report that day (SAST) said down; "
-                  "reports count every up, slow and down set by staff.")
+                  "reports count every up, slow and down set by staff. The totals add up every office's days.",
+                  totals)
 
 
 def _chart(rows: list[list]) -> dict:
-    """Bars per centre (the TOP with the most days down), one stacked series per office."""
+    """Bars per centre (the TOP with the most days down, then the others'), one stacked series
+    per office."""
     per_centre: dict[str, int] = defaultdict(int)
-    for centre, _code, days, _d, _n in rows:
-        per_centre[centre] += days
-    centres = sorted((c for c in per_centre if per_centre[c]), key=lambda c: (-per_centre[c], c))[:TOP]
-    offices = sorted({x[1] for x in rows if x[0] in centres})
-    value = {(x[0], x[1]): x[2] for x in rows}
-    spec = chart_spec(centres, {o: [value.get((c, o), 0) for c in centres] for o in offices}, "bar")
+    value: dict[tuple[str, str], int] = defaultdict(int)
+    for centre, code, days, _d, _n in rows:
+        if days:
+            per_centre[centre] += days
+            value[(centre, code)] += days
+    centres, rest = top_and_others(per_centre, TOP)
+    for (centre, code), days in list(value.items()):
+        if centre in rest:
+            value[(OTHERS, code)] += days
+    bars = [*centres, OTHERS] if rest else centres
+    offices = sorted({code for (centre, code) in value if centre in bars})
+    spec = chart_spec(bars, {o: [value.get((c, o), 0) for c in bars] for o in offices}, "bar")
     spec["stacked"] = True
     return spec

@@ -8,12 +8,13 @@ retention cutoff is never recomputed (its detail is gone; its roll-up is the rec
 
 Metrics (``DailyFigure`` columns used; ``centre_id`` 0 = none):
 
-- ``day`` — marker, n=1.
+- ``day`` — marker, n=1, detail = :data:`VERSION` of the roll-up that computed the day: a day
+  an older roll-up computed is computed again while retention still keeps its detail whole.
 - ``ussd_sessions`` / ``ussd_callers`` / ``ussd_hops`` — n.
 - ``hops`` — detail = hops in a session, n = sessions (the distribution: median, p95).
-- ``dropoff`` — detail = the screen a session ended on without finishing (AT said
-  ``Incomplete``/``Failed``, or the last screen shown was not an END), channel = AT's status
-  ('' when no notification came), n = sessions.
+- ``reached`` — detail = a screen, n = sessions that showed it (once each, however often).
+- ``ended`` — detail = the last screen a session showed, channel = AT's status ('' when no
+  notification came), n = sessions (every session once: their sum is the day's sessions).
 - ``search`` / ``search_none`` — a search that found a centre / found none: channel
   (ussd|sms), detail = kind (place|service), term = what was asked (no centre: the
   service-wide rows stay few, one per term).
@@ -50,7 +51,7 @@ from gateway.store.models import (
 
 log = logging.getLogger(__name__)
 
-UNFINISHED = ("Incomplete", "Failed")  # AT's end notification: the caller did not finish
+VERSION = "2"  # 2: reached and ended per screen (the funnel), in place of the drop-off
 OPTED_OUT_REASONS = ("OptedOut", "UserInBlacklist", "UserInBlackList")
 _OUTCOME = {"delivered": "delivered", "failed": "failed", "sent": "sent", "simulated": "sent",
             "skipped": "skipped", "unknown": "sent"}
@@ -69,7 +70,7 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
 def figures_for_day(conn, day: date) -> list[dict]:
     """Every roll-up row of ``day``, computed from the detail tables (nothing written)."""
     start, end = day_bounds(day)
-    rows: list[dict] = [_row(day, "day", 1)]
+    rows: list[dict] = [_row(day, "day", 1, detail=VERSION)]
     rows += _ussd(conn, day, start, end)
     rows += _searches(conn, day, start, end)
     rows += _sms(conn, day, start, end)
@@ -85,17 +86,18 @@ def _row(day: date, metric: str, n: int, centre_id: int | None = 0, channel: str
 
 
 def _ussd(conn, day, start, end) -> list[dict]:
-    hops = conn.execute(select(UssdHopLog.session_id, UssdHopLog.caller, UssdHopLog.screen, UssdHopLog.end)
+    hops = conn.execute(select(UssdHopLog.session_id, UssdHopLog.caller, UssdHopLog.screen)
                         .where(UssdHopLog.at >= start, UssdHopLog.at < end).order_by(UssdHopLog.at, UssdHopLog.id))
-    sessions: dict[str, list] = {}  # session → [hops, last screen, last end]
+    sessions: dict[str, list] = {}  # session → [hops, last screen, screens shown]
     callers = set()
     total = 0
-    for sid, caller, screen, ended in hops:
+    for sid, caller, screen in hops:
         total += 1
         callers.add(caller)
-        s = sessions.setdefault(sid, [0, "", False])
+        s = sessions.setdefault(sid, [0, "", set()])
         s[0] += 1
-        s[1], s[2] = screen, ended
+        s[1] = screen
+        s[2].add(screen)
     if not sessions:
         return []
     # AT's end notifications come shortly after the last hop: look a little past the day.
@@ -105,13 +107,14 @@ def _ussd(conn, day, start, end) -> list[dict]:
            _row(day, "ussd_hops", total)]
     for k, n in sorted(Counter(s[0] for s in sessions.values()).items()):
         out.append(_row(day, "hops", n, detail=str(k)))
-    drops: Counter = Counter()
-    for sid, (_n, screen, ended) in sessions.items():
-        at_status = status.get(sid) or ""
-        if at_status in UNFINISHED or not ended:
-            drops[(screen, at_status)] += 1
-    for (screen, at_status), n in sorted(drops.items()):
-        out.append(_row(day, "dropoff", n, channel=at_status[:16], detail=screen))
+    reached: Counter = Counter()
+    ended: Counter = Counter()
+    for sid, (_n, last, shown) in sessions.items():
+        reached.update(shown)
+        ended[(last, status.get(sid) or "")] += 1
+    out += [_row(day, "reached", n, detail=screen) for screen, n in sorted(reached.items())]
+    out += [_row(day, "ended", n, channel=at_status, detail=screen)
+            for (screen, at_status), n in sorted(ended.items())]
     return out
 
 
@@ -186,7 +189,14 @@ def _subscribers(conn, day, end) -> list[dict]:
 
 
 def rolled_days(conn) -> set[date]:
+    """The days with a roll-up, whichever :data:`VERSION` computed it."""
     return set(conn.scalars(select(DailyFigure.day).where(DailyFigure.metric == "day")))
+
+
+def outdated_days(conn) -> set[date]:
+    """The days an older roll-up computed (their figures lack what this one adds)."""
+    return set(conn.scalars(select(DailyFigure.day).where(DailyFigure.metric == "day",
+                                                          DailyFigure.detail != VERSION)))
 
 
 def first_day(conn) -> date | None:
@@ -212,16 +222,20 @@ def retention_cutoff_day(rt) -> date:
 
 
 def roll_up(rt, force: list[date] | None = None) -> list[date]:
-    """Store every closed day with no roll-up yet, and the days in ``force`` again (never a day
-    retention has emptied, nor today, which is computed on demand). Returns the days stored."""
+    """Store every closed day with no roll-up yet, the days an older roll-up computed, and the
+    days in ``force`` again (never a day retention has emptied, nor today, which is computed on
+    demand). Returns the days stored."""
     today = local_day(rt.clock.now())
     with rt.engine.connect() as conn:
         done = rolled_days(conn)
+        outdated = outdated_days(conn)
         start = first_day(conn)
     todo = set()
     if start is not None:
         todo = {start + timedelta(days=i) for i in range((today - start).days)} - done
     keep_from = retention_cutoff_day(rt)
+    # An emptied day computed again would lose its figures: it keeps the older roll-up.
+    todo |= {day for day in outdated if day >= keep_from}
     for day in force or ():
         if day < today and (day >= keep_from or day not in done):
             todo.add(day)

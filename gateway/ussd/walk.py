@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from gateway.store.models import Centre
 from gateway.ussd.ports import UssdPorts
-from menus.engine import apology_text, step
+from menus.engine import TOO_MANY, apology_text, step
 from menus.journey import Journey
 from menus.ports import Asked, Named
 from menus.render import short_centre_name
@@ -143,7 +143,7 @@ class Walker:
         if not fits_ussd_screen(text):
             enc = "GSM-7" if is_gsm7(text) else "UCS-2"
             why.append(f"{len(text)} chars ({enc}) over the USSD screen budget")
-        if not end and screen not in (None, self.journey.start, "resume", "__ended__"):
+        if not end and screen not in (None, self.journey.start, "resume", TOO_MANY):
             if not text.endswith(self.back):
                 why.append("navigation (0 Back / 00 Home) cut off")
         spec = self.journey.screens.get(screen or "")

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from gateway.clock import FrozenClock
 from gateway.dialogue import office_status
 from gateway.directory.centre_csv import import_centres
-from gateway.staff import analytics
+from gateway.staff import analytics, status_figures
 from gateway.store.models import Centre
 
 NOW = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)  # 10:00 SAST, Monday 9 March
@@ -52,8 +52,21 @@ def test_days_with_down_are_sast_days_and_every_report_counts(rt, centres):
     figure = analytics.report(rt, 7, None, only="office_status")[0]
     assert figure.chart["type"] == "bar" and figure.chart["stacked"]
     assert figure.chart["data"]["labels"] == ["=Alpha Thusong", "Beta Thusong"]
+    assert {d["label"]: d["data"] for d in figure.chart["data"]["datasets"]} == {"HA": [2, 0], "POST": [0, 1]}
+    assert figure.totals == [["All centres", "every office", 3, 4, 6]]
+
+
+def test_the_chart_draws_the_top_centres_and_the_others_together(rt, centres, monkeypatch):
+    alpha, beta = centres
+    status(rt, alpha, "HA", "down", NOW)
+    status(rt, alpha, "SASSA", "down", NOW)
+    status(rt, beta, "POST", "down", NOW)
+    monkeypatch.setattr(status_figures, "TOP", 1)
+    figure = analytics.report(rt, 7, None, only="office_status")[0]
+    assert figure.chart["data"]["labels"] == ["=Alpha Thusong", "Other centres"]
     assert {d["label"]: d["data"] for d in figure.chart["data"]["datasets"]} == {
-        "HA": [2, 0], "POST": [0, 1], "SASSA": [0, 0]}
+        "HA": [1, 0], "POST": [0, 1], "SASSA": [1, 0]}
+    assert len(figure.rows) == 3
 
 
 def test_only_reports_in_the_period_count(rt, centres):

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from gateway.clock import SAST, FrozenClock
 from gateway.dialogue import questions as records
 from gateway.directory.centre_csv import import_centres
-from gateway.staff import analytics, audit
+from gateway.staff import analytics, audit, question_figures
 from gateway.staff import questions as staff_questions
 from gateway.store.models import Centre
 
@@ -74,6 +74,16 @@ def test_received_median_first_answer_and_share_within_the_promise(rt, asked):
     chart = analytics.report(rt, 30, None, only="questions")[0].chart
     assert chart["data"]["labels"] == ["Alpha Thusong", "Beta Thusong", "Unassigned"]
     assert [d["data"] for d in chart["data"]["datasets"]] == [[3, 1, 0], [1, 0, 1], [1, 1, 0]]
+
+
+def test_the_totals_count_every_centre_and_the_chart_sums_the_others(rt, asked, monkeypatch):
+    # The median and the share are of every question together, not of the centres' figures.
+    assert analytics.report(rt, 30, None, only="questions")[0].totals == [["All centres", 4, 2, 3, 1.5, 50]]
+    monkeypatch.setattr(question_figures, "TOP", 1)
+    figure = analytics.report(rt, 30, None, only="questions")[0]
+    assert figure.chart["data"]["labels"] == ["Alpha Thusong", "Other centres"]
+    assert [d["data"] for d in figure.chart["data"]["datasets"]] == [[3, 1], [1, 1], [1, 1]]
+    assert len(figure.rows) == 3  # the table keeps every centre
 
 
 def test_a_clerk_sees_their_centres_questions_only(rt, asked):

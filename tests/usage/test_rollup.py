@@ -1,5 +1,6 @@
-"""The daily roll-up and retention: drop-off counted on the screen where sessions really
-ended (driven through the webhook, ended by AT's notifications), idempotent days, totals that
+"""The daily roll-up and retention: the funnel — every screen a session reached, and the screen
+where it really ended (driven through the webhook, ended by AT's notifications) — idempotent
+days, days an older roll-up computed computed again while their detail lasts, totals that
 survive retention emptying the detail."""
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 
 from gateway.clock import FrozenClock
 from gateway.staff import analytics
@@ -33,16 +34,16 @@ def end_notification(client, phone: Dialer, status: str):
     assert resp.status_code == 200
 
 
-def dropoff(rt) -> dict[tuple[str, str], int]:
+def stored(rt, metric: str) -> dict[tuple[str, str], int]:
     today = rollup.local_day(rt.clock.now())
     rollup.store_day(rt, today)
     with rt.sessions() as s:
         rows = s.execute(select(DailyFigure.detail, DailyFigure.channel, DailyFigure.n).where(
-            DailyFigure.metric == "dropoff", DailyFigure.day == today)).all()
+            DailyFigure.metric == metric, DailyFigure.day == today)).all()
     return {(screen, status): n for screen, status, n in rows}
 
 
-def test_dropoff_is_counted_on_the_screen_each_session_ended(seeded, client):
+def test_the_funnel_counts_every_screen_reached_and_the_one_each_session_ended_on(seeded, client):
     # 1. gives up on the place prompt: AT says Incomplete
     a = Dialer(client, "+27821110001")
     a.dial()
@@ -74,7 +75,21 @@ def test_dropoff_is_counted_on_the_screen_each_session_ended(seeded, client):
         e.press("Xyzzyville")
         end_notification(client, e, status)
     assert events.drain(seeded) > 0
-    assert dropoff(seeded) == {("find_place", "Incomplete"): 3, ("main", "Failed"): 1, ("nearest", ""): 1}
+    assert stored(seeded, "ended") == {("find_place", "Incomplete"): 3, ("main", "Failed"): 1, ("nearest", ""): 1,
+                                       ("sms_sent", "Success"): 1}
+    # once per session, however often: two callers were asked for the place twice
+    assert stored(seeded, "reached") == {("main", ""): 6, ("find_place", ""): 5, ("nearest", ""): 2,
+                                         ("centre", ""): 1, ("sms_sent", ""): 1}
+    funnel = analytics.report(seeded, 7, None, only="funnel")[0]
+    assert [r[:5] for r in funnel.rows] == [["Main menu", 6, 100.0, 1, 16.7],
+                                            ["Find a centre: type a place", 5, 83.3, 3, 50.0],
+                                            ["Find a centre: centres near the place", 2, 33.3, 1, 16.7],
+                                            ["A centre's details sent by SMS", 1, 16.7, 1, 16.7],
+                                            ["A centre's menu", 1, 16.7, 0, 0.0]]
+    assert funnel.totals == [["Ended on an answer", None, None, 1, 16.7, "answer"],
+                             ["Closed by the service", None, None, 0, 0.0, "closed by the service"],
+                             ["Gave up", None, None, 5, 83.3, "gave up"],
+                             ["All sessions", 6, 100.0, 6, 100.0, ""]]
 
 
 def test_a_day_rolled_twice_has_the_same_rows(seeded, client):
@@ -116,7 +131,7 @@ def _old_detail(rt, now: datetime, age_days: int, tag: str) -> None:
 def _totals(rt) -> dict:
     figures = {f.key: f for f in analytics.report(rt, 365, None)}
     return {"sessions": sum(r[1] for r in figures["sessions"].rows),
-            "dropoff": sum(r[-1] for r in figures["dropoff"].rows),
+            "ended": figures["funnel"].totals[-1][3],
             "searches": [tuple(r) for r in figures["searches"].rows],
             "sms": [tuple(r) for r in figures["sms"].rows if r[1]],
             "feedback": [tuple(r) for r in figures["feedback"].rows]}
@@ -129,7 +144,7 @@ def test_retention_empties_old_bodies_and_inputs_while_the_totals_stay_equal(see
         _old_detail(rt, now, age, tag)
     rollup.roll_up(rt)
     before = _totals(rt)
-    assert before["sessions"] == 3 and before["dropoff"] == 3 and len(before["sms"]) == 3
+    assert before["sessions"] == 3 and before["ended"] == 3 and len(before["sms"]) == 3
 
     done = retention.apply(rt)
 
@@ -148,6 +163,31 @@ def test_retention_empties_old_bodies_and_inputs_while_the_totals_stay_equal(see
     old_day = rollup.local_day(now - timedelta(days=100))
     assert rollup.roll_up(rt, force=[old_day]) == []
     assert _totals(rt) == before
+
+
+def _outdate(rt) -> None:
+    """Every stored day as an older roll-up left it: no funnel, the marker of no version."""
+    with rt.engine.begin() as conn:
+        conn.execute(delete(DailyFigure).where(DailyFigure.metric.in_(("reached", "ended"))))
+        conn.execute(update(DailyFigure).where(DailyFigure.metric == "day").values(detail=""))
+
+
+def test_days_an_older_roll_up_computed_are_computed_again_while_their_detail_lasts(seeded):
+    now = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    rt = dataclasses.replace(seeded, clock=FrozenClock(now), settings=seeded.settings.with_(RETENTION_DAYS=30))
+    for age, tag in ((45, "old"), (3, "new")):
+        _old_detail(rt, now, age, tag)
+    rollup.roll_up(rt)
+    retention.apply(rt)  # the old day's hops are gone; its roll-up is the record
+    _outdate(rt)
+
+    again = rollup.roll_up(rt)
+    assert rollup.local_day(now - timedelta(days=3)) in again
+    assert min(again) == rollup.retention_cutoff_day(rt)  # never the emptied day, 45 days ago
+    assert rollup.roll_up(rt) == []  # computed by this version now
+    figures = {f.key: f for f in analytics.report(rt, 90, None)}
+    assert sum(r[1] for r in figures["sessions"].rows) == 2  # the emptied day's session is still counted
+    assert figures["funnel"].totals[-1][3] == 1  # the funnel has the day whose detail lasted
 
 
 def test_retention_waits_for_days_that_have_no_roll_up(seeded, monkeypatch):

@@ -4,7 +4,11 @@ command, in its own process). Every chart draws; every number checked on the pag
 count the test makes itself in SQL from the detail tables (not from the roll-up); sessions
 driven through the live USSD webhook and ended by AT's end notifications on a known screen
 show up on that screen; a clerk sees only their centre's figures; without JavaScript the
-tables stand alone. Screenshots go to tests/artifacts/ (the README links them)."""
+tables stand alone. Screenshots go to tests/artifacts/ (the README links them).
+
+The staff guide's task "admin — read the funnel", at 1366 px and 390 px: from the home page to
+the funnel, whose shares for a centre's hours and address equal the test's own count of the
+sessions that reached it and ended there, marked as an answer, and no sideways scroll."""
 
 from __future__ import annotations
 
@@ -24,16 +28,19 @@ from gateway.dialogue import office_status, questions
 from gateway.staff import audit
 from gateway.staff import questions as staff_questions
 from gateway.staff.centre_offices import set_offices
-from gateway.usage import events
+from gateway.usage import demo, events
+from gateway.web.staff.sa_words import cell
+from gateway.web.staff.sa_words import day as words
 from tests.conftest import PASSWORD, TOKEN
 from tests.live import serving
+from tests.staff_tasks import WIDTHS, open_context, screenshot, task
 from tests.workers import ROOT
 
 pytestmark = pytest.mark.slow
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-WIDE = ("sessions", "dropoff", "not_found", "keywords")
-EVERY = ("sessions", "dropoff", "searches", "not_found", "keywords", "sms", "sms_failures", "feedback",
+WIDE = ("sessions", "funnel", "not_found", "keywords")
+EVERY = ("sessions", "funnel", "searches", "not_found", "keywords", "sms", "sms_failures", "feedback",
          "feedback_reasons", "subscribers", "office_status", "questions")
 OPTED_OUT = "('OptedOut', 'UserInBlacklist', 'UserInBlackList')"
 
@@ -131,7 +138,7 @@ def test_analytics_charts_and_numbers_in_chromium(seeded, settings, auth, browse
             page.get_by_test_id(f"figure-{key}").screenshot(path=str(ARTIFACTS / f"analytics-{key}.png"))
         check_admin_numbers(page, seeded)
         csv_rows = list(csv.reader(io.StringIO(page.request.get(f"{base}/staff/analytics/sessions.csv?days=7").text())))
-        assert csv_rows[1:] == table(page, "sessions")
+        assert [[cell(r[0], "Day"), *r[1:]] for r in csv_rows[1:]] == table(page, "sessions")  # ISO in the CSV
 
         clerk = log_in(browser, base, "clerk@example.org")
         clerk.goto(f"{base}/staff/analytics?days=7")
@@ -155,10 +162,10 @@ def check_admin_numbers(page, rt) -> None:
         sms = {}
         for day, start, stop in local_days():
             b = {"s": start, "e": stop}
-            sessions[day.isoformat()] = list(conn.execute(text(
+            sessions[words(day)] = list(conn.execute(text(
                 "SELECT COUNT(DISTINCT session_id), COUNT(DISTINCT caller) FROM ussd_hops "
                 "WHERE at >= :s AND at < :e"), b).one())
-            sms[day.isoformat()] = list(conn.execute(text(
+            sms[words(day)] = list(conn.execute(text(
                 "SELECT "
                 f" SUM(CASE WHEN status IN ('sent','simulated','unknown','delivered','failed') "
                 f"     AND COALESCE(failure_reason, '') NOT IN {OPTED_OUT} THEN 1 ELSE 0 END),"
@@ -187,10 +194,14 @@ def check_admin_numbers(page, rt) -> None:
     assert int(top[0][4]) == max(searches.values())
     for term, ussd_n, sms_n, total in table(page, "not_found"):
         assert (int(ussd_n), int(sms_n)) == missing[term] and int(total) == sum(missing[term])
-    dropoff = {r[0]: r[1:] for r in table(page, "dropoff")}
-    assert dropoff["stop_all_confirm"] == ["2", "1", "0", "3"]
+    funnel = {r[0]: r[1:] for r in table(page, "funnel")}
+    stop_all = funnel["Stop ALL Thusong SMS?"]  # the demo never goes there: only the three above
+    assert (stop_all[0], stop_all[2], stop_all[4]) == ("3", "3", "gave up")
     per_centre: dict[str, int] = {}
-    for centre, _period, n, _avg in table(page, "feedback"):
+    every = list(csv.reader(io.StringIO(page.request.get(f"{page.url.split('/staff')[0]}/staff/analytics/"
+                                                         "feedback.csv?days=7").text())))[1:]
+    assert len(every) > len(table(page, "feedback"))  # the page shows one page of them
+    for centre, _period, n, _avg in every:
         per_centre[centre] = per_centre.get(centre, 0) + int(n)
     assert per_centre == ratings
 
@@ -223,3 +234,63 @@ def check_clerk_numbers(page, rt, centre: int, name: str) -> None:
     assert {r[0] for r in feedback} == {name} and sum(int(r[2]) for r in feedback) == ratings
     assert table(page, "office_status") == [[name, "HA", "1", "2", "3"]]
     assert table(page, "questions") == [[name, "0", "1", "0", "–", "–"]]  # just received: no text shown
+
+
+def funnel_counts(rt, screen: str) -> tuple[int, int, int]:
+    """Sessions, those that showed ``screen``, and those whose last screen it was: counted
+    from the hops themselves."""
+    shown: dict[str, set[str]] = {}
+    last: dict[str, str] = {}
+    with rt.engine.connect() as conn:
+        for sid, at_screen in conn.execute(text("SELECT session_id, screen FROM ussd_hops ORDER BY at, id")):
+            shown.setdefault(sid, set()).add(at_screen)
+            last[sid] = at_screen
+    return len(shown), sum(screen in s for s in shown.values()), sum(x == screen for x in last.values())
+
+
+def share(n: int, total: int) -> str:
+    return f"{100 * n / total:.1f}".removesuffix(".0")
+
+
+@pytest.mark.staff_guide
+@pytest.mark.parametrize("width", WIDTHS)
+def test_an_admin_reads_the_funnel(seeded, auth, browser, width):
+    demo.seed(seeded, days=7)
+    auth.add("admin", email="admin@example.org")
+    sessions, reached, ended = funnel_counts(seeded, "centre_details")
+    assert sessions > 1000 and 0 < ended <= reached < sessions
+
+    from playwright.sync_api import expect
+
+    from gateway.web import create_app
+
+    with serving(create_app(runtime=seeded)) as base:
+        context = open_context(browser, width)
+        page = context.new_page()
+        page.goto(f"{base}/staff/login")
+        page.fill("#email", "admin@example.org")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{base}/staff/")
+        with task(context, "admin", "Read the funnel", width):
+            page.get_by_role("link", name="Analytics").click()
+            funnel = page.get_by_test_id("figure-funnel")
+            expect(funnel.get_by_role("heading")).to_contain_text("funnel")
+            funnel.scroll_into_view_if_needed()
+            row = funnel.get_by_role("row").filter(has_text="A centre's hours and address")
+            cells = [c.strip() for c in row.locator("td").all_inner_texts()]
+            assert cells == ["A centre's hours and address", f"{reached:,}".replace(",", " "), share(reached, sessions),
+                             f"{ended:,}".replace(",", " "), share(ended, sessions), "answer"]
+            main = [c.strip() for c in funnel.get_by_role("row").filter(has_text="Main menu").locator("td")
+                    .all_inner_texts()]
+            assert main[2] == "100" and main[-1] == "gave up"
+            foot = funnel.locator("tfoot tr").filter(has_text="All sessions")
+            expect(foot).to_contain_text(f"{sessions:,}".replace(",", " "))
+        page.wait_for_function("document.querySelectorAll('canvas[data-drawn]').length > 0")
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        # on a phone the funnel is a card per screen: "answer" is in sight without scrolling its box
+        box = funnel.locator(".table-box")
+        assert box.evaluate("b => b.scrollWidth <= b.clientWidth"), "the funnel scrolls sideways in its box"
+        screenshot(page, "analytics", width)
+        funnel.screenshot(path=str(ARTIFACTS / f"analytics-funnel-{width}.png"))
+        context.close()

@@ -42,6 +42,17 @@ def test_an_analytics_cell_is_money_under_a_rand_column_and_a_count_elsewhere():
         "R331.50", "2 990", "Soweto", True)
 
 
+@pytest.mark.parametrize(("value", "column", "shown"), [
+    ("2026-12-07", "Day", "Mon 7 Dec 2026"),
+    ("2026-12-07", "Period", "Mon 7 Dec 2026"),
+    ("2026-12", "Period", "Dec 2026"),
+    ("2026-12-07", "Asked for", "2026-12-07"),  # what a citizen typed stays as typed
+    ("whole period", "Period", "whole period"),
+], ids=["day", "a day period", "a month period", "not a calendar column", "not a date"])
+def test_an_analytics_day_or_month_is_in_words(value, column, shown):
+    assert cell(value, column) == shown
+
+
 def test_the_audit_log_is_in_sast_and_says_so(seeded, auth, client):
     auth.as_role("admin")
     page = client.get("/staff/audit").get_data(as_text=True)
@@ -53,6 +64,6 @@ def test_the_analytics_cost_column_is_in_rand(seeded, auth, client):
     demo.seed(seeded, days=7)
     auth.as_role("admin")
     page = client.get("/staff/analytics?days=7").get_data(as_text=True)
-    costs = re.findall(r"<td>(R[\d ]+\.\d\d)</td>", page)
+    costs = re.findall(r"<td[^>]*>(R[\d ]+\.\d\d)</td>", page)
     assert costs, "no cost in rand on the analytics page"
-    assert not re.search(r"<td>\d{4,}(\.\d+)?</td>", page), "a count without its thousands spaced"
+    assert not re.search(r"<td[^>]*>\d{4,}(\.\d+)?</td>", page), "a count without its thousands spaced"

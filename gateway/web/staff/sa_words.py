@@ -5,7 +5,8 @@ page (Jinja filters registered by :func:`gateway.web.staff.register_dashboard`).
   ``Mon 7 Dec 2026`` (:func:`day`); a naive ``datetime`` is UTC, as the database keeps it;
 - money in rand with a space between thousands and a decimal point: ``R1 234.50`` (:func:`rand`);
 - counts with a space between thousands: ``12 345`` (:func:`count`);
-- an analytics cell by its column: ``Cost (R)`` as money, whole numbers as counts (:func:`cell`).
+- an analytics cell by its column: ``Cost (R)`` as money, whole numbers as counts, ISO days and
+  months under ``Day`` and ``Period`` in words (:func:`cell`).
 
 The digits come from Babel (CLDR); the separators are fixed here because South African
 government writing uses the point for decimals, where CLDR's en_ZA uses the comma.
@@ -63,12 +64,27 @@ def count(n: int | float | None) -> str:
     return _spaced(format_decimal(n, format=pattern, locale="en"))
 
 
+CALENDAR_COLUMNS = ("Day", "Period")  # analytics columns holding 2026-12-07 or 2026-12
+
+
 def cell(value, column: str = ""):
     """An analytics table cell by its column: money where the column is in rand (``(R)``),
-    numbers as counts, anything else as it is."""
+    numbers as counts, a day under ``Day`` or ``Period`` as ``Mon 7 Dec 2026`` and a month
+    (``2026-12``) as ``Dec 2026``, anything else as it is (the CSVs keep ISO dates)."""
+    if column in CALENDAR_COLUMNS and isinstance(value, str):
+        return _calendar(value)
     if isinstance(value, bool) or not isinstance(value, int | float):
         return value
     return rand(value) if "(R)" in column else count(value)
+
+
+def _calendar(text: str) -> str:
+    try:
+        if len(text) == 7:
+            return format_date(date.fromisoformat(f"{text}-01"), "MMM y", locale="en")
+        return day(date.fromisoformat(text))
+    except ValueError:
+        return text  # not a date after all: shown as it is
 
 
 FILTERS = {"sast": sast, "day": day, "rand": rand, "count": count, "cell": cell}
