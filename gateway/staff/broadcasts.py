@@ -65,6 +65,7 @@ from gateway.staff.targets import (
     parse,
     recipients,
 )
+from gateway.staff.visit_text import PLACEHOLDERS
 from gateway.store.models import (
     BROADCAST_STATES,
     BROADCAST_TRANSITIONS,
@@ -209,6 +210,10 @@ def compose(rt, target_spec: str, text: str, language: str | None = None,
     check_scope(actor, target)
     if not text.strip():
         raise BroadcastError("the message is empty")
+    unfilled = [p for p in PLACEHOLDERS if "{" + p + "}" in text]
+    if unfilled:  # a visit notice's wording (a template): sent as typed, citizens would read the braces
+        raise BroadcastError(f"the message has {{{unfilled[0]}}}, which only a visit notice fills in: "
+                             "write the words instead")
     with rt.sessions() as s:
         count = count_recipients(s, target, language)
     return str(target), measure_text(rt.settings, full_text(rt.settings, text, language), count)

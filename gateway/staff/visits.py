@@ -61,6 +61,7 @@ from gateway.staff.visit_plan import reminder_at as reminder_at
 from gateway.staff.visit_text import (
     centre_name,
     change_text,
+    check_notice,
     notice_text,
     reminder_text,
 )
@@ -111,13 +112,16 @@ class Unconfirmed(VisitError):
 @dataclass(frozen=True)
 class Details:
     """What staff type: the service, the local day and times; ``office`` the office code when
-    staff picked one (the service is then its English name), None for "other" (free text)."""
+    staff picked one (the service is then its English name), None for "other" (free text);
+    ``notice`` the author's wording of the notice (None: the standard one,
+    :mod:`gateway.staff.visit_text`)."""
 
     service: str
     day: date
     starts: time
     ends: time
     office: str | None = None
+    notice: str | None = None
 
 
 # --- reads ----------------------------------------------------------------------------------------
@@ -180,10 +184,16 @@ def pending_edit(rt, visit_id: int) -> Visit | None:
 
 # --- changes --------------------------------------------------------------------------------------
 
-def check(rt, service: str, day: date, starts: time, ends: time, office: str | None = None) -> Details:
+def check(rt, service: str, day: date, starts: time, ends: time, office: str | None = None,
+          notice: str | None = None) -> Details:
     """The details, tidied, or :class:`VisitError` saying what is wrong. With ``office`` (a
     code) the visit is that office's and ``service`` is set to its name; without, "other":
-    ``service`` says who visits, as typed."""
+    ``service`` says who visits, as typed. ``notice``: the author's wording of the notice,
+    held to :func:`~gateway.staff.visit_text.check_notice`'s rules."""
+    try:
+        notice = check_notice(notice)
+    except ValueError as exc:
+        raise VisitError(str(exc)) from None
     if office:
         try:
             office = office_code(office)
@@ -206,7 +216,7 @@ def check(rt, service: str, day: date, starts: time, ends: time, office: str | N
     if day > now.date() + MAX_AHEAD:
         raise VisitError(f"{day:%-d %B %Y} is too far ahead: announce a visit at most a year before it "
                          f"(by {now.date() + MAX_AHEAD:%-d %B %Y})")
-    return Details(service, day, starts, ends, office or None)
+    return Details(service, day, starts, ends, office or None, notice)
 
 
 def office_id(session, code: str | None) -> int | None:
@@ -249,7 +259,7 @@ def _propose(rt, actor: Actor, centre_id: int, details: Details, replaces_id: in
     with rt.sessions.begin() as s:
         row = Visit(centre_id=centre_id, service=details.service, office_id=office_id(s, details.office),
                     day=details.day, starts=details.starts, ends=details.ends, status="pending_approval",
-                    replaces_id=replaces_id, author_id=actor.staff_id)
+                    replaces_id=replaces_id, author_id=actor.staff_id, notice=details.notice)
         s.add(row)
     if broadcasts.needs_approval(rt, actor):
         return row
@@ -287,8 +297,9 @@ def as_seen(row: Visit) -> tuple:
     an edit between the digest's check and the update leaves the update nothing to move)."""
     replaces = Visit.replaces_id.is_(None) if row.replaces_id is None else Visit.replaces_id == row.replaces_id
     office = Visit.office_id.is_(None) if row.office_id is None else Visit.office_id == row.office_id
+    notice = Visit.notice.is_(None) if row.notice is None else Visit.notice == row.notice
     return (Visit.centre_id == row.centre_id, Visit.service == row.service, Visit.day == row.day,
-            Visit.starts == row.starts, Visit.ends == row.ends, replaces, office)
+            Visit.starts == row.starts, Visit.ends == row.ends, replaces, office, notice)
 
 
 def _refused(rt, visit_id: int, what: str):
@@ -320,7 +331,7 @@ def edit(rt, actor: Actor, visit_id: int, details: Details, confirmed: str | Non
         with rt.sessions.begin() as s:
             s.execute(update(Visit).where(Visit.id == visit_id).values(
                 service=details.service, office_id=office_id(s, details.office), day=details.day, starts=details.starts, ends=details.ends,
-                author_id=actor.staff_id if actor.staff_id is not None else row.author_id, updated_at=utcnow()))
+                notice=details.notice, author_id=actor.staff_id if actor.staff_id is not None else row.author_id, updated_at=utcnow()))
         return get(rt, visit_id)
     waiting = pending_edit(rt, visit_id)
     if waiting is not None:

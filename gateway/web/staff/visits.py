@@ -21,14 +21,16 @@ from sqlalchemy import select
 from wtforms import SelectChoice
 
 from gateway.clock import SAST
-from gateway.staff import audit, visit_plan, visits
+from gateway.staff import audit, templates, visit_plan, visits
 from gateway.staff import broadcasts as bc
 from gateway.staff import visit_cancel as cancelling
 from gateway.staff.accounts import APPROVER, CLERK
+from gateway.staff.visit_text import NOTICE
 from gateway.store.models import Centre, Office
 from gateway.web.context import runtime_of
 from gateway.web.staff.auth import bp, client_address, current_member, role_required
 from gateway.web.staff.forms import CancelVisitForm, DecideForm, DecideRejectForm, VisitForm
+from gateway.web.staff.message_templates import picker
 
 KIND = {"visit": "Notice", "told": "Correction", "centre": "Reminder"}  # by the broadcast's target kind
 
@@ -61,7 +63,49 @@ def _form(rt, actor: bc.Actor, row=None) -> VisitForm:
         if request.method == "GET":  # an office's visit shows the office; an older one its text
             form.office.data = _office_code(rt, row.office_id)
             form.service.data = "" if form.office.data else row.service
+    if request.method == "GET":
+        form.notice.data = (row.notice if row is not None else None) or NOTICE
     return form
+
+
+def _from_template(rt, actor: bc.Actor, form: VisitForm) -> str | None:
+    """Fill the notice from ``?template=ID`` (a visit notice's wording the member may use);
+    the template's name, or None (flashed) when there is none to use."""
+    raw = request.args.get("template", "")
+    if not raw:
+        return None
+    try:
+        row = templates.get_for(rt, actor, int(raw) if raw.isdecimal() and len(raw) <= 9 else 0)
+    except templates.NotFound:
+        row = None
+    if row is None or not templates.is_notice(row):
+        flash(f"No visit notice template {raw[:12]} that you may use: the notice has the standard wording.", "error")
+        return None
+    form.notice.data = row.text
+    if row.centre_id is not None and row.centre_id in {c.value for c in form.centre.choices}:
+        form.centre.data = row.centre_id
+    return row.name
+
+
+def _notice_preview(rt, form: VisitForm) -> dict:
+    """The notice as it will be sent (exact SMS, segments, encoding, cost), or why not yet."""
+    if not form.centre.data or not form.day.data or not form.starts.data or not form.ends.data:
+        return {"error": "Choose the centre, the day and the times to see the notice."}
+    try:
+        details = _details(rt, form)
+        preview = visit_plan.notice_preview(rt, form.centre.data, details)
+    except visits.VisitError as exc:
+        return {"error": str(exc)}
+    except LookupError as exc:
+        return {"error": str(exc)}
+    codepoint = f"U+{ord(preview.ucs2_because):04X}" if preview.ucs2_because else ""
+    return {"error": None, "preview": preview, "codepoint": codepoint}
+
+
+def _form_page(rt, actor: bc.Actor, form: VisitForm, row, shown: list[str], started: str | None = None):
+    preview = _notice_preview(rt, form) if request.method == "POST" else None
+    return render_template("staff/visit_form.html", form=form, row=row, warnings=shown, started=started,
+                           picks=picker(rt, actor, notices=True), notice_preview=preview)
 
 
 def _office_code(rt, office_id: int | None) -> str:
@@ -71,7 +115,7 @@ def _office_code(rt, office_id: int | None) -> str:
 
 def _details(rt, form: VisitForm) -> visits.Details:
     return visits.check(rt, form.service.data or "", form.day.data, form.starts.data, form.ends.data,
-                        office=form.office.data or None)
+                        office=form.office.data or None, notice=form.notice.data)
 
 
 def _local(at) -> str:
@@ -80,7 +124,7 @@ def _local(at) -> str:
 
 def _facts(row) -> dict:
     return {"centre": row.centre_id, "service": row.service, "office_id": row.office_id, "day": row.day.isoformat(),
-            "times": f"{row.starts:%H:%M}-{row.ends:%H:%M}", "status": row.status}
+            "times": f"{row.starts:%H:%M}-{row.ends:%H:%M}", "status": row.status, "notice": row.notice}
 
 
 @bp.get("/visits/")
@@ -109,7 +153,8 @@ def visit_new():
     shown: list[str] = []
     if request.method == "GET" and len(form.centre.choices) == 1:
         form.centre.data = form.centre.choices[0].value
-    if form.validate_on_submit():
+    started = _from_template(rt, actor, form) if request.method == "GET" else None
+    if form.validate_on_submit() and request.form.get("action") != "preview":
         try:
             details = _details(rt, form)
             row = visits.create(rt, actor, form.centre.data, details, _confirmed(form))
@@ -123,7 +168,7 @@ def visit_new():
             flash(f"Visit {row.id} is announced." if row.status == "approved"
                   else f"Visit {row.id} waits for an approver.", "info")
             return redirect(url_for("staff.visit_page", visit_id=row.id))
-    return render_template("staff/visit_form.html", form=form, row=None, warnings=shown)
+    return _form_page(rt, actor, form, None, shown, started)
 
 
 def _checked(rt, row) -> dict:
@@ -165,7 +210,7 @@ def visit_edit(visit_id: int):
     row = _visible_or_404(rt, actor, visit_id)
     form = _form(rt, actor, row)
     shown: list[str] = []
-    if form.validate_on_submit():
+    if form.validate_on_submit() and request.form.get("action") != "preview":
         try:
             changed = visits.edit(rt, actor, visit_id, _details(rt, form), _confirmed(form))
         except visits.Unconfirmed as exc:
@@ -182,7 +227,7 @@ def visit_edit(visit_id: int):
             else:
                 flash(f"The change (visit {changed.id}) waits for an approver; visit {visit_id} stands until then.", "info")
             return redirect(url_for("staff.visit_page", visit_id=changed.id))
-    return render_template("staff/visit_form.html", form=form, row=row, warnings=shown)
+    return _form_page(rt, actor, form, row, shown)
 
 
 def _decided(visit_id: int):
