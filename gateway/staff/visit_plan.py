@@ -103,7 +103,7 @@ def on_cancel(rt, row: Visit) -> list[Planned]:
 
 def _facts(row: Visit) -> tuple:
     return (row.id, row.centre_id, row.service, row.office_id, row.day, row.starts, row.ends, row.replaces_id,
-            row.status, row.notice)
+            row.status)
 
 
 def approval_digest(rt, row: Visit) -> str:

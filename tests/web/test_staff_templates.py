@@ -230,6 +230,8 @@ def test_a_visit_starts_from_a_notice_template_is_previewed_and_approved_as_edit
     form = page(auth, f"/staff/visits/new?template={office['mine']}")
     assert "The notice starts from the template “SASSA notice”" in form and textarea(form, "notice") == NOTICE
     assert "Closed Friday" not in form.split('data-testid="template-picker"')[1].split("</form>")[0]
+    plain = page(auth, f"/staff/visits/new?template={office['shared']}")  # a broadcast's text: no notice
+    assert textarea(plain, "notice") == "{service} at {centre}, {when}." and "No visit notice template" in plain
     previewed = html.unescape(auth.post("/staff/visits/new", {**visit_form(office), "action": "preview"})
                               .get_data(as_text=True))
     words = "SASSA at Maponya Mall Thusong, Mon 7 Dec, 09:00-14:00. Bring your ID book."
