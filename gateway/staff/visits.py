@@ -26,6 +26,10 @@ Contract:
   of an earlier version) at once or in the next quiet-hours window, and a **reminder** to the
   centre's subscribers at :func:`reminder_at`: the last bulk window before the visit's day, at
   :data:`REMINDER_TIME` if that window holds it — none when that window is the notice's own.
+- The notice's wording is the author's (``Details.notice``, held to the placeholder rules of
+  :func:`~gateway.staff.visit_text.check_notice`) until the visit is approved; the approval
+  binds its exact text like every planned message's. An approved visit's notice has gone: an
+  edit that changes only its wording is refused.
 - An edit of an approved visit is a new version that replaces it once approved (the old one
   and its reminder stay in force meanwhile): the old version's unsent messages and reminder
   are cancelled, a **correction** goes to everyone already told (``told:ID``), and the new
@@ -333,11 +337,22 @@ def edit(rt, actor: Actor, visit_id: int, details: Details, confirmed: str | Non
                 service=details.service, office_id=office_id(s, details.office), day=details.day, starts=details.starts, ends=details.ends,
                 notice=details.notice, author_id=actor.staff_id if actor.staff_id is not None else row.author_id, updated_at=utcnow()))
         return get(rt, visit_id)
+    if _same_visit(rt, row, details):
+        raise VisitError(f"visit {visit_id} was announced with this service, day and times: its notice has gone, "
+                         "so new wording alone would tell nobody anything. Change the details, or cancel it")
     waiting = pending_edit(rt, visit_id)
     if waiting is not None:
         raise WrongState(f"a change to visit {visit_id} already waits for approval (visit {waiting.id}): "
                          "change or cancel that one")
     return _propose(rt, actor, row.centre_id, details, replaces_id=visit_id)
+
+
+def _same_visit(rt, row: Visit, details: Details) -> bool:
+    """Whether ``details`` announce what ``row`` announced (its notice's wording aside)."""
+    with rt.sessions() as s:
+        office = office_id(s, details.office)
+    return (row.service, row.office_id, row.day, row.starts, row.ends) == (
+        details.service, office, details.day, details.starts, details.ends)
 
 
 def _release(rt, row: Visit, approved_by: int | None) -> Visit:

@@ -170,3 +170,13 @@ def test_a_notice_edit_landing_between_the_check_and_the_release_is_not_released
     with pytest.raises(visits.Changed):
         visits.approve(town, people["approver"], row.id, opened)
     assert visits.get(town, row.id).status == "pending_approval" and not visits.messages_of(town, row.id)
+
+
+def test_an_announced_visit_is_not_given_new_notice_wording_alone(town, people):
+    row = visits.create(town, people["approver"], centre_id(town, "Soweto"), sassa(town, notice=EDITED))
+    assert row.status == "approved"
+    with pytest.raises(visits.VisitError, match="its notice has gone"):
+        visits.edit(town, people["clerk"], row.id, sassa(town, notice=EDITED + " Free."))
+    assert visits.pending_edit(town, row.id) is None
+    moved = visits.edit(town, people["clerk"], row.id, sassa(town, notice=EDITED, starts=time(10)))
+    assert moved.replaces_id == row.id and moved.notice == EDITED  # a real change keeps the wording
