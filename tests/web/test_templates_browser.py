@@ -42,6 +42,11 @@ def test_a_clerk_schedules_a_visit_from_a_template(seeded, auth, browser, monkey
     templates.create(seeded, bc.Actor.of(approver), "Closed for stock-taking", "The centre is closed on Friday.")
     templates.create(seeded, bc.Actor.of(clerk), "SASSA mobile unit", NOTICE, centre_id=soweto)
     day = ordinary_day(seeded, soweto, date.today() + timedelta(days=3))
+    long_name = "Water and electricity interruption at the centre for the whole of next week, all day"[:80]
+    templates.create(seeded, bc.Actor.of(approver), long_name, "No water or electricity next week.")
+    rejected = bc.create(seeded, bc.Actor.of(clerk), f"centre:{soweto}", "Home Affairs on Tuesday")
+    bc.submit(seeded, bc.Actor.of(clerk), rejected.id)
+    bc.reject(seeded, bc.Actor.of(approver), rejected.id, "Say which Tuesday", bc.seen_digest(bc.get(seeded, rejected.id)))
 
     with serving(create_app(runtime=seeded)) as base:
         context = open_context(browser, width)
@@ -77,6 +82,18 @@ def test_a_clerk_schedules_a_visit_from_a_template(seeded, auth, browser, monkey
             expect(page.get_by_test_id("status")).to_have_text("pending approval")
             expect(page.get_by_test_id("plan-text").first).to_contain_text("Bring your ID book. Come early.")
             assert fits(page)
+
+        # Outside the task: compose from the long-named template, and the resubmit page, fit a phone too.
+        page.goto(f"{base}/staff/broadcasts/new")
+        page.select_option("#template", label=long_name)
+        page.get_by_role("button", name="Use this template").click()
+        expect(page.locator("#message")).to_have_value("No water or electricity next week.")
+        assert fits(page)
+        page.goto(f"{base}/staff/broadcasts/{rejected.id}")
+        page.get_by_test_id("resubmit").click()
+        expect(page.get_by_test_id("rejection")).to_contain_text("Say which Tuesday")
+        expect(page.locator("#message")).to_have_value("Home Affairs on Tuesday")
+        assert fits(page)
         context.close()
 
     with seeded.sessions() as s:
