@@ -258,3 +258,15 @@ def test_a_notice_breaking_the_rules_is_refused_on_the_form(office, auth):
     assert "the notice must keep {service}, {centre}, {when}" in refused
     with office["rt"].sessions() as s:
         assert s.scalar(select(func.count()).select_from(Visit)) == 0
+
+
+def test_the_notice_preview_follows_the_form_and_counts_only_the_clerks_centres(office, auth):
+    login(auth, office["clerk"])
+    fragment = html.unescape(auth.post("/staff/visits/notice-preview", visit_form(office)).get_data(as_text=True))
+    assert "SASSA at Maponya Mall Thusong, Mon 7 Dec, 09:00-14:00. Bring your ID book." in fragment
+    assert "<html" not in fragment  # a fragment for the script, not a page
+    elsewhere = html.unescape(auth.post("/staff/visits/notice-preview", visit_form(office, centre=office["worcester"]))
+                              .get_data(as_text=True))
+    assert "is not one of your centres" in elsewhere and "Worcester" not in elsewhere and "subscribers" not in elsewhere
+    with office["rt"].sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Visit)) == 0

@@ -83,6 +83,16 @@ def test_a_clerk_schedules_a_visit_from_a_template(seeded, auth, browser, monkey
             expect(page.get_by_test_id("plan-text").first).to_contain_text("Bring your ID book. Come early.")
             assert fits(page)
 
+        # Outside the task: with JavaScript the notice's preview follows the typing (no button pressed).
+        page.goto(f"{base}/staff/visits/new")
+        page.select_option("#office", "HA")
+        page.fill("#day", day.isoformat())
+        page.fill("#starts", "10:00")
+        page.fill("#ends", "12:00")
+        page.fill("#notice", "{service} at {centre}, {when}. Bring water.")
+        expect(page.get_by_test_id("notice-text")).to_contain_text("Home Affairs at Maponya Mall Thusong")
+        expect(page.get_by_test_id("notice-text")).to_contain_text("Bring water.")
+
         # Outside the task: compose from the long-named template, and the resubmit page, fit a phone too.
         page.goto(f"{base}/staff/broadcasts/new")
         page.select_option("#template", label=long_name)

@@ -87,10 +87,13 @@ def _from_template(rt, actor: bc.Actor, form: VisitForm) -> str | None:
     return row.name
 
 
-def _notice_preview(rt, form: VisitForm) -> dict:
-    """The notice as it will be sent (exact SMS, segments, encoding, cost), or why not yet."""
+def _notice_preview(rt, actor: bc.Actor, form: VisitForm) -> dict:
+    """The notice as it will be sent (exact SMS, segments, encoding, cost), or why not yet;
+    never for a centre outside ``actor``'s (its subscribers are not theirs to count)."""
     if not form.centre.data or not form.day.data or not form.starts.data or not form.ends.data:
         return {"error": "Choose the centre, the day and the times to see the notice."}
+    if actor.scope is not None and form.centre.data not in actor.scope:
+        return {"error": f"centre {form.centre.data} is not one of your centres"}
     try:
         details = _details(rt, form)
         preview = visit_plan.notice_preview(rt, form.centre.data, details)
@@ -103,7 +106,7 @@ def _notice_preview(rt, form: VisitForm) -> dict:
 
 
 def _form_page(rt, actor: bc.Actor, form: VisitForm, row, shown: list[str], started: str | None = None):
-    preview = _notice_preview(rt, form) if request.method == "POST" else None
+    preview = _notice_preview(rt, actor, form) if request.method == "POST" else None
     return render_template("staff/visit_form.html", form=form, row=row, warnings=shown, started=started,
                            picks=picker(rt, actor, notices=True), notice_preview=preview)
 
@@ -125,6 +128,16 @@ def _local(at) -> str:
 def _facts(row) -> dict:
     return {"centre": row.centre_id, "service": row.service, "office_id": row.office_id, "day": row.day.isoformat(),
             "times": f"{row.starts:%H:%M}-{row.ends:%H:%M}", "status": row.status, "notice": row.notice}
+
+
+@bp.post("/visits/notice-preview")
+@role_required(CLERK, APPROVER)
+def visit_notice_preview():
+    """The notice fragment the visit form's script asks for while the author types (stores nothing)."""
+    rt, actor = runtime_of(), _actor()
+    form = _form(rt, actor)
+    form.validate()  # a missing field is the form's business; the fragment says what it needs
+    return render_template("staff/_notice_preview.html", notice_preview=_notice_preview(rt, actor, form))
 
 
 @bp.get("/visits/")
