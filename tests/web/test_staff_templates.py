@@ -270,3 +270,22 @@ def test_the_notice_preview_follows_the_form_and_counts_only_the_clerks_centres(
     assert "is not one of your centres" in elsewhere and "Worcester" not in elsewhere and "subscribers" not in elsewhere
     with office["rt"].sessions() as s:
         assert s.scalar(select(func.count()).select_from(Visit)) == 0
+
+
+def test_a_waiting_visits_notice_is_changed_on_its_edit_page_and_audited(office, auth):
+    rt = office["rt"]
+    login(auth, office["clerk"])
+    assert auth.post("/staff/visits/new", {**visit_form(office), "action": "save"}).status_code == 302
+    with rt.sessions() as s:
+        row = s.scalars(select(Visit)).one()
+    assert textarea(page(auth, f"/staff/visits/{row.id}/edit"), "notice") == NOTICE
+    changed = auth.post(f"/staff/visits/{row.id}/edit", {**visit_form(office, notice=NOTICE + " Free."),
+                                                         "action": "save"})
+    assert changed.status_code == 302
+    with rt.sessions() as s:
+        assert s.get(Visit, row.id).notice == NOTICE + " Free."  # changed in place: still waiting
+    [created] = events(rt, "visit.created")
+    [edited] = events(rt, "visit.edited")
+    assert json.loads(created.detail)["notice"] == NOTICE and json.loads(edited.detail)["notice"] == NOTICE + " Free."
+    standard = auth.client.get("/staff/visits/new").get_data(as_text=True)
+    assert textarea(html.unescape(standard), "notice") == "{service} at {centre}, {when}."
