@@ -9,7 +9,7 @@ adds its views to that blueprint: :mod:`~gateway.web.staff.home`,
 :mod:`~gateway.web.staff.broadcasts` (every role: the list and each broadcast's page; worded by
 :mod:`~gateway.web.staff.broadcast_text`), :mod:`~gateway.web.staff.broadcast_send` (compose,
 check, then send; a test SMS to one's own phone), :mod:`~gateway.web.staff.visits` (service visits,
-every role), :mod:`~gateway.web.staff.offices` (offices' state today: every role, its centres),
+every role; the form's notice by :mod:`~gateway.web.staff.visit_notice`), :mod:`~gateway.web.staff.offices` (offices' state today: every role, its centres),
 :mod:`~gateway.web.staff.inbox` (citizens' questions and complaints: every role, its centres),
 :mod:`~gateway.web.staff.analytics` (every role: clerks see their centres'
 figures; charts by the vendored Chart.js), :mod:`~gateway.web.staff.privacy` (admins: POPIA export and deletion of one number),

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from wtforms import SelectChoice
 
 from gateway.clock import SAST
-from gateway.staff import audit, templates, visit_plan, visits
+from gateway.staff import audit, visit_plan, visits
 from gateway.staff import broadcasts as bc
 from gateway.staff import visit_cancel as cancelling
 from gateway.staff.accounts import APPROVER, CLERK
@@ -31,6 +31,7 @@ from gateway.web.context import runtime_of
 from gateway.web.staff.auth import bp, client_address, current_member, role_required
 from gateway.web.staff.forms import CancelVisitForm, DecideForm, DecideRejectForm, VisitForm
 from gateway.web.staff.message_templates import picker
+from gateway.web.staff.visit_notice import details_of, from_template, notice_preview
 
 KIND = {"visit": "Notice", "told": "Correction", "centre": "Reminder"}  # by the broadcast's target kind
 
@@ -68,45 +69,8 @@ def _form(rt, actor: bc.Actor, row=None) -> VisitForm:
     return form
 
 
-def _from_template(rt, actor: bc.Actor, form: VisitForm) -> str | None:
-    """Fill the notice from ``?template=ID`` (a visit notice's wording the member may use);
-    the template's name, or None (flashed) when there is none to use."""
-    raw = request.args.get("template", "")
-    if not raw:
-        return None
-    try:
-        row = templates.get_for(rt, actor, int(raw) if raw.isdecimal() and len(raw) <= 9 else 0)
-    except templates.NotFound:
-        row = None
-    if row is None or not templates.is_notice(row):
-        flash(f"No visit notice template {raw[:12]} that you may use: the notice has the standard wording.", "error")
-        return None
-    form.notice.data = row.text
-    if row.centre_id is not None and row.centre_id in {c.value for c in form.centre.choices}:
-        form.centre.data = row.centre_id
-    return row.name
-
-
-def _notice_preview(rt, actor: bc.Actor, form: VisitForm) -> dict:
-    """The notice as it will be sent (exact SMS, segments, encoding, cost), or why not yet;
-    never for a centre outside ``actor``'s (its subscribers are not theirs to count)."""
-    if not form.centre.data or not form.day.data or not form.starts.data or not form.ends.data:
-        return {"error": "Choose the centre, the day and the times to see the notice."}
-    if actor.scope is not None and form.centre.data not in actor.scope:
-        return {"error": f"centre {form.centre.data} is not one of your centres"}
-    try:
-        details = _details(rt, form)
-        preview = visit_plan.notice_preview(rt, form.centre.data, details)
-    except visits.VisitError as exc:
-        return {"error": str(exc)}
-    except LookupError as exc:
-        return {"error": str(exc)}
-    codepoint = f"U+{ord(preview.ucs2_because):04X}" if preview.ucs2_because else ""
-    return {"error": None, "preview": preview, "codepoint": codepoint}
-
-
 def _form_page(rt, actor: bc.Actor, form: VisitForm, row, shown: list[str], started: str | None = None):
-    preview = _notice_preview(rt, actor, form) if request.method == "POST" else None
+    preview = notice_preview(rt, actor, form) if request.method == "POST" else None
     return render_template("staff/visit_form.html", form=form, row=row, warnings=shown, started=started,
                            picks=picker(rt, actor, notices=True), notice_preview=preview)
 
@@ -114,11 +78,6 @@ def _form_page(rt, actor: bc.Actor, form: VisitForm, row, shown: list[str], star
 def _office_code(rt, office_id: int | None) -> str:
     with rt.sessions() as s:
         return (s.scalar(select(Office.code).where(Office.id == office_id)) if office_id else None) or ""
-
-
-def _details(rt, form: VisitForm) -> visits.Details:
-    return visits.check(rt, form.service.data or "", form.day.data, form.starts.data, form.ends.data,
-                        office=form.office.data or None, notice=form.notice.data)
 
 
 def _local(at) -> str:
@@ -137,7 +96,7 @@ def visit_notice_preview():
     rt, actor = runtime_of(), _actor()
     form = _form(rt, actor)
     form.validate()  # a missing field is the form's business; the fragment says what it needs
-    return render_template("staff/_notice_preview.html", notice_preview=_notice_preview(rt, actor, form))
+    return render_template("staff/_notice_preview.html", notice_preview=notice_preview(rt, actor, form))
 
 
 @bp.get("/visits/")
@@ -166,10 +125,10 @@ def visit_new():
     shown: list[str] = []
     if request.method == "GET" and len(form.centre.choices) == 1:
         form.centre.data = form.centre.choices[0].value
-    started = _from_template(rt, actor, form) if request.method == "GET" else None
+    started = from_template(rt, actor, form) if request.method == "GET" else None
     if form.validate_on_submit() and request.form.get("action") != "preview":
         try:
-            details = _details(rt, form)
+            details = details_of(rt, form)
             row = visits.create(rt, actor, form.centre.data, details, _confirmed(form))
         except visits.Unconfirmed as exc:
             shown = _unconfirmed(form, exc)
@@ -225,7 +184,7 @@ def visit_edit(visit_id: int):
     shown: list[str] = []
     if form.validate_on_submit() and request.form.get("action") != "preview":
         try:
-            changed = visits.edit(rt, actor, visit_id, _details(rt, form), _confirmed(form))
+            changed = visits.edit(rt, actor, visit_id, details_of(rt, form), _confirmed(form))
         except visits.Unconfirmed as exc:
             shown = _unconfirmed(form, exc)
         except visits.VisitError as exc:
