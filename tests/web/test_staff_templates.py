@@ -136,7 +136,9 @@ def test_compose_starts_from_a_template_the_clerk_may_use_and_nothing_else(offic
     assert textarea(compose, "message") == "The centre is closed on Friday."
     assert 'data-testid="template-picker"' in compose and "SASSA notice" not in compose.split("<h1")[1]
     other = page(auth, f"/staff/broadcasts/new?template={office['theirs']}")
-    assert "No water today." not in other and "No template" in other
+    assert "No water today." not in other and "No broadcast template" in other
+    notice = page(auth, f"/staff/broadcasts/new?template={office['mine']}")  # a visit notice's wording
+    assert textarea(notice, "message") == "" and "a visit notice's starts a visit" in notice
 
 
 def test_save_as_template_fills_the_new_template_form_and_stores_nothing(office, auth):

@@ -121,8 +121,8 @@ def _started(rt, actor: bc.Actor, form: BroadcastForm) -> Started | None:
         started = (from_template(rt, actor, form, number) if param == "template"
                    else from_broadcast(rt, actor, form, number, resubmit=param == "resubmit"))
         if started is None:
-            flash(f"No {'template' if param == 'template' else 'broadcast'} {raw[:12]} that you may use: "
-                  "the form is blank.", "error")
+            what = "broadcast template (a visit notice's starts a visit)" if param == "template" else "broadcast"
+            flash(f"No {what} {raw[:12]} that you may use: the form is blank.", "error")
         return started
     return None
 

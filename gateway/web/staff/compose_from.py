@@ -32,10 +32,13 @@ class Started:
 
 
 def from_template(rt, actor: bc.Actor, form: BroadcastForm, template_id: int) -> Started | None:
-    """Fill the message (and language, and the template's centre if offered) from a template."""
+    """Fill the message (and language, and the template's centre if offered) from a broadcast's
+    template (None: none the actor may use, or a visit notice's wording, which only a visit fills in)."""
     try:
         row = templates.get_for(rt, actor, template_id)
     except templates.NotFound:
+        return None
+    if templates.is_notice(row):
         return None
     form.message.data, form.language.data = row.text, row.language or ""
     if row.centre_id is not None and row.centre_id in {c.value for c in form.centres.choices}:
@@ -45,7 +48,8 @@ def from_template(rt, actor: bc.Actor, form: BroadcastForm, template_id: int) ->
 
 def from_broadcast(rt, actor: bc.Actor, form: BroadcastForm, broadcast_id: int, resubmit: bool) -> Started | None:
     """Fill audience, language and text from a broadcast ``actor`` may see (its schedule stays
-    "now": a copy is a new send). ``resubmit`` on a rejected one of the actor's marks the form as its resubmission."""
+    "now": a copy is a new send). ``resubmit`` on a rejected one of the actor's marks the form
+    as its resubmission."""
     try:
         row = bc.get_for(rt, actor, broadcast_id)
     except bc.NotFound:
