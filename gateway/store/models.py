@@ -404,6 +404,8 @@ class Broadcast(Base):
     # The service visit this broadcast announces, reminds of or corrects (None: written by
     # staff). No foreign key, as for the outbox: the messages outlive what produced them.
     visit_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # The rejected broadcast this one edits and resubmits (its author's; its reason is shown beside it).
+    resubmits_id: Mapped[int | None] = mapped_column(ForeignKey("broadcasts.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 

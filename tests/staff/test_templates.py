@@ -180,3 +180,18 @@ def test_an_announced_visit_is_not_given_new_notice_wording_alone(town, people):
     assert visits.pending_edit(town, row.id) is None
     moved = visits.edit(town, people["clerk"], row.id, sassa(town, notice=EDITED, starts=time(10)))
     assert moved.replaces_id == row.id and moved.notice == EDITED  # a real change keeps the wording
+
+
+def test_only_its_author_resubmits_a_rejected_broadcast(town, people):
+    soweto = f"centre:{centre_id(town, 'Soweto')}"
+    row = bc.create(town, people["clerk"], soweto, "Home Affairs on Tuesday")
+    bc.submit(town, people["clerk"], row.id)
+    with pytest.raises(bc.NotAllowed, match="not a rejected broadcast of yours"):  # still waiting
+        bc.create(town, people["clerk"], soweto, "Home Affairs on Tuesday 8 Dec", resubmits=row.id)
+    bc.reject(town, people["approver"], row.id, "Which Tuesday?", bc.seen_digest(bc.get(town, row.id)))
+    with pytest.raises(bc.NotAllowed, match="not a rejected broadcast of yours"):  # not the author
+        bc.create(town, people["approver"], soweto, "Home Affairs on Tuesday 8 Dec", resubmits=row.id)
+    with pytest.raises(bc.NotFound):  # another centre's clerk does not even see it
+        bc.create(town, people["other_clerk"], f"centre:{centre_id(town, 'Worcester')}", "Hi", resubmits=row.id)
+    again = bc.create(town, people["clerk"], soweto, "Home Affairs on Tuesday 8 Dec", resubmits=row.id)
+    assert again.resubmits_id == row.id and bc.submit(town, people["clerk"], again.id).status == "pending_approval"

@@ -198,9 +198,13 @@ def test_a_rejected_broadcast_is_resubmitted_through_the_confirm_page_and_waits_
     with rt.sessions() as s:
         new = s.scalars(select(Broadcast).where(Broadcast.id != old)).one()
     assert new.status == "pending_approval" and new.text == "Home Affairs on Tuesday 8 December"
+    assert new.resubmits_id == old
     assert bc.get(rt, old).status == "rejected"
     [event] = events(rt, "broadcast.created")
     assert json.loads(event.detail)["resubmits"] == old
+    login(auth, office["approver"])  # the approver reads why the first was rejected, beside the new one
+    assert f"This resubmits broadcast {old} , rejected because: Say which Tuesday" in " ".join(
+        re.sub(r"<[^>]+>", " ", page(auth, f"/staff/broadcasts/{new.id}")).split())
 
 
 def test_only_the_author_resubmits_and_a_forged_original_is_not_named(office, auth, seeded):

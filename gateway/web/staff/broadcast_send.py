@@ -193,7 +193,8 @@ def _send(rt, actor: bc.Actor, form: BroadcastForm, at: datetime | None, token: 
     original = rejected_original(rt, actor, form)
     resubmits = {"resubmits": original.id} if original else {}
     try:
-        row = bc.create(rt, actor, _spec(form), form.message.data, form.language.data or None, at)
+        row = bc.create(rt, actor, _spec(form), form.message.data, form.language.data or None, at,
+                        resubmits=original.id if original else None)
         audit.record(rt, member, "broadcast.created", target=f"broadcast {row.id}", address=client_address(),
                      detail={"to": row.target, "language": row.language, "recipients": row.recipients, **resubmits})
         row = bc.submit(rt, actor, row.id)

@@ -1,5 +1,5 @@
 """Message templates (wording kept per centre or shared, to start a broadcast or a visit notice
-from) and a visit's own wording of its notice.
+from), a visit's own wording of its notice, and the rejected broadcast a broadcast resubmits.
 
 Revision ID: 0026
 Revises: 0022
@@ -32,9 +32,16 @@ def upgrade() -> None:
     op.create_index("ix_message_templates_centre_id", "message_templates", ["centre_id"])
     with op.batch_alter_table("visits") as batch:
         batch.add_column(sa.Column("notice", sa.Text, nullable=True))
+    with op.batch_alter_table("broadcasts") as batch:
+        batch.add_column(sa.Column("resubmits_id", sa.Integer, nullable=True))
+        batch.create_foreign_key("fk_broadcasts_resubmits_id_broadcasts", "broadcasts", ["resubmits_id"], ["id"],
+                                 ondelete="SET NULL")
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("broadcasts") as batch:
+        batch.drop_constraint("fk_broadcasts_resubmits_id_broadcasts", type_="foreignkey")
+        batch.drop_column("resubmits_id")
     with op.batch_alter_table("visits") as batch:
         batch.drop_column("notice")
     op.drop_index("ix_message_templates_centre_id", table_name="message_templates")
