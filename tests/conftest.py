@@ -27,6 +27,7 @@ from gateway.store.models import (
     DailyFigure,
     Feedback,
     Message,
+    MessageTemplate,
     Municipality,
     OfficeStatus,
     PendingDeliveryReport,
@@ -238,7 +239,8 @@ def _commit_without_waiting_for_the_disk(engine) -> None:
 
 
 # What tests write, in an order the foreign keys allow; the migrated reference data stays.
-WRITTEN = (AuditEvent.__table__, QuestionEntry.__table__, Question.__table__, staff_centres, Visit.__table__,
+WRITTEN = (AuditEvent.__table__, MessageTemplate.__table__, QuestionEntry.__table__, Question.__table__,
+           staff_centres, Visit.__table__,
            CentreChange.__table__, OfficeStatus.__table__, centre_offices, TranslationSuggestion.__table__,
            *(m.__table__ for m in (Message, PendingDeliveryReport, Broadcast, Subscription, Citizen,
                                                   Staff, Feedback, UssdSessionLog, UssdHopLog, UsageSearch, DailyFigure)),

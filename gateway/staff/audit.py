@@ -34,6 +34,7 @@ ACTIONS = (
     "question.replied", "question.noted", "question.closed", "question.transferred",
     "translation.imported", "translation.reviewed", "translation.suggested", "translation.accepted",
     "translation.rejected",
+    "template.created", "template.edited", "template.deleted",
 )
 CLI = "cli"  # the actor of commands run with `thusong` on the server
 

@@ -28,6 +28,9 @@ Contract:
   shown an error): the sweeper queues the fan-out of a scheduled broadcast left without one.
 - :func:`fan_out` (a worker job) writes one outbox row per recipient in chunks, each its own
   transaction, under the key ``bc:<id>:<phone>``: re-running it writes only what is missing.
+- A broadcast may resubmit a rejected one (``resubmits``: only its author's, and only while it
+  is rejected, :func:`check_resubmits`); it is a new draft like any other — composed, checked,
+  submitted and approved the same way — and the rejected one stays rejected.
 - :func:`issue` stores and schedules one approved elsewhere (a service visit's messages).
 - :func:`cancel` stops what has not left: waiting rows become ``skipped`` (``Cancelled``);
   one with nothing left to stop is :class:`NotCancellable`, saying why (sent, rejected…).
@@ -65,6 +68,7 @@ from gateway.staff.targets import (
     parse,
     recipients,
 )
+from gateway.staff.visit_text import PLACEHOLDERS
 from gateway.store.models import (
     BROADCAST_STATES,
     BROADCAST_TRANSITIONS,
@@ -209,6 +213,10 @@ def compose(rt, target_spec: str, text: str, language: str | None = None,
     check_scope(actor, target)
     if not text.strip():
         raise BroadcastError("the message is empty")
+    unfilled = [p for p in PLACEHOLDERS if "{" + p + "}" in text]
+    if unfilled:  # a visit notice's wording (a template): sent as typed, citizens would read the braces
+        raise BroadcastError(f"the message has {{{unfilled[0]}}}, which only a visit notice fills in: "
+                             "write the words instead")
     with rt.sessions() as s:
         count = count_recipients(s, target, language)
     return str(target), measure_text(rt.settings, full_text(rt.settings, text, language), count)
@@ -237,16 +245,27 @@ def _in_words(at: datetime) -> str:
 
 
 def create(rt, actor: Actor, target_spec: str, text: str, language: str | None = None,
-           at: datetime | None = None) -> Broadcast:
+           at: datetime | None = None, resubmits: int | None = None) -> Broadcast:
     """A draft broadcast (nothing is sent until :func:`submit`); a send time already past is
-    refused (:func:`check_start`)."""
+    refused (:func:`check_start`). ``resubmits``: the rejected broadcast this one edits
+    (:func:`check_resubmits`); it goes through submit and approval like any other."""
     target, preview = compose(rt, target_spec, text, language, actor)
     check_start(rt, at)
+    if resubmits is not None:
+        check_resubmits(rt, actor, resubmits)
     with rt.sessions.begin() as s:
         row = Broadcast(author_id=actor.staff_id, target=target, language=language, text=text.strip(),
                         full_text=preview.text, status="draft", scheduled_at=utc(at),
-                        recipients=preview.recipients)
+                        recipients=preview.recipients, resubmits_id=resubmits)
         s.add(row)
+    return row
+
+
+def check_resubmits(rt, actor: Actor, broadcast_id: int) -> Broadcast:
+    """The broadcast ``actor`` resubmits: a rejected one of their own (else :class:`NotAllowed`)."""
+    row = get_for(rt, actor, broadcast_id)
+    if row.status != "rejected" or row.author_id is None or row.author_id != actor.staff_id:
+        raise NotAllowed(f"broadcast {broadcast_id} is not a rejected broadcast of yours: it cannot be resubmitted")
     return row
 
 

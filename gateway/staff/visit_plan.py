@@ -84,6 +84,14 @@ def on_approval(rt, row: Visit) -> list[Planned]:
     return plan
 
 
+def notice_preview(rt, centre_id: int, details) -> Preview:
+    """The notice a visit with ``details`` (a :class:`~gateway.staff.visits.Details`) at
+    ``centre_id`` would send, as the visit form shows it before anything is stored: the exact
+    SMS, its segments, encoding and cost for the centre's subscribers now."""
+    text = visit_text.notice_text(details, visit_text.centre_name(rt, centre_id))
+    return _planned(rt, "Notice", f"centre:{centre_id}", text, starts_at(rt)).preview
+
+
 def on_cancel(rt, row: Visit) -> list[Planned]:
     """What cancelling ``row`` sends: a correction to those told of it, if anyone was."""
     if row.status != "approved":

@@ -26,6 +26,10 @@ Contract:
   of an earlier version) at once or in the next quiet-hours window, and a **reminder** to the
   centre's subscribers at :func:`reminder_at`: the last bulk window before the visit's day, at
   :data:`REMINDER_TIME` if that window holds it — none when that window is the notice's own.
+- The notice's wording is the author's (``Details.notice``, held to the placeholder rules of
+  :func:`~gateway.staff.visit_text.check_notice`) until the visit is approved; the approval
+  binds its exact text like every planned message's. An approved visit's notice has gone: an
+  edit that changes only its wording is refused.
 - An edit of an approved visit is a new version that replaces it once approved (the old one
   and its reminder stay in force meanwhile): the old version's unsent messages and reminder
   are cancelled, a **correction** goes to everyone already told (``told:ID``), and the new
@@ -61,6 +65,7 @@ from gateway.staff.visit_plan import reminder_at as reminder_at
 from gateway.staff.visit_text import (
     centre_name,
     change_text,
+    check_notice,
     notice_text,
     reminder_text,
 )
@@ -111,13 +116,16 @@ class Unconfirmed(VisitError):
 @dataclass(frozen=True)
 class Details:
     """What staff type: the service, the local day and times; ``office`` the office code when
-    staff picked one (the service is then its English name), None for "other" (free text)."""
+    staff picked one (the service is then its English name), None for "other" (free text);
+    ``notice`` the author's wording of the notice (None: the standard one,
+    :mod:`gateway.staff.visit_text`)."""
 
     service: str
     day: date
     starts: time
     ends: time
     office: str | None = None
+    notice: str | None = None
 
 
 # --- reads ----------------------------------------------------------------------------------------
@@ -180,10 +188,16 @@ def pending_edit(rt, visit_id: int) -> Visit | None:
 
 # --- changes --------------------------------------------------------------------------------------
 
-def check(rt, service: str, day: date, starts: time, ends: time, office: str | None = None) -> Details:
+def check(rt, service: str, day: date, starts: time, ends: time, office: str | None = None,
+          notice: str | None = None) -> Details:
     """The details, tidied, or :class:`VisitError` saying what is wrong. With ``office`` (a
     code) the visit is that office's and ``service`` is set to its name; without, "other":
-    ``service`` says who visits, as typed."""
+    ``service`` says who visits, as typed. ``notice``: the author's wording of the notice,
+    held to :func:`~gateway.staff.visit_text.check_notice`'s rules."""
+    try:
+        notice = check_notice(notice)
+    except ValueError as exc:
+        raise VisitError(str(exc)) from None
     if office:
         try:
             office = office_code(office)
@@ -206,7 +220,7 @@ def check(rt, service: str, day: date, starts: time, ends: time, office: str | N
     if day > now.date() + MAX_AHEAD:
         raise VisitError(f"{day:%-d %B %Y} is too far ahead: announce a visit at most a year before it "
                          f"(by {now.date() + MAX_AHEAD:%-d %B %Y})")
-    return Details(service, day, starts, ends, office or None)
+    return Details(service, day, starts, ends, office or None, notice)
 
 
 def office_id(session, code: str | None) -> int | None:
@@ -249,7 +263,7 @@ def _propose(rt, actor: Actor, centre_id: int, details: Details, replaces_id: in
     with rt.sessions.begin() as s:
         row = Visit(centre_id=centre_id, service=details.service, office_id=office_id(s, details.office),
                     day=details.day, starts=details.starts, ends=details.ends, status="pending_approval",
-                    replaces_id=replaces_id, author_id=actor.staff_id)
+                    replaces_id=replaces_id, author_id=actor.staff_id, notice=details.notice)
         s.add(row)
     if broadcasts.needs_approval(rt, actor):
         return row
@@ -287,8 +301,9 @@ def as_seen(row: Visit) -> tuple:
     an edit between the digest's check and the update leaves the update nothing to move)."""
     replaces = Visit.replaces_id.is_(None) if row.replaces_id is None else Visit.replaces_id == row.replaces_id
     office = Visit.office_id.is_(None) if row.office_id is None else Visit.office_id == row.office_id
+    notice = Visit.notice.is_(None) if row.notice is None else Visit.notice == row.notice
     return (Visit.centre_id == row.centre_id, Visit.service == row.service, Visit.day == row.day,
-            Visit.starts == row.starts, Visit.ends == row.ends, replaces, office)
+            Visit.starts == row.starts, Visit.ends == row.ends, replaces, office, notice)
 
 
 def _refused(rt, visit_id: int, what: str):
@@ -320,13 +335,24 @@ def edit(rt, actor: Actor, visit_id: int, details: Details, confirmed: str | Non
         with rt.sessions.begin() as s:
             s.execute(update(Visit).where(Visit.id == visit_id).values(
                 service=details.service, office_id=office_id(s, details.office), day=details.day, starts=details.starts, ends=details.ends,
-                author_id=actor.staff_id if actor.staff_id is not None else row.author_id, updated_at=utcnow()))
+                notice=details.notice, author_id=actor.staff_id if actor.staff_id is not None else row.author_id, updated_at=utcnow()))
         return get(rt, visit_id)
+    if _same_visit(rt, row, details):
+        raise VisitError(f"visit {visit_id} was announced with this service, day and times: its notice has gone, "
+                         "so new wording alone would tell nobody anything. Change the details, or cancel it")
     waiting = pending_edit(rt, visit_id)
     if waiting is not None:
         raise WrongState(f"a change to visit {visit_id} already waits for approval (visit {waiting.id}): "
                          "change or cancel that one")
     return _propose(rt, actor, row.centre_id, details, replaces_id=visit_id)
+
+
+def _same_visit(rt, row: Visit, details: Details) -> bool:
+    """Whether ``details`` announce what ``row`` announced (its notice's wording aside)."""
+    with rt.sessions() as s:
+        office = office_id(s, details.office)
+    return (row.service, row.office_id, row.day, row.starts, row.ends) == (
+        details.service, office, details.day, details.starts, details.ends)
 
 
 def _release(rt, row: Visit, approved_by: int | None) -> Visit:

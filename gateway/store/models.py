@@ -404,6 +404,8 @@ class Broadcast(Base):
     # The service visit this broadcast announces, reminds of or corrects (None: written by
     # staff). No foreign key, as for the outbox: the messages outlive what produced them.
     visit_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # The rejected broadcast this one edits and resubmits (its author's; its reason is shown beside it).
+    resubmits_id: Mapped[int | None] = mapped_column(ForeignKey("broadcasts.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
@@ -436,6 +438,25 @@ class Visit(Base):
     # Why it was (or is asked to be) cancelled, and who asked while the request waits for approval.
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     cancel_requested_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    # The author's wording of the notice, with its placeholders ({service}, {centre}, {when});
+    # None: the standard wording (gateway.staff.visit_text).
+    notice: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class MessageTemplate(Base):
+    """Wording staff keep to start a broadcast or a visit notice from (``gateway.staff.templates``).
+    ``centre_id`` None: shared, every account may use it; else that centre's staff (and those
+    who see every centre). A centre's templates go with the centre."""
+
+    __tablename__ = "message_templates"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(3))
+    centre_id: Mapped[int | None] = mapped_column(ForeignKey("centres.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 

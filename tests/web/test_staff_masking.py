@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from config import mask_phone
 from gateway.staff import analytics as usage_report
-from gateway.staff import audit, number_lookups, visits
+from gateway.staff import audit, number_lookups, templates, visits
 from gateway.staff import broadcasts as bc
 from gateway.staff.accounts import set_phone
 from gateway.store.models import Broadcast, Question, Staff
@@ -47,6 +47,7 @@ def test_no_staff_page_shows_a_full_number(seeded, app, client, auth, settings):
     details = visits.check(seeded, "SASSA", ordinary_day(seeded, centre, date.today() + timedelta(days=10)), time(9),
                            time(14))
     ids["visit_id"] = visits.create(seeded, bc.Actor.of(admin), centre, details).id
+    ids["template_id"] = templates.create(seeded, bc.Actor.of(admin), "Closed", "Closed on Friday.").id
     ids["key"] = "sessions"  # each analytics CSV is added below
     ids["lookup"] = number_lookups.hold(seeded, ids["staff_id"], PHONE)  # the message log of the number
     ids["lang"] = "zu"  # a language's translation review page

@@ -217,7 +217,7 @@ def test_a_visit_to_check_comes_back_with_its_warning_until_the_author_confirms_
 
 
 def hidden_fields_of_form(html: str) -> dict[str, str]:
-    match = re.search(r'<form method="post" class="card wide" novalidate>(.*?)</form>', html, re.S)
+    match = re.search(r'<form method="post" class="card wide" novalidate[^>]*>(.*?)</form>', html, re.S)
     return dict(re.findall(r'<input[^>]*id="([^"]+)"[^>]*type="hidden"[^>]*value="([^"]*)"', match.group(1)))
 
 

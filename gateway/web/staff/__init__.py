@@ -9,13 +9,14 @@ adds its views to that blueprint: :mod:`~gateway.web.staff.home`,
 :mod:`~gateway.web.staff.broadcasts` (every role: the list and each broadcast's page; worded by
 :mod:`~gateway.web.staff.broadcast_text`), :mod:`~gateway.web.staff.broadcast_send` (compose,
 check, then send; a test SMS to one's own phone), :mod:`~gateway.web.staff.visits` (service visits,
-every role), :mod:`~gateway.web.staff.offices` (offices' state today: every role, its centres),
+every role; the form's notice by :mod:`~gateway.web.staff.visit_notice`), :mod:`~gateway.web.staff.offices` (offices' state today: every role, its centres),
 :mod:`~gateway.web.staff.inbox` (citizens' questions and complaints: every role, its centres),
 :mod:`~gateway.web.staff.analytics` (every role: clerks see their centres'
 figures; charts by the vendored Chart.js), :mod:`~gateway.web.staff.privacy` (admins: POPIA export and deletion of one number),
 :mod:`~gateway.web.staff.approvals` (every role: what waits for a decision, and the home page's
 block of it), :mod:`~gateway.web.staff.message_log` (every role: one number's messages, scoped and audited),
-:mod:`~gateway.web.staff.translations` (reviewers and admins: review of the eleven languages in context).
+:mod:`~gateway.web.staff.translations` (reviewers and admins: review of the eleven languages in context),
+:mod:`~gateway.web.staff.message_templates` (every role: wording kept to start a broadcast or a visit notice from).
 :mod:`~gateway.web.staff.refusals` answers, for every page, a stale form (shown again with
 what was typed), a NUL byte, an id no row can have, and Redis or the database being down (503).
 Citizens' numbers appear on pages only through the ``masked`` filter: the same
@@ -44,6 +45,7 @@ from gateway.web.staff import (
     home,
     inbox,
     message_log,
+    message_templates,
     offices,
     privacy,
     refusals,
@@ -56,7 +58,7 @@ from gateway.web.staff.sa_words import FILTERS as SA_WORDS
 
 __all__ = ["bp", "current_member", "register_dashboard", "role_required"]
 PAGES = (accounts, analytics, approvals, audit, broadcast_send, broadcasts, centre_changes, centres, home, inbox,
-         message_log, offices, privacy, translations, visits)  # imported for the routes they add to ``bp``
+         message_log, message_templates, offices, privacy, translations, visits)  # imported for the routes they add to ``bp``
 HANDLERS = (refusals,)  # imported for what it refuses on every page of ``bp`` (stale forms, NUL, 503)
 
 

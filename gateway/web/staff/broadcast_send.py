@@ -31,7 +31,9 @@ from gateway.store.models import Centre, Province, Service
 from gateway.web.context import runtime_of
 from gateway.web.staff.auth import bp, client_address, current_member, role_required
 from gateway.web.staff.broadcast_text import asked_text, confirm_start, describe_target, start_text
+from gateway.web.staff.compose_from import Started, from_broadcast, from_template, rejected_original
 from gateway.web.staff.forms import BroadcastForm, ClerkBroadcastForm
+from gateway.web.staff.message_templates import picker
 
 REFUSED = (TargetError, bc.BroadcastError)
 
@@ -101,9 +103,28 @@ def _preview(rt, actor: bc.Actor, form: BroadcastForm) -> dict:
             "start_text": start_text(bc.start_of(rt, at=at)), "asked": asked_text(at)}
 
 
-def _compose_page(rt, actor: bc.Actor, form: BroadcastForm, shown: dict | None = None):
+def _compose_page(rt, actor: bc.Actor, form: BroadcastForm, shown: dict | None = None,
+                  started: Started | None = None):
     return render_template("staff/broadcast_new.html", form=form, shown=shown or {"error": None},
-                           clerk=actor.scope is not None, member=current_member())
+                           clerk=actor.scope is not None, member=current_member(), started=started,
+                           original=rejected_original(rt, actor, form), picks=picker(rt, actor, notices=False))
+
+
+def _started(rt, actor: bc.Actor, form: BroadcastForm) -> Started | None:
+    """Fill a new compose page from ``?template=``, ``?copy=`` or ``?resubmit=`` (an id the
+    member may not see fills nothing and says so)."""
+    for param in ("template", "copy", "resubmit"):
+        raw = request.args.get(param, "")
+        if not raw:
+            continue
+        number = int(raw) if raw.isdecimal() and len(raw) <= 9 else 0
+        started = (from_template(rt, actor, form, number) if param == "template"
+                   else from_broadcast(rt, actor, form, number, resubmit=param == "resubmit"))
+        if started is None:
+            what = "broadcast template (a visit notice's starts a visit)" if param == "template" else "broadcast"
+            flash(f"No {what} {raw[:12]} that you may use: the form is blank.", "error")
+        return started
+    return None
 
 
 @bp.route("/broadcasts/new", methods=["GET", "POST"])
@@ -111,6 +132,8 @@ def _compose_page(rt, actor: bc.Actor, form: BroadcastForm, shown: dict | None =
 def broadcast_new():
     rt, actor = runtime_of(), _actor()
     form = _form(rt, actor)
+    if request.method == "GET":
+        return _compose_page(rt, actor, form, started=_started(rt, actor, form))
     if not form.validate_on_submit():
         return _compose_page(rt, actor, form)
     action = request.form.get("action", "preview")
@@ -167,19 +190,23 @@ def _send(rt, actor: bc.Actor, form: BroadcastForm, at: datetime | None, token: 
     except send_check.AlreadySent as exc:
         flash(str(exc), "error")
         return redirect(url_for("staff.broadcast_list"))
+    original = rejected_original(rt, actor, form)
+    resubmits = {"resubmits": original.id} if original else {}
     try:
-        row = bc.create(rt, actor, _spec(form), form.message.data, form.language.data or None, at)
+        row = bc.create(rt, actor, _spec(form), form.message.data, form.language.data or None, at,
+                        resubmits=original.id if original else None)
         audit.record(rt, member, "broadcast.created", target=f"broadcast {row.id}", address=client_address(),
-                     detail={"to": row.target, "language": row.language, "recipients": row.recipients})
+                     detail={"to": row.target, "language": row.language, "recipients": row.recipients, **resubmits})
         row = bc.submit(rt, actor, row.id)
     except REFUSED as exc:
         flash(str(exc), "error")
         return redirect(url_for("staff.broadcast_new"))
+    again = f" (resubmitting broadcast {original.id})" if original else ""
     if row.status == "scheduled":
         record_sent(rt, row)
-        flash(f"Broadcast {row.id} is on its way.", "info")
+        flash(f"Broadcast {row.id}{again} is on its way.", "info")
     else:
-        flash(f"Broadcast {row.id} is submitted: it waits for an approver.", "info")
+        flash(f"Broadcast {row.id}{again} is submitted: it waits for an approver.", "info")
     return redirect(url_for("staff.broadcast_page", broadcast_id=row.id))
 
 

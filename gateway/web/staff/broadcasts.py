@@ -129,10 +129,21 @@ def broadcast_page(broadcast_id: int):
     can_decide = (row.status == "pending_approval" and actor.role != CLERK and actor.staff_id != row.author_id)
     can_cancel = _may_cancel(actor, row) and bc.cancellable(row, bc.progress(rt, row.id)["queued"])
     return render_template("staff/broadcast.html", row=row, view=_page_data(rt, actor, row), author=author,
+                           resubmitted=_resubmitted(rt, actor, row),
                            approver=approver, can_decide=can_decide, can_cancel=can_cancel,
                            is_author=actor.staff_id == row.author_id, action_form=ActionForm(),
                            decide_form=DecideForm(formdata=None), reject_form=DecideRejectForm(formdata=None),
                            seen=bc.seen_digest(row))
+
+
+def _resubmitted(rt, actor: bc.Actor, row: Broadcast) -> Broadcast | None:
+    """The rejected broadcast ``row`` resubmits, if the viewer may see it (its reason is shown)."""
+    if row.resubmits_id is None:
+        return None
+    try:
+        return bc.get_for(rt, actor, row.resubmits_id)
+    except bc.NotFound:
+        return None
 
 
 @bp.get("/broadcasts/<int:broadcast_id>/progress")

@@ -43,6 +43,7 @@ from gateway.dialogue.offices import OFFICES
 from gateway.directory.hours import DAYS
 from gateway.phones import InvalidPhone, to_e164
 from gateway.staff.accounts import MIN_PASSWORD, ROLES
+from gateway.staff.visit_text import NOTICE_CHARS
 
 MAX_ID = 2**31 - 1  # PostgreSQL's integer: no row has a larger id
 
@@ -260,6 +261,8 @@ class BroadcastForm(FlaskForm):
     shown_recipients = HiddenField(validators=[Optional(), Length(max=12)])
     token = HiddenField(validators=[Optional(), Length(max=64)])
     step = HiddenField(validators=[Optional(), Length(max=12)])  # "confirm": a post from the confirm page
+    # The rejected broadcast this one edits and resubmits (its reason is shown beside the form).
+    resubmits = HiddenField(validators=[Optional(), Length(max=12)])
 
     def shown_count(self) -> int | None:
         """The recipient count the confirm page showed, if it posted a sane one."""
@@ -324,6 +327,8 @@ class VisitForm(FlaskForm):
     day = DateField("Day", validators=[DataRequired("Give the day.")])
     starts = TimeField("From (South African time)", validators=[DataRequired("Give the start time.")])
     ends = TimeField("Until", validators=[DataRequired("Give the end time.")])
+    notice = TextAreaField("Notice text (keep {service}, {centre} and {when}: they are filled in from the visit)",
+                           validators=[Optional(), Length(max=NOTICE_CHARS)])
     confirmed = HiddenField(validators=[Optional(), Length(max=64)])  # the warnings shown (their digest)
     confirm = BooleanField("I have checked the above: announce it anyway")
 

@@ -25,10 +25,13 @@ from gateway.staff import audit, visit_plan, visits
 from gateway.staff import broadcasts as bc
 from gateway.staff import visit_cancel as cancelling
 from gateway.staff.accounts import APPROVER, CLERK
+from gateway.staff.visit_text import NOTICE
 from gateway.store.models import Centre, Office
 from gateway.web.context import runtime_of
 from gateway.web.staff.auth import bp, client_address, current_member, role_required
 from gateway.web.staff.forms import CancelVisitForm, DecideForm, DecideRejectForm, VisitForm
+from gateway.web.staff.message_templates import picker
+from gateway.web.staff.visit_notice import details_of, from_template, notice_preview
 
 KIND = {"visit": "Notice", "told": "Correction", "centre": "Reminder"}  # by the broadcast's target kind
 
@@ -61,17 +64,20 @@ def _form(rt, actor: bc.Actor, row=None) -> VisitForm:
         if request.method == "GET":  # an office's visit shows the office; an older one its text
             form.office.data = _office_code(rt, row.office_id)
             form.service.data = "" if form.office.data else row.service
+    if request.method == "GET":
+        form.notice.data = (row.notice if row is not None else None) or NOTICE
     return form
+
+
+def _form_page(rt, actor: bc.Actor, form: VisitForm, row, shown: list[str], started: str | None = None):
+    preview = notice_preview(rt, actor, form) if request.method == "POST" else None
+    return render_template("staff/visit_form.html", form=form, row=row, warnings=shown, started=started,
+                           picks=picker(rt, actor, notices=True), notice_preview=preview)
 
 
 def _office_code(rt, office_id: int | None) -> str:
     with rt.sessions() as s:
         return (s.scalar(select(Office.code).where(Office.id == office_id)) if office_id else None) or ""
-
-
-def _details(rt, form: VisitForm) -> visits.Details:
-    return visits.check(rt, form.service.data or "", form.day.data, form.starts.data, form.ends.data,
-                        office=form.office.data or None)
 
 
 def _local(at) -> str:
@@ -80,7 +86,17 @@ def _local(at) -> str:
 
 def _facts(row) -> dict:
     return {"centre": row.centre_id, "service": row.service, "office_id": row.office_id, "day": row.day.isoformat(),
-            "times": f"{row.starts:%H:%M}-{row.ends:%H:%M}", "status": row.status}
+            "times": f"{row.starts:%H:%M}-{row.ends:%H:%M}", "status": row.status, "notice": row.notice}
+
+
+@bp.post("/visits/notice-preview")
+@role_required(CLERK, APPROVER)
+def visit_notice_preview():
+    """The notice fragment the visit form's script asks for while the author types (stores nothing)."""
+    rt, actor = runtime_of(), _actor()
+    form = _form(rt, actor)
+    form.validate()  # a missing field is the form's business; the fragment says what it needs
+    return render_template("staff/_notice_preview.html", notice_preview=notice_preview(rt, actor, form))
 
 
 @bp.get("/visits/")
@@ -109,9 +125,10 @@ def visit_new():
     shown: list[str] = []
     if request.method == "GET" and len(form.centre.choices) == 1:
         form.centre.data = form.centre.choices[0].value
-    if form.validate_on_submit():
+    started = from_template(rt, actor, form) if request.method == "GET" else None
+    if form.validate_on_submit() and request.form.get("action") != "preview":
         try:
-            details = _details(rt, form)
+            details = details_of(rt, form)
             row = visits.create(rt, actor, form.centre.data, details, _confirmed(form))
         except visits.Unconfirmed as exc:
             shown = _unconfirmed(form, exc)
@@ -123,7 +140,7 @@ def visit_new():
             flash(f"Visit {row.id} is announced." if row.status == "approved"
                   else f"Visit {row.id} waits for an approver.", "info")
             return redirect(url_for("staff.visit_page", visit_id=row.id))
-    return render_template("staff/visit_form.html", form=form, row=None, warnings=shown)
+    return _form_page(rt, actor, form, None, shown, started)
 
 
 def _checked(rt, row) -> dict:
@@ -165,9 +182,9 @@ def visit_edit(visit_id: int):
     row = _visible_or_404(rt, actor, visit_id)
     form = _form(rt, actor, row)
     shown: list[str] = []
-    if form.validate_on_submit():
+    if form.validate_on_submit() and request.form.get("action") != "preview":
         try:
-            changed = visits.edit(rt, actor, visit_id, _details(rt, form), _confirmed(form))
+            changed = visits.edit(rt, actor, visit_id, details_of(rt, form), _confirmed(form))
         except visits.Unconfirmed as exc:
             shown = _unconfirmed(form, exc)
         except visits.VisitError as exc:
@@ -182,7 +199,7 @@ def visit_edit(visit_id: int):
             else:
                 flash(f"The change (visit {changed.id}) waits for an approver; visit {visit_id} stands until then.", "info")
             return redirect(url_for("staff.visit_page", visit_id=changed.id))
-    return render_template("staff/visit_form.html", form=form, row=row, warnings=shown)
+    return _form_page(rt, actor, form, row, shown)
 
 
 def _decided(visit_id: int):

@@ -1,5 +1,5 @@
 // The staff dashboard's only script. The pages work without it; it adds three things:
-// - compose, and an answer in the inbox: the preview follows the message as it is typed (the
+// - compose, a visit's notice and an answer in the inbox: the preview follows the text as it is typed (the
 //   server computes it: the same numbers as the "Preview" button and the command line);
 // - a broadcast's page: the progress section refreshes itself while the broadcast moves;
 // - the broadcast list: each row not yet settled asks for its own cells again, at the pace
