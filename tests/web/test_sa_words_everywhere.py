@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from gateway.dialogue import questions
 from gateway.staff import broadcasts as bc
-from gateway.staff import number_lookups, visits
+from gateway.staff import number_lookups, templates, visits
 from gateway.store.models import Broadcast
 from gateway.usage import demo
 from tests.broadcasting import centre_id, ordinary_day
@@ -89,9 +89,10 @@ def test_every_staff_page_writes_times_days_money_and_counts_the_south_african_w
     thread = questions.open_thread(seeded, "+27821110001", "ask", "When is SASSA there?", "en", "sms").thread
     with seeded.sessions() as s:
         broadcast = s.scalar(select(Broadcast.id).order_by(Broadcast.id.desc()))
+    template = templates.create(seeded, actor, "Closed for training", "Closed on Friday for staff training.")
     lookup = number_lookups.hold(seeded, admin.id, "+27821110001")
     args = {"staff_id": admin.id, "broadcast_id": broadcast, "centre_id": soweto, "visit_id": visit.id,
-            "ref": thread.ref, "lookup": lookup, "lang": "zu"}
+            "ref": thread.ref, "lookup": lookup, "lang": "zu", "template_id": template.id}
     rules = [r for r in app.url_map.iter_rules() if r.rule.startswith("/staff") and "GET" in r.methods]
     read, bad = [], {}
     for rule in rules:
