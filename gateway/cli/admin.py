@@ -80,7 +80,7 @@ def centres_list(search: str) -> None:
 
 def _print_report(report) -> None:
     click.echo(f"inserted {report.inserted}, updated {report.updated}, unchanged {report.unchanged}, "
-               f"rejected {len(report.rejected)}")
+               f"rejected {report.rejected_rows}")
     for line, name, reason in report.rejected:
         click.echo(f"  rejected line {line}: {name or '(no name)'}: {reason}", err=True)
     for line, name, reason in report.warnings:
