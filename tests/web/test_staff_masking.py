@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from config import mask_phone
 from gateway.staff import analytics as usage_report
-from gateway.staff import audit, number_lookups, visits
+from gateway.staff import audit, invitations, number_lookups, visits
 from gateway.staff import broadcasts as bc
 from gateway.staff.accounts import set_phone
 from gateway.store.models import Broadcast, Question, Staff
@@ -50,6 +50,7 @@ def test_no_staff_page_shows_a_full_number(seeded, app, client, auth, settings):
     ids["key"] = "sessions"  # each analytics CSV is added below
     ids["lookup"] = number_lookups.hold(seeded, ids["staff_id"], PHONE)  # the message log of the number
     ids["lang"] = "zu"  # a language's translation review page
+    ids["token"] = invitations.invite(seeded, admin, admin).token  # an invitation's set-password page
     upload = auth.post("/staff/centres/import", {"file": (io.BytesIO(b"name,province\n"), "centres.csv")},
                        content_type="multipart/form-data")
     ids["job_id"] = upload.headers["Location"].rsplit("/", 1)[1]  # an import job's page
