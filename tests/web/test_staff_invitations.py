@@ -24,7 +24,7 @@ NEW_PASSWORD = "a-password-of-my-own"
 
 
 def _link(page: str) -> str:
-    found = re.search(r'value="(http://localhost/staff/invitation/([^"]+))"', page)
+    found = re.search(r'data-testid="invite-link">(http://localhost/staff/invitation/[^<]+)</textarea>', page)
     assert found, page
     return unescape(found.group(1))
 

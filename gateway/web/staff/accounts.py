@@ -41,8 +41,8 @@ def _centre_groups(rt) -> list[tuple[str, list[tuple[int, str]]]]:
         rows = session.execute(select(Centre.id, Centre.name, Province.name).outerjoin(Centre.province)
                                .order_by(Province.name, Centre.name)).all()
     groups: dict[str, list[tuple[int, str]]] = {}
-    for centre_id, name, province in rows:
-        groups.setdefault(province or "Other", []).append((centre_id, name))
+    for centre_id, name, province in sorted(rows, key=lambda row: (row[2] is None, row[2] or "", row[1])):
+        groups.setdefault(province or "No province", []).append((centre_id, name))
     return list(groups.items())
 
 

@@ -5,7 +5,8 @@
 // - the broadcast list: each row not yet settled asks for its own cells again, at the pace
 //   its data-poll says, and stops when the server sends a row whose data-poll is 0;
 // - an account's centres (a list of checkboxes): a filter box narrows the list as one types,
-//   ticked centres stay in view, and the "chosen" count follows the ticks.
+//   ticked centres stay in view, and the "chosen" count follows the ticks;
+// - an invitation's page: a "Copy the link" button (the link is selectable without it).
 (function () {
   "use strict";
 
@@ -75,13 +76,29 @@
       none.hidden = shown > 0;
     };
     var counted = function () {
-      var n = 0;
-      boxes.forEach(function (box) { n += box.checked ? 1 : 0; });
-      count.textContent = n + " chosen";
+      var names = [];
+      boxes.forEach(function (box) { if (box.checked) { names.push(box.parentNode.dataset.centreName); } });
+      count.textContent = names.length + " chosen" + (names.length ? ": " + names.join(", ") : "");
     };
     picker.querySelector("[data-centre-tools]").hidden = false;
     filter.addEventListener("input", narrow);
     filter.addEventListener("keydown", function (e) { if (e.key === "Enter") { e.preventDefault(); } });
     picker.addEventListener("change", counted);
   }
+
+  document.querySelectorAll("button[data-copy]").forEach(function (button) {
+    var source = document.getElementById(button.dataset.copy);
+    var said = button.parentNode.querySelector("[data-copied]");
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      source.focus();
+      source.select();
+      var done = function () { said.textContent = "Copied."; };
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(source.value).then(done, function () { said.textContent = "Select the link and copy it."; });
+      } else {
+        said.textContent = document.execCommand("copy") ? "Copied." : "Select the link and copy it.";
+      }
+    });
+  });
 }());
