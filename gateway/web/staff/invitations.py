@@ -23,6 +23,13 @@ from gateway.web.staff.auth import bp, client_address, current_member, role_requ
 from gateway.web.staff.forms import InviteForm, ResetPasswordForm
 
 MAX_TOKEN = 100  # a token is 43 characters; anything longer is no token of ours
+PATH = "/staff/invitation/"  # the set-password page's address, less the token (invitation_page's rule)
+
+
+def invitation_link(dashboard_url: str, token: str) -> str:
+    """The set-password link of ``token`` on the dashboard at ``dashboard_url`` (for the
+    command line, which has no request to build it from)."""
+    return dashboard_url.rstrip("/") + PATH + token
 
 
 def send_invitation(member: Member, text_it: bool, new: bool = False):
@@ -57,7 +64,7 @@ def _refused():
                            message=invitations.REFUSED), 404
 
 
-@bp.route("/invitation/<token>", methods=["GET", "POST"])
+@bp.route(PATH.removeprefix(bp.url_prefix) + "<token>", methods=["GET", "POST"])
 def invitation_page(token: str):
     rt = runtime_of()
     member = invitations.pending(rt, token) if len(token) <= MAX_TOKEN else None
