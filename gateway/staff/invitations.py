@@ -28,6 +28,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NoReturn
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -125,11 +126,20 @@ def accept(rt: Runtime, token: str, password: str, address: str | None = None) -
             _blank_texts(session, account.id)
         staff_id, email = (account.id, account.email) if account else (None, None)
     if not done:
-        audit.record(rt, email or "invitation link", "staff.invitation_refused", target=email, address=address)
-        raise InvitationError(REFUSED)
+        refuse(rt, token, address)
     member = get_member(rt.sessions, staff_id)
     audit.record(rt, member, "staff.invitation_used", target=member.email, address=address)
     return member
+
+
+def refuse(rt: Runtime, token: str, address: str | None = None) -> NoReturn:
+    """Audit a password posted through a link that does not work (naming the account when the
+    token was once one of its invitations), then raise :class:`InvitationError`."""
+    with rt.sessions() as session:
+        email = session.scalar(select(Staff.email).join(StaffInvitation, StaffInvitation.staff_id == Staff.id)
+                               .where(StaffInvitation.token_hash == token_hash(token)))
+    audit.record(rt, email or "invitation link", "staff.invitation_refused", target=email, address=address)
+    raise InvitationError(REFUSED)
 
 
 def text_link(rt: Runtime, invitation: Invitation, link: str, actor: Member | str,

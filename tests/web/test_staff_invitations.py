@@ -91,6 +91,8 @@ def test_the_link_works_once(seeded, app, client, auth):
     assert again.status_code == 404 and "This link does not work" in again.get_data(as_text=True)
     assert check_password(seeded.sessions, "thandi@example.org", NEW_PASSWORD) is not None
     assert check_password(seeded.sessions, "thandi@example.org", "somebody-elses-password") is None
+    [refused] = audit.events(seeded.sessions, "staff.invitation_refused").events
+    assert (refused.actor, refused.target) == ("thandi@example.org", "thandi@example.org")
 
 
 def test_using_the_link_twice_at_once_sets_one_password(seeded, app, client, auth):

@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
+
 from flask import abort, flash, redirect, render_template, session, url_for
 from flask_login import current_user, logout_user
 
@@ -68,9 +70,12 @@ def _refused():
 def invitation_page(token: str):
     rt = runtime_of()
     member = invitations.pending(rt, token) if len(token) <= MAX_TOKEN else None
-    if member is None:
-        return _refused()
     form = ResetPasswordForm()
+    if member is None:
+        if form.validate_on_submit() and len(token) <= MAX_TOKEN:  # someone typed a password in vain: audited
+            with suppress(InvitationError):
+                invitations.refuse(rt, token, client_address())
+        return _refused()
     if form.validate_on_submit():
         try:
             invitations.accept(rt, token, form.password.data, client_address())
