@@ -170,7 +170,7 @@ def test_a_long_valid_email_is_added_and_logs_in(seeded, admin, auth, client):
     response = auth.post("/staff/accounts/new", {"email": LONG_VALID, "role": "approver"})
     page = html.unescape(response.get_data(as_text=True))
     assert response.status_code == 200, page
-    link = re.search(r'>http://localhost(/staff/invitation/[^<]+)</textarea>', page).group(1)
+    link = html.unescape(re.search(r'>http://localhost(/staff/invitation\?token=[^<]+)</textarea>', page).group(1))
     auth.logout()
     token = CSRF_FIELD.search(client.get(link).get_data(as_text=True)).group(1)
     assert client.post(link, data={"password": PASSWORD, "confirm": PASSWORD, "csrf_token": token}).status_code == 302

@@ -4,7 +4,7 @@
   to that form shows the set-password link, once: it is in no later page, no redirect and no
   cookie, and the database keeps only its hash. Texting it to the account's own phone is a
   checkbox on the same form;
-- ``/staff/invitation/<token>`` (no login; reviewers may open it too) is where the person
+- ``/staff/invitation?token=…`` (no login; reviewers may open it too) is where the person
   sets a password with the ordinary rules. A link that does not work gets one answer, 404,
   whether it never existed, was used, replaced, or expired. Setting the password logs out
   whoever was logged in in that browser, and leads to the login page.
@@ -13,8 +13,9 @@
 from __future__ import annotations
 
 from contextlib import suppress
+from urllib.parse import urlencode
 
-from flask import abort, flash, redirect, render_template, session, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, logout_user
 
 from gateway.staff import invitations
@@ -25,13 +26,15 @@ from gateway.web.staff.auth import bp, client_address, current_member, role_requ
 from gateway.web.staff.forms import InviteForm, ResetPasswordForm
 
 MAX_TOKEN = 100  # a token is 43 characters; anything longer is no token of ours
-PATH = "/staff/invitation/"  # the set-password page's address, less the token (invitation_page's rule)
+# The set-password page; the token goes in the query, which nginx's access log leaves out
+# (deploy/nginx: the path only) and the log filter masks (``token=``), never in the path.
+PATH = "/staff/invitation"
 
 
 def invitation_link(dashboard_url: str, token: str) -> str:
     """The set-password link of ``token`` on the dashboard at ``dashboard_url`` (for the
     command line, which has no request to build it from)."""
-    return dashboard_url.rstrip("/") + PATH + token
+    return f"{dashboard_url.rstrip('/')}{PATH}?{urlencode({'token': token})}"
 
 
 def send_invitation(member: Member, text_it: bool, new: bool = False):
@@ -66,9 +69,9 @@ def _refused():
                            message=invitations.REFUSED), 404
 
 
-@bp.route(PATH.removeprefix(bp.url_prefix) + "<token>", methods=["GET", "POST"])
-def invitation_page(token: str):
-    rt = runtime_of()
+@bp.route(PATH.removeprefix(bp.url_prefix), methods=["GET", "POST"])
+def invitation_page():
+    rt, token = runtime_of(), request.args.get("token", "")
     member = invitations.pending(rt, token) if len(token) <= MAX_TOKEN else None
     form = ResetPasswordForm()
     if member is None:
