@@ -201,6 +201,18 @@ def test_a_weak_password_is_refused_and_the_link_still_works(seeded, app, client
     assert _set_password(person, link).status_code == 302
 
 
+def test_the_rule_itself_refuses_a_weak_password_and_keeps_the_link(seeded, client, auth):
+    from gateway.staff import invitations
+    from gateway.staff.accounts import StaffError
+
+    auth.as_role("admin")
+    token = _token(_link(_add_clerk(auth, seeded).get_data(as_text=True)))
+    with pytest.raises(StaffError, match="at least 10 characters"):
+        invitations.accept(seeded, token, "short")
+    assert invitations.pending(seeded, token) is not None
+    assert invitations.accept(seeded, token, NEW_PASSWORD).email == "thandi@example.org"
+
+
 @pytest.mark.parametrize("role", ["clerk", "approver", "reviewer"])
 def test_only_admins_invite(seeded, client, auth, role):
     admin_made = auth.add("clerk", _centres(seeded, 1), email="someone@example.org")
