@@ -264,3 +264,15 @@ def test_using_the_link_logs_out_whoever_was_logged_in_in_that_browser(seeded, c
     assert _set_password(client, link).status_code == 302
     assert client.get("/staff/accounts/").status_code == 302  # the admin's session here ended
     assert auth.login("thandi@example.org", NEW_PASSWORD).status_code == 302
+
+
+def test_a_refused_account_form_keeps_the_ticked_centres(seeded, client, auth):
+    auth.as_role("admin")
+    first, second = _centres(seeded)
+    page = auth.post("/staff/accounts/new", {"email": "not an address", "role": "clerk", "centres": [first, second]})
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200 and "/staff/invitation?token=" not in body
+    assert len(re.findall(r'name="centres" value="(\d+)" checked', body)) == 2
+    assert re.search(r"2 chosen: [^<]+, [^<]+</p>", body)
+    with seeded.sessions() as session:
+        assert session.scalar(select(StaffInvitation)) is None
