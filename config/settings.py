@@ -50,6 +50,7 @@ class Settings:
     WEBHOOK_TOKEN: str = _help("Shared secret every AT callback URL carries as ?token=; a comma-separated list during a rotation.", "", secret=True)
     METRICS_TOKEN: str = _help("Bearer token for /metrics and the /healthz?worker=1 check (required in production); a comma-separated list during a rotation.", "", secret=True)
     SECRET_KEY: str = _help("Flask session signing key for the staff dashboard.", "", secret=True)
+    STAFF_INVITE_HOURS: int = _help("Hours a staff invitation's set-password link works (used once; a new invitation voids the old).", 72)
     USSD_SERVICE_CODE: str = _help("The USSD codes citizens dial, comma-separated; the first is the one help texts show. A hop for any other code ends politely, unserved.", "*134*1234#")
     USSD_SMS_PER_DAY: int = _help("Most \"SMS me these details\" messages one number gets from USSD a day (South African day), across sessions; past it the caller is told so on the screen.", 5)
     QUESTIONS_OPEN_PER_NUMBER: int = _help("Most open questions and complaints one number may have at a time; past it the citizen is told the references still waiting instead of getting a new one.", 3)
@@ -238,6 +239,8 @@ def _validate(s: Settings) -> None:
         raise ConfigError(f"USSD_SMS_PER_DAY: expected 1 or more, got {s.USSD_SMS_PER_DAY}")
     if s.QUESTIONS_OPEN_PER_NUMBER < 1:
         raise ConfigError(f"QUESTIONS_OPEN_PER_NUMBER: expected 1 or more, got {s.QUESTIONS_OPEN_PER_NUMBER}")
+    if s.STAFF_INVITE_HOURS < 1:
+        raise ConfigError(f"STAFF_INVITE_HOURS: expected 1 or more, got {s.STAFF_INVITE_HOURS}")
     if s.RETENTION_DAYS < 1:
         raise ConfigError(f"RETENTION_DAYS: expected 1 or more, got {s.RETENTION_DAYS}")
     if s.MAX_CONTENT_LENGTH <= 0:

@@ -34,6 +34,7 @@ from gateway.store.models import (
     Question,
     QuestionEntry,
     Staff,
+    StaffInvitation,
     Subscription,
     TranslationSuggestion,
     UsageSearch,
@@ -242,6 +243,7 @@ def _commit_without_waiting_for_the_disk(engine) -> None:
 WRITTEN = (AuditEvent.__table__, MessageTemplate.__table__, QuestionEntry.__table__, Question.__table__,
            staff_centres, Visit.__table__,
            CentreChange.__table__, OfficeStatus.__table__, centre_offices, TranslationSuggestion.__table__,
+           StaffInvitation.__table__,
            *(m.__table__ for m in (Message, PendingDeliveryReport, Broadcast, Subscription, Citizen,
                                                   Staff, Feedback, UssdSessionLog, UssdHopLog, UsageSearch, DailyFigure)),
            centre_services, Centre.__table__, Municipality.__table__)

@@ -1,5 +1,5 @@
 """Administration commands: ``config``, ``db upgrade``, ``centres import|export`` and
-``staff add|list|disable|reset-password|set-phone`` (each staff change writes an audit row whose actor
+``staff add|invite|list|disable|reset-password|set-phone`` (each staff change writes an audit row whose actor
 is ``cli``). Each builds the runtime it needs and closes it."""
 
 from __future__ import annotations
@@ -17,13 +17,16 @@ from gateway.staff.accounts import (
     ROLES,
     StaffError,
     add_staff,
+    find_member,
     list_staff,
     reset_password,
     set_active,
     set_phone,
 )
 from gateway.staff.centres import export_csv, import_csv, search_centres
+from gateway.staff.invitations import invite
 from gateway.store.engine import make_engine, upgrade
+from gateway.web.staff.invitations import invitation_link
 
 
 @click.command("config")
@@ -80,7 +83,7 @@ def centres_list(search: str) -> None:
 
 def _print_report(report) -> None:
     click.echo(f"inserted {report.inserted}, updated {report.updated}, unchanged {report.unchanged}, "
-               f"rejected {len(report.rejected)}")
+               f"rejected {report.rejected_rows}")
     for line, name, reason in report.rejected:
         click.echo(f"  rejected line {line}: {name or '(no name)'}: {reason}", err=True)
     for line, name, reason in report.warnings:
@@ -177,23 +180,52 @@ def _account_change(change):
 @click.option("--phone", default=None, metavar="NUMBER",
               help="The person's mobile number (e.g. 082 123 4567; stored as +27821234567); no other account may have it.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input; prompt for nothing.")
+@click.option("--invite", "invite_url", default=None, metavar="DASHBOARD_URL",
+              help="Set no password: print a one-time set-password link on the dashboard at DASHBOARD_URL "
+                   "(e.g. https://thusong.example.gov.za) for the person to set their own.")
 def staff_add(email: str, role: str, centre_ids: tuple[int, ...], name: str, phone: str | None,
-              password_stdin: bool) -> None:
+              password_stdin: bool, invite_url: str | None) -> None:
     """Create a staff account (password stored as an argon2 hash).
 
-    Without --password-stdin the password is prompted twice.
+    Without --password-stdin the password is prompted twice; with --invite none is asked for.
     """
-    password = _password(password_stdin)
+    if invite_url and password_stdin:
+        raise click.UsageError("--invite and --password-stdin exclude each other")
+    password = None if invite_url else _password(password_stdin)
 
     def add(rt):
         member = add_staff(rt.sessions, email, name, role, password, centre_ids, phone)
         audit.record(rt, audit.CLI, "staff.added", target=member.email,
                      detail={"role": member.role, "centres": sorted(member.centre_ids),
                              "phone": member.phone and mask_phone(member.phone)})
-        return member
+        return member, invite(rt, member, audit.CLI) if invite_url else None
 
-    member = _account_change(add)
+    member, invitation = _account_change(add)
     click.echo(f"added {member.role} {member.email}")
+    if invitation is not None:
+        _print_link(invitation, invite_url)
+
+
+def _print_link(invitation, dashboard_url: str) -> None:
+    click.echo(f"set-password link (shown once; works once, until "
+               f"{invitation.expires_at:%Y-%m-%d %H:%M} UTC):")
+    click.echo(invitation_link(dashboard_url, invitation.token))
+
+
+@staff.command("invite")
+@click.argument("email")
+@click.argument("dashboard_url")
+def staff_invite(email: str, dashboard_url: str) -> None:
+    """Print a new one-time set-password link for EMAIL on the dashboard at DASHBOARD_URL; any
+    earlier link stops working. The current password (if any) works until the link is used."""
+
+    def make(rt):
+        member = find_member(rt.sessions, email)
+        if member is None:
+            raise StaffError(f"no staff account for {email.strip().lower()}")
+        return invite(rt, member, audit.CLI)
+
+    _print_link(_account_change(make), dashboard_url)
 
 
 @staff.command("list")

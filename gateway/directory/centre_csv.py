@@ -2,8 +2,8 @@
 weekday, ``active`` and ``services``.
 
 Contract: :func:`import_centres` upserts rows keyed by the centre's normalised name. Good rows
-are written, bad rows are skipped and named in the :class:`ImportReport` by line number and
-why (the CLI then exits 1): a record the CSV reader cannot use
+are written, bad rows are skipped and named in the :class:`ImportReport` by line number with
+every reason found in the row, not only the first (the CLI then exits 1): a record the CSV reader cannot use
 (:func:`~gateway.directory.spreadsheet.read_records`) or a row the checks of
 :func:`~gateway.directory.centre_row.parse_row` refuse, which include everything the database
 would refuse. The good rows go in ONE transaction, so a crash leaves nothing half-written, and
@@ -29,12 +29,19 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from gateway.directory.centre_row import COLUMNS, HOURS_COLUMNS, parse_row, province_lookup
+from gateway.directory.centre_row import (
+    COLUMNS,
+    HOURS_COLUMNS,
+    centre_key,
+    parse_row,
+    province_lookup,
+)
 from gateway.directory.gazetteer import Gazetteer
 from gateway.directory.spreadsheet import Record, csv_text, read_records
 from gateway.store.models import Centre, Municipality, Office, Province, Service
@@ -56,7 +63,9 @@ class ImportReport:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
-    rejected: list[tuple[int, str, str]] = field(default_factory=list)  # (line, name, reason)
+    # (line, name, reason): one entry per problem, so a row with three problems has three
+    # entries under its line (every reason at once, not one per attempt).
+    rejected: list[tuple[int, str, str]] = field(default_factory=list)
     warnings: list[tuple[int, str, str]] = field(default_factory=list)
     # (line, name, "inserted" | "updated", the fields an update changes)
     changes: list[tuple[int, str, str, list[str]]] = field(default_factory=list)
@@ -64,6 +73,15 @@ class ImportReport:
     @property
     def accepted(self) -> int:
         return self.inserted + self.updated + self.unchanged
+
+    @property
+    def rejected_lines(self) -> list[int]:
+        """The lines of the rejected rows, each once, in file order."""
+        return list(dict.fromkeys(line for line, _name, _why in self.rejected))
+
+    @property
+    def rejected_rows(self) -> int:
+        return len(self.rejected_lines)
 
 
 def import_centres(
@@ -91,20 +109,16 @@ def import_centres(
         munis = {(m.province_id, m.name): m for m in session.scalars(select(Municipality))}
         services = {s.code: s for s in session.scalars(select(Service))}
         offices = {o.code: o for o in session.scalars(select(Office))}
+        parse = partial(parse_row, provinces=provinces, gaz=gazetteer, present=present,
+                        service_codes=set(services), office_codes=set(offices))
         for record in records:
             start = record.line
-            try:
-                if record.error:
-                    raise ValueError(record.error)
-                values, warns = parse_row(record.cells, provinces, gazetteer, present, set(services), set(offices))
-                if values["key"] in seen:
-                    raise ValueError("duplicate of an earlier row in this file")
-            except ValueError as exc:
-                report.rejected.append((start, _named(record), str(exc)))
+            values, warns, reasons = _checked(record, seen, parse)
+            if progress:
+                progress(1)
+            if values is None:
+                report.rejected.extend((start, _named(record), why) for why in reasons)
                 continue
-            finally:
-                if progress:
-                    progress(1)
             seen.add(values["key"])
             report.warnings.extend((start, values["name"], w) for w in warns)
             values["province_id"], values["municipality_id"] = _place_ids(
@@ -118,6 +132,22 @@ def import_centres(
         else:
             session.commit()
     return report
+
+
+def _checked(record: Record, seen: set[str], parse: Callable[[dict], tuple[dict, list[str]]]
+             ) -> tuple[dict | None, list[str], list[str]]:
+    """(values, warnings, []) for a good row; (None, [], every reason) for a bad one: the
+    reader's error, or all that :func:`parse_row` found plus a name already taken above."""
+    if record.error:
+        return None, [], [record.error]
+    try:
+        values, warns = parse(record.cells)
+        reasons: list[str] = []
+    except ValueError as exc:
+        values, warns, reasons = None, [], list(getattr(exc, "reasons", [str(exc)]))
+    if centre_key((record.cells.get("name") or "").strip()) in seen:
+        reasons.append("duplicate of an earlier row in this file")
+    return (None, [], reasons) if reasons else (values, warns, [])
 
 
 def _named(record: Record) -> str:

@@ -1,5 +1,6 @@
 """The staff side: accounts, roles, the centres an account may see and password checks
-(:mod:`~gateway.staff.accounts`), the audit log (:mod:`~gateway.staff.audit`); broadcasts —
+(:mod:`~gateway.staff.accounts`), the one-time links with which a person sets their own
+password (:mod:`~gateway.staff.invitations`), the audit log (:mod:`~gateway.staff.audit`); broadcasts —
 who they go to (:mod:`~gateway.staff.targets`), what they look like and cost
 (:mod:`~gateway.staff.preview`), their life from draft to sent and who may see and act on them
 (:mod:`~gateway.staff.broadcasts`), their progress and start (:mod:`~gateway.staff.progress`), the

@@ -39,6 +39,9 @@ ROLES = (CLERK, APPROVER, ADMIN, REVIEWER)
 MIN_PASSWORD = 10
 MAX_LOCAL_PART = 64  # RFC 5321: the part before the @ (the whole address is at most 254)
 PHONE_CHARS = Staff.__table__.c.phone.type.length  # E.164: "+" and at most 15 digits
+# The stored "hash" of an account whose owner has not set a password yet: no argon2 hash starts
+# with "!", so nothing verifies against it (and check_password spends a dummy hash's time).
+NO_PASSWORD = "!not-set"
 
 
 class StaffError(ValueError):
@@ -60,6 +63,7 @@ class Member:
     active: bool
     stamp: str
     phone: str | None = None  # E.164
+    password_set: bool = True  # False: invited, and the owner has not set a password yet
 
     @property
     def is_admin(self) -> bool:
@@ -82,7 +86,7 @@ def centre_scope(role: str, centre_ids: frozenset[int]) -> frozenset[int] | None
 def _member(row: Staff) -> Member:
     stamp = hashlib.sha256(f"{row.password_hash}:{row.session_epoch or 0}".encode()).hexdigest()[:16]
     return Member(row.id, row.email, row.name, row.role, frozenset(c.id for c in row.centres),
-                  bool(row.active), stamp, row.phone)
+                  bool(row.active), stamp, row.phone, row.password_hash != NO_PASSWORD)
 
 
 def _normal_email(email: str) -> str:
@@ -116,7 +120,9 @@ def _refuse_shared_phone(session: Session, phone: str | None, own_id: int | None
         raise StaffError(f"{mask_phone(phone)} is already the phone of {other}")
 
 
-def _checked_password(password: str) -> str:
+def checked_password_hash(password: str) -> str:
+    """The argon2 hash to store for ``password``, or :class:`StaffError` if the password rules
+    refuse it (every way of setting a password goes through here)."""
     if len(password) < MIN_PASSWORD:
         raise StaffError(f"password must be at least {MIN_PASSWORD} characters")
     return _hasher.hash(password)
@@ -139,10 +145,12 @@ def _row(session: Session, email: str) -> Staff:
     return row
 
 
-def add_staff(sessions: sessionmaker[Session], email: str, name: str, role: str, password: str,
+def add_staff(sessions: sessionmaker[Session], email: str, name: str, role: str, password: str | None,
               centre_ids: Iterable[int] = (), phone: str | None = None) -> Member:
     """Create an account. A clerk must be given at least one centre; ``name`` defaults to the
-    address's local part; ``phone`` is optional (no other account may have it)."""
+    address's local part; ``phone`` is optional (no other account may have it). ``password``
+    ``None``: the account cannot log in until its owner sets one through an invitation
+    (:mod:`gateway.staff.invitations`)."""
     email = _normal_email(email)
     phone = _normal_phone(phone)
     if role not in ROLES:
@@ -150,7 +158,7 @@ def add_staff(sessions: sessionmaker[Session], email: str, name: str, role: str,
     centre_ids = set(centre_ids)
     if role == CLERK and not centre_ids:
         raise StaffError("a clerk needs at least one centre (--centre ID)")
-    password_hash = _checked_password(password)
+    password_hash = checked_password_hash(password) if password is not None else NO_PASSWORD
     try:
         with sessions.begin() as session:
             row = Staff(email=email, name=name.strip() or email.split("@")[0], role=role,
@@ -182,11 +190,12 @@ def check_password(sessions: sessionmaker[Session], email: str, password: str) -
     with sessions.begin() as session:
         row = session.scalar(select(Staff).options(selectinload(Staff.centres))
                              .where(Staff.email == email.strip().lower(), Staff.active.is_(True)))
+        unset = row is None or row.password_hash == NO_PASSWORD
         try:
-            _hasher.verify(row.password_hash if row else _dummy_hash(), password)
+            _hasher.verify(_dummy_hash() if unset else row.password_hash, password)
         except (VerificationError, InvalidHashError):
             return None
-        if row is None:
+        if unset:
             return None
         if _hasher.check_needs_rehash(row.password_hash):
             row.password_hash = _hasher.hash(password)
@@ -238,7 +247,7 @@ def end_sessions(sessions: sessionmaker[Session], staff_id: int) -> None:
 
 def reset_password(sessions: sessionmaker[Session], email: str, password: str) -> Member:
     """Set a new password for ``email`` (sessions opened with the old one end)."""
-    password_hash = _checked_password(password)
+    password_hash = checked_password_hash(password)
     with sessions.begin() as session:
         row = _row(session, email)
         row.password_hash = password_hash

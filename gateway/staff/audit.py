@@ -22,6 +22,7 @@ from gateway.store.models import AuditEvent
 ACTIONS = (
     "login.ok", "login.failed", "logout",
     "staff.added", "staff.disabled", "staff.enabled", "staff.password_reset", "staff.changed",
+    "staff.invited", "staff.invite_texted", "staff.invitation_used", "staff.invitation_refused",
     "broadcast.created", "broadcast.approved", "broadcast.rejected", "broadcast.sent",
     "broadcast.cancelled", "broadcast.test_sent",
     "visit.created", "visit.approved", "visit.rejected", "visit.edited", "visit.cancelled",

@@ -153,7 +153,7 @@ def progress(rt: Runtime, member: Member, job_id: str) -> ImportProgress | None:
     if status == JobStatus.FINISHED:
         done = job.return_value() or {}
         report = ImportReport(**done["report"]) if "report" in done else None
-        return ImportProgress(kind, "done", filename, report.accepted + len(report.rejected) if report else 0,
+        return ImportProgress(kind, "done", filename, report.accepted + report.rejected_rows if report else 0,
                               None, report, done.get("token"), done.get("error"))
     if status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
         return ImportProgress(kind, "failed", filename, 0, None, None, None, None)

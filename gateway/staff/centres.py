@@ -223,7 +223,7 @@ def import_csv(rt: Runtime, actor: Member | str, text: str, dry_run: bool = Fals
         return report
     audit.record(rt, actor, "csv.imported", target=source, address=address, detail={
         "inserted": report.inserted, "updated": report.updated, "unchanged": report.unchanged,
-        "rejected_lines": [line for line, _name, _why in report.rejected]})
+        "rejected_lines": report.rejected_lines})
     if report.inserted or report.updated:
         rt.directory.changed()
     return report

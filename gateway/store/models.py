@@ -629,3 +629,19 @@ class TranslationSuggestion(Base):
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class StaffInvitation(Base):
+    """A one-time link that lets a staff account set its own password (0027). Only the SHA-256
+    of the link's token is kept (``gateway.staff.invitations``): the database never holds
+    what would open the account. Usable once, until ``expires_at``; a new invitation of the
+    same account deletes the older ones."""
+
+    __tablename__ = "staff_invitations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # hex SHA-256 of the link's token
+    created_by: Mapped[str] = mapped_column(String(254))  # the admin's email, or "cli"
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -134,3 +134,29 @@ def test_production_needs_a_database_url():
     with pytest.raises(ConfigError, match="DATABASE_URL: required when THUSONG_ENV=production"):
         load_settings({"THUSONG_ENV": "production", "REDIS_URL": "redis://127.0.0.1:6379/0", **secrets},
                       dotenv=False)
+
+
+def test_add_with_invite_asks_no_password_and_prints_a_link_that_sets_one(rt, env, app):
+    from gateway.staff import invitations
+
+    result = run(["staff", "add", "Clerkless@Example.org", "--role", "approver", "--invite",
+                  "https://thusong.example.gov.za/"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "added approver clerkless@example.org" and "shown once" in lines[1]
+    assert lines[2].startswith("https://thusong.example.gov.za/staff/invitation?token=")
+    token = lines[2].rsplit("token=", 1)[1]
+    with app.test_request_context():
+        from flask import url_for
+
+        assert url_for("staff.invitation_page", token=token) == lines[2].removeprefix("https://thusong.example.gov.za")
+    assert not find_member(rt.sessions, "clerkless@example.org").password_set
+    invitations.accept(rt, token, PASSWORD)
+    assert check_password(rt.sessions, "clerkless@example.org", PASSWORD) is not None
+    assert [(e.actor, e.action) for e in reversed(audit.events(rt.sessions).events)] == [
+        ("cli", "staff.added"), ("cli", "staff.invited"), ("clerkless@example.org", "staff.invitation_used")]
+    again = run(["staff", "invite", "clerkless@example.org", "https://thusong.example.gov.za"])
+    assert again.exit_code == 0 and again.output.splitlines()[1].rsplit("token=", 1)[1] != token
+    assert run(["staff", "invite", "nobody@example.org", "https://x"]).exit_code == 1
+    refused = run(["staff", "add", "b@example.org", "--role", "admin", "--invite", "https://x", "--password-stdin"])
+    assert refused.exit_code == 2 and find_member(rt.sessions, "b@example.org") is None

@@ -31,6 +31,7 @@ def test_defaults_are_development_with_sqlite_in_instance():
         ({**PRODUCTION, "METRICS_TOKEN": " , "}, "METRICS_TOKEN"),
         ({**PRODUCTION, "ANALYTICS_HASH_KEY": ""}, "ANALYTICS_HASH_KEY"),
         ({"RETENTION_DAYS": "0"}, "RETENTION_DAYS"),
+        ({"STAFF_INVITE_HOURS": "0"}, "STAFF_INVITE_HOURS"),
         ({"TRUSTED_PROXIES": "nginx"}, "TRUSTED_PROXIES"),
         ({"TRUSTED_PROXIES": "-1"}, "TRUSTED_PROXIES"),
         ({"MAX_CONTENT_LENGTH": "0"}, "MAX_CONTENT_LENGTH"),

@@ -10,16 +10,18 @@ from sqlalchemy import select
 
 from gateway.staff import audit
 from gateway.store.models import Centre
+from gateway.web.staff.auth import PUBLIC
 from tests.conftest import PASSWORD
 
 WRONG = "wrong-password-123"
 
 
 def staff_urls(app) -> list[tuple[str, str]]:
-    """(method, path) for every registered /staff rule, with 1 for each URL parameter."""
+    """(method, path) for every registered /staff rule but the public ones (the login, an
+    invitation's set-password page), with 1 for each URL parameter."""
     urls = []
     for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith("/staff") or rule.endpoint == "staff.login":
+        if not rule.rule.startswith("/staff") or rule.endpoint in PUBLIC:
             continue
         path = re.sub(r"<(?:\w+:)?\w+>", "1", rule.rule)
         urls += [(method, path) for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
@@ -27,6 +29,7 @@ def staff_urls(app) -> list[tuple[str, str]]:
 
 
 def test_every_staff_url_redirects_to_login_without_one(app, client, auth):
+    assert PUBLIC == {"staff.login", "staff.invitation_page"}  # a page added later is behind the login
     urls = staff_urls(app)
     assert ("GET", "/staff/") in urls and ("POST", "/staff/logout") in urls and len(urls) >= 8
     token = auth.token()  # a valid CSRF token, so POSTs reach the login check

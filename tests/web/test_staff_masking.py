@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from config import mask_phone
 from gateway.staff import analytics as usage_report
-from gateway.staff import audit, number_lookups, templates, visits
+from gateway.staff import audit, invitations, number_lookups, templates, visits
 from gateway.staff import broadcasts as bc
 from gateway.staff.accounts import set_phone
 from gateway.store.models import Broadcast, Question, Staff
@@ -64,6 +64,8 @@ def test_no_staff_page_shows_a_full_number(seeded, app, client, auth, settings):
     # The pages that show a number by design: the privacy look-up (masked) and the audit log.
     shown = {}
     pages += [f"/staff/analytics/{key}.csv?days=365" for key in usage_report.keys()]
+    pages.remove("/staff/invitation")  # its token is in the query: an invitation's set-password page
+    pages.append(f"/staff/invitation?token={invitations.invite(seeded, admin, admin).token}")
     for path in pages + ["/staff/audit?action=csv"]:
         resp = client.get(path, follow_redirects=True)  # a finished import job's page leads to its result
         assert resp.status_code == 200, path

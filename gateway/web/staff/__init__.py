@@ -3,7 +3,8 @@
 :mod:`~gateway.web.staff.auth` owns the blueprint, the login (Flask-Login, throttled with
 Flask-Limiter), :func:`role_required` and :func:`current_member`; one module per page family
 adds its views to that blueprint: :mod:`~gateway.web.staff.home`,
-:mod:`~gateway.web.staff.accounts` (admins), :mod:`~gateway.web.staff.audit` (admins),
+:mod:`~gateway.web.staff.accounts` (admins), :mod:`~gateway.web.staff.invitations` (admins invite;
+the set-password link needs no login), :mod:`~gateway.web.staff.audit` (admins),
 :mod:`~gateway.web.staff.centres` (list and edit: clerks their centres; CSV: admins),
 :mod:`~gateway.web.staff.centre_changes` (approvers: clerks' centre text waiting for approval).
 :mod:`~gateway.web.staff.broadcasts` (every role: the list and each broadcast's page; worded by
@@ -44,6 +45,7 @@ from gateway.web.staff import (
     centres,
     home,
     inbox,
+    invitations,
     message_log,
     message_templates,
     offices,
@@ -58,7 +60,7 @@ from gateway.web.staff.sa_words import FILTERS as SA_WORDS
 
 __all__ = ["bp", "current_member", "register_dashboard", "role_required"]
 PAGES = (accounts, analytics, approvals, audit, broadcast_send, broadcasts, centre_changes, centres, home, inbox,
-         message_log, message_templates, offices, privacy, translations, visits)  # imported for the routes they add to ``bp``
+         invitations, message_log, message_templates, offices, privacy, translations, visits)  # imported for the routes they add to ``bp``
 HANDLERS = (refusals,)  # imported for what it refuses on every page of ``bp`` (stale forms, NUL, 503)
 
 

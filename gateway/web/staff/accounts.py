@@ -1,13 +1,16 @@
 """Staff accounts pages (admins): the list, adding an account, disabling or re-enabling one,
 setting a new password, setting or clearing its mobile number; and "My account", where every
 account sets or clears its own mobile number. Every change writes an audit row. Numbers are
-shown masked and never put back in a form field (the page would then show it whole)."""
+shown masked and never put back in a form field (the page would then show it whole).
+
+Adding an account asks for no password: the page that answers the form shows the new
+account's invitation link, once (:mod:`~gateway.web.staff.invitations`); the centres are a
+list of checkboxes grouped by province, which ``staff.js`` filters as the admin types."""
 
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
 from sqlalchemy import select
-from wtforms import SelectChoice
 
 from config import mask_phone
 from gateway.staff import accounts, audit, staff_notices
@@ -22,6 +25,7 @@ from gateway.web.staff.forms import (
     PhoneForm,
     ResetPasswordForm,
 )
+from gateway.web.staff.invitations import send_invitation
 
 
 def _member_or_404(staff_id: int) -> Member:
@@ -31,12 +35,15 @@ def _member_or_404(staff_id: int) -> Member:
     return member
 
 
-def _centre_choices(rt) -> list[SelectChoice]:
-    """Every centre as a choice, grouped by province (a clerk's centres are usually in one)."""
+def _centre_groups(rt) -> list[tuple[str, list[tuple[int, str]]]]:
+    """Every centre as (id, name), grouped by province (a clerk's centres are usually in one)."""
     with rt.sessions() as session:
         rows = session.execute(select(Centre.id, Centre.name, Province.name).outerjoin(Centre.province)
                                .order_by(Province.name, Centre.name)).all()
-    return [SelectChoice(centre_id, name, optgroup=province or "Other") for centre_id, name, province in rows]
+    groups: dict[str, list[tuple[int, str]]] = {}
+    for centre_id, name, province in sorted(rows, key=lambda row: (row[2] is None, row[2] or "", row[1])):
+        groups.setdefault(province or "No province", []).append((centre_id, name))
+    return list(groups.items())
 
 
 @bp.get("/accounts/")
@@ -54,20 +61,19 @@ def staff_list():
 def staff_add():
     rt = runtime_of()
     form = AddStaffWithPhoneForm()
-    form.centres.choices = _centre_choices(rt)
     if form.validate_on_submit():
         try:
             member = accounts.add_staff(rt.sessions, form.email.data, form.name.data or "", form.role.data,
-                                        form.password.data, form.centres.data or (), form.phone.data)
+                                        None, form.centres.data or (), form.phone.data)
         except StaffError as exc:
             flash(str(exc), "error")
         else:
             audit.record(rt, current_member(), "staff.added", target=member.email, address=client_address(),
                          detail={"role": member.role, "centres": sorted(member.centre_ids),
                                  "phone": member.phone and mask_phone(member.phone)})
-            flash(f"Added {member.role} {member.email}.", "info")
-            return redirect(url_for("staff.staff_list"))
-    return render_template("staff/account_new.html", form=form)
+            return send_invitation(member, bool(form.text_link.data), new=True)
+    chosen = {int(c) for c in form.centres.data or ()}
+    return render_template("staff/account_new.html", form=form, groups=_centre_groups(rt), chosen=chosen)
 
 
 @bp.post("/accounts/<int:staff_id>/disable")

@@ -59,9 +59,9 @@ from gateway.web.staff.forms import ActionForm, LoginForm
 log = logging.getLogger(__name__)
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
-PUBLIC = frozenset({"staff.login"})
+PUBLIC = frozenset({"staff.login", "staff.invitation_page"})  # the invitation: its token is the key
 # The only pages a reviewer (a native speaker checking translations) may open.
-REVIEWER_PAGES = frozenset({"staff.login", "staff.logout", "staff.home", "staff.translations_page",
+REVIEWER_PAGES = frozenset({"staff.login", "staff.logout", "staff.invitation_page", "staff.home", "staff.translations_page",
                             "staff.translation_review", "staff.translation_correct", "staff.translation_suggest"})
 LOGIN_LIMIT = "10 per 15 minutes"  # one account from one address
 ADDRESS_LIMIT = "30 per 15 minutes"  # one address, whatever accounts it names

@@ -173,7 +173,7 @@ def centres_import_job(job_id: str):
     report, preview = job.report, job.kind == "preview"
     if not preview:
         flash(f"Imported: {report.inserted} added, {report.updated} updated, {report.unchanged} unchanged, "
-              f"{len(report.rejected)} rejected.", "error" if report.rejected else "info")
+              f"{report.rejected_rows} rejected.", "error" if report.rejected else "info")
         return render_template("staff/centres_import.html", form=ImportForm(), report=report, preview=False)
     confirm = ConfirmImportForm(token=job.token, filename=job.filename)
     return render_template("staff/centres_import.html", form=ImportForm(), report=report, confirm=confirm,

@@ -63,15 +63,27 @@ class LoginForm(FlaskForm):
 
 
 class NewPasswordMixin:
-    password = PasswordField("New password", validators=[DataRequired(), Length(min=MIN_PASSWORD, max=1024)])
+    password = PasswordField("New password", validators=[
+        DataRequired("Type a password."),
+        Length(min=MIN_PASSWORD, max=1024, message=f"A password has at least {MIN_PASSWORD} characters (at most 1024).")])
     confirm = PasswordField("Repeat the password", validators=[EqualTo("password", "The passwords differ.")])
 
 
-class AddStaffForm(NewPasswordMixin, FlaskForm):
+class AddStaffForm(FlaskForm):
+    """Add an account. No password: the person sets their own through the invitation the page
+    shows next (and texts, if asked). ``centres`` is a list of checkboxes (``_centre_picker``)."""
+
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     name = StringField("Name", validators=[Optional(), Length(max=128)])
     role = SelectField("Role", choices=[SelectChoice(r) for r in ROLES])
     centres = SelectMultipleField("Centres (clerks: at least one)", coerce=record_id, validate_choice=False)
+    text_link = BooleanField("Also text the invitation link to their mobile number")
+
+
+class InviteForm(FlaskForm):
+    """Send an account a new invitation (the earlier link stops working)."""
+
+    text_link = BooleanField("Also text the link to their mobile number")
 
 
 class ResetPasswordForm(NewPasswordMixin, FlaskForm):
