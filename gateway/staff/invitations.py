@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from config import mask_phone
 from gateway import jobs
+from gateway.clock import SAST
 from gateway.runtime import Runtime
 from gateway.sms.outbox import queue_sms
 from gateway.staff import audit
@@ -91,7 +92,8 @@ def invite(rt: Runtime, member: Member, actor: Member | str, address: str | None
         session.add(StaffInvitation(staff_id=member.id, token_hash=token_hash(token), created_by=by[:254],
                                     created_at=now, expires_at=expires))
         audit.record(session, actor, "staff.invited", target=member.email, address=address,
-                     detail={"expires": expires.isoformat(timespec="minutes")})
+                     # Read by people on the audit page: South African time, as every time there.
+                     detail={"expires": _aware(expires).astimezone(SAST).strftime("%a %-d %b %Y %H:%M SAST")})
     return Invitation(member, token, expires)
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from gateway.dialogue import questions
 from gateway.staff import broadcasts as bc
-from gateway.staff import number_lookups, templates, visits
+from gateway.staff import invitations, number_lookups, templates, visits
 from gateway.store.models import Broadcast
 from gateway.usage import demo
 from tests.broadcasting import centre_id, ordinary_day
@@ -91,6 +91,8 @@ def test_every_staff_page_writes_times_days_money_and_counts_the_south_african_w
         broadcast = s.scalar(select(Broadcast.id).order_by(Broadcast.id.desc()))
     template = templates.create(seeded, actor, "Closed for training", "Closed on Friday for staff training.")
     lookup = number_lookups.hold(seeded, admin.id, "+27821110001")
+    invited = invitations.invite(seeded, auth.add("clerk", [soweto], email="new@example.org"), "cli")
+    queries = {"/staff/invitation": f"?token={invited.token}"}  # the invitee's set-password page
     args = {"staff_id": admin.id, "broadcast_id": broadcast, "centre_id": soweto, "visit_id": visit.id,
             "ref": thread.ref, "lookup": lookup, "lang": "zu", "template_id": template.id}
     rules = [r for r in app.url_map.iter_rules() if r.rule.startswith("/staff") and "GET" in r.methods]
@@ -100,7 +102,7 @@ def test_every_staff_page_writes_times_days_money_and_counts_the_south_african_w
             continue
         missing = set(rule.arguments) - set(args)
         assert not missing, f"{rule.rule}: no value for {missing}: give one here or name it in NOT_PAGES"
-        url = rule.build({a: args[a] for a in rule.arguments})[1]
+        url = rule.build({a: args[a] for a in rule.arguments})[1] + queries.get(rule.rule, "")
         for page_url in (url, url + "?days=30") if rule.endpoint == "staff.analytics_page" else (url,):
             response = client.get(page_url)
             assert response.status_code == 200, (page_url, response.status_code)
