@@ -260,6 +260,8 @@ def test_every_staff_page_without_a_login_goes_to_the_login(app, client):
         response = client.get(path)
         if rule.endpoint == "staff.login":
             assert response.status_code == 200
+        elif rule.endpoint == "staff.invitation_page":  # for the invitee, not signed in: a link opens it
+            assert response.status_code == 404, "the invitation page without its link's token opens nothing"
         else:
             assert response.status_code == 302 and response.headers["Location"].startswith("/staff/login"), path
 
