@@ -99,6 +99,17 @@ def _show_what_is_held(page, base: str, ids: dict) -> None:
     page.get_by_test_id("counts").wait_for()
 
 
+def _ask_to_delete(page, base: str, ids: dict) -> None:
+    page.goto(f"{base}/staff/privacy")
+    page.fill("#number", "082 111 0001")
+    page.get_by_role("button", name="Delete…").click()
+    page.get_by_role("button", name="Delete for good").wait_for()
+
+
+def _open_a_missing_page(page, base: str, ids: dict) -> None:
+    assert page.goto(f"{base}/staff/broadcasts/999999").status == 404
+
+
 PAGES = (
     Page("login", "staff.login", "", "/staff/login"),
     Page("home", "staff.home", "clerk", "/staff/"),
@@ -132,6 +143,8 @@ PAGES = (
     Page("centres-import-preview", "staff.centres_import_job", "admin", reach=_preview_a_centres_file),
     Page("audit", "staff.audit_log", "admin", "/staff/audit"),
     Page("privacy", "staff.privacy_lookup", "admin", "/staff/privacy"),
+    Page("privacy-delete", "staff.privacy_lookup", "admin", reach=_ask_to_delete),
+    Page("not-found", "staff.broadcast_page", "clerk", reach=_open_a_missing_page),
     Page("privacy-export", "staff.privacy_lookup", "admin", reach=_show_what_is_held,
          wide="every column of every table that holds the number, as stored: a record, not a report"),
     Page("translations", "staff.translations_page", "admin", "/staff/translations/"),
@@ -317,6 +330,14 @@ def test_every_staff_page_passes_axe_and_fits_a_phone(seeded, settings, auth, mo
     (ARTIFACTS / "axe.txt").write_text(table + "\n" + "".join(f"\n{p}" for p in problems), encoding="utf-8")
     print(f"\n{table}\n{len(rows)} page views in {time.monotonic() - started:.1f} s")
     assert not problems, "\n".join(problems)
+
+
+def test_axe_is_only_a_test_dependency(client):
+    """axe-core runs in the test's browser; the app never serves it nor names it."""
+    web = ROOT / "gateway" / "web"
+    assert AXE.exists() and not any(web.rglob("axe*.js"))
+    assert not [p.name for p in web.rglob("*.html") if "axe" in p.read_text(encoding="utf-8").lower()]
+    assert client.get("/static/axe.min.js").status_code == 404
 
 
 def test_every_scroll_box_in_the_templates_is_a_labelled_focusable_region():
