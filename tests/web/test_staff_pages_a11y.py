@@ -8,9 +8,12 @@ tests/artifacts/ and, under ``make staff-guide``, to the guide's image folder (d
 
 The pages are a list, checked against the blueprint's GET routes: a route under /staff/ with no
 page here and no reasoned exclusion fails :func:`test_every_staff_page_is_checked_or_excluded`.
-The database holds real content first: a week of demo usage (analytics), a broadcast in each
-state, visits, a centre change, a question thread, offices' status, a number's messages, audit
-rows. Per width: one login per role, one context, every page of that role in it."""
+Pages a form leads to are checked too (the confirm page of a send, a number's message log, an
+import's preview, the privacy export and deletion step) and so is the not-found page. The
+database holds real content first: a week of demo usage (analytics), a broadcast in each state,
+visits, a centre change, a question thread, offices' status, a number's messages, audit rows.
+Per width: one login per role, one context, every page of that role in it; the import preview
+takes one burst of a worker process per width."""
 
 from __future__ import annotations
 
