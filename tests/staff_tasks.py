@@ -49,11 +49,18 @@ def open_context(browser, width: int):
     return context
 
 
-def screenshot(page, name: str, width: int) -> Path:
-    """``name-width.png`` in tests/artifacts/, and in the guide's folder when it is built."""
+def screenshot(page, name: str, width: int, max_height: int | None = None) -> Path:
+    """``name-width.png`` in tests/artifacts/, and in the guide's folder when it is built: the
+    whole page, or its top ``max_height`` px when it is longer (a page of hundreds of rows
+    would weigh megabytes in the guide)."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}-{width}.png"
-    page.screenshot(path=str(path), full_page=True)
+    clip = None
+    if max_height is not None:
+        height = page.evaluate("document.documentElement.scrollHeight")
+        if height > max_height:
+            clip = {"x": 0, "y": 0, "width": page.viewport_size["width"], "height": max_height}
+    page.screenshot(path=str(path), full_page=True, clip=clip)
     target = guide_dir()
     if target is not None:
         target.mkdir(parents=True, exist_ok=True)

@@ -84,7 +84,7 @@ def test_preview_confirm_and_the_cli_reject_the_same_rows_by_line(seeded, client
     assert preview.status_code == 200, page
     assert f"{len(BAD_ROWS) + 1} to add, 0 to update, 0 unchanged, {len(BAD_ROWS)} rejected." in page
     for line, reason in expected:
-        assert re.search(rf"<td>{line}</td><td>[^<]*</td><td>{re.escape(escape(reason))}", page), (line, reason)
+        assert re.search(rf'<td data-label="Line">{line}</td><td data-label="Name">[^<]*</td><td data-label="Why">{re.escape(escape(reason))}', page), (line, reason)
     token = re.search(r'name="token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="token"', page)
     done = after_jobs(auth, settings, auth.post("/staff/centres/import/confirm",
                                                 {"token": next(filter(None, token.groups()))}))

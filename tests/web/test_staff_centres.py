@@ -198,9 +198,11 @@ def test_import_previews_first_then_applies_on_confirmation(seeded, client, auth
     page = preview.get_data(as_text=True)
     assert preview.status_code == 200 and "nothing is written yet" in page
     assert f"1 to add, 1 to update, {SEED_ROWS - 1} unchanged, 1 rejected." in page
-    assert f"<td>{SEED_ROWS + 2}</td><td>Bad Thusong</td><td>unknown province &#39;Atlantis&#39;</td>" in page
-    assert f"<td>2</td><td>{first}</td><td>updated: active</td>" in page
-    assert f"<td>{SEED_ROWS + 3}</td><td>New Thusong Centre</td><td>inserted</td>" in page
+    assert (f'<td data-label="Line">{SEED_ROWS + 2}</td><td data-label="Name">Bad Thusong</td>'
+            f'<td data-label="Why">unknown province &#39;Atlantis&#39;</td>') in page
+    assert f'<td data-label="Line">2</td><td data-label="Name">{first}</td><td data-label="What">updated: active</td>' in page
+    assert (f'<td data-label="Line">{SEED_ROWS + 3}</td><td data-label="Name">New Thusong Centre</td>'
+            f'<td data-label="What">inserted</td>') in page
     with seeded.sessions() as s:
         assert s.scalar(select(Centre).where(Centre.name == "New Thusong Centre")) is None
     assert centre(seeded, centre_ids(seeded, 1)[0]).active is True and events(seeded, "csv") == []
