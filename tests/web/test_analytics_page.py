@@ -169,6 +169,15 @@ def test_no_two_series_of_a_chart_share_a_colour(week):
     assert len(feedback["data"]["datasets"]) == centre_figures.SERIES + 1
 
 
+def test_the_charts_write_days_and_months_in_words(week):
+    """The axes say ``Mon 7 Dec 2026`` and ``Dec 2026`` as the tables do, never ``2026-12-07``."""
+    labels = [x for spec in _page(week, "days=30")[1].charts for x in spec["data"]["labels"]]
+    assert not [x for x in labels if re.fullmatch(r"\d{4}-\d\d(-\d\d)?", x)], labels
+    assert any(re.fullmatch(r"\w{3} \d{1,2} \w{3} \d{4}", x) for x in labels), labels
+    csv_days = [row[0] for row in _csv(week, "sessions", 30)[1:]]
+    assert csv_days and all(re.fullmatch(r"\d{4}-\d\d-\d\d", d) for d in csv_days)  # the CSV keeps ISO
+
+
 def test_hops_have_an_axis_of_their_own(week):
     _html, t = _page(week)
     sessions = t.charts[0]

@@ -14,6 +14,7 @@ spreadsheet.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, replace
 
@@ -26,8 +27,10 @@ from gateway.staff.figures import Figure, chart_spec
 from gateway.web.context import runtime_of
 from gateway.web.staff.auth import bp, current_member
 from gateway.web.staff.broadcast_text import plain_reason
+from gateway.web.staff.sa_words import calendar
 
 PAGE_ROWS = 31  # a month of days on one page
+ISO_DAY_OR_MONTH = re.compile(r"\d{4}-\d\d(-\d\d)?\Z")
 
 
 @dataclass
@@ -50,8 +53,14 @@ def _days() -> int:
 
 
 def in_words(figure: Figure) -> Figure:
-    """``sms_failures`` with each reason in the broadcast page's words (codes with the same
-    words, such as InsufficientCredit and InsufficientBalance, are one row); others as they are."""
+    """The chart's days and months in words (``Mon 7 Dec 2026``, ``Dec 2026``: the table's
+    are written so by its ``cell`` filter, the CSV keeps ISO); ``sms_failures`` with each reason
+    in the broadcast page's words (codes with the same words, such as InsufficientCredit and
+    InsufficientBalance, are one row)."""
+    if figure.chart.get("data", {}).get("labels"):
+        data = {**figure.chart["data"], "labels": [calendar(x) if ISO_DAY_OR_MONTH.match(x) else x
+                                                   for x in figure.chart["data"]["labels"]]}
+        figure = replace(figure, chart={**figure.chart, "data": data})
     if figure.key != "sms_failures":
         return figure
     merged: dict[str, int] = defaultdict(int)

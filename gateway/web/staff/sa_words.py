@@ -72,13 +72,14 @@ def cell(value, column: str = ""):
     numbers as counts, a day under ``Day`` or ``Period`` as ``Mon 7 Dec 2026`` and a month
     (``2026-12``) as ``Dec 2026``, anything else as it is (the CSVs keep ISO dates)."""
     if column in CALENDAR_COLUMNS and isinstance(value, str):
-        return _calendar(value)
+        return calendar(value)
     if isinstance(value, bool) or not isinstance(value, int | float):
         return value
     return rand(value) if "(R)" in column else count(value)
 
 
-def _calendar(text: str) -> str:
+def calendar(text: str) -> str:
+    """``2026-12-07`` as ``Mon 7 Dec 2026``, ``2026-12`` as ``Dec 2026``; other text as it is."""
     try:
         if len(text) == 7:
             return format_date(date.fromisoformat(f"{text}-01"), "MMM y", locale="en")
