@@ -90,8 +90,13 @@ def _preview_a_centres_file(page, base: str, ids: dict) -> None:
     page.set_input_files("#file", files=[{"name": "centres.csv", "mimeType": "text/csv", "buffer": ids["csv"].encode()}])
     page.get_by_role("button", name="Preview").click()
     page.wait_for_url(f"{base}/staff/centres/import/jobs/*")
-    ids["run_staff_jobs"]()
-    page.goto(page.url)
+    job_id = page.url.rsplit("/", 1)[1]
+    exit_code = ids["run_staff_jobs"]()
+    response = page.goto(page.url)
+    # Once (PostgreSQL pass, a loaded host) the job's page answered 404 right after the worker:
+    # say what Redis held, so a next time says why.
+    assert response.ok, (f"the preview job's page answered {response.status} after the worker "
+                         f"(exit {exit_code}); Redis holds {ids['job_keys'](job_id)}")
     page.get_by_role("heading", name="Rejected rows (skipped)").wait_for()
 
 
@@ -232,6 +237,7 @@ def _seed(seeded, auth, monkeypatch, settings) -> dict:
               "New Thusong Centre,Gauteng,,Soweto,,,,,,,,08:00-16:00,,,,,,,yes,grants"]
     ids["csv"] = "\n".join(lines) + "\n"
     ids["run_staff_jobs"] = lambda: start_worker(settings, "--burst").wait(120)  # one worker, until the queues are empty
+    ids["job_keys"] = lambda job_id: sorted(k.decode() for k in rt.redis.scan_iter(f"*{job_id}*"))
     for action, target in (("broadcast.approved", f"broadcast {ids['sent']}"), ("staff.changed", o.clerk.email),
                            ("privacy.exported", "+2782****001")):
         audit.record(rt, admin, action, target=target, address="127.0.0.1", detail={"why": "seeded for the page test"})
