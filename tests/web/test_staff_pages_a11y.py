@@ -323,32 +323,33 @@ def axe_table(rows: list[tuple[str, int, dict]]) -> str:
 
 @pytest.mark.slow
 @pytest.mark.staff_guide
-def test_every_staff_page_passes_axe_and_fits_a_phone(seeded, settings, auth, monkeypatch, browser):
+@pytest.mark.parametrize("width", WIDTHS)  # two tests: the two xdist workers can take one each
+def test_every_staff_page_passes_axe_and_fits_a_phone(seeded, settings, auth, monkeypatch, browser, width):
     started = time.monotonic()
     ids = _seed(seeded, auth, monkeypatch, settings)
     rows, problems = [], []
     with serving(create_app(runtime=seeded)) as base:
-        for width in WIDTHS:
-            for role in ("", *ROLES):
-                context = open_context(browser, width)
-                page = context.new_page()
-                if role:
-                    _log_in(page, base, ROLES[role])
-                for p in (p for p in PAGES if p.role == role):
-                    if p.reach:
-                        p.reach(page, base, ids)
-                    else:
-                        response = page.goto(base + p.path.format(**ids))
-                        assert response.ok, f"{p.name}: {response.status} at {page.url}"
-                    counts, found = check_page(page, p.name, width, wide=bool(p.wide))
-                    rows.append((p.name, width, counts))
-                    problems += found
-                    screenshot(page, p.name, width, max_height=SHOT_HEIGHT)
-                context.close()
-    table = axe_table(sorted(rows, key=lambda r: (r[0], -r[1])))
+        for role in ("", *ROLES):
+            context = open_context(browser, width)
+            page = context.new_page()
+            if role:
+                _log_in(page, base, ROLES[role])
+            for p in (p for p in PAGES if p.role == role):
+                if p.reach:
+                    p.reach(page, base, ids)
+                else:
+                    response = page.goto(base + p.path.format(**ids))
+                    assert response.ok, f"{p.name}: {response.status} at {page.url}"
+                counts, found = check_page(page, p.name, width, wide=bool(p.wide))
+                rows.append((p.name, width, counts))
+                problems += found
+                screenshot(page, p.name, width, max_height=SHOT_HEIGHT)
+            context.close()
+    table = axe_table(sorted(rows, key=lambda r: r[0]))
     ARTIFACTS.mkdir(exist_ok=True)
     notes = [n for _, _, c in rows for n in c.get("notes", [])]  # minor and moderate: listed, not failing
-    (ARTIFACTS / "axe.txt").write_text(table + "\n" + "".join(f"\n{p}" for p in problems + notes), encoding="utf-8")
+    (ARTIFACTS / f"axe-{width}.txt").write_text(table + "\n" + "".join(f"\n{p}" for p in problems + notes),
+                                                encoding="utf-8")
     print(f"\n{table}\n{len(rows)} page views in {time.monotonic() - started:.1f} s")
     assert not problems, "\n".join(problems)
 
