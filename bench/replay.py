@@ -5,8 +5,8 @@ could be rebuilt by replaying the path from the first screen instead of loaded f
 measures both for every hop of ``bench/ussd.py``'s journeys, as CPU (``time.process_time`` for
 this process, ``INFO cpu`` for Redis):
 
-- **load + save**: what a mid-journey hop does now — the session and profile in one ``MGET``,
-  the session and usage entry written in one pipeline (the profile only when it changes);
+- **load + save**: what a hop does now — the session and profile in one ``MGET``, the session,
+  profile and usage entry written in one pipeline;
 - **replay**: ``menus.engine.step`` over the path from a fresh state, the caller's inputs
   applied one by one (the real ports: a typed town is searched again at every later hop).
 
@@ -73,19 +73,20 @@ def main() -> None:
                     inputs.append(key)
                 state, reply = replay(inputs)  # warm: gazetteer, browse snapshot
                 hop = StoredHop(state, "*".join(inputs), reply.text, reply.end)
+                profile = {"lang": "en", "resume": {"state": state, "at": time.time()}}
                 usage = {"c": "0" * 16, "s": "replay", "sc": str(state.get("screen")), "e": "0", "t": "0"}
-                store.save("replay", hop, phone, None, usage)
+                store.save_with_profile("replay", hop, phone, profile, usage)
 
                 r0, t0 = redis_cpu_seconds(rt.redis), time.process_time()
                 for _ in range(args.rounds):
                     store.load_with_profile("replay", phone)
-                    store.save("replay", hop, phone, None, usage)
+                    store.save_with_profile("replay", hop, phone, profile, usage)
                 load_save = (time.process_time() - t0) / args.rounds * 1e6
                 redis_us = (redis_cpu_seconds(rt.redis) - r0) / args.rounds * 1e6
 
                 r1, t1 = redis_cpu_seconds(rt.redis), time.process_time()
                 for _ in range(args.rounds):
-                    store.save("replay", hop, phone, None, usage)
+                    store.save_with_profile("replay", hop, phone, profile, usage)
                 save = ((time.process_time() - t1) + (redis_cpu_seconds(rt.redis) - r1)) / args.rounds * 1e6
 
                 t2 = time.process_time()

@@ -23,7 +23,7 @@ from gateway.metrics import USSD_APOLOGIES
 from gateway.store.models import UssdSessionLog
 from gateway.usage.events import hop_event
 from gateway.ussd.ports import UssdPorts
-from gateway.ussd.sessions import RESUME_WINDOW, SESSION_TTL, SessionStore, StoredHop
+from gateway.ussd.sessions import RESUME_WINDOW, SessionStore, StoredHop
 from menus.engine import apology_text, other_code_text, step
 
 log = logging.getLogger(__name__)
@@ -52,20 +52,19 @@ def _answer(rt, hop: UssdHop) -> tuple[str, bool]:
     stored, profile = store.load_with_profile(hop.session_id, hop.phone)
     if stored is not None and stored.text == hop.text:
         return stored.reply, stored.end  # AT retried the hop: same screen, input not re-applied
-    now = time.time()
     if stored is None:
-        state = _fresh_state(rt, store, hop, profile, now)
+        state = _fresh_state(rt, hop.phone, profile)
         user_input = None  # a new (or expired) session starts at the first screen
     else:
         state = stored.state
         user_input = hop.last_input
     ports = UssdPorts(rt, hop.phone, hop.session_id, state.get("lang", "en"))
     reply, state = step(journey, state, user_input, ports)
-    kept = _profile_after(profile, hop.session_id, state, reply.end, ports.language, now)
+    _remember(profile, state, reply.end, ports.language)
     usage = hop_event(rt.settings.analytics_key, hop.phone, hop.session_id, str(state.get("screen", "")),
-                      reply.end, ports.searches, now)
-    store.save(hop.session_id, StoredHop(state, hop.text, reply.text, reply.end, now), hop.phone,
-               kept if kept != profile else None, usage)
+                      reply.end, ports.searches, time.time())
+    store.save_with_profile(hop.session_id, StoredHop(state, hop.text, reply.text, reply.end),
+                            hop.phone, profile, usage)
     return reply.text, reply.end
 
 
@@ -76,45 +75,25 @@ def _not_served(rt, hop: UssdHop) -> str:
     return other_code_text(_caller_language(rt, hop.phone), rt.settings.ussd_service_codes[0])
 
 
-def _fresh_state(rt, store: SessionStore, hop: UssdHop, profile: dict, now: float) -> dict:
-    lang = profile.get("lang") or UssdPorts.stored_language(rt, hop.phone)
+def _fresh_state(rt, phone: str, profile: dict) -> dict:
+    lang = profile.get("lang") or UssdPorts.stored_language(rt, phone)
     state: dict = {"lang": lang}
-    point = _resume_point(store, profile.get("open"), hop.session_id, now)
-    if point is not None:
-        state["resume_candidate"] = point
+    resume = profile.get("resume")
+    if resume and time.time() - resume.get("at", 0) < RESUME_WINDOW and resume.get("state"):
+        state["resume_candidate"] = resume["state"]
     return state
 
 
-def _resume_point(store: SessionStore, unfinished: dict | None, session_id: str, now: float) -> dict | None:
-    """The state the caller's last unfinished session was left in, if it dropped less than
-    ``RESUME_WINDOW`` ago. One more read, only on the first hop after a dropped session."""
-    if not unfinished or unfinished.get("sid") == session_id:
-        return None
-    if now - unfinished.get("at", 0) >= RESUME_WINDOW + SESSION_TTL:
-        return None  # started long ago: its state has expired, no need to look
-    dropped = store.load(unfinished["sid"])
-    if dropped is None or now - dropped.at >= RESUME_WINDOW:  # an END clears the pointer: not ended
-        return None
-    state = {k: v for k, v in dropped.state.items() if k != "resume_candidate"}
-    # Never nest an older resume point inside the new one: it would grow with every drop.
-    state["v"] = {k: v for k, v in (state.get("v") or {}).items() if k != "resume"}
-    return state
-
-
-def _profile_after(profile: dict, session_id: str, state: dict, end: bool, lang: str, now: float) -> dict:
-    """The caller's profile after this hop: the language, and which session is the one to offer
-    to continue — this one until it ends; an older one while this one shows the offer (dropping
-    on the offer itself keeps the old point). Equal to ``profile`` on most hops: not written."""
-    kept: dict = {"lang": lang}
-    unfinished = profile.get("open")
+def _remember(profile: dict, state: dict, end: bool, lang: str) -> None:
+    """Keep the language and, while a journey is unfinished, where it stands (for resume)."""
+    profile["lang"] = lang
     if end:
-        return kept
-    if state.get("screen") == "resume" or (unfinished and unfinished.get("sid") == session_id):
-        if unfinished:
-            kept["open"] = unfinished
-        return kept
-    kept["open"] = {"sid": session_id, "at": now}
-    return kept
+        profile.pop("resume", None)
+    elif state.get("screen") != "resume":  # dropping on the offer itself keeps the old point
+        clean = {k: v for k, v in state.items() if k != "resume_candidate"}
+        # Never nest an older resume point inside the new one: it would grow with every drop.
+        clean["v"] = {k: v for k, v in (clean.get("v") or {}).items() if k != "resume"}
+        profile["resume"] = {"state": clean, "at": time.time()}
 
 
 def apology(rt, phone: str | None, *, ask_database: bool = True) -> str:
@@ -140,15 +119,12 @@ def _caller_language(rt, phone: str | None, ask_database: bool = True) -> str:
 
 
 def record_end(rt, event: UssdEnd) -> None:
-    """AT's end-of-session notification: keep the outcome for analytics, forget the session —
-    unless it dropped mid-journey: its state is where the caller's next session may continue
-    (it expires ``RESUME_WINDOW`` after its last hop)."""
+    """AT's end-of-session notification: keep the outcome for analytics, forget the session."""
     store = SessionStore(rt.redis)
     stored = None
     try:
         stored = store.load(event.session_id)
-        if stored is None or stored.end or stored.state.get("screen") in (rt.journey.start, "resume"):
-            store.drop(event.session_id)
+        store.drop(event.session_id)
     except Exception:
         log.warning("redis unavailable while ending session %s", event.session_id)
     try:

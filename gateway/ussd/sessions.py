@@ -2,15 +2,12 @@
 
 Two keys, both small JSON:
 - ``ussd:s:<sessionId>`` — the engine state plus the last ``text`` and reply, so a retried hop
-  (same session, same ``text``) gets the same screen without applying the input twice, the
-  caller's number (so a privacy request finds the live sessions of a number) and the time of
-  the hop. An unfinished session's state is also where "continue where you left off" starts,
-  so it lives ``RESUME_WINDOW`` seconds after its last hop; a finished one ``SESSION_TTL``
-  (AT ends sessions after ~2 min).
-- ``ussd:p:<phone>`` — what we keep per number between sessions: the chosen language and which
-  session the caller last left unfinished (its id and when it started), no journey state.
-  Written only when one of them changes (a session's first hop, a language chosen, an ``END``),
-  not on every hop. Lives ``PROFILE_TTL``.
+  (same session, same ``text``) gets the same screen without applying the input twice, and the
+  caller's number (so a privacy request finds the live sessions of a number).
+  Lives ``SESSION_TTL`` seconds (AT ends sessions after ~2 min).
+- ``ussd:p:<phone>`` — what we keep per number between sessions: the chosen language and the
+  last unfinished journey point with its time, for "continue where you left off" within
+  ``RESUME_WINDOW`` seconds. Lives ``PROFILE_TTL``.
 
 Saving a hop also appends its usage entry to the analytics stream (``gateway.usage.events``)
 in the same pipeline: recording costs the hop no round trip.
@@ -25,9 +22,9 @@ import redis
 
 from gateway.usage.events import STREAM, STREAM_CAP
 
-SESSION_TTL = 300  # a finished session: long enough for AT's retries
-RESUME_WINDOW = 600  # an unfinished one: a new session within this offers to continue it
+SESSION_TTL = 300
 PROFILE_TTL = 90 * 24 * 3600
+RESUME_WINDOW = 600
 SESSION_KEY = "ussd:s:"  # + sessionId
 PROFILE_KEY = "ussd:p:"  # + E.164 number
 
@@ -38,7 +35,6 @@ class StoredHop:
     text: str
     reply: str
     end: bool
-    at: float = 0.0  # when the hop was answered (epoch seconds)
 
 
 class SessionStore:
@@ -53,15 +49,13 @@ class SessionStore:
         raw_hop, raw_profile = self._r.mget(SESSION_KEY + session_id, PROFILE_KEY + phone)
         return _hop(raw_hop), (orjson.loads(raw_profile) if raw_profile else {})
 
-    def save(self, session_id: str, hop: StoredHop, phone: str, profile: dict | None = None,
-             usage: dict[str, bytes] | None = None) -> None:
-        """The session, the profile when given (it changed) and the hop's usage entry when given,
-        in one round trip (no MULTI: each stands alone, and a hop is short). The stream is
-        capped approximately (cheap)."""
+    def save_with_profile(self, session_id: str, hop: StoredHop, phone: str, profile: dict,
+                          usage: dict[str, bytes] | None = None) -> None:
+        """Both keys, and the hop's usage entry when given, in one round trip (no MULTI: each
+        stands alone, and a hop is short). The stream is capped approximately (cheap)."""
         pipe = self._r.pipeline(transaction=False)
-        pipe.set(SESSION_KEY + session_id, _hop_json(hop, phone), ex=SESSION_TTL if hop.end else RESUME_WINDOW)
-        if profile is not None:
-            pipe.set(PROFILE_KEY + phone, orjson.dumps(profile), ex=PROFILE_TTL)
+        pipe.set(SESSION_KEY + session_id, _hop_json(hop, phone), ex=SESSION_TTL)
+        pipe.set(PROFILE_KEY + phone, orjson.dumps(profile), ex=PROFILE_TTL)
         if usage is not None:
             pipe.xadd(STREAM, usage, maxlen=STREAM_CAP, approximate=True)
         pipe.execute()
@@ -81,9 +75,9 @@ def _hop(raw) -> StoredHop | None:
     if not raw:
         return None
     data = orjson.loads(raw)
-    return StoredHop(data["state"], data["text"], data["reply"], data["end"], data.get("at", 0.0))
+    return StoredHop(data["state"], data["text"], data["reply"], data["end"])
 
 
 def _hop_json(hop: StoredHop, phone: str) -> bytes:
     return orjson.dumps({"state": hop.state, "text": hop.text, "reply": hop.reply, "end": hop.end,
-                         "caller": phone, "at": hop.at})
+                         "caller": phone})

@@ -59,7 +59,7 @@ def seed_everywhere(rt, client, fake: FakeAT) -> int:
     assert asked.ended
     dialer = Dialer(client, PHONE)
     dialer.dial()
-    dialer.press("1", "Soweto")  # left open: the session (the resume point) stays in Redis
+    dialer.press("1", "Soweto")  # left open: the session and the resume point stay in Redis
     assert usage_events.drain(rt) > 0  # these hops and searches into SQL (hashed caller) ...
     ended = Dialer(client, PHONE)  # ... and this session's still waiting in the stream
     ended.dial()

@@ -10,7 +10,6 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from gateway.channels import africastalking as at
-from gateway.ussd.sessions import PROFILE_KEY, RESUME_WINDOW, SESSION_KEY, SESSION_TTL, SessionStore
 from gateway.web import webhooks
 from tests.conftest import TOKEN
 from tests.dialer import Dialer, assert_screen
@@ -145,23 +144,16 @@ def test_end_of_session_event_without_session_id_is_400(client):
 
 
 def test_a_sessions_state_lives_minutes_not_a_day(seeded, client, rt):
-    """An unfinished session's state is kept RESUME_WINDOW (10 min) after its last hop, for
-    "continue where you left off", a finished one SESSION_TTL (5 min, for AT's retries); the
-    caller's profile (language, which session is unfinished) is what lasts, and holds no
-    journey state."""
+    """AT ends a session within ~2 min: its state is kept 5 min (SESSION_TTL), not longer, and
+    the caller's profile (language, resume point) is what lasts."""
+    from gateway.ussd.sessions import PROFILE_KEY, SESSION_KEY
+
     phone = Dialer(client, phone="+27821230001")
     phone.dial()
     phone.press("1")
     ttl = rt.redis.ttl(SESSION_KEY + phone.session_id)
-    assert RESUME_WINDOW - 60 < ttl <= RESUME_WINDOW, ttl
-    assert rt.redis.ttl(PROFILE_KEY + phone.phone) > RESUME_WINDOW
-    profile = SessionStore(rt.redis).profile(phone.phone)
-    assert profile == {"lang": "en", "open": {"sid": phone.session_id, "at": profile["open"]["at"]}}
-    ended = Dialer(client, phone="+27821230002")
-    ended.dial()
-    ended.press("9", "9", "9")  # three invalid inputs in a row: END
-    assert ended.ended
-    assert SESSION_TTL - 60 < rt.redis.ttl(SESSION_KEY + ended.session_id) <= SESSION_TTL
+    assert 240 < ttl <= 300, ttl
+    assert rt.redis.ttl(PROFILE_KEY + phone.phone) > 300
 
 
 BODIES = [
