@@ -117,7 +117,6 @@ class UssdHop:
     session_id: str
     service_code: str
     phone: str  # E.164
-    network_code: str
     text: str  # every input so far joined by '*'; '' on the first hop
 
     @property
@@ -130,16 +129,17 @@ class UssdHop:
         return self.text.rsplit("*", 1)[-1] if self.text else None
 
 
-USSD_HOP_LIMITS = {"session_id": AT_ID_CHARS, "service_code": 32, "network_code": 16, "text": 1000}
+USSD_HOP_LIMITS = {"session_id": AT_ID_CHARS, "service_code": 32, "text": 1000}
+USSD_HOP_FIELDS = frozenset({"sessionId", "serviceCode", "phoneNumber", "text"})  # all a hop reads
 
 
 def parse_ussd(form) -> UssdHop:
+    """A hop from AT's form (any mapping with ``get``; only :data:`USSD_HOP_FIELDS` are read)."""
     lim = USSD_HOP_LIMITS
     return UssdHop(
         session_id=_required(form, "sessionId", lim["session_id"]),
         service_code=(_text(form, "serviceCode", lim["service_code"]) or "").strip(),
         phone=_phone(form, "phoneNumber"),
-        network_code=_identifier(form, "networkCode", lim["network_code"]) or "",
         text=_text(form, "text", lim["text"]) or "",
     )
 

@@ -46,7 +46,7 @@ def dial():
     phone = _phone(data.get("phone"))
     session = str(data.get("session") or f"SIM-{uuid.uuid4().hex[:16]}")
     code = runtime_of().settings.ussd_service_codes[0]  # the simulated phone dials the first code
-    hop = at.UssdHop(session, code, phone, "sim", str(data.get("text") or "")[:1000])
+    hop = at.UssdHop(session, code, phone, str(data.get("text") or "")[:1000])
     text, end = ussd.answer(runtime_of(), hop)
     return jsonify(reply=text, end=end, session=session, raw=at.ussd_response(text, end))
 

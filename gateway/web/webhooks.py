@@ -9,8 +9,10 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import parse_qsl
 
 from flask import Blueprint, Response, abort, jsonify, request
+from werkzeug.datastructures import MultiDict
 
 from gateway.channels import africastalking as at
 from gateway.metrics import SMS_INBOUND, USSD_HOPS, USSD_SECONDS
@@ -36,11 +38,29 @@ def _malformed(exc: at.WebhookError):
 
 @bp.post("/ussd")
 def ussd_hop():
-    hop = at.parse_ussd(request.form)  # 400 naming sessionId/phoneNumber if absent
+    hop = at.parse_ussd(_fields(at.USSD_HOP_FIELDS))  # 400 naming sessionId/phoneNumber if absent
     with USSD_SECONDS.time():
         text, end = ussd.answer(runtime_of(), hop)
     USSD_HOPS.labels("end" if end else "continue").inc()
     return Response(at.ussd_response(text, end), status=200, mimetype="text/plain")
+
+
+def _fields(names: frozenset[str]) -> dict[str, str] | MultiDict:
+    """The first value of each of ``names`` in the request's form. AT posts a small urlencoded
+    form on every hop: it is decoded here as werkzeug's form parser decodes it, without the
+    parser's general machinery (``request.form``, still used for any other body). The body is
+    bounded by ``MAX_CONTENT_LENGTH`` as before (413)."""
+    if request.mimetype != "application/x-www-form-urlencoded":
+        return request.form
+    try:
+        body = request.get_data(cache=False).decode()
+    except UnicodeDecodeError:
+        return {}  # as werkzeug: a body that is not UTF-8 is an empty form
+    fields: dict[str, str] = {}
+    for name, value in parse_qsl(body, keep_blank_values=True, errors="werkzeug.url_quote"):
+        if name in names and name not in fields:
+            fields[name] = value
+    return fields
 
 
 @bp.post("/ussd/events")
