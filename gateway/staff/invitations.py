@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import NoReturn
 
 from sqlalchemy import delete, select, update
@@ -40,7 +40,7 @@ from gateway.runtime import Runtime
 from gateway.sms.outbox import queue_sms
 from gateway.staff import audit
 from gateway.staff.accounts import Member, StaffError, checked_password_hash, get_member
-from gateway.store.models import Message, Staff, StaffInvitation
+from gateway.store.models import Message, Staff, StaffInvitation, as_utc
 
 TOKEN_BYTES = 32
 KEY_PREFIX = "staff-invite"  # outbox keys: staff-invite:<staff id>:<invitation id>
@@ -70,10 +70,6 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite gives naive UTC back
-
-
 def _blank_texts(session: Session, staff_id: int) -> None:
     """Empty the outbox text of every invitation SMS sent to the account (its links are dead)."""
     session.execute(update(Message).where(Message.idempotency_key.like(f"{KEY_PREFIX}:{staff_id}:%"))
@@ -93,13 +89,13 @@ def invite(rt: Runtime, member: Member, actor: Member | str, address: str | None
                                     created_at=now, expires_at=expires))
         audit.record(session, actor, "staff.invited", target=member.email, address=address,
                      # Read by people on the audit page: South African time, as every time there.
-                     detail={"expires": _aware(expires).astimezone(SAST).strftime("%a %-d %b %Y %H:%M SAST")})
+                     detail={"expires": as_utc(expires).astimezone(SAST).strftime("%a %-d %b %Y %H:%M SAST")})
     return Invitation(member, token, expires)
 
 
 def _live(session: Session, token: str, now: datetime) -> StaffInvitation | None:
     row = session.scalar(select(StaffInvitation).where(StaffInvitation.token_hash == token_hash(token)))
-    if row is None or row.used_at is not None or _aware(row.expires_at) <= now:
+    if row is None or row.used_at is not None or as_utc(row.expires_at) <= now:
         return None
     return row
 

@@ -12,7 +12,6 @@ Neither task scrolls sideways on the phone."""
 from __future__ import annotations
 
 import re
-import threading
 
 import pytest
 from sqlalchemy import select
@@ -20,6 +19,7 @@ from sqlalchemy import select
 from gateway.staff.accounts import find_member
 from gateway.store.models import Centre
 from tests.conftest import PASSWORD
+from tests.live import serving
 from tests.staff_tasks import WIDTHS, open_context, screenshot, task
 from tests.workers import start_worker
 
@@ -47,15 +47,10 @@ def admin(seeded, auth):
 
 @pytest.fixture
 def live_server(seeded, admin):
-    from werkzeug.serving import make_server
-
     from gateway.web import create_app
 
-    server = make_server("127.0.0.1", 0, create_app(runtime=seeded), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    with serving(create_app(runtime=seeded)) as base:
+        yield base
 
 
 def log_in(page, base: str, email: str, password: str = PASSWORD) -> None:

@@ -6,7 +6,6 @@ messages, then the older page. Neither page scrolls sideways on the phone."""
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -14,6 +13,7 @@ import pytest
 from gateway.staff import visits
 from tests.approving import broadcast_by, cancel_request_by, change_by, make_office, visit_by
 from tests.conftest import PASSWORD
+from tests.live import serving
 from tests.staff_tasks import WIDTHS, open_context, screenshot, task
 from tests.web.test_message_log import AT, SUBSCRIBER, message
 
@@ -27,15 +27,10 @@ def office(seeded, auth, monkeypatch):
 
 @pytest.fixture
 def live_server(seeded, office):
-    from werkzeug.serving import make_server
-
     from gateway.web import create_app
 
-    server = make_server("127.0.0.1", 0, create_app(runtime=seeded), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    with serving(create_app(runtime=seeded)) as base:
+        yield base
 
 
 def open_page(browser, width: int):
