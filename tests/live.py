@@ -45,9 +45,11 @@ def http(port: int, method: str, path: str, form: dict | None = None, timeout: f
 
 
 @contextmanager
-def thusong_web(settings, workers: int = 2, server: str | None = None, output=None, **changes):
+def thusong_web(settings, workers: int = 2, server: str | None = None, output=None, threads: int | None = None,
+                **changes):
     """``thusong web`` (``--server server``, else its default) on a free loopback port, sharing
-    the tests' Redis and database, once ``/healthz`` answers: yields the port.
+    the tests' Redis and database, once ``/healthz`` answers: yields the port. ``threads``:
+    ``--threads`` (else its default).
     ``output``: a path that gets everything it prints (standard output and error)."""
     import os
     import signal
@@ -64,7 +66,8 @@ def thusong_web(settings, workers: int = 2, server: str | None = None, output=No
     # was starting; a test need not).
     sink = open(output, "w") if output else None  # open as long as the server runs
     proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "web", "--port", str(port),
-                             "--workers", str(workers), *(["--server", server] if server else [])], cwd=ROOT, env=env,
+                             "--workers", str(workers), *(["--server", server] if server else []),
+                             *(["--threads", str(threads)] if threads else [])], cwd=ROOT, env=env,
                             stdout=sink, stderr=subprocess.STDOUT if sink else None, start_new_session=True)
     try:
         deadline = time.monotonic() + 30

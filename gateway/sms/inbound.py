@@ -25,13 +25,12 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from gateway import jobs
 from gateway.channels.africastalking import InboundSms
 from gateway.sms import consent, replies
 from gateway.sms.outbox import kick_flag, queue_sms, reply_route
-from gateway.store.models import Message, insert_message, utcnow
+from gateway.store.models import Message, utcnow
 from gateway.usage.events import record_sms_searches
 from menus.keywords import parse
 
@@ -49,22 +48,25 @@ def inbound_key(at_id: str) -> str:
 
 
 def store(rt, sms: InboundSms) -> bool:
-    """Persist ``sms``; make sure a drain job will answer it. False if AT already gave us this id."""
-    try:
-        message_id = insert_message(
-            rt.engine, direction="in", idempotency_key=inbound_key(sms.at_id), phone=sms.phone,
-            text=sms.text, status="received", at_message_id=sms.at_id, link_id=sms.link_id, sent_to=sms.to,
-            network_code=sms.network_code, cost=sms.cost)
-    except IntegrityError:
+    """Persist ``sms``; make sure a drain job will answer it. False if AT already gave us this id.
+
+    Returns only after the commit holding the row: requests a process serves at once share that
+    commit (:attr:`Runtime.inbound_rows`), and the first row of each group queues the drain."""
+    stored = rt.inbound_rows.insert(dict(
+        direction="in", idempotency_key=inbound_key(sms.at_id), phone=sms.phone, text=sms.text,
+        status="received", at_message_id=sms.at_id, link_id=sms.link_id, sent_to=sms.to,
+        network_code=sms.network_code, cost=sms.cost))
+    if stored.row_id is None:
         log.debug("inbound sms %s: AT sent it again; already stored", sms.at_id)
         return False
     # The keyword only, not the whole text: enough to follow on a console, little to leak.
     log.info("sms in from %s: %s", sms.phone, (sms.text.split() or ["(empty)"])[0][:20])
-    try:
-        kick(rt)
-    except Exception:
-        # Stored is what matters for AT's 200; the sweeper queues a drain once Redis is back.
-        log.warning("inbound sms %s stored but not queued; the sweeper will pick it up", message_id)
+    if stored.lead:
+        try:
+            kick(rt)
+        except Exception:
+            # Stored is what matters for AT's 200; the sweeper queues a drain once Redis is back.
+            log.warning("inbound sms %s stored but not queued; the sweeper will pick it up", stored.row_id)
     return True
 
 
