@@ -209,13 +209,15 @@ def _cell(text: str) -> str:
 
 
 def _when(runs: list[dict]) -> str:
-    first, last = runs[0]["date_utc"], runs[-1]["date_utc"]
-    day, start = first[:10], first[11:16]
-    loads = [x for r in runs for x in (r["load_before"][0], r["load_after"][0])]
+    """From the first run's start to the last run's end, and the 1-minute load averages taken then."""
+    first, last = runs[0].get("started_utc", runs[0]["date_utc"]), runs[-1]["date_utc"]
+    day, span = first[:10], first[11:16]
+    if last[:16] != first[:16]:
+        span += "–" + (last[11:16] if last[:10] == day else last[:16].replace("T", " "))
     if len(runs) == 1:
-        return f"{day} {start} (load {runs[0]['load_before'][0]:.1f} → {runs[0]['load_after'][0]:.1f})"
-    end = last[11:16] if last[:10] == day else last[:16].replace("T", " ")
-    return f"{day} {start}–{end}, median of {len(runs)} (load {min(loads):.1f}–{max(loads):.1f})"
+        return f"{day} {span} (load {runs[0]['load_before'][0]:.1f} → {runs[0]['load_after'][0]:.1f})"
+    loads = [x for r in runs for x in (r["load_before"][0], r["load_after"][0])]
+    return f"{day} {span}, median of {len(runs)} (load {min(loads):.1f}–{max(loads):.1f})"
 
 
 def _setup(r: dict) -> str:

@@ -15,9 +15,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("bench_tables", ROOT / "bench" / "tables.py")
-tables = sys.modules["bench_tables"] = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tables)
+
+
+def _bench_module(name: str):
+    """``bench/<name>.py`` (the bench folder is scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "bench" / f"{name}.py")
+    module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+tables = _bench_module("tables")
 
 # What each script passes to bench/harness.record as its rows (one row; label where it has several).
 FIGURES = {
@@ -133,6 +141,30 @@ def test_a_record_without_a_figure_its_table_shows_is_an_error_naming_the_file(t
 
 def test_a_script_without_records_says_how_to_make_its_table():
     assert "bench/storm.py` writes one" in tables.render("storm", [])
+
+
+def test_a_record_as_the_harness_writes_it_makes_a_table(tmp_path, monkeypatch):
+    harness = _bench_module("harness")
+    monkeypatch.setenv("BENCH_RESULTS", str(tmp_path))
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.setattr(sys, "argv", ["bench/broadcast.py", "--recipients", "10000"])
+    figures = {**FIGURES["broadcast"], "fan_out_s": float("nan"), "pipe_s": 4.321987654}
+    path = harness.record("broadcast", [figures], {"recipients": 10000, "workers": 2},
+                          harness.database_kind("postgresql+psycopg://postgres@127.0.0.1/t"))
+
+    def no_nan(word):
+        raise AssertionError(f"{word} in a record: not JSON")
+
+    data = json.loads(path.read_text(), parse_constant=no_nan)
+    assert path.name.startswith("broadcast-") and data["script"] == "broadcast"
+    assert data["database"] == "postgresql" and data["redis"] == "embedded"
+    assert data["argv"] == ["--recipients", "10000"] and data["options"] == {"recipients": 10000, "workers": 2}
+    assert data["rows"][0]["fan_out_s"] is None and data["rows"][0]["pipe_s"] == 4.32199
+    assert len(data["load_before"]) == len(data["load_after"]) == 3 and data["commit"] != "unknown"
+    assert data["started_utc"] <= data["date_utc"]
+    text = tables.render("broadcast", tables.load_records(tmp_path)["broadcast"])
+    assert "· `--recipients 10000` · PostgreSQL |" in text and "| – |" in text and "| 4.32 (1.21) |" in text
+    assert harness.database_kind("") == harness.database_kind("sqlite:///x.db") == "sqlite"
 
 
 def _changed(value):
