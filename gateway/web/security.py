@@ -40,9 +40,14 @@ HSTS = "max-age=31536000; includeSubDomains"
 SESSION_HOURS = 12
 
 
+def headers_for(settings: Settings) -> dict[str, str]:
+    """The security headers every response carries under ``settings``."""
+    return dict(HEADERS, **({"Strict-Transport-Security": HSTS} if settings.is_production else {}))
+
+
 def add_headers(app: Flask, settings: Settings) -> None:
     """Add the security headers to every response of ``app`` (a view's own value wins)."""
-    headers = dict(HEADERS, **({"Strict-Transport-Security": HSTS} if settings.is_production else {}))
+    headers = headers_for(settings)
 
     @app.after_request
     def _headers(response: Response) -> Response:

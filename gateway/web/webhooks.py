@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import parse_qsl
 
 from flask import Blueprint, Response, abort, jsonify, request
 from werkzeug.datastructures import MultiDict
@@ -20,6 +19,7 @@ from gateway.sms import consent, delivery, inbound
 from gateway.ussd import hop as ussd
 from gateway.web.context import runtime_of
 from gateway.web.tokens import token_matches
+from gateway.web.ussd_wsgi import form_fields
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__)  # mounted at /webhooks/at (gateway.web.app.WEBHOOKS)
@@ -46,21 +46,12 @@ def ussd_hop():
 
 
 def _fields(names: frozenset[str]) -> dict[str, str] | MultiDict:
-    """The first value of each of ``names`` in the request's form. AT posts a small urlencoded
-    form on every hop: it is decoded here as werkzeug's form parser decodes it, without the
-    parser's general machinery (``request.form``, still used for any other body). The body is
-    bounded by ``MAX_CONTENT_LENGTH`` as before (413)."""
+    """The first value of each of ``names`` in the request's form (:func:`form_fields`), or
+    ``request.form`` for a body that is not urlencoded. The body is bounded by
+    ``MAX_CONTENT_LENGTH`` as before (413)."""
     if request.mimetype != "application/x-www-form-urlencoded":
         return request.form
-    try:
-        body = request.get_data(cache=False).decode()
-    except UnicodeDecodeError:
-        return {}  # as werkzeug: a body that is not UTF-8 is an empty form
-    fields: dict[str, str] = {}
-    for name, value in parse_qsl(body, keep_blank_values=True, errors="werkzeug.url_quote"):
-        if name in names and name not in fields:
-            fields[name] = value
-    return fields
+    return form_fields(request.get_data(cache=False), names)
 
 
 @bp.post("/ussd/events")
