@@ -222,7 +222,11 @@ INBOUND_SMS_LIMITS = {"at_id": AT_ID_CHARS, "to": 32, "text": 2000, "link_id": A
                       "cost": 32}
 
 
+INBOUND_SMS_FIELDS = frozenset({"id", "from", "to", "text", "date", "linkId", "networkCode", "cost"})  # all it reads
+
+
 def parse_inbound_sms(form) -> InboundSms:
+    """An inbound SMS from AT's form (any mapping with ``get``; only :data:`INBOUND_SMS_FIELDS` are read)."""
     lim = INBOUND_SMS_LIMITS
     if "text" not in form:
         raise WebhookError("text")

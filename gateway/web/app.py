@@ -26,11 +26,11 @@ from config import Settings, configure_logging, load_settings
 from gateway.runtime import Runtime
 from gateway.web.access import RequestLog
 from gateway.web.context import EXTENSION
+from gateway.web.fast_callbacks import FastCallbacks
 from gateway.web.health import bp as health_bp
 from gateway.web.security import add_headers, headers_for, protect
 from gateway.web.simulator import bp as simulator_bp
 from gateway.web.staff import register_dashboard
-from gateway.web.ussd_wsgi import UssdHops
 from gateway.web.webhooks import bp as webhooks_bp
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ def _machines_app(runtime: Runtime) -> Flask:
     app.extensions[EXTENSION] = runtime
     add_headers(app, settings)
     app.register_blueprint(webhooks_bp)  # at WEBHOOKS: the dispatcher strips the prefix
-    app.wsgi_app = UssdHops(app.wsgi_app, runtime, headers_for(settings))  # type: ignore[method-assign]
+    app.wsgi_app = FastCallbacks(app.wsgi_app, runtime, headers_for(settings))  # type: ignore[method-assign]
     return app
 
 

@@ -14,12 +14,11 @@ from flask import Blueprint, Response, abort, jsonify, request
 from werkzeug.datastructures import MultiDict
 
 from gateway.channels import africastalking as at
-from gateway.metrics import SMS_INBOUND, USSD_HOPS, USSD_SECONDS
-from gateway.sms import consent, delivery, inbound
+from gateway.sms import consent, delivery
 from gateway.ussd import hop as ussd
+from gateway.web import fast_callbacks as fast
 from gateway.web.context import runtime_of
 from gateway.web.tokens import token_matches
-from gateway.web.ussd_wsgi import form_fields
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__)  # mounted at /webhooks/at (gateway.web.app.WEBHOOKS)
@@ -38,20 +37,23 @@ def _malformed(exc: at.WebhookError):
 
 @bp.post("/ussd")
 def ussd_hop():
-    hop = at.parse_ussd(_fields(at.USSD_HOP_FIELDS))  # 400 naming sessionId/phoneNumber if absent
-    with USSD_SECONDS.time():
-        text, end = ussd.answer(runtime_of(), hop)
-    USSD_HOPS.labels("end" if end else "continue").inc()
-    return Response(at.ussd_response(text, end), status=200, mimetype="text/plain")
+    return _answered(fast.ussd_hop, at.USSD_HOP_FIELDS)  # 400 naming sessionId/phoneNumber if absent
+
+
+def _answered(answer: fast.Answer, names: frozenset[str]) -> Response:
+    """The answer of the fast path's ``answer`` (:mod:`gateway.web.fast_callbacks`), for the
+    callbacks it passes on: the same code answers both ways."""
+    content_type, payload = answer(runtime_of(), _fields(names))
+    return Response(payload, status=200, content_type=content_type)
 
 
 def _fields(names: frozenset[str]) -> dict[str, str] | MultiDict:
-    """The first value of each of ``names`` in the request's form (:func:`form_fields`), or
+    """The first value of each of ``names`` in the request's form (``fast.form_fields``), or
     ``request.form`` for a body that is not urlencoded. The body is bounded by
     ``MAX_CONTENT_LENGTH`` as before (413)."""
     if request.mimetype != "application/x-www-form-urlencoded":
         return request.form
-    return form_fields(request.get_data(cache=False), names)
+    return fast.form_fields(request.get_data(cache=False), names)
 
 
 @bp.post("/ussd/events")
@@ -63,10 +65,7 @@ def ussd_event():
 
 @bp.post("/sms")
 def sms_inbound():
-    sms = at.parse_inbound_sms(request.form)
-    created = inbound.store(runtime_of(), sms)
-    SMS_INBOUND.labels("stored" if created else "duplicate").inc()
-    return jsonify(ok=True, duplicate=not created)
+    return _answered(fast.sms_inbound, at.INBOUND_SMS_FIELDS)  # stored before the 200
 
 
 @bp.post("/sms/delivery")
