@@ -51,7 +51,7 @@ def json_body(**values) -> bytes:
     return json.dumps(values, sort_keys=True, separators=(",", ":")).encode() + b"\n"
 
 
-def ussd_hop(rt, fields: dict) -> tuple[str, bytes]:
+def answer_ussd(rt, fields: dict) -> tuple[str, bytes]:
     """As ``webhooks.ussd_hop``."""
     hop = at.parse_ussd(fields)
     with USSD_SECONDS.time():
@@ -60,7 +60,7 @@ def ussd_hop(rt, fields: dict) -> tuple[str, bytes]:
     return "text/plain; charset=utf-8", at.ussd_response(text, end).encode()
 
 
-def sms_inbound(rt, fields: dict) -> tuple[str, bytes]:
+def answer_sms(rt, fields: dict) -> tuple[str, bytes]:
     """As ``webhooks.sms_inbound``: stored (its commit done) before the answer."""
     created = inbound.store(rt, at.parse_inbound_sms(fields))
     SMS_INBOUND.labels("stored" if created else "duplicate").inc()
@@ -68,8 +68,8 @@ def sms_inbound(rt, fields: dict) -> tuple[str, bytes]:
 
 
 ROUTES: dict[str, tuple[frozenset[str], Answer]] = {
-    "/ussd": (at.USSD_HOP_FIELDS, ussd_hop),
-    "/sms": (at.INBOUND_SMS_FIELDS, sms_inbound),
+    "/ussd": (at.USSD_HOP_FIELDS, answer_ussd),
+    "/sms": (at.INBOUND_SMS_FIELDS, answer_sms),
 }
 
 

@@ -16,8 +16,8 @@ from werkzeug.datastructures import MultiDict
 from gateway.channels import africastalking as at
 from gateway.sms import consent, delivery
 from gateway.ussd import hop as ussd
-from gateway.web import fast_callbacks as fast
 from gateway.web.context import runtime_of
+from gateway.web.fast_callbacks import Answer, answer_sms, answer_ussd, form_fields
 from gateway.web.tokens import token_matches
 
 log = logging.getLogger(__name__)
@@ -37,10 +37,10 @@ def _malformed(exc: at.WebhookError):
 
 @bp.post("/ussd")
 def ussd_hop():
-    return _answered(fast.ussd_hop, at.USSD_HOP_FIELDS)  # 400 naming sessionId/phoneNumber if absent
+    return _answered(answer_ussd, at.USSD_HOP_FIELDS)  # 400 naming sessionId/phoneNumber if absent
 
 
-def _answered(answer: fast.Answer, names: frozenset[str]) -> Response:
+def _answered(answer: Answer, names: frozenset[str]) -> Response:
     """The answer of the fast path's ``answer`` (:mod:`gateway.web.fast_callbacks`), for the
     callbacks it passes on: the same code answers both ways."""
     content_type, payload = answer(runtime_of(), _fields(names))
@@ -48,12 +48,12 @@ def _answered(answer: fast.Answer, names: frozenset[str]) -> Response:
 
 
 def _fields(names: frozenset[str]) -> dict[str, str] | MultiDict:
-    """The first value of each of ``names`` in the request's form (``fast.form_fields``), or
+    """The first value of each of ``names`` in the request's form (``form_fields``), or
     ``request.form`` for a body that is not urlencoded. The body is bounded by
     ``MAX_CONTENT_LENGTH`` as before (413)."""
     if request.mimetype != "application/x-www-form-urlencoded":
         return request.form
-    return fast.form_fields(request.get_data(cache=False), names)
+    return form_fields(request.get_data(cache=False), names)
 
 
 @bp.post("/ussd/events")
@@ -65,7 +65,7 @@ def ussd_event():
 
 @bp.post("/sms")
 def sms_inbound():
-    return _answered(fast.sms_inbound, at.INBOUND_SMS_FIELDS)  # stored before the 200
+    return _answered(answer_sms, at.INBOUND_SMS_FIELDS)  # stored before the 200
 
 
 @bp.post("/sms/delivery")
