@@ -31,6 +31,11 @@ SERVERS = ("granian", "gunicorn")
 # webhook run (10 s), shorter than systemd's TimeoutStopSec (30 s). It also ends the wait for a
 # worker the signal reached while it was starting, which granian would otherwise wait for forever.
 GRANIAN_KILL_TIMEOUT = 20
+# granian's blocking threads per worker: while one request waits on the database (an inbound
+# SMS's commit), others run, and the SMS that arrive meanwhile share the next commit
+# (gateway.store.group_commit). One thread a worker stores one SMS per commit; see
+# docs/benchmarks.md for the measured choice.
+GRANIAN_THREADS = 8
 # granian's own loggers write to its console handler: send them through the masked root handler
 # instead (a line about a failed request can carry its URI, token included, or a caller's number).
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when the thread that forked it ends
@@ -45,16 +50,18 @@ GRANIAN_LOGGING = {"loggers": {name: {"handlers": [], "propagate": True} for nam
 @click.option("--server", type=click.Choice(SERVERS), default=SERVERS[0], show_default=True,
               help="granian (Rust, WSGI) or gunicorn (sync workers; gthread with --threads above 1). "
                    "The README's server table says how they compare.")
-@click.option("--threads", default=1, show_default=True, type=int,
-              help="Threads per worker (gunicorn: above 1 selects its gthread workers; granian: blocking threads).")
+@click.option("--threads", default=None, type=click.IntRange(min=1),
+              help=f"Threads per worker (granian: blocking threads, default {GRANIAN_THREADS}; gunicorn: default 1, "
+                   "above 1 selects its gthread workers).")
 @click.option("--dev", is_flag=True, help="Use the single-process development server instead.")
-def web(host: str, port: int, workers: int, server: str, threads: int, dev: bool) -> None:
+def web(host: str, port: int, workers: int, server: str, threads: int | None, dev: bool) -> None:
     """Serve the web app (webhooks, simulator, health and metrics).
 
     Neither server may face the internet: put the nginx site in deploy/nginx/ in front (it
     buffers slow clients) and set TRUSTED_PROXIES=1.
     """
     settings = settings_or_exit()
+    threads = threads or (GRANIAN_THREADS if server == "granian" else 1)
     if dev:
         run_simple(host, port, create_app(settings), threaded=True, use_reloader=False)
         return
