@@ -53,7 +53,7 @@ def test_sigkill_mid_load_loses_no_sms_answered_200(rt, settings):
                 with lock:
                     answered.append(at_id)
 
-    with thusong_web(settings, workers=2, threads=8) as port:
+    with thusong_web(settings, workers=2) as port:  # its default threads: requests share commits
         citizens = [threading.Thread(target=citizen, args=(t,)) for t in range(12)]
         for thread in citizens:
             thread.start()
