@@ -51,7 +51,7 @@ from gateway.store.models import Citizen, Message, as_utc, utcnow
 log = logging.getLogger(__name__)
 SEND_SLICE_SECONDS = 60.0  # a send job hands over to a fresh one after this long
 SEND_CONCURRENCY = 4  # AT requests in flight at once per worker, for batches of different texts
-BULK_IN_FLIGHT = 4  # bulk batches whose AT requests are in flight at once (:class:`_Pipeline`)
+BULK_IN_FLIGHT = 4  # bulk AT requests claimed together and sent at once (:class:`_Pipeline`)
 PERMANENT_REASONS = {401, 402, 403, 404, 406, 407, 409}
 _T = Message.__table__
 # A send's outcome is written only to a row still in flight ('sending', or 'unknown' when the
@@ -157,7 +157,7 @@ def _drain(rt, queue: str, slice_seconds: float | None, lease: DrainLease | None
     request in flight has landed and its outcome is written first."""
     if queue != jobs.QUEUE_BULK:
         return _drain_loop(rt, queue, slice_seconds, lease, None)
-    pipeline = _Pipeline(rt, rt.sms_sender, BULK_IN_FLIGHT)
+    pipeline = _Pipeline(rt, rt.sms_sender, int(rt.settings.SMS_BATCH_SIZE), rt.settings.SMS_RATE_PER_SECOND)
     try:
         return _drain_loop(rt, queue, slice_seconds, lease, pipeline)
     finally:
@@ -188,7 +188,10 @@ def _drain_loop(rt, queue: str, slice_seconds: float | None, lease: DrainLease |
         if lease is not None and lease.lost.is_set():
             return handled, False  # another job drains now (we were held up past the lease)
         looked_from = after
-        peeked = _peek(rt, queue, batch, after, notices_only=quiet)
+        if pipeline is not None and not pipeline.open:
+            pipeline.land()  # a first batch (or a credit probe) goes alone: its verdict decides what follows
+        size = pipeline.claim_size if pipeline is not None else batch
+        peeked = _peek(rt, queue, size, after, notices_only=quiet)
         if not peeked and looked_from:
             landed()  # rows a batch in flight puts back (retries, credit) are queued before the look
             after = 0  # the end: look once from the start for rows put back behind us (retries, credit)
@@ -198,8 +201,6 @@ def _drain_loop(rt, queue: str, slice_seconds: float | None, lease: DrainLease |
             if bulk and not quiet:
                 bulk_rules.finish_done(rt)
             return handled, not quiet
-        if pipeline is not None and not pipeline.open:
-            pipeline.land()  # a first batch (or a credit probe) goes alone: its verdict decides what follows
         if bulk and credit.hold_bulk(rt) is not None:
             return handled, False  # out of credit: a job is scheduled for the next probe
         # Wait for the rate limit BEFORE claiming, so claimed rows leave at once: the gap
@@ -219,12 +220,12 @@ def _drain_loop(rt, queue: str, slice_seconds: float | None, lease: DrainLease |
             handled += len(rows)
         else:
             handled += _send_batch(rt, sender, limiter, [i for i, _seg in peeked])
-        if len(peeked) < batch and not looked_from:
+        if len(peeked) < size and not looked_from:
             landed()
             if bulk and not quiet:
                 bulk_rules.finish_done(rt)
             return handled, not quiet  # drained; a row written since our flag was cleared has queued its own job
-        after = 0 if len(peeked) < batch else peeked[-1][0]
+        after = 0 if len(peeked) < size else peeked[-1][0]
         if bulk and _replies_waiting(rt):
             # A citizen's reply must not wait for a broadcast: hand the rest of the broadcast to
             # a fresh job behind it; this worker then takes the reply first (it serves `replies`
@@ -258,31 +259,38 @@ def _send_batch(rt, sender, limiter: RateLimiter, ids: list[int]) -> int:
 
 
 class _Pipeline:
-    """Bulk batches overlapped: while batch N's AT request is in flight (a thread of the pool),
-    the drainer records the batches that landed and claims batch N+1 in one transaction, and
-    sends N+1 once that commits — at most ``depth`` requests in flight.
+    """Bulk sending overlapped. A claim takes up to :data:`BULK_IN_FLIGHT` AT requests' worth of
+    rows (``SMS_BATCH_SIZE`` each; fewer when the rate is under that many batches a second),
+    and its requests leave at once (threads of a pool). While they are in flight the drainer
+    records the claims that landed and makes the next claim in one transaction, and sends that
+    claim's requests once it commits: one commit per claim, two claims in flight at most.
 
-    Exactly-once rests on the order, kept here: a batch's claim commits BEFORE its request
-    leaves (a worker killed after the commit left rows 'sending', which the sweeper settles as
-    unknown outcomes, never resends at once), and a batch's outcome is written only after its
-    request landed and its :class:`SendClaim` stopped renewing. The rate limit, the credit
+    Exactly-once rests on the order, kept here: a claim commits BEFORE its requests leave (a
+    worker killed after the commit left rows 'sending', which the sweeper settles as unknown
+    outcomes, never resends at once), and a claim's outcomes are written only after all its
+    requests landed and its :class:`SendClaim` stopped renewing. The rate limit, the credit
     pause, the drain lease and quiet hours are checked by the drainer before each claim, as for
-    one batch at a time; a 405 or a lost lease stops the claims, and the batches already in
-    flight land and are recorded. One batch goes alone until AT has accepted one (at the start,
-    and again after a 405): an account out of credit, or a credit probe, meets one request, not
-    ``depth``."""
+    one batch at a time; a 405 or a lost lease stops the claims, and what is in flight lands
+    and is recorded. One batch goes alone until AT has accepted one (at the start, and again
+    after a 405): an account out of credit, or a credit probe, meets one request."""
 
-    def __init__(self, rt, sender, depth: int):
-        self.rt, self.sender, self.depth = rt, sender, max(1, depth)
-        self._pool = ThreadPoolExecutor(self.depth, thread_name_prefix="bulk-send")
-        self._flying: deque[tuple[SendClaim, Future]] = deque()
-        self.open = False  # whether AT accepted the last batch that landed: then up to depth at once
+    def __init__(self, rt, sender, batch: int, rate: float):
+        self.rt, self.sender, self.batch = rt, sender, max(1, batch)
+        self.per_claim = max(1, min(BULK_IN_FLIGHT, int(float(rate) // self.batch)))
+        self._pool = ThreadPoolExecutor(2 * self.per_claim, thread_name_prefix="bulk-send")
+        self._flying: deque[tuple[SendClaim, list[Future]]] = deque()
+        self.open = False  # whether AT accepted the last claim that landed: then full claims, two in flight
+
+    @property
+    def claim_size(self) -> int:
+        """Rows to claim next: one batch until AT accepted one, then :attr:`per_claim` batches."""
+        return self.batch * (self.per_claim if self.open else 1)
 
     def claim_and_send(self, ids: list[int]) -> list[Message] | None:
         """Record the batches that landed and claim ``ids`` in one transaction; once it commits,
         send what was claimed. Waits for the oldest batch while the pipeline is full. None (no
         claim) when a batch that landed met a 405: the drainer looks at the credit again first."""
-        verdicts = self._judge(self._landed(room=self.depth if self.open else 1))
+        verdicts = self._judge(self._landed(room=2 if self.open else 1))
         if verdicts.no_credit:
             _write_and_after(self.rt, verdicts, bulk=True)
             return None
@@ -293,22 +301,24 @@ class _Pipeline:
         # Committed: the rows are durably ours before their request leaves.
         if rows:
             claim = SendClaim(self.rt, {r.id: r.attempts for r in rows}).start()
-            self._flying.append((claim, self._pool.submit(self._send, rows, claim)))
+            self._flying.append((claim, [self._pool.submit(_call, self.sender, group, True, claim)
+                                         for group in self._requests(rows)]))
         verdicts.after(self.rt, bulk=True)
         return rows
 
-    def _send(self, rows: list[Message], claim: SendClaim) -> list:
-        outcomes = [_call(self.sender, group, True, claim) for group in requests_for(rows)]
-        return [outcome for outcome in outcomes if outcome[0]]
+    def _requests(self, rows: list[Message]) -> list[list[Message]]:
+        """:func:`requests_for`, each request at most ``SMS_BATCH_SIZE`` numbers."""
+        return [group[i:i + self.batch] for group in requests_for(rows) for i in range(0, len(group), self.batch)]
 
     def _landed(self, room: int = 0, every: bool = False) -> list:
         """The outcomes of the oldest batches whose requests are done, in claim order (waiting
         for the oldest while ``room`` or more are in flight; ``every``: for all)."""
         outcomes: list = []
-        while self._flying and (every or self._flying[0][1].done() or (room and len(self._flying) >= room)):
-            claim, future = self._flying.popleft()
+        while self._flying and (every or all(f.done() for f in self._flying[0][1])
+                                or (room and len(self._flying) >= room)):
+            claim, futures = self._flying.popleft()
             try:
-                outcomes.extend(future.result())
+                outcomes.extend(outcome for outcome in (f.result() for f in futures) if outcome[0])
             finally:
                 claim.stop()  # before the outcomes are written: a renewal after one would undo it
         return outcomes
