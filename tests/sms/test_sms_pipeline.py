@@ -141,12 +141,15 @@ def test_sigkill_mid_broadcast_with_batches_in_flight_then_each_exactly_once(see
     """The bulk pipeline keeps several batches in flight (AT answers each after 0.2 s, having
     taken the messages at once): a worker killed mid-broadcast leaves claimed batches whose
     requests may or may not have left. Another worker settles them (delivery reports for what
-    AT took, a resend after the reconcile window for what it never got): each number once."""
+    AT took, a resend after the reconcile window for what it never got): each number once.
+    Up to two claims of four requests are in doubt at a kill (800 rows), each settled by its
+    own report: the reconcile window must outlast the reports' backlog (with the default 4 s,
+    on a loaded machine, one report came after its row was resent)."""
     n = 3000
     phones = [f"+2774{i:07d}" for i in range(n)]
     with serving(app) as base, FakeAT(dlr_url=f"{base}/webhooks/at/sms/delivery?token={TOKEN}") as fake:
         fake.answer_delay = 0.2
-        env = at_env(fake, SMS_RATE_PER_SECOND="1000000")
+        env = at_env(fake, SMS_RATE_PER_SECOND="1000000", SMS_RECONCILE_SECONDS="20")
         outbox.queue_bulk(seeded, phones, "Water outage notice. Reply STOP to opt out", "killbulk")
         first = start_worker(settings, "--sweep-every", "0.5", env=env, new_session=True)
         try:
