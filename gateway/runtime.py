@@ -103,7 +103,22 @@ class Runtime:
     @cached_property
     def sms_sender(self):
         """The SMS sender: the AT SDK, or a simulated sender when no AT credentials are set."""
-        return make_sender(self.settings)
+        return make_sender(self.settings, session=self.http)
+
+    @cached_property
+    def http(self):
+        """This process's HTTP client for AT: its connections stay open between requests (the
+        SDK alone opened one per request). A POST is never retried by the transport (a request
+        that may have left is an unknown outcome). Workers run jobs in their own process
+        (:mod:`gateway.cli.worker`), so no connection is shared across a fork."""
+        import requests
+        from requests.adapters import HTTPAdapter
+
+        session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=8, max_retries=0)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        return session
 
     def child_environ(self) -> dict[str, str]:
         """Settings for a child process (worker, web) that must share this runtime's Redis."""
@@ -128,6 +143,8 @@ class Runtime:
         return checks
 
     def close(self) -> None:
+        if "http" in self.__dict__:
+            self.http.close()
         self.redis.close()
         self.engine.dispose()
         if self.embedded is not None:

@@ -31,6 +31,7 @@ class Recorded:
     at: float
     outcome: str  # ok | 500 | 429 | timeout | drop
     accepted: list[str] = field(default_factory=list)
+    peer: int = 0  # the client's port: requests on one kept-alive connection share it
 
 
 class _Server(ThreadingHTTPServer):
@@ -162,7 +163,7 @@ class FakeAT:
                 body = self.rfile.read(length).decode()
                 form = {k: v[0] for k, v in urllib.parse.parse_qs(body).items()}
                 outcome = fake._decide() if self.path.endswith("/messaging") else "404"
-                record = Recorded(form, dict(self.headers), time.time(), outcome)
+                record = Recorded(form, dict(self.headers), time.time(), outcome, peer=self.client_address[1])
                 if outcome in ("ok", "timeout", "drop"):
                     # AT processed it; for timeout/drop the answer is lost on the way back.
                     record.accepted = fake._accept(form)

@@ -427,10 +427,12 @@ class AtSender:
     simulated = False
 
     def __init__(self, username: str, api_key: str, sender_id: str | None = None,
-                 base_url: str | None = None, timeout: tuple[float, float] = (3.05, 9.05)):
+                 base_url: str | None = None, timeout: tuple[float, float] = (3.05, 9.05), session=None):
         from africastalking.SMS import SMSService
 
         self._sms = SMSService(username, api_key)
+        if session is not None:
+            _post_through(self._sms, session)
         if base_url:
             # The SDK's only knobs for its endpoints (premium SMS go to the content host).
             self._sms._baseUrl = self._sms._contentUrl = base_url.rstrip("/")
@@ -473,6 +475,28 @@ class AtSender:
         except requests.exceptions.RequestException as exc:  # ReadTimeout and kin
             raise UnknownOutcome(type(exc).__name__) from None
         return _parse_recipients(body, recipients)
+
+
+def _post_through(service, session) -> None:
+    """Make the SDK ``service`` POST through ``session`` (a ``requests.Session``): one kept-alive
+    connection per worker instead of a new TCP (and TLS) connection per request, as the SDK's
+    module-level ``requests.post`` opens. The SDK has no knob for it: its POST is the private
+    static ``Service.__make_post_request``, looked up on the instance, so the instance gets its own.
+    The session must not retry a POST (the default adapter does not): a request that may have
+    left is an unknown outcome, never sent again by the transport."""
+    from africastalking.Service import Service
+
+    name = "_Service__make_post_request"
+    if not hasattr(Service, name):  # a new SDK: fail loudly rather than quietly open a connection each time
+        raise TypeError("the africastalking SDK no longer posts through Service.__make_post_request")
+
+    def post(url, headers, data, params, callback=None, timeout=None):
+        res = session.post(url=url, headers=headers, params=params, data=data, timeout=timeout)
+        if callback is None or callback == {}:
+            return res
+        callback(res)
+
+    setattr(service, name, post)
 
 
 def _never_left(exc: Exception) -> bool:
@@ -529,8 +553,10 @@ def account_balance(username: str, api_key: str, base_url: str | None = None,
     return balance
 
 
-def make_sender(settings):
+def make_sender(settings, session=None):
+    """The sender for these settings; ``session`` (a ``requests.Session``, the runtime's) carries
+    AT requests over one kept-alive connection."""
     if settings.sms_is_simulated:
         return SimulatedSender()
     return AtSender(settings.AT_USERNAME, settings.AT_API_KEY, settings.AT_SENDER_ID,
-                    settings.AT_API_URL or None, timeout=(3.05, settings.AT_TIMEOUT_SECONDS))
+                    settings.AT_API_URL or None, timeout=(3.05, settings.AT_TIMEOUT_SECONDS), session=session)

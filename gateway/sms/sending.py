@@ -32,8 +32,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter, defaultdict
-from concurrent.futures import ThreadPoolExecutor
+from collections import Counter, defaultdict, deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 
 from sqlalchemy import and_, bindparam, or_, select, update
@@ -51,6 +51,7 @@ from gateway.store.models import Citizen, Message, as_utc, utcnow
 log = logging.getLogger(__name__)
 SEND_SLICE_SECONDS = 60.0  # a send job hands over to a fresh one after this long
 SEND_CONCURRENCY = 4  # AT requests in flight at once per worker, for batches of different texts
+BULK_IN_FLIGHT = 4  # bulk AT requests claimed together and sent at once (:class:`_Pipeline`)
 PERMANENT_REASONS = {401, 402, 403, 404, 406, 407, 409}
 _T = Message.__table__
 # A send's outcome is written only to a row still in flight ('sending', or 'unknown' when the
@@ -89,24 +90,29 @@ def _claim(rt, ids: list[int], bulk: bool) -> list[Message]:
     """Move these rows from 'queued' to 'sending'; only rows this call moved are returned.
     Bulk rows to a number that has opted out are skipped here, whatever the row's history
     (a retry, a resend after an unknown outcome): this is the last look before AT."""
-    now = utcnow()
     with rt.sessions.begin() as s:
-        if bulk:
-            # From the batch's rows to their citizens (a probe of the phone index each): as a
-            # subquery over citizens, SQLite read the whole table for every batch.
-            out = list(s.scalars(select(Message.id).join(Citizen, Citizen.phone == Message.phone)
-                                 .where(Message.id.in_(ids), Citizen.opted_out.is_(True))))
-            if out:
-                s.execute(update(Message).where(Message.id.in_(out), Message.status == "queued")
-                          .values(status="skipped", failure_reason="OptedOut", updated_at=now)
-                          .execution_options(synchronize_session=False))
-        # One conditional UPDATE: a row a concurrent worker claimed first no longer matches
-        # status='queued' (PostgreSQL re-checks it after the row lock; SQLite has one writer).
-        # RETURNING the rows themselves saves reading them again.
-        claimed = list(s.scalars(
-            update(Message).where(Message.id.in_(ids), Message.status == "queued")
-            .values(status="sending", attempts=Message.attempts + 1, attempted_at=now, updated_at=now)
-            .returning(Message).execution_options(synchronize_session=False)))
+        return _claim_in(s, ids, bulk)
+
+
+def _claim_in(s, ids: list[int], bulk: bool) -> list[Message]:
+    """:func:`_claim` in the transaction of session ``s``: the rows are claimed once it commits."""
+    now = utcnow()
+    if bulk:
+        # From the batch's rows to their citizens (a probe of the phone index each): as a
+        # subquery over citizens, SQLite read the whole table for every batch.
+        out = list(s.scalars(select(Message.id).join(Citizen, Citizen.phone == Message.phone)
+                             .where(Message.id.in_(ids), Citizen.opted_out.is_(True))))
+        if out:
+            s.execute(update(Message).where(Message.id.in_(out), Message.status == "queued")
+                      .values(status="skipped", failure_reason="OptedOut", updated_at=now)
+                      .execution_options(synchronize_session=False))
+    # One conditional UPDATE: a row a concurrent worker claimed first no longer matches
+    # status='queued' (PostgreSQL re-checks it after the row lock; SQLite has one writer).
+    # RETURNING the rows themselves saves reading them again.
+    claimed = list(s.scalars(
+        update(Message).where(Message.id.in_(ids), Message.status == "queued")
+        .values(status="sending", attempts=Message.attempts + 1, attempted_at=now, updated_at=now)
+        .returning(Message).execution_options(synchronize_session=False)))
     return sorted(claimed, key=lambda m: m.id)
 
 
@@ -146,7 +152,20 @@ def send_pending(rt, queue: str, release: bool = False, slice_seconds: float | N
 
 
 def _drain(rt, queue: str, slice_seconds: float | None, lease: DrainLease | None) -> tuple[int, bool]:
-    """:func:`send_pending`'s loop: (rows handled, whether it stopped because none were left)."""
+    """:func:`send_pending`'s loop: (rows handled, whether it stopped because none were left).
+    Bulk goes through a :class:`_Pipeline` (batches overlapped); whatever it returns, every
+    request in flight has landed and its outcome is written first."""
+    if queue != jobs.QUEUE_BULK:
+        return _drain_loop(rt, queue, slice_seconds, lease, None)
+    pipeline = _Pipeline(rt, rt.sms_sender, int(rt.settings.SMS_BATCH_SIZE), rt.settings.SMS_RATE_PER_SECOND)
+    try:
+        return _drain_loop(rt, queue, slice_seconds, lease, pipeline)
+    finally:
+        pipeline.close()
+
+
+def _drain_loop(rt, queue: str, slice_seconds: float | None, lease: DrainLease | None,
+                pipeline: _Pipeline | None) -> tuple[int, bool]:
     deadline = time.monotonic() + (SEND_SLICE_SECONDS if slice_seconds is None else slice_seconds)
     sender = rt.sms_sender
     limiter = RateLimiter(rt.redis, "sms", rt.settings.SMS_RATE_PER_SECOND,
@@ -154,6 +173,7 @@ def _drain(rt, queue: str, slice_seconds: float | None, lease: DrainLease | None
     batch = int(rt.settings.SMS_BATCH_SIZE)
     handled = 0
     bulk = queue == jobs.QUEUE_BULK
+    landed = pipeline.land if pipeline is not None else lambda: None
     # Quiet hours hold broadcasts (a job is scheduled for the window's opening), not service
     # notices: while quiet, this job sends the notices alone.
     quiet = bulk and bulk_rules.hold_if_quiet(rt) is not None
@@ -162,16 +182,22 @@ def _drain(rt, queue: str, slice_seconds: float | None, lease: DrainLease | None
     after = 0  # where the next peek starts: the last id of the previous batch (0: the start)
     while True:
         if time.monotonic() > deadline:
+            landed()
             kick(rt, queue, force=True)  # the rest goes on in a fresh job
             return handled, False
         if lease is not None and lease.lost.is_set():
             return handled, False  # another job drains now (we were held up past the lease)
         looked_from = after
-        peeked = _peek(rt, queue, batch, after, notices_only=quiet)
+        if pipeline is not None and not pipeline.open:
+            pipeline.land()  # a first batch (or a credit probe) goes alone: its verdict decides what follows
+        size = pipeline.claim_size if pipeline is not None else batch
+        peeked = _peek(rt, queue, size, after, notices_only=quiet)
         if not peeked and looked_from:
+            landed()  # rows a batch in flight puts back (retries, credit) are queued before the look
             after = 0  # the end: look once from the start for rows put back behind us (retries, credit)
             continue
         if not peeked:
+            landed()
             if bulk and not quiet:
                 bulk_rules.finish_done(rt)
             return handled, not quiet
@@ -187,37 +213,142 @@ def _drain(rt, queue: str, slice_seconds: float | None, lease: DrainLease | None
         if bulk and not quiet and bulk_rules.hold_if_quiet(rt) is not None:
             quiet, after = True, 0  # the window closed: a job is scheduled for its opening; notices go on
             continue
-        rows = _claim(rt, [i for i, _seg in peeked], bulk=bulk)
-        # Held (renewed) from the claim until the outcomes are written: however long the batch
-        # takes, no other worker resends a row this one may send or has sent.
-        claim = SendClaim(rt, {r.id: r.attempts for r in rows}).start()
-        try:
-            if not bulk:
-                _wait_for_claimed(limiter, rows)
-            calls = requests_for(rows)
-            # Different texts are separate AT requests: make a few at once (replies to a burst of
-            # inbound SMS are all different), then record each outcome here, one after another.
-            if len(calls) > 1:
-                with ThreadPoolExecutor(min(SEND_CONCURRENCY, len(calls))) as pool:
-                    outcomes = list(pool.map(_call, [sender] * len(calls), calls, [bulk] * len(calls),
-                                             [claim] * len(calls)))
-            else:
-                outcomes = [_call(sender, group, bulk, claim) for group in calls]
-        finally:
-            claim.stop()  # before the outcomes: a renewal after one would undo it
-        _record(rt, sender, [outcome for outcome in outcomes if outcome[0]], bulk)
-        handled += len(rows)
-        if len(peeked) < batch and not looked_from:
+        if pipeline is not None:
+            rows = pipeline.claim_and_send([i for i, _seg in peeked])
+            if rows is None:
+                continue  # a batch in flight met a 405: the credit pause holds the rest
+            handled += len(rows)
+        else:
+            handled += _send_batch(rt, sender, limiter, [i for i, _seg in peeked])
+        if len(peeked) < size and not looked_from:
+            landed()
             if bulk and not quiet:
                 bulk_rules.finish_done(rt)
             return handled, not quiet  # drained; a row written since our flag was cleared has queued its own job
-        after = 0 if len(peeked) < batch else peeked[-1][0]
+        after = 0 if len(peeked) < size else peeked[-1][0]
         if bulk and _replies_waiting(rt):
             # A citizen's reply must not wait for a broadcast: hand the rest of the broadcast to
             # a fresh job behind it; this worker then takes the reply first (it serves `replies`
             # before `bulk`).
+            landed()
             kick(rt, queue, force=True)
             return handled, False
+
+
+def _send_batch(rt, sender, limiter: RateLimiter, ids: list[int]) -> int:
+    """Replies: claim, wait for the rate, send (different texts a few at once), record."""
+    rows = _claim(rt, ids, bulk=False)
+    # Held (renewed) from the claim until the outcomes are written: however long the batch
+    # takes, no other worker resends a row this one may send or has sent.
+    claim = SendClaim(rt, {r.id: r.attempts for r in rows}).start()
+    try:
+        _wait_for_claimed(limiter, rows)
+        calls = requests_for(rows)
+        # Different texts are separate AT requests: make a few at once (replies to a burst of
+        # inbound SMS are all different), then record each outcome here, one after another.
+        if len(calls) > 1:
+            with ThreadPoolExecutor(min(SEND_CONCURRENCY, len(calls))) as pool:
+                outcomes = list(pool.map(_call, [sender] * len(calls), calls, [False] * len(calls),
+                                         [claim] * len(calls)))
+        else:
+            outcomes = [_call(sender, group, False, claim) for group in calls]
+    finally:
+        claim.stop()  # before the outcomes: a renewal after one would undo it
+    _record(rt, sender, [outcome for outcome in outcomes if outcome[0]], False)
+    return len(rows)
+
+
+class _Pipeline:
+    """Bulk sending overlapped. A claim takes up to :data:`BULK_IN_FLIGHT` AT requests' worth of
+    rows (``SMS_BATCH_SIZE`` each; fewer when the rate is under that many batches a second),
+    and its requests leave at once (threads of a pool). While they are in flight the drainer
+    records the claims that landed and makes the next claim in one transaction, and sends that
+    claim's requests once it commits: one commit per claim, two claims in flight at most.
+
+    Exactly-once rests on the order, kept here: a claim commits BEFORE its requests leave (a
+    worker killed after the commit left rows 'sending', which the sweeper settles as unknown
+    outcomes, never resends at once), and a claim's outcomes are written only after all its
+    requests landed and its :class:`SendClaim` stopped renewing. The rate limit, the credit
+    pause, the drain lease and quiet hours are checked by the drainer before each claim, as for
+    one batch at a time; a 405 or a lost lease stops the claims, and what is in flight lands
+    and is recorded. One batch goes alone until AT has accepted one (at the start, and again
+    after a 405): an account out of credit, or a credit probe, meets one request."""
+
+    def __init__(self, rt, sender, batch: int, rate: float):
+        self.rt, self.sender, self.batch = rt, sender, max(1, batch)
+        self.per_claim = max(1, min(BULK_IN_FLIGHT, int(float(rate) // self.batch)))
+        self._pool = ThreadPoolExecutor(2 * self.per_claim, thread_name_prefix="bulk-send")
+        self._flying: deque[tuple[SendClaim, list[Future]]] = deque()
+        self.open = False  # whether AT accepted the last claim that landed: then full claims, two in flight
+
+    @property
+    def claim_size(self) -> int:
+        """Rows to claim next: one batch until AT accepted one, then :attr:`per_claim` batches."""
+        return self.batch * (self.per_claim if self.open else 1)
+
+    def claim_and_send(self, ids: list[int]) -> list[Message] | None:
+        """Record the batches that landed and claim ``ids`` in one transaction; once it commits,
+        send what was claimed. Waits for the oldest batch while the pipeline is full. None (no
+        claim) when a batch that landed met a 405: the drainer looks at the credit again first."""
+        verdicts = self._judge(self._landed(room=2 if self.open else 1))
+        if verdicts.no_credit:
+            _write_and_after(self.rt, verdicts, bulk=True)
+            return None
+        early = verdicts.writes and delivery.pending_reports_flagged(self.rt)
+        with self.rt.sessions.begin() as s:
+            verdicts.write(s, early)
+            rows = _claim_in(s, ids, bulk=True)
+        # Committed: the rows are durably ours before their request leaves.
+        if rows:
+            claim = SendClaim(self.rt, {r.id: r.attempts for r in rows}).start()
+            self._flying.append((claim, [self._pool.submit(_call, self.sender, group, True, claim)
+                                         for group in self._requests(rows)]))
+        verdicts.after(self.rt, bulk=True)
+        return rows
+
+    def _requests(self, rows: list[Message]) -> list[list[Message]]:
+        """:func:`requests_for`, each request at most ``SMS_BATCH_SIZE`` numbers."""
+        return [group[i:i + self.batch] for group in requests_for(rows) for i in range(0, len(group), self.batch)]
+
+    def _landed(self, room: int = 0, every: bool = False) -> list:
+        """The outcomes of the oldest batches whose requests are done, in claim order (waiting
+        for the oldest while ``room`` or more are in flight; ``every``: for all)."""
+        outcomes: list = []
+        while self._flying and (every or all(f.done() for f in self._flying[0][1])
+                                or (room and len(self._flying) >= room)):
+            claim, futures = self._flying.popleft()
+            try:
+                outcomes.extend(outcome for outcome in (f.result() for f in futures) if outcome[0])
+            finally:
+                claim.stop()  # before the outcomes are written: a renewal after one would undo it
+        return outcomes
+
+    def _judge(self, outcomes: list) -> _Verdicts:
+        verdicts = _Verdicts(self.sender, outcomes)
+        if verdicts.no_credit:
+            self.open = False
+        elif verdicts.accepted:
+            self.open = True
+        return verdicts
+
+    def land(self) -> None:
+        """Wait for every request in flight and record its outcome."""
+        if self._flying:
+            _write_and_after(self.rt, self._judge(self._landed(every=True)), bulk=True)
+
+    def close(self) -> None:
+        """:meth:`land`, then stop the threads. After an error too: requests in flight still
+        land, and their outcomes are written if the database takes them (if not, the rows stay
+        'sending' and the sweeper settles them as unknown outcomes)."""
+        try:
+            self.land()
+        except Exception:
+            for claim, _future in self._flying:
+                claim.stop()
+            self._flying.clear()
+            log.exception("outcomes of bulk requests in flight not recorded: the sweeper settles them")
+        finally:
+            self._pool.shutdown(wait=True)
 
 
 def _wait_for_claimed(limiter: RateLimiter, rows: list[Message]) -> None:
@@ -276,78 +407,112 @@ def _record(rt, sender, outcomes: list[tuple[list[Message], list | None, SendErr
     SQLite has one writer, and every commit is a turn at it). Errors that concern a whole
     request (retryable, unknown outcome, refused) are written for its rows. A 405 (out of
     credit) pauses bulk; the row waits (:mod:`gateway.sms.credit`)."""
-    retry: dict[str, list[Message]] = defaultdict(list)  # reason → rows
-    no_credit: list[Message] = []
-    refused = ""  # the last recipient AT refused (not an opt-out), for the operator
-    blacklisted: list[str] = []
-    accepted: list[dict] = []
-    failed: list[dict] = []
-    message_ids: list[str] = []
-    told: list[tuple[str, str]] = []  # (number, outcome) of each reply, for the log
-    now = utcnow()
-    for group, results, exc in outcomes:
-        if exc is not None:
-            credit.note_error(rt, type(exc).__name__, str(exc))
-            told.extend((r.phone, f"not sent ({type(exc).__name__}, {'retried' if exc.retryable else 'not retried'})")
-                        for r in group)
-            if exc.retryable:
-                retry[type(exc).__name__].extend(group)
-            elif isinstance(exc, UnknownOutcome):
-                _set(rt, group, status="unknown", failure_reason=str(exc)[:64])
-            else:
-                _set(rt, group, status="failed", failure_reason=str(exc)[:64])
-            continue
-        by_phone = {r.phone: r for r in group}
-        for result in results:
-            row = by_phone.get(result.phone)
-            if row is None:
-                continue
-            values = {"row_id": row.id, "attempt": row.attempts, "status_code": result.status_code, "cost": result.cost, "updated_at": now}
-            told.append((row.phone, "simulated (no AT credentials)" if sender.simulated and result.accepted
-                         else "sent" if result.accepted else f"not sent (statusCode {result.status_code})"))
-            if result.accepted:
-                accepted.append({**values, "status": "simulated" if sender.simulated else "sent",
-                                 "at_message_id": result.message_id})
-                message_ids.append(result.message_id)
-            elif result.out_of_credit:
-                no_credit.append(row)
-            elif result.retryable:
-                retry["AT statusCode 5xx"].append(row)
-            else:
-                failed.append({**values, "failure_reason": STATUS_NAMES.get(result.status_code, result.status)[:64]})
-                if result.blacklisted:
-                    blacklisted.append(row.phone)
-                else:
-                    refused = f"statusCode {result.status_code}: {failed[-1]['failure_reason']}"
-    early = delivery.pending_reports_flagged(rt)
-    if accepted or failed:
+    _write_and_after(rt, _Verdicts(sender, outcomes), bulk)
+
+
+def _write_and_after(rt, verdicts: _Verdicts, bulk: bool) -> None:
+    if verdicts.writes:
+        early = delivery.pending_reports_flagged(rt)
         with rt.sessions.begin() as s:
-            if accepted:
-                s.connection().execute(_RECORD_ACCEPTED, accepted)
-            if failed:
-                s.connection().execute(_RECORD_FAILED, failed)
-            if early:
-                delivery.apply_pending_reports(s, [m for m in message_ids if m])
-    if refused:
-        credit.note_error(rt, "Refused", refused)
-    if no_credit:
-        credit.note_error(rt, credit.REASON, f"AT refused {len(no_credit)} recipients: out of credit (405)")
-        credit.out_of_credit(rt, len(no_credit))
+            verdicts.write(s, early)
+    verdicts.after(rt, bulk)
+
+
+class _Verdicts:
+    """What AT said about the rows of some requests, sorted into the writes of one transaction
+    (:meth:`write`, in the caller's: the bulk pipeline claims its next batch in it) and what
+    follows the commit (:meth:`after`: retries, credit, opt-outs, the log)."""
+
+    def __init__(self, sender, outcomes: list[tuple[list[Message], list | None, SendError | None]]):
+        self.outcomes = outcomes
+        self.retry: dict[str, list[Message]] = defaultdict(list)  # reason → rows
+        self.no_credit: list[Message] = []
+        self.refused = ""  # the last recipient AT refused (not an opt-out), for the operator
+        self.blacklisted: list[str] = []
+        self.accepted: list[dict] = []
+        self.failed: list[dict] = []
+        self.whole: list[tuple[str, str, list[Message]]] = []  # (status, reason, rows) of a request's error
+        self.errors: list[SendError] = []
+        self.message_ids: list[str] = []
+        self.told: list[tuple[str, str]] = []  # (number, outcome) of each reply, for the log
+        now = utcnow()
+        for group, results, exc in outcomes:
+            if exc is not None:
+                self.errors.append(exc)
+                self.told.extend((r.phone, f"not sent ({type(exc).__name__}, "
+                                           f"{'retried' if exc.retryable else 'not retried'})") for r in group)
+                if exc.retryable:
+                    self.retry[type(exc).__name__].extend(group)
+                else:
+                    self.whole.append(("unknown" if isinstance(exc, UnknownOutcome) else "failed", str(exc)[:64], group))
+                continue
+            by_phone = {r.phone: r for r in group}
+            for result in results:
+                row = by_phone.get(result.phone)
+                if row is None:
+                    continue
+                values = {"row_id": row.id, "attempt": row.attempts, "status_code": result.status_code,
+                          "cost": result.cost, "updated_at": now}
+                self.told.append((row.phone, "simulated (no AT credentials)" if sender.simulated and result.accepted
+                                  else "sent" if result.accepted else f"not sent (statusCode {result.status_code})"))
+                if result.accepted:
+                    self.accepted.append({**values, "status": "simulated" if sender.simulated else "sent",
+                                          "at_message_id": result.message_id})
+                    self.message_ids.append(result.message_id)
+                elif result.out_of_credit:
+                    self.no_credit.append(row)
+                elif result.retryable:
+                    self.retry["AT statusCode 5xx"].append(row)
+                else:
+                    self.failed.append({**values, "failure_reason": STATUS_NAMES.get(result.status_code,
+                                                                                     result.status)[:64]})
+                    if result.blacklisted:
+                        self.blacklisted.append(row.phone)
+                    else:
+                        self.refused = f"statusCode {result.status_code}: {self.failed[-1]['failure_reason']}"
+
+    @property
+    def writes(self) -> bool:
+        return bool(self.accepted or self.failed or self.whole)
+
+    def write(self, s, early: bool) -> None:
+        """The outcomes, in session ``s``'s transaction; ``early``: match delivery reports that
+        came before their message's AT id (:func:`gateway.sms.delivery.pending_reports_flagged`)."""
+        if self.accepted:
+            s.connection().execute(_RECORD_ACCEPTED, self.accepted)
+        if self.failed:
+            s.connection().execute(_RECORD_FAILED, self.failed)
+        now = utcnow()
+        for status, reason, rows in self.whole:
+            s.connection().execute(update(_T).where(_MINE).values(updated_at=now, status=status, failure_reason=reason),
+                                   [{"row_id": r.id, "attempt": r.attempts} for r in rows])
+        if early:
+            delivery.apply_pending_reports(s, [m for m in self.message_ids if m])
+
+    def after(self, rt, bulk: bool) -> None:
+        for exc in self.errors:
+            credit.note_error(rt, type(exc).__name__, str(exc))
+        if self.refused:
+            credit.note_error(rt, "Refused", self.refused)
+        if self.no_credit:
+            credit.note_error(rt, credit.REASON, f"AT refused {len(self.no_credit)} recipients: out of credit (405)")
+            credit.out_of_credit(rt, len(self.no_credit))
+            if bulk:
+                _set(rt, self.no_credit, status="queued", failure_reason=credit.REASON)
+            else:
+                self.retry[credit.REASON].extend(self.no_credit)
+        elif self.accepted:
+            credit.credit_back(rt)
+        for reason, rows in self.retry.items():
+            _retry_later(rt, rows, reason)
+        for phone in self.blacklisted:
+            consent.record_opt_out(rt, phone)  # AT's 406: AT has told the citizen already
         if bulk:
-            _set(rt, no_credit, status="queued", failure_reason=credit.REASON)
+            if self.outcomes:
+                bulk_rules.log_progress(rt, {r.broadcast_id for group, _r, _e in self.outcomes for r in group})
         else:
-            retry[credit.REASON].extend(no_credit)
-    elif accepted:
-        credit.credit_back(rt)
-    for reason, rows in retry.items():
-        _retry_later(rt, rows, reason)
-    for phone in blacklisted:
-        consent.record_opt_out(rt, phone)  # AT's 406: AT has told the citizen already
-    if bulk:
-        bulk_rules.log_progress(rt, {r.broadcast_id for group, _r, _e in outcomes for r in group})
-    else:
-        for phone, outcome in told:  # one line per reply: a person follows each conversation
-            log.info("sms out to %s: %s", phone, outcome)
+            for phone, outcome in self.told:  # one line per reply: a person follows each conversation
+                log.info("sms out to %s: %s", phone, outcome)
 
 
 def _set(rt, rows: list[Message], **values) -> None:

@@ -110,3 +110,41 @@ def test_a_message_that_is_not_text_still_names_the_missing_recipient(fake):
     fake.answer_next(json.dumps({"SMSMessageData": {"Message": 402, "Recipients": []}}))
     [result] = at.AtSender("sandbox", "test-key", "THUSONG", fake.base_url).send("hi", [PHONE])
     assert (result.status_code, result.status, result.accepted) == (None, "402", False)
+
+
+def test_the_runtimes_sender_keeps_one_connection_for_every_request(rt, fake):
+    """The SDK alone opens a new connection per request (module-level ``requests.post``); the
+    runtime's sender posts through the runtime's session, so a worker's requests share one."""
+    from tests.fake_at import at_runtime
+
+    art = at_runtime(rt, fake)
+    try:
+        before = len(fake.requests)
+        for _ in range(4):
+            [result] = art.sms_sender.send("Clinic day Friday", [PHONE], bulk=True)
+            assert result.accepted
+        assert len({r.peer for r in fake.requests[before:]}) == 1
+    finally:
+        art.http.close()
+
+
+@pytest.mark.parametrize("kind", ["drop", "timeout"])
+def test_a_kept_connection_lost_mid_request_is_an_unknown_outcome_sent_once(rt, fake, kind):
+    """On a kept-alive connection too, a request that may have left is never sent again by the
+    transport (it is an unknown outcome), and the next request goes on a fresh connection."""
+    from tests.fake_at import at_runtime
+
+    art = at_runtime(rt, fake, AT_TIMEOUT_SECONDS=0.5)
+    fake.sleep_for_timeout = 1.0
+    try:
+        art.sms_sender.send("hi", [PHONE])  # the connection is open
+        before = len(fake.requests)
+        fake.fail_next(kind)
+        with pytest.raises(at.UnknownOutcome):
+            art.sms_sender.send("hi", [PHONE])
+        assert len(fake.requests) == before + 1
+        [result] = art.sms_sender.send("hi", [PHONE])
+        assert result.accepted and len(fake.requests) == before + 2
+    finally:
+        art.http.close()
+        fake.sleep_for_timeout = 3.0

@@ -68,9 +68,14 @@ def test_a_drain_starts_each_peek_after_the_previous_batch_and_looks_back_once_a
     assert len(counts) == QUEUED and set(counts.values()) == {1}
     with rt.sessions() as s:
         first = s.scalar(select(Message.id).where(Message.idempotency_key == f"plan:{SENT}"))
-    # from the start; after each full batch, from its last id; at the end, once more from the
-    # start (rows put back behind it), and send_pending's own last look
-    assert peeks == [0] + [first + 100 * k - 1 for k in range(1, QUEUED // 100 + 1)] + [0, 0]
+    # from the start; after each full claim (one batch of 100 until AT accepted one, then
+    # sending.BULK_IN_FLIGHT batches), from its last id; at the end, once more from the start
+    # (rows put back behind it), and send_pending's own last look
+    ends, end = [], first + 100 - 1
+    while end < first + QUEUED:
+        ends.append(end)
+        end += 100 * sending.BULK_IN_FLIGHT
+    assert peeks == [0] + ends + [0, 0]
 
 
 def test_the_opt_out_look_before_sending_probes_each_number_not_every_citizen(rt):

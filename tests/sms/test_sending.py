@@ -112,3 +112,50 @@ def test_a_held_up_holders_outcome_never_overwrites_the_claim_of_the_worker_that
 ], ids=["first retry", "second", "third", "fifth", "ninth", "capped", "long after"])
 def test_back_off_doubles_from_a_second_to_a_five_minute_cap(attempts, seconds):
     assert sending.backoff(attempts) == seconds
+
+
+class _WatchingSender:
+    """Answers every recipient 'accepted' after ``delay`` s; notes, as each request leaves,
+    recipients whose claim another connection cannot yet see committed, and how many requests
+    were in flight at once."""
+
+    simulated = False
+
+    def __init__(self, rt, delay: float = 0.02):
+        import threading
+
+        self.rt, self.delay = rt, delay
+        self.not_committed: list[str] = []
+        self.in_flight = self.most = 0
+        self._lock = threading.Lock()
+
+    def send(self, message, recipients, bulk=False, sender=None, link_id=None):
+        import time
+
+        with self.rt.sessions() as s:  # a connection of its own: only committed rows
+            seen = dict(s.execute(select(Message.phone, Message.status).where(Message.phone.in_(recipients))).all())
+        with self._lock:
+            self.not_committed += [p for p in recipients if seen.get(p) != "sending"]
+            self.in_flight += 1
+            self.most = max(self.most, self.in_flight)
+        time.sleep(self.delay)
+        with self._lock:
+            self.in_flight -= 1
+        return [RecipientResult(p, 101, "Success", f"ATXid_{p}", "ZAR 0.35") for p in recipients]
+
+
+def test_overlapped_bulk_batches_each_leave_only_after_their_claim_committed(rt):
+    """The bulk pipeline has several requests in flight while it records and claims; every
+    request still leaves only once its rows' claim is committed (what keeps a killed worker
+    from sending twice), and every row ends with its own outcome."""
+    import dataclasses
+
+    srt = dataclasses.replace(rt, settings=rt.settings.with_(SMS_RATE_PER_SECOND=1_000_000))
+    srt.sms_sender = watching = _WatchingSender(srt)
+    phones = [f"+2776{i:07d}" for i in range(1000)]
+    outbox.queue_bulk(srt, phones, "Water outage notice. Reply STOP to opt out", "overlap")
+    assert sending.send_pending(srt, jobs.QUEUE_BULK) == len(phones)
+    assert watching.not_committed == []
+    assert watching.most >= 2  # overlapped
+    rows = _rows(rt)
+    assert {r.status for r in rows} == {"sent"} and {r.at_message_id for r in rows} == {f"ATXid_{p}" for p in phones}

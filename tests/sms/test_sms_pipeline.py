@@ -137,6 +137,38 @@ def test_sigkill_mid_thousand_then_another_worker_sends_each_exactly_once(seeded
     assert statuses(seeded).get("failed", 0) == 0
 
 
+def test_sigkill_mid_broadcast_with_batches_in_flight_then_each_exactly_once(seeded, app, settings):
+    """The bulk pipeline keeps several batches in flight (AT answers each after 0.2 s, having
+    taken the messages at once): a worker killed mid-broadcast leaves claimed batches whose
+    requests may or may not have left. Another worker settles them (delivery reports for what
+    AT took, a resend after the reconcile window for what it never got): each number once.
+    Up to two claims of four requests are in doubt at a kill (800 rows), each settled by its
+    own report: the reconcile window must outlast the reports' backlog (with the default 4 s,
+    on a loaded machine, one report came after its row was resent)."""
+    n = 3000
+    phones = [f"+2774{i:07d}" for i in range(n)]
+    with serving(app) as base, FakeAT(dlr_url=f"{base}/webhooks/at/sms/delivery?token={TOKEN}") as fake:
+        fake.answer_delay = 0.2
+        env = at_env(fake, SMS_RATE_PER_SECOND="1000000", SMS_RECONCILE_SECONDS="20")
+        outbox.queue_bulk(seeded, phones, "Water outage notice. Reply STOP to opt out", "killbulk")
+        first = start_worker(settings, "--sweep-every", "0.5", env=env, new_session=True)
+        try:
+            wait_until(lambda: len(fake.accepted_counts()) >= 1000, timeout=60)
+        finally:
+            os.killpg(first.pid, signal.SIGKILL)  # the worker and its requests in flight
+            first.wait()
+        killed_at = len(fake.accepted_counts())
+        assert killed_at < n, "the kill came too late to test anything"
+        left = statuses(seeded)
+        with running_workers(settings, 3, env=env, args=("--sweep-every", "0.5")):
+            wait_quiet(seeded, timeout=120)
+    counts = fake.accepted_counts()
+    print(f"killed after {killed_at} accepted; rows then {left}; at the end {statuses(seeded)}")
+    assert left.get("sending", 0) >= 200  # batches were in flight when it died
+    assert len(counts) == n and set(counts.values()) == {1}
+    assert statuses(seeded).get("failed", 0) == 0
+
+
 def test_a_live_worker_held_up_past_the_send_lease_never_has_its_rows_sent_twice(seeded, settings):
     """AT takes the messages at once but answers slowly (3 s): one worker's batch of 4 replies
     (each text its own request, all at once) is in flight far past the send lease and the
