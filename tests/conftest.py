@@ -264,13 +264,19 @@ def clean_database(rt) -> None:
 @pytest.fixture
 def rt(runtime):
     """The session runtime with an empty directory and an empty Redis database."""
-    clean_database(runtime)
-    runtime.redis.flushdb()
-    runtime.directory._loaded_at = float("-inf")
-    yield runtime
+    yield clean_runtime(runtime)
 
 
 _seed_rows: dict = {}  # table → the rows the first import wrote, for the tests after it
+
+
+def clean_runtime(runtime):
+    """The session runtime with an empty directory and an empty Redis database (what ``rt``
+    gives a test; a module-scoped fixture calls it itself)."""
+    clean_database(runtime)
+    runtime.redis.flushdb()
+    runtime.directory._loaded_at = float("-inf")
+    return runtime
 
 
 @pytest.fixture
@@ -279,6 +285,11 @@ def seeded(rt):
     in this process; after that the rows it wrote (same ids, fresh ``updated_at``) are copied
     back, since the import (the gazetteer's geocoding, the upsert) took most of the setup of
     hundreds of tests. The import itself is tested in tests/directory/."""
+    return seed_centres(rt)
+
+
+def seed_centres(rt):
+    """:func:`seeded`'s work on a clean runtime, for a module-scoped fixture too."""
     from sqlalchemy import insert, select
 
     from gateway.directory.centre_csv import import_centres
