@@ -15,12 +15,14 @@ from html.parser import HTMLParser
 import pytest
 
 from gateway.staff import analytics, centre_figures
+from gateway.staff.accounts import add_staff
 from gateway.staff.figures import OTHERS_COLOUR, colour
 from gateway.usage import demo
 from gateway.web.staff import analytics as page_module
 from gateway.web.staff.broadcast_text import REASONS, plain_reason
 from gateway.web.staff.sa_words import cell
 from menus.screen_names import SCREENS
+from tests.conftest import PASSWORD, Auth, clean_runtime, seed_centres
 
 
 class Tables(HTMLParser):
@@ -70,10 +72,29 @@ class Tables(HTMLParser):
             self._cell.append(data)
 
 
+@pytest.fixture(scope="module")
+def week_runtime(runtime):
+    """A week of demo usage over the seed centres and an admin, written once for the module:
+    every test here only reads it (the seed took a second or more per test). Another module's
+    test on this worker cleans the database, so pytest sets this up again when it comes back
+    to this module (a module fixture is torn down when the next test is in another module)."""
+    rt = seed_centres(clean_runtime(runtime))
+    demo.seed(rt, days=7)
+    add_staff(rt.sessions, "admin@example.org", "Admin", "admin", PASSWORD, ())
+    return rt
+
+
 @pytest.fixture
-def week(seeded, auth, client):
-    demo.seed(seeded, days=7)
-    auth.as_role("admin")
+def week(week_runtime):
+    """A client logged in as the admin, over the module's week (Redis emptied first, as ``rt``
+    does: login throttles and sessions start afresh)."""
+    from gateway.web import create_app
+
+    week_runtime.redis.flushdb()
+    app = create_app(runtime=week_runtime)
+    app.config["TESTING"] = True
+    client = app.test_client()
+    assert Auth(client, week_runtime).login("admin@example.org").status_code == 302
     return client
 
 
