@@ -185,15 +185,15 @@ def check_admin_numbers(page, rt) -> None:
         ratings = dict(conn.execute(text(
             "SELECT c.name, COUNT(*) FROM feedback f JOIN centres c ON c.id = f.centre_id "
             "WHERE f.created_at >= :s GROUP BY c.name"), {"s": since}).all())
-    shown = {r[0]: [int(r[1]), int(r[2])] for r in table(page, "sessions")}
+    shown = {r[0]: [_count(r[1]), _count(r[2])] for r in table(page, "sessions")}
     assert shown == sessions and sum(v[0] for v in shown.values()) > 1000
-    shown_sms = {r[0]: [int(x) for x in r[1:5]] for r in table(page, "sms")}
+    shown_sms = {r[0]: [_count(x) for x in r[1:5]] for r in table(page, "sms")}
     assert shown_sms == {d: [int(x or 0) for x in v] for d, v in sms.items()}
     top = table(page, "searches")
-    assert len(top) == 15 and all(int(r[4]) == searches[(r[0], r[1])] for r in top)
-    assert int(top[0][4]) == max(searches.values())
+    assert len(top) == 15 and all(_count(r[4]) == searches[(r[0], r[1])] for r in top)
+    assert _count(top[0][4]) == max(searches.values())
     for term, ussd_n, sms_n, total in table(page, "not_found"):
-        assert (int(ussd_n), int(sms_n)) == missing[term] and int(total) == sum(missing[term])
+        assert (_count(ussd_n), _count(sms_n)) == missing[term] and _count(total) == sum(missing[term])
     funnel = {r[0]: r[1:] for r in table(page, "funnel")}
     stop_all = funnel["Stop ALL Thusong SMS?"]  # the demo never goes there: only the three above
     assert (stop_all[0], stop_all[2], stop_all[4]) == ("3", "3", "gave up")
@@ -202,7 +202,7 @@ def check_admin_numbers(page, rt) -> None:
                                                          "feedback.csv?days=7").text())))[1:]
     assert len(every) > len(table(page, "feedback"))  # the page shows one page of them
     for centre, _period, n, _avg in every:
-        per_centre[centre] = per_centre.get(centre, 0) + int(n)
+        per_centre[centre] = per_centre.get(centre, 0) + _count(n)
     assert per_centre == ratings
 
 
@@ -226,12 +226,12 @@ def check_clerk_numbers(page, rt, centre: int, name: str) -> None:
         ratings = conn.execute(text("SELECT COUNT(*) FROM feedback WHERE centre_id = :c AND created_at >= :s"),
                                {"c": centre, "s": since}).scalar()
     subs = table(page, "subscribers")
-    assert {r[0] for r in subs} == {name} and int(subs[-1][2]) == subscribers
-    assert sum(int(r[1]) for r in table(page, "sms")) == bulk
-    shown_found = sum(int(r[4]) for r in table(page, "searches"))
+    assert {r[0] for r in subs} == {name} and _count(subs[-1][2]) == subscribers
+    assert sum(_count(r[1]) for r in table(page, "sms")) == bulk
+    shown_found = sum(_count(r[4]) for r in table(page, "searches"))
     assert 0 < shown_found <= found  # the top 15 of them
     feedback = table(page, "feedback")
-    assert {r[0] for r in feedback} == {name} and sum(int(r[2]) for r in feedback) == ratings
+    assert {r[0] for r in feedback} == {name} and sum(_count(r[2]) for r in feedback) == ratings
     assert table(page, "office_status") == [[name, "HA", "1", "2", "3"]]
     assert table(page, "questions") == [[name, "0", "1", "0", "–", "–"]]  # just received: no text shown
 
@@ -294,3 +294,8 @@ def test_an_admin_reads_the_funnel(seeded, auth, browser, width):
         screenshot(page, "analytics", width)
         funnel.screenshot(path=str(ARTIFACTS / f"analytics-funnel-{width}.png"))
         context.close()
+
+
+def _count(shown: str) -> int:
+    """A count as the page shows it: South African style, thousands set apart by a space (1 158)."""
+    return int(shown.replace("\u00a0", "").replace(" ", ""))
