@@ -192,7 +192,7 @@ def _every_figure_shows(record: dict) -> list[str]:
         if tables.render(name, [changed]) == base:
             unread.append(key)
     facts = {"date_utc": "2027-01-02T03:04:05+00:00", "commit": "9" + record["commit"], "argv": ["--other"],
-             "database": "postgresql", "load_before": [42.0, 1, 1], "load_after": [43.0, 1, 1]}
+             "database": "sqlite" if record["database"] == "postgresql" else "postgresql", "load_before": [42.0, 1, 1], "load_after": [43.0, 1, 1]}
     for key, value in facts.items():
         if tables.render(name, [{**record, key: value, "_file": "r.json"}]) == base:
             unread.append(key)
