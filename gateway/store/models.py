@@ -312,8 +312,8 @@ _INSERT_MESSAGE = insert(Message.__table__).returning(Message.__table__.c.id)
 
 def insert_message(engine, **values) -> int:
     """Write one ``Message`` in its own transaction and return its id. A Core INSERT built once:
-    every inbound SMS (before AT's 200) and every reply passes here, and the ORM's unit of work
-    cost ~1 ms of it. A duplicate ``idempotency_key`` raises ``IntegrityError``."""
+    every reply passes here (inbound SMS share commits: ``Runtime.inbound_rows``), and the ORM's
+    unit of work cost ~1 ms of it. A duplicate ``idempotency_key`` raises ``IntegrityError``."""
     with engine.begin() as conn:
         return conn.execute(_INSERT_MESSAGE, values).scalar_one()
 
