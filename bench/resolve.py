@@ -52,6 +52,7 @@ def main() -> None:
 
     from config import load_settings
     from gateway.directory.centre_csv import import_centres
+    from gateway.directory.nearest import nearest_in
     from gateway.runtime import Runtime
     from gateway.store.engine import upgrade
 
@@ -71,7 +72,7 @@ def main() -> None:
             ("resolve, misspellings only (fuzzy each call)", gaz.resolve_uncached, MISSPELT),
             ("resolve, cached (as served)", gaz.resolve),
             ("nearest 3, nothing cached", lambda t: (p := gaz.resolve_uncached(t))
-             and directory._nearest(p, directory.entries(), 3)),
+             and nearest_in(directory._snap.points, directory.entries(), p, 3)),
             ("nearest 3 centres, as served (cached)", lambda t: directory.nearest(t, 3)),
         ]
         figures = []

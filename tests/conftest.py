@@ -338,7 +338,7 @@ def clean_runtime(runtime):
     gives a test; a module-scoped fixture calls it itself)."""
     clean_database(runtime)
     runtime.redis.flushdb()
-    runtime.directory._loaded_at = float("-inf")
+    runtime.directory.expire()
     return runtime
 
 

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
@@ -73,11 +74,30 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 12742.0 * math.asin(math.sqrt(a))
 
 
+@dataclass(frozen=True)
+class _Snapshot:
+    """One load of the active centres, never changed once published: a thread that worked
+    out an answer on it stores that answer in its own ``by_place``, so an answer from an older
+    load can never be kept for a newer one."""
+
+    entries: list[CentreEntry]
+    points: list[tuple[CentreEntry, float, float, float]]  # entry, unit vector
+    loaded_at: float
+    wanted: int  # the reloads asked for when this one began (see Directory._wanted)
+    by_place: dict[tuple[str, int], list[Nearby]] = field(default_factory=dict)
+
+
+_NOTHING = _Snapshot([], [], -math.inf, 0)
+
+
 class Directory:
     """Nearest-centre search over an in-memory snapshot of active centres.
 
     The snapshot reloads when the shared version in ``redis`` moved (looked at every
-    ``check_every`` seconds) or after ``ttl`` seconds, whichever comes first.
+    ``check_every`` seconds) or after ``ttl`` seconds, whichever comes first. Shared by a web
+    worker's threads: one thread reloads at a time; once a change is seen, every thread waits
+    for a reload begun after it (none answers the old centres), while at the TTL the others
+    answer from the snapshot they have.
     """
 
     def __init__(self, sessions: sessionmaker[Session], gazetteer: Gazetteer, ttl: float = 60.0,
@@ -86,41 +106,77 @@ class Directory:
         self._redis, self._check_every = redis, check_every
         self._seen: object = _UNSEEN  # the shared version the snapshot was loaded at
         self._checked_at = -math.inf
-        self._entries: list[CentreEntry] = []
-        self._points: list[tuple[CentreEntry, float, float, float]] = []  # entry, unit vector
-        self._by_place: dict[tuple[str, int], list[Nearby]] = {}
-        self._loaded_at = -math.inf
+        self._snap = _NOTHING
+        # Counts the reloads asked for (a change seen, an expiry); a snapshot that began before
+        # the last of them is owed a reload, whether or not another is already under way.
+        self._wanted = 1
+        self._reloading = threading.Lock()
+        self._failed_at = -math.inf  # when the last reload failed
 
     def refresh(self) -> None:
+        """Reload now (waiting for a reload another thread has under way, then reading again)."""
+        with self._reloading:
+            self._load()
+
+    def expire(self) -> None:
+        """Make the next read reload (the centres were changed behind this process's back)."""
+        self._wanted += 1
+
+    def _owed(self) -> bool:
+        return self._snap.wanted != self._wanted
+
+    def _load(self) -> None:
+        try:
+            self._snap = self._read(self._wanted)  # taken before reading: a change seen meanwhile is still owed
+        except BaseException:
+            self._failed_at = time.monotonic()
+            raise
+
+    def _read(self, wanted: int) -> _Snapshot:
         code_of = {name: code for code, name, _o in PROVINCES}
         with self._sessions() as session:
             rows = session.scalars(
                 select(Centre).where(Centre.active.is_(True))
                 .options(selectinload(Centre.province), selectinload(Centre.municipality))
             ).all()
-            self._entries = [
+            entries = [
                 CentreEntry(c.id, c.name, c.town, c.phone,
                             code_of.get(c.province.name) if c.province else None,
                             c.municipality.name if c.municipality else None,
                             c.latitude, c.longitude, fold(c.town or ""))
                 for c in rows
             ]
-        self._points = [(e, *_unit(e.latitude, e.longitude)) for e in self._entries if e.latitude is not None]
-        # Answers depend only on the place and this snapshot: keep them until the next refresh.
-        self._by_place = {}
-        self._loaded_at = time.monotonic()
+        points = [(e, *_unit(e.latitude, e.longitude)) for e in entries if e.latitude is not None]
+        return _Snapshot(entries, points, time.monotonic(), wanted)  # published whole, by one assignment
 
-    def entries(self) -> list[CentreEntry]:
+    def _current(self) -> _Snapshot:
         now = time.monotonic()
         if now - self._checked_at >= self._check_every:
-            self._checked_at = now
             shared = self._shared_version()
             if shared is not None and shared != self._seen:
                 self._seen = shared
-                self._loaded_at = -math.inf
-        if now - self._loaded_at > self._ttl:
-            self.refresh()
-        return self._entries
+                self._wanted += 1
+            # Set after the look, not before: a thread that skips the look finds what it found.
+            self._checked_at = now
+        if self._owed():
+            # A change was announced: wait for its reload rather than answer the old centres,
+            # unless the last try failed a moment ago (a database that is down is not asked
+            # again by every waiting thread in turn: they answer from the snapshot they have).
+            with self._reloading:
+                if self._owed() and (self._snap is _NOTHING or time.monotonic() - self._failed_at >= self._check_every):
+                    self._load()
+        elif now - self._snap.loaded_at > self._ttl:
+            # Only the minute is up: one thread reloads, the others answer from what they have.
+            if self._reloading.acquire(blocking=False):
+                try:
+                    if time.monotonic() - self._snap.loaded_at > self._ttl:
+                        self._load()
+                finally:
+                    self._reloading.release()
+        return self._snap
+
+    def entries(self) -> list[CentreEntry]:
+        return self._current().entries
 
     def _shared_version(self) -> bytes | None:
         """The version in Redis (empty before the first change); None without Redis or when it
@@ -153,8 +209,7 @@ class Directory:
     @property
     def version(self) -> float:
         """Changes whenever the snapshot is reloaded: caches built on it key on this."""
-        self.entries()
-        return self._loaded_at
+        return self._current().loaded_at
 
     def nearest(self, text: str, limit: int = 3) -> NearestResult:
         """Up to ``limit`` active centres nearest to the place ``text`` names."""
@@ -164,31 +219,35 @@ class Directory:
         return NearestResult(place, self.nearest_to(place, limit))
 
     def nearest_to(self, place: Place, limit: int = 3) -> list[Nearby]:
-        entries = self.entries()
+        snap = self._current()
         cache_key = (f"{place.name}|{place.latitude}|{place.longitude}", limit)
-        cached = self._by_place.get(cache_key)
+        cached = snap.by_place.get(cache_key)
         if cached is None:
-            cached = self._by_place[cache_key] = self._nearest(place, entries, limit)
+            cached = snap.by_place[cache_key] = nearest_in(snap.points, snap.entries, place, limit)
         return cached
 
-    def _nearest(self, place: Place, entries: list[CentreEntry], limit: int) -> list[Nearby]:
-        # Rank by the dot product of unit vectors (larger = nearer), then compute great-circle
-        # distances only for the few kept: same order as haversine, a fraction of the work.
-        x, y, z = _unit(place.latitude, place.longitude)
-        ranked = sorted(self._points, key=lambda p: -(x * p[1] + y * p[2] + z * p[3]))[:limit]
-        found: list[tuple[float, Nearby]] = []
-        for e, *_xyz in ranked:
-            d = haversine_km(place.latitude, place.longitude, e.latitude, e.longitude)
-            found.append((d, Nearby(e, round(d, 1))))
-        name_key = fold(place.name)
-        for e in entries:
-            if e.latitude is not None:
-                continue
-            if e.town_key and name_key in e.town_key:
-                found.append((0.0, Nearby(e, None)))  # same town, no point: as good as there
-            elif e.province and e.province == place.province:
-                # Same province, no point: ranked as if 150 km away, so a centre we can
-                # measure and that is clearly closer still comes first.
-                found.append((150.0, Nearby(e, None)))
-        found.sort(key=lambda pair: (pair[0], pair[1].centre.name))
-        return [n for _d, n in found[:limit]]
+
+def nearest_in(points: list[tuple[CentreEntry, float, float, float]], entries: list[CentreEntry], place: Place,
+               limit: int) -> list[Nearby]:
+    """The ``limit`` centres nearest to ``place`` among ``entries`` (``points``: those with
+    coordinates, each with its unit vector), worked out afresh."""
+    # Rank by the dot product of unit vectors (larger = nearer), then compute great-circle
+    # distances only for the few kept: same order as haversine, a fraction of the work.
+    x, y, z = _unit(place.latitude, place.longitude)
+    ranked = sorted(points, key=lambda p: -(x * p[1] + y * p[2] + z * p[3]))[:limit]
+    found: list[tuple[float, Nearby]] = []
+    for e, *_xyz in ranked:
+        d = haversine_km(place.latitude, place.longitude, e.latitude, e.longitude)
+        found.append((d, Nearby(e, round(d, 1))))
+    name_key = fold(place.name)
+    for e in entries:
+        if e.latitude is not None:
+            continue
+        if e.town_key and name_key in e.town_key:
+            found.append((0.0, Nearby(e, None)))  # same town, no point: as good as there
+        elif e.province and e.province == place.province:
+            # Same province, no point: ranked as if 150 km away, so a centre we can
+            # measure and that is clearly closer still comes first.
+            found.append((150.0, Nearby(e, None)))
+    found.sort(key=lambda pair: (pair[0], pair[1].centre.name))
+    return [n for _d, n in found[:limit]]

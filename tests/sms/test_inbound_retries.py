@@ -25,7 +25,7 @@ def break_directory(rt) -> None:
     with rt.sessions.begin() as s:
         centre_id = s.scalar(select(Centre.id).where(Centre.latitude.is_not(None)).order_by(Centre.id).limit(1))
         s.execute(update(Centre).where(Centre.id == centre_id).values(longitude=None))
-    rt.directory._loaded_at = float("-inf")
+    rt.directory.expire()
 
 
 def send_in(client, text: str, at_id: str, phone: str) -> None:

@@ -92,7 +92,7 @@ def test_any_text_mid_session_gets_200_con_or_end(seeded, client):
 
 
 @pytest.mark.slow
-def test_redis_outage_ends_politely_fast_and_recovers(settings, runtime):
+def test_redis_outage_ends_politely_fast_and_recovers(settings, seeded):
     from gateway.runtime import Runtime
     from gateway.web import create_app
 
