@@ -29,6 +29,32 @@ class ScheduleError(ValueError):
     """A schedule has no window ahead, or ``BULK_SCHEDULE`` cannot be read."""
 
 
+class PublicHolidays:
+    """A country's public holidays (the ``holidays`` package's, its Sunday→Monday rule and
+    one-off days included), shared by every thread of a process. Each year is worked out whole
+    on a calendar of its own and only then published: the package's shared calendar fills a
+    year on first look, marking the year done before its days are in and filling with the year
+    it is on, so a thread looking meanwhile found no holiday that year, and two years filled at
+    once lost one's holidays for good. Two threads may both work out a year: the same answer."""
+
+    def __init__(self, country: str = "ZA"):
+        self.country = country
+        self._years: dict[int, dict[date, str]] = {}
+
+    def name(self, day: date) -> str | None:
+        """The holiday's name, or None on an ordinary day."""
+        return self._year(day.year).get(day)
+
+    def __contains__(self, day: date) -> bool:
+        return day in self._year(day.year)
+
+    def _year(self, year: int) -> dict[date, str]:
+        found = self._years.get(year)
+        if found is None:
+            found = self._years.setdefault(year, dict(holidays.country_holidays(self.country, years=year)))
+        return found
+
+
 @dataclass(frozen=True)
 class WeeklySchedule:
     """Local opening hours per weekday (Monday = 0; absent = closed) minus public holidays."""
@@ -36,10 +62,10 @@ class WeeklySchedule:
     hours: dict[int, tuple[time, time]]
     country: str = "ZA"
     tz: ZoneInfo = SAST
-    _closed: holidays.HolidayBase = field(init=False, repr=False, compare=False)
+    _closed: PublicHolidays = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_closed", holidays.country_holidays(self.country))
+        object.__setattr__(self, "_closed", PublicHolidays(self.country))
 
     def is_closed_day(self, day: date) -> bool:
         return day.weekday() not in self.hours or day in self._closed

@@ -14,15 +14,15 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import time
 
-import holidays
 from sqlalchemy import func, select
 
 from gateway.directory.hours import CLOSED, DAYS
+from gateway.sms.quiet_hours import PublicHolidays
 from gateway.store.models import Centre, Visit
 from menus.visits import short_day
 
 OPEN = ("pending_approval", "approved")
-_HOLIDAYS = holidays.country_holidays("ZA")
+_HOLIDAYS = PublicHolidays("ZA")
 
 
 def _span(hours: str) -> tuple[time, time]:
@@ -36,7 +36,7 @@ def warnings(rt, centre_id: int, details, ignore: Collection[int] = ()) -> list[
     """The reasons to look twice at ``details`` (service, day, starts, ends) at ``centre_id``."""
     day = details.day
     found = []
-    holiday = _HOLIDAYS.get(day)
+    holiday = _HOLIDAYS.name(day)
     if day.weekday() == 6:
         found.append(f"{short_day(day, 'en')} is a Sunday")
     elif holiday:
