@@ -62,9 +62,14 @@ class Browse:
 
     def _current(self) -> _Snapshot:
         version = self._directory.version
-        if self._snap.version != version:
-            self._snap = self._load(version)  # one assignment: readers never see half a snapshot
-        return self._snap
+        snap = self._snap
+        if snap.version != version:
+            snap = self._load(version)
+            # A web worker's threads may load at once: one that read the database before a
+            # change must not put its snapshot back over a newer one (versions only grow).
+            if not self._snap.version > version:
+                self._snap = snap  # one assignment: readers never see half a snapshot
+        return snap
 
     def _load(self, version: float) -> _Snapshot:
         snap = _Snapshot(version)

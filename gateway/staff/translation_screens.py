@@ -36,11 +36,14 @@ def screens(rt, catalogues: Catalogues, lang: str) -> list[Shown]:
     """See the module's contract; ``catalogues`` as the files hold them now."""
     fingerprint = (lang, tuple(sorted(catalogues.by_code[lang].strings.items())),
                    tuple(sorted(catalogues.by_code[FALLBACK].strings.items())))
-    if fingerprint not in _CACHE:
-        if len(_CACHE) >= _CACHE_SIZE:
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[fingerprint] = _render(rt, catalogues, lang)
-    return _CACHE[fingerprint]
+    found = _CACHE.get(fingerprint)
+    if found is None:
+        found = _CACHE[fingerprint] = _render(rt, catalogues, lang)
+        # A web worker's threads share the cache: list() copies the keys in one step, a key
+        # another thread dropped first is skipped, and the answer is the one rendered here.
+        for oldest in list(_CACHE)[:-_CACHE_SIZE]:
+            _CACHE.pop(oldest, None)
+    return found
 
 
 def _render(rt, catalogues: Catalogues, lang: str) -> list[Shown]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import update
@@ -246,3 +247,42 @@ def test_threads_waiting_on_a_failed_reload_do_not_each_try_the_database_again(s
         t.join(10)
     assert sessions.attempts == 1, outcomes
     assert sorted(outcomes, key=str) == sorted([len(here.entries())] * 3 + ["failed"], key=str)
+
+
+def test_a_browse_snapshot_read_before_a_change_is_not_put_back_over_a_newer_one(seeded):
+    from gateway.directory.browse import Browse
+
+    sessions = PausingSessions(seeded.sessions)
+    directory = SimpleNamespace(version=1.0)
+    browse = Browse(sessions, directory)
+    maponya = next(c for c in names_in_gauteng(browse) if "Maponya" in c.name).id
+    directory.version = 2.0  # the minute's reload: a thread starts reading…
+    sessions.armed = True
+    slow = threading.Thread(target=browse.centre, args=(maponya,))
+    slow.start()
+    try:
+        assert sessions.read.wait(10)
+        rename_maponya(seeded)
+        directory.version = 3.0  # …an edit lands, and another thread loads the new names
+        assert browse.centre(maponya).name == NEW_NAME
+    finally:
+        sessions.release.set()
+        slow.join(10)
+    reads = count_reads(sessions)
+    assert browse.centre(maponya).name == NEW_NAME and reads() == 0  # the newer one stayed
+
+
+def names_in_gauteng(browse):
+    gauteng = next(p for p in browse.provinces() if p.name == "Gauteng")
+    return browse.centres_in(gauteng.id, None)
+
+
+def count_reads(sessions: PausingSessions):
+    """A function telling how many sessions were opened since."""
+    opened, real = [0], sessions.inner
+
+    def counting():
+        opened[0] += 1
+        return real()
+    sessions.inner = counting
+    return lambda: opened[0]
