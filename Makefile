@@ -43,13 +43,13 @@ gettext:
 # server and browser processes it starts, so two at once fill the two cores; each has its own
 # SQLite file or PostgreSQL database NAME_gwN and Redis database (tests/conftest.py).
 test: lint browser nginx promtool gettext
-	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n 2 --dist loadgroup
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n 3 --dist loadgroup
 
 # The staff guide's screenshots (every staff page at 1366 and 390 px) and its table of each
 # task's clicks and seconds, from the browser tests marked staff_guide (docs/staff.md).
 staff-guide: browser $(STAMP)
 	rm -f tests/artifacts/staff-tasks.jsonl
-	STAFF_GUIDE_DIR=docs/img/staff env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n 2 --dist loadgroup -m staff_guide
+	STAFF_GUIDE_DIR=docs/img/staff env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n 3 --dist loadgroup -m staff_guide
 	$(BIN)/python -m tests.staff_guide
 
 # Benchmarks (docs/benchmarks.md). Each script ends by writing its figures, with the date,

@@ -57,7 +57,7 @@ ALWAYS_OPEN = "2000-01-01T00:00:00+00:00/2100-01-01T00:00:00+00:00"
 
 
 def pytest_configure(config):
-    """``-n 2`` alone schedules as ``make test`` does (``--dist loadgroup``): see below. An
+    """``-n N`` alone schedules as ``make test`` does (``--dist loadgroup``): see below. An
     xdist worker is told so by the controller (its own ``dist`` reads "no")."""
     if getattr(config.option, "dist", "no") == "load":
         config.option.dist = "loadgroup"
@@ -80,11 +80,11 @@ def _sends_through_the_fake_at(item) -> bool:
 def pytest_collection_modifyitems(config, items):
     """The ``slow`` tests (worker and server processes, browsers: seconds each) first, then the
     rest in their own order. Under xdist (``--dist loadgroup``) the slow tests that send SMS
-    through the fake AT run one after another on one worker, while the other takes the other
-    slow tests and then the quick ones, one at a time, and both share what is left: two SMS
-    tests at once on two cores starved each other's worker processes (delivery reports came
-    after the reconcile window, and exactly-once counts failed), and a 30-s test handed out
-    last left the other worker idle."""
+    through the fake AT run one after another on one worker, while the others take the other
+    slow tests and then the quick ones, and all share what is left: two SMS tests at once on
+    two cores starved each other's worker processes (delivery reports came after the reconcile
+    window, and exactly-once counts failed), and a 30-s test handed out last left the other
+    workers idle."""
     items.sort(key=lambda item: (not _sends_through_the_fake_at(item), item.get_closest_marker("slow") is None))
     if getattr(config.option, "loadgroup", False):  # an xdist worker under --dist loadgroup
         for item in items:
