@@ -332,8 +332,8 @@ class VisitForm(FlaskForm):
     domain checks them again (and the details), and its refusal is shown on the form."""
 
     centre = SelectField("Centre", coerce=record_id, validate_choice=False)
-    office = SelectField("Office that visits", choices=[("", "Other (name it below)")]
-                         + [(code, name) for code, name, _services in OFFICES], default="")
+    office = SelectField("Office that visits", choices=[SelectChoice("", "Other (name it below)")]
+                         + [SelectChoice(code, name) for code, name, _services in OFFICES], default="")
     service = StringField("Service that visits, if another (e.g. Mobile clinic)",
                           validators=[Length(max=24)])  # required without an office: validate_service
     day = DateField("Day", validators=[DataRequired("Give the day.")])

@@ -22,6 +22,7 @@ from datetime import datetime
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
+from wtforms import SelectChoice
 
 from gateway.clock import SAST
 from gateway.dialogue.questions import QuestionError, Thread
@@ -72,12 +73,13 @@ def _thread_or_404(rt, ref: str) -> Thread:
         abort(404)
 
 
-def _centre_choices(rt, thread: Thread) -> list[tuple[int | str, str]]:
+def _centre_choices(rt, thread: Thread) -> list[SelectChoice]:
     """Every active centre but the thread's own (a clerk may hand a thread to any centre),
     after a "choose" that sends nowhere: no thread moves by a missed tap."""
     with rt.sessions() as s:
         rows = s.execute(select(Centre.id, Centre.name).where(Centre.active.is_(True)).order_by(Centre.name)).all()
-    return [("", "Choose a centre…")] + [(cid, name) for cid, name in rows if cid != thread.centre_id]
+    return [SelectChoice("", "Choose a centre…")] + [SelectChoice(cid, name) for cid, name in rows
+                                                      if cid != thread.centre_id]
 
 
 @bp.route("/inbox/<ref>", methods=["GET", "POST"])
