@@ -104,7 +104,7 @@ class Directory:
                  redis=None, check_every: float = 1.0):
         self._sessions, self.gazetteer, self._ttl = sessions, gazetteer, ttl
         self._redis, self._check_every = redis, check_every
-        self._seen: object = _UNSEEN  # the shared version the snapshot was loaded at
+        self._seen: object = _UNSEEN  # the shared version last seen in Redis
         self._checked_at = -math.inf
         self._snap = _NOTHING
         # Counts the reloads asked for (a change seen, an expiry); a snapshot that began before

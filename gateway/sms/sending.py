@@ -482,10 +482,8 @@ class _Verdicts:
             s.connection().execute(_RECORD_ACCEPTED, self.accepted)
         if self.failed:
             s.connection().execute(_RECORD_FAILED, self.failed)
-        now = utcnow()
         for status, reason, rows in self.whole:
-            s.connection().execute(update(_T).where(_MINE).values(updated_at=now, status=status, failure_reason=reason),
-                                   [{"row_id": r.id, "attempt": r.attempts} for r in rows])
+            _set_in(s, rows, status=status, failure_reason=reason)
         if early:
             delivery.apply_pending_reports(s, [m for m in self.message_ids if m])
 
@@ -521,8 +519,13 @@ def _set(rt, rows: list[Message], **values) -> None:
     if not rows:
         return
     with rt.sessions.begin() as s:
-        s.connection().execute(update(_T).where(_MINE).values(updated_at=utcnow(), **values),
-                               [{"row_id": r.id, "attempt": r.attempts} for r in rows])
+        _set_in(s, rows, **values)
+
+
+def _set_in(s, rows: list[Message], **values) -> None:
+    """:func:`_set` in the transaction of session ``s``."""
+    s.connection().execute(update(_T).where(_MINE).values(updated_at=utcnow(), **values),
+                           [{"row_id": r.id, "attempt": r.attempts} for r in rows])
 
 
 def _retry_later(rt, rows: list[Message], reason: str) -> None:

@@ -184,54 +184,43 @@ def test_a_hop_while_another_thread_looks_at_the_version_looks_too(seeded):
         looking.join(10)
 
 
-class FailingOnce:
-    """The real sessions, but the next session, once armed, fails as a lost database would."""
+class DownDatabase:
+    """The real sessions, but the next ``failures`` sessions fail as a lost database would, each
+    after ``taking`` seconds (a timeout); the failed attempts are counted."""
 
-    def __init__(self, sessions):
-        self.inner, self.armed = sessions, False
+    def __init__(self, sessions, taking: float = 0.0):
+        self.inner, self.taking, self.failures, self.attempts = sessions, taking, 0, 0
 
     def __call__(self):
-        if self.armed:
-            self.armed = False
+        if self.failures:
+            self.failures -= 1
+            self.attempts += 1
+            time.sleep(self.taking)
             raise OperationalError("SELECT", {}, Exception("server closed the connection"))
         return self.inner()
 
 
 def test_a_reload_that_failed_is_still_owed(seeded):
-    sessions = FailingOnce(seeded.sessions)
+    sessions = DownDatabase(seeded.sessions)
     here = Directory(sessions, seeded.gazetteer, redis=seeded.redis, check_every=0)
     elsewhere = Directory(seeded.sessions, seeded.gazetteer, redis=seeded.redis, check_every=0)
     here.entries()
     rename_maponya(seeded)
     elsewhere.changed()
-    sessions.armed = True
+    sessions.failures = 1
     with pytest.raises(OperationalError):
         here.entries()
     assert NEW_NAME in names_near_soweto(here)  # the next read tries again, well within the minute
 
 
-class FailingSlowly:
-    """Sessions of a database that is down: each attempt takes a while, then fails; counted."""
-
-    def __init__(self, sessions):
-        self.inner, self.down, self.attempts = sessions, False, 0
-
-    def __call__(self):
-        if self.down:
-            self.attempts += 1
-            time.sleep(0.3)
-            raise OperationalError("SELECT", {}, Exception("connection timed out"))
-        return self.inner()
-
-
 def test_threads_waiting_on_a_failed_reload_do_not_each_try_the_database_again(seeded):
-    sessions = FailingSlowly(seeded.sessions)
+    sessions = DownDatabase(seeded.sessions, taking=0.3)
     here = Directory(sessions, seeded.gazetteer, redis=seeded.redis, check_every=1.0)
     elsewhere = Directory(seeded.sessions, seeded.gazetteer, redis=seeded.redis, check_every=0)
     here.entries()
     elsewhere.changed()
     time.sleep(1.05)
-    sessions.down = True
+    sessions.failures = 1_000  # down for good
     outcomes = []
 
     def hop():
