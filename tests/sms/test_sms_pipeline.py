@@ -153,7 +153,10 @@ def test_sigkill_mid_broadcast_with_batches_in_flight_then_each_exactly_once(see
         outbox.queue_bulk(seeded, phones, "Water outage notice. Reply STOP to opt out", "killbulk")
         first = start_worker(settings, "--sweep-every", "0.5", env=env, new_session=True)
         try:
-            wait_until(lambda: len(fake.accepted_counts()) >= 1000, timeout=60)
+            # Killed with claims in flight: a drain job handing over (the sweeper's jobs) starts
+            # its pipeline with one batch alone, and a kill then tested one batch in doubt.
+            wait_until(lambda: len(fake.accepted_counts()) >= 1000 and statuses(seeded).get("sending", 0) >= 200,
+                       timeout=60, every=0.02)
         finally:
             os.killpg(first.pid, signal.SIGKILL)  # the worker and its requests in flight
             first.wait()
